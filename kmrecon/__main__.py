@@ -1,0 +1,3 @@
+from kmrecon.cli import main
+
+raise SystemExit(main())

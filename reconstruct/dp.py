@@ -1,0 +1,311 @@
+"""Dynamic programme over the number at risk for the exact (default) mode.
+
+See :mod:`reconstruct.exact` for the model. States are whole numbers at risk within bands
+[lo, hi]; each drop chooses events d, each segment censorings c; a traceback returns them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from reconstruct.plan import Plan
+
+#: cost per censor mark left unused (marks are near-certain censorings)
+MARK_WEIGHT = 1e3
+INF = np.inf
+
+
+class PathDP:
+    """Forward pass with traceback over windows [lo, hi] of the number at risk."""
+
+    def __init__(self, plan: Plan, sigma: float, spread_weight: float):
+        self.p = plan
+        self.inv_var = 1.0 / sigma**2
+        # level the KM is taken to have just before each drop: the digitized one at first, the
+        # reconstructed one in refinement passes (Guyot's "KM at the last event", so that
+        # rounding errors do not accumulate along the curve)
+        self.base = plan.before.copy()
+        self.spread_weight = spread_weight
+
+    def _window(self, g: int, lo_reach: int, hi_reach: int) -> tuple[int, int]:
+        """Band for state g intersected with what is reachable (never empty)."""
+        lo_reach, hi_reach = max(lo_reach, 0), max(hi_reach, 0)
+        w = self.p.half[g]
+        if not np.isfinite(w):
+            return lo_reach, hi_reach
+        lo = max(lo_reach, int(np.floor(self.p.ref[g] - w)))
+        hi = min(hi_reach, int(np.ceil(self.p.ref[g] + w)))
+        if lo > hi:  # band missed: keep the reachable states nearest to it
+            width = int(2 * w + 1)
+            if hi_reach < self.p.ref[g]:
+                return max(lo_reach, hi_reach - width), hi_reach
+            return lo_reach, min(hi_reach, lo_reach + width)
+        return lo, hi
+
+    def pen(self, g: int, c: np.ndarray) -> np.ndarray:
+        """Penalty for c censorings in segment g (marks m; unmarked expected e)."""
+        m = self.p.marks[g]
+        e = self.p.expected[g]
+        x = c - m
+        unmarked = self.spread_weight * (np.maximum(x, 0) - e) ** 2 / (e + 1.0)
+        return np.where(x < 0, MARK_WEIGHT * (-x) + self.spread_weight * e**2 / (e + 1.0), unmarked)
+
+    def height(self, k: int, d: np.ndarray, n: np.ndarray, mu: float) -> np.ndarray:
+        b = self.base[k]
+        a = self.p.after[k]
+        frac = np.divide(d, n, out=np.zeros(np.broadcast(d, n).shape), where=n > 0)
+        return ((b * frac - (b - a)) ** 2) * self.inv_var + mu * d
+
+    def run(self, start_lo: int, start_hi: int, mu: float):
+        """Minimum cost and traceback: the fast banded pass, or the robust one if the band
+        turns out infeasible (curve and risk table disagree, unusual censoring)."""
+        res = self._run_fast(start_lo, start_hi, mu)
+        if res is None or not np.isfinite(res[0]):
+            res = self._run_robust(start_lo, start_hi, mu)
+        return res
+
+    def _static_windows(self, start_lo: int, start_hi: int):
+        """Fixed bands [lo, hi] for states 0..K (state g + 1 = before node g) and [mlo, mhi]
+        for the state after each node; None if they do not chain."""
+        p = self.p
+        K = p.kind.size
+        risk = np.flatnonzero(p.kind == 1)
+        g = np.arange(K)
+        # counts bounding each state before node g: last risk count before, next one at/after
+        pos = np.searchsorted(risk, g, side="left")
+        if risk.size:
+            nxt = np.where(pos < risk.size, p.target[risk[np.minimum(pos, risk.size - 1)]], 0.0)
+            prv = np.where(pos > 0, p.target[risk[np.maximum(pos - 1, 0)]], float(start_hi))
+        else:
+            nxt = np.zeros(K)
+            prv = np.full(K, float(start_hi))
+        ref, half = p.ref[1 : K + 1], p.half[1 : K + 1]
+        with np.errstate(invalid="ignore"):
+            lo = np.maximum(np.floor(ref - half), nxt)
+            hi = np.minimum(np.ceil(ref + half), prv)
+        lo = np.where(np.isfinite(lo), lo, nxt)
+        hi = np.where(np.isfinite(hi), hi, prv)
+        lo = np.concatenate([[start_lo], lo]).astype(np.int64)
+        hi = np.concatenate([[start_hi], hi]).astype(np.int64)
+        hi = np.minimum.accumulate(hi)
+        lo = np.maximum.accumulate(lo[::-1])[::-1]
+        if (lo > hi).any() or (lo < 0).any():
+            return None
+        lo_next = np.append(lo[2:], 0)
+        mlo = np.where(p.kind == 1, p.target, lo_next).astype(np.int64)
+        mhi = np.where(p.kind == 1, p.target, hi[1:]).astype(np.int64)
+        zero = (p.kind == 0) & ~(p.after > 0)
+        mlo[zero] = 0
+        mhi[zero] = 0
+        if (mlo > mhi).any():
+            return None
+        return lo, hi, mlo, mhi
+
+    def _precompute(self, g0: int, g1: int, lo, hi, mlo, mhi, mu: float):
+        """Gather indices and transition costs for segments and drops g0..g1-1 (all g < K)."""
+        p = self.p
+        segs = np.arange(g0, g1)
+        prev = np.maximum(segs - 1, 0)
+        src_lo = np.where(segs == 0, lo[0], mlo[prev])
+        src_hi = np.where(segs == 0, hi[0], mhi[prev])
+        T = hi[segs + 1] - lo[segs + 1] + 1
+        C = p.marks[segs] + p.xmax[segs].astype(np.int64) + 1
+        size = T * C
+        off = np.concatenate([[0], np.cumsum(size)])
+        sid = np.repeat(np.arange(segs.size), size)
+        q = np.arange(off[-1]) - off[:-1][sid]
+        Cr = C[sid]
+        c = q % Cr
+        idx = lo[segs + 1][sid] + q // Cr + c - src_lo[sid]
+        ok = (idx >= 0) & (idx <= (src_hi - src_lo)[sid])
+        pen = np.where(ok, self.pen(segs[sid], c), INF)
+        idx = np.where(ok, idx, 0)
+        seg_views = [
+            (idx[off[i] : off[i + 1]].reshape(T[i], C[i]), pen[off[i] : off[i + 1]].reshape(T[i], C[i]))
+            for i in range(segs.size)
+        ]
+        drops = segs[(p.kind[segs] == 0) & (p.after[segs] > 0)]
+        drop_views = {}
+        if drops.size:
+            M = mhi[drops] - mlo[drops] + 1
+            doff = np.concatenate([[0], np.cumsum(M)])
+            did = np.repeat(np.arange(drops.size), M)
+            mids = mlo[drops][did] + np.arange(doff[-1]) - doff[:-1][did]
+            b = self.base[drops][did]
+            a = p.after[drops][did]
+            r = a / b
+            pre_lo = lo[drops + 1][did]
+            pre_hi = hi[drops + 1][did]
+            base = np.minimum(np.rint(mids * ((1.0 - r) / r)), pre_hi).astype(np.int64)
+            # a few d around the KM-implied count, plus the two that reach the band's edges
+            # (so that every state after the drop stays reachable when the curve is odd)
+            ds = np.concatenate(
+                [base[:, None] + np.arange(-2, 3)[None, :], (pre_lo - mids)[:, None], (pre_hi - mids)[:, None]],
+                axis=1,
+            )
+            ds = np.maximum(ds, 0)
+            npre = mids[:, None] + ds
+            didx = npre - pre_lo[:, None]
+            ok = (didx >= 0) & (didx <= (pre_hi - pre_lo)[:, None])
+            frac = np.divide(ds, npre, out=np.zeros(ds.shape), where=npre > 0)
+            H = ((b[:, None] * frac - (b - a)[:, None]) ** 2) * self.inv_var + mu * ds
+            H = np.where(ok, H, INF)
+            didx = np.where(ok, didx, 0)
+            for i, g in enumerate(drops):
+                sl = slice(doff[i], doff[i + 1])
+                drop_views[int(g)] = (didx[sl], H[sl], ds[sl])
+        return seg_views, drop_views
+
+    def _run_fast(self, start_lo: int, start_hi: int, mu: float, chunk: int = 512):
+        """Banded DP with all gathers precomputed in bulk (numpy), chunk nodes at a time."""
+        p = self.p
+        K = p.kind.size
+        win = self._static_windows(start_lo, start_hi)
+        if win is None:
+            return None
+        lo, hi, mlo, mhi = win
+        ar = np.arange(int(max((hi - lo).max(), (mhi - mlo).max() if K else 0)) + 2)
+        cost = np.zeros(start_hi - start_lo + 1)
+        trace = []
+        for c0 in range(0, K, chunk):
+            c1 = min(c0 + chunk, K)
+            seg_views, drop_views = self._precompute(c0, c1, lo, hi, mlo, mhi, mu)
+            for g in range(c0, c1):
+                idx, pen = seg_views[g - c0]
+                v = cost[idx] + pen
+                arg = v.argmin(axis=1)
+                cost = v[ar[: arg.size], arg]
+                trace.append(("seg", int(lo[g + 1]), arg))
+                if p.kind[g] == 1:
+                    val = cost[int(p.target[g]) - lo[g + 1]]
+                    if not np.isfinite(val):
+                        return None
+                    trace.append(("risk", int(p.target[g])))
+                    cost = np.array([val])
+                elif not p.after[g] > 0:
+                    j = int(np.argmin(cost))
+                    trace.append(("zero", int(lo[g + 1]) + j))
+                    cost = np.array([cost[j]])
+                else:
+                    didx, H, ds = drop_views[g]
+                    v = cost[didx] + H
+                    arg = v.argmin(axis=1)
+                    rows = ar[: arg.size]
+                    cost = v[rows, arg]
+                    trace.append(("drop", int(mlo[g]), ds[rows, arg]))
+        src_lo = lo[0] if K == 0 else mlo[K - 1]
+        c = np.arange(src_lo, src_lo + cost.size)
+        total = cost + self.pen(K, c)
+        j = int(np.argmin(total))
+        trace.append(("end", int(src_lo) + j))
+        return float(total[j]), trace
+
+    def _run_robust(self, start_lo: int, start_hi: int, mu: float):
+        """Slower pass with bands adapted to what is reachable; never infeasible."""
+        p = self.p
+        K = p.kind.size
+        lo, hi = start_lo, start_hi
+        cost = np.zeros(hi - lo + 1)
+        trace = []  # per step: (type, data) for traceback
+        for g in range(K + 1):
+            # ---- segment g: censor c = n - n' from state (lo..hi) ----
+            finite = np.flatnonzero(np.isfinite(cost))
+            f_lo, f_hi = lo + finite[0], lo + finite[-1]
+            m = int(p.marks[g])
+            if g == K:  # curve's end: everyone left is censored
+                c = np.arange(lo, hi + 1)
+                total = cost + self.pen(g, c)
+                j = int(np.argmin(total))
+                trace.append(("end", lo + j))
+                return float(total[j]), trace
+            cmax = m + int(p.xmax[g])
+            nlo, nhi = self._window(g + 1, f_lo - cmax, f_hi)
+            targets = np.arange(nlo, nhi + 1)
+            # c in 0..cmax, plus the c that comes from the highest finite state, so that
+            # every target stays reachable whatever the band
+            cs = np.concatenate(
+                [np.broadcast_to(np.arange(0, cmax + 1), (targets.size, cmax + 1)), (f_hi - targets)[:, None]],
+                axis=1,
+            )
+            cs = np.maximum(cs, 0)
+            idx = targets[:, None] + cs - lo
+            ok = (idx >= 0) & (idx <= hi - lo)
+            vals = np.where(ok, cost[np.clip(idx, 0, hi - lo)], INF) + self.pen(g, cs)
+            arg = np.argmin(vals, axis=1)
+            rows = np.arange(targets.size)
+            cost = vals[rows, arg]
+            trace.append(("seg", nlo, cs[rows, arg]))
+            lo, hi = nlo, nhi
+            # ---- node g ----
+            if p.kind[g] == 1:
+                tgt = int(p.target[g])
+                finite = np.flatnonzero(np.isfinite(cost))
+                states = lo + finite
+                if tgt < lo or tgt > hi or not np.isfinite(cost[tgt - lo]):
+                    tgt = int(states[np.argmin(np.abs(states - tgt))])  # soft fallback
+                val = cost[tgt - lo]
+                trace.append(("risk", tgt))
+                lo = hi = tgt
+                cost = np.array([val])
+                continue
+            # drop: n_mid = n - d for a few d around n_mid (1 - r) / r
+            b, a = p.before[g], p.after[g]
+            finite = np.flatnonzero(np.isfinite(cost))
+            f_lo, f_hi = lo + finite[0], lo + finite[-1]
+            if a <= 0:
+                j = int(np.argmin(cost))
+                n_pre = lo + j
+                trace.append(("zero", n_pre))
+                lo = hi = 0
+                cost = np.array([cost[j] + self.height(g, np.array([n_pre]), np.array([n_pre]), mu)[0]])
+                continue
+            r = a / b
+            mlo = max(int(np.floor(f_lo * r)) - 3, 0)
+            mids = np.arange(mlo, f_hi + 1)
+            base = np.minimum(np.rint(mids * ((1.0 - r) / r)), f_hi + 3).astype(np.int64)
+            ds = np.concatenate(
+                [base[:, None] + np.arange(-2, 3)[None, :], (f_lo - mids)[:, None], (f_hi - mids)[:, None]],
+                axis=1,
+            )
+            ds = np.maximum(ds, 0)
+            npre = mids[:, None] + ds
+            idx = npre - lo
+            ok = (idx >= 0) & (idx <= hi - lo)
+            vals = np.where(ok, cost[np.clip(idx, 0, hi - lo)], INF) + self.height(g, ds, npre, mu)
+            arg = np.argmin(vals, axis=1)
+            cost = vals[np.arange(mids.size), arg]
+            trace.append(("drop", mlo, ds[np.arange(mids.size), arg].astype(np.int64)))
+            lo, hi = mlo, f_hi
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def backtrack(trace, K: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """(events per node, censorings per segment, start n) from a traceback.
+
+        Walks the trace backwards from the end: "end" gives the state after the last node,
+        each node entry the state before it, each "seg" entry (censorings c) the state before
+        that segment (n + c)."""
+        d = np.zeros(K, np.int64)
+        c = np.zeros(K + 1, np.int64)
+        n = 0
+        g = K  # index of the segment / node being undone
+        for step in reversed(trace):
+            typ = step[0]
+            if typ == "end":
+                n = step[1]
+                c[K] = n
+                g = K - 1
+            elif typ == "risk":
+                n = step[1]
+            elif typ == "zero":  # everyone left died at this drop
+                d[g] = step[1]
+                n = step[1]
+            elif typ == "drop":
+                mlo, chosen = step[1], step[2]
+                d[g] = int(chosen[n - mlo])
+                n += d[g]
+            else:  # "seg": censorings in segment g (before node g)
+                nlo, chosen = step[1], step[2]
+                c[g] = int(chosen[n - nlo])
+                n += c[g]
+                g -= 1
+        return d, c, int(n)

@@ -1,0 +1,203 @@
+"""The node sequence the exact solver walks: drops of the cleaned step curve and risk-table
+times in time order with the censoring segments between them, a continuous reference path of
+the number at risk, and the digitization noise level read off the data.
+
+Times in x-axis units; counts are patients.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from reconstruct.arm import ArmInput
+
+#: intervals whose number at risk changes by at most this are solved over the full range of n
+FULL_RANGE = 400
+
+
+@dataclass
+class Plan:
+    """The node sequence of one arm: drops and risk times in time order, with the censoring
+    segments between them (segment g runs from node g-1 to node g; segment 0 from time 0,
+    the last one to the curve's end inclusive)."""
+
+    kind: np.ndarray        # per node: 0 drop, 1 risk-table constraint
+    time: np.ndarray        # node times
+    before: np.ndarray      # drop: level before; risk: nan
+    after: np.ndarray       # drop: level after
+    target: np.ndarray      # risk: number at risk; drop: -1
+    seg_start: np.ndarray   # segment g start time (K + 1 segments)
+    seg_end: np.ndarray
+    marks: np.ndarray       # censor marks per segment
+    mark_times: list        # per segment, the marks' times
+    expected: np.ndarray    # expected unmarked censorings per segment
+    xmax: np.ndarray        # max unmarked censorings per segment
+    ref: np.ndarray         # reference number at risk before node g (K + 2 states: start .. end)
+    half: np.ndarray        # half-width of the state band at each state
+
+
+def build_plan(arm: ArmInput, n_start: float, free_start: bool) -> Plan:
+    curve = arm.curve
+    u, before, after = curve.steps()
+    t_end = curve.t_end
+    rt, rn = arm.risk_times, arm.n_risk
+    keep = rt > 0
+    rt, rn = rt[keep], rn[keep]
+    times = np.concatenate([rt, u])
+    kind = np.concatenate([np.ones(rt.size, int), np.zeros(u.size, int)])
+    order = np.lexsort((-kind, times))  # at equal times the risk count comes before the drop
+    kind, times = kind[order], times[order]
+    bef = np.concatenate([np.full(rt.size, np.nan), before])[order]
+    aft = np.concatenate([np.full(rt.size, np.nan), after])[order]
+    tgt = np.concatenate([rn.astype(float), np.full(u.size, -1.0)])[order]
+    K = times.size
+    seg_start = np.concatenate([[0.0], times])
+    seg_end = np.concatenate([times, [t_end]])
+    marks_t = arm.censor_times
+    a = np.searchsorted(marks_t, seg_start, side="left")
+    b = np.searchsorted(marks_t, seg_end, side="left")
+    b[-1] = marks_t.size
+    marks = b - a
+    mark_times = [marks_t[i:j] for i, j in zip(a, b)]
+
+    # Continuous reference model per constrained interval: n falls by the KM factor at each
+    # drop and by (marks + X * share of time) in each segment; X is solved so that the interval
+    # ends at its published count (or at 0 after the curve's end).
+    expected = np.zeros(K + 1)
+    ref = np.zeros(K + 2)
+    half = np.zeros(K + 2)
+    bounds = [i for i in range(K) if kind[i] == 1]
+    # interval = (first segment, last segment, start count, end target)
+    starts = [0] + [i + 1 for i in bounds]
+    ends = [i for i in bounds] + [K]
+    start_counts = [n_start] + [tgt[i] for i in bounds]
+    end_counts = [tgt[i] for i in bounds] + [0.0]
+    ratio = np.where(kind == 0, np.divide(aft, bef, out=np.zeros(K), where=bef > 0), 1.0)
+    for g0, g1, n0, n1 in zip(starts, ends, start_counts, end_counts):
+        segs = np.arange(g0, g1 + 1)
+        length = seg_end[segs] - seg_start[segs]
+        total = length.sum()
+        share = length / total if total > 0 else np.full(segs.size, 1.0 / segs.size)
+        # n after segment g1 = A - B * X; nodes g0..g1-1 are the drops inside the interval
+        A, B = float(n0), 0.0
+        for g in segs:
+            A -= marks[g]
+            B += share[g - g0]
+            if g < g1:
+                A *= ratio[g]
+                B *= ratio[g]
+        X = max((A - n1) / B, 0.0) if B > 1e-12 else 0.0
+        expected[segs] = X * share
+        # reference path: ref[g + 1] is the number at risk after segment g (before node g)
+        n = float(n0)
+        events = 0.0
+        ref[g0] = n
+        for g in segs:
+            n = max(n - marks[g] - expected[g], 0.0)
+            ref[g + 1] = n
+            if g < g1:
+                events += n * (1 - ratio[g])
+                n *= ratio[g]
+        span = abs(n0 - n1)
+        # n deviates from the reference mainly through the timing of the unmarked censorings
+        # (a bridge with sd about sqrt(X) / 2 mid-interval): +-4 sd plus slack
+        w = np.inf if span <= FULL_RANGE else np.ceil(2 * np.sqrt(X + 1)) + 6
+        if free_start and g0 == 0:
+            w = max(w, n0 * 0.5 + 10)
+        half[g0 : g1 + 2] = np.maximum(half[g0 : g1 + 2], w)
+    xmax = np.ceil(expected + 3 * np.sqrt(expected) + 2)
+    xmax[(seg_end - seg_start) <= 0] = 0
+    return Plan(kind, times, bef, aft, tgt, seg_start, seg_end, marks, mark_times, expected, xmax, ref, half)
+
+
+def noise_level(plan: Plan, band: int = 30) -> float:
+    """Digitization noise sigma (probability units) for the drop-height cost, from the data.
+
+    Exact coordinates make every drop height S_{k-1} d / n for whole d and n: the best such
+    fraction with n near the reference number at risk then misses by rounding error only, far
+    less than the spacing S_{k-1} / n^2 between neighbouring candidates. If the median miss is
+    below 1 % of that spacing the coordinates are taken as exact (sigma = 1e-9, heights pin n).
+    Otherwise sigma is the rms miss of the height at the reference n (noise plus reference
+    error), clipped to [2e-4, 0.02], so that noisy heights cannot pull n around.
+    """
+    drops = np.flatnonzero((plan.kind == 0) & (plan.after > 0))
+    if drops.size == 0:
+        return 1e-3
+    b, a = plan.before[drops], plan.after[drops]
+    ref = np.maximum(plan.ref[drops + 1], 1.0)
+    w = np.minimum(plan.half[drops + 1], band)
+    offs = np.arange(-band, band + 1)[None, :]
+    n = np.rint(ref)[:, None] + offs
+    valid = (np.abs(offs) <= w[:, None]) & (n >= 1)
+    n = np.maximum(n, 1)
+    d = np.maximum(np.rint(n * (1 - a / b)[:, None]), 1)
+    miss = np.abs(b[:, None] * d / n - (b - a)[:, None])
+    best = np.where(valid, miss, np.inf).min(axis=1)
+    spacing = b / ref**2 * np.maximum(np.rint(ref * (1 - a / b)), 1)
+    rel = best / spacing
+    rel = rel[np.isfinite(rel)]
+    if rel.size and np.median(rel) < 0.01:
+        return 1e-9
+    d_ref = np.rint(ref * (1 - a / b))
+    at_ref = b * d_ref / ref - (b - a)
+    return float(np.clip(np.sqrt(np.mean(at_ref**2)), 2e-4, 0.02))
+
+
+def pin_exact(plan: Plan, band: int = 3) -> None:
+    """Exact coordinates: each drop's factor S_k / S_{k-1} = 1 - d / n is a fraction, so
+    n = d / (1 - S_k / S_{k-1}) for the d (1..60) giving the only whole n inside the band.
+    Narrows the DP band to +-``band`` there and lets the censorings between pinned states
+    through (speed only: a wrong pin makes the band infeasible and the robust pass takes over)."""
+    drops = np.flatnonzero((plan.kind == 0) & (plan.after > 0) & np.isfinite(plan.half[1:-1]))
+    if drops.size == 0:
+        return
+    hazard = 1.0 - plan.after[drops] / plan.before[drops]
+    ref = plan.ref[drops + 1]
+    tol = plan.half[drops + 1]
+    cand = np.arange(1, 61)[None, :] / hazard[:, None]
+    whole = np.abs(cand - np.rint(cand)) <= 1e-6 * np.maximum(cand, 1.0)
+    near = whole & (np.abs(cand - ref[:, None]) <= tol[:, None])
+    # pin only where exactly one whole n lies within the band (ties can make several fit)
+    unique = near.sum(axis=1) == 1
+    j = np.argmax(near, axis=1)
+    found = unique
+    g = drops[found]
+    n_pin = np.rint(cand[np.arange(drops.size), j][found])
+    plan.ref[g + 1] = n_pin
+    plan.half[g + 1] = band
+    # censorings between two known states follow; widen those segments to allow them
+    K = plan.kind.size
+    pre = np.full(K, np.nan)
+    post = np.full(K, np.nan)
+    pre[g] = n_pin
+    post[g] = n_pin - np.rint(n_pin * hazard[found])
+    risk = plan.kind == 1
+    pre[risk] = post[risk] = plan.target[risk]
+    seg = np.arange(1, K)
+    cens = post[seg - 1] - pre[seg]
+    ok = np.isfinite(cens) & (cens >= plan.marks[seg])
+    extra = (cens - plan.marks[seg])[ok]
+    plan.expected[seg[ok]] = extra
+    plan.xmax[seg[ok]] = np.maximum(plan.xmax[seg[ok]], np.ceil(extra + 2))
+
+
+def km_levels(plan: Plan, d, c, n_start) -> tuple[np.ndarray, np.ndarray]:
+    """Reconstructed KM just before and just after each node."""
+    n_pre = at_risk_path(plan, d, c, n_start)
+    factor = np.where(n_pre > 0, 1.0 - d / np.maximum(n_pre, 1), 1.0)
+    after = np.cumprod(factor)
+    before = np.concatenate([[1.0], after[:-1]])
+    return before, after
+
+
+def at_risk_path(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int) -> np.ndarray:
+    """Number at risk before each node (K values)."""
+    K = plan.kind.size
+    n_pre = np.empty(K, np.int64)
+    n = n_start
+    for g in range(K):
+        n -= c[g]
+        n_pre[g] = n
+        n -= d[g]
+    return n_pre

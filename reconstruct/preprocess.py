@@ -1,0 +1,156 @@
+"""Clean a digitized KM curve into a non-increasing step curve, recording every change.
+
+Digitized points arrive in any order, possibly in percent, with outlier clicks, points
+slightly above 1 or below 0, several points at one time and small upward wiggles. The output
+keeps the top and bottom corner of every drop (the two points a digitizer places at one time),
+starts at (0, 1) and is non-increasing (isotonic regression, as recommended by Guyot et al. 2012
+and IPDfromKM). Times stay in the figure's x-axis unit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import isotonic_regression
+
+from reconstruct.errors import ReconstructionInputError
+
+#: a point that breaks monotonicity against both neighbours by more than this is a stray click
+STRAY_TOLERANCE = 0.02
+#: negative times closer to 0 than this fraction of the time range are axis-clicks set to 0
+NEGATIVE_TIME_SLACK = 0.01
+
+
+@dataclass
+class PreparedCurve:
+    """A cleaned curve: times ascending (x-axis units), survival (0-1) non-increasing."""
+
+    time: np.ndarray
+    survival: np.ndarray
+    notes: list[str] = field(default_factory=list)
+    percent: bool = False
+
+    @property
+    def t_end(self) -> float:
+        return float(self.time[-1])
+
+    def steps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The curve as a right-continuous step function.
+
+        Returns (drop_times, level_before, level_after): at each distinct time where the curve
+        is lower than just before, the survival before and after the drop. A sloped segment
+        between two clicks is read as a step at its right end (KM curves are right-continuous).
+        """
+        t, s = self.time, self.survival
+        uniq, idx = np.unique(t, return_index=True)
+        # lowest value at each distinct time = level from that time on
+        level = np.minimum.reduceat(s, idx)
+        prev = np.concatenate([[1.0], level[:-1]])
+        drop = level < prev - 1e-12
+        return uniq[drop], prev[drop], level[drop]
+
+    def evaluate(self, at) -> np.ndarray:
+        """The step curve's value at times ``at`` (right-continuous; 1 before the first point)."""
+        uniq, idx = np.unique(self.time, return_index=True)
+        level = np.minimum.reduceat(self.survival, idx)
+        pos = np.searchsorted(uniq, np.asarray(at, float), side="right") - 1
+        return np.where(pos >= 0, level[np.maximum(pos, 0)], 1.0)
+
+
+def _stray_points(s: np.ndarray, tol: float) -> np.ndarray:
+    """Indices of isolated clicks that break monotonicity against both neighbours by > tol
+    while the neighbours agree with each other (a spike up or down)."""
+    if s.size < 3:
+        return np.empty(0, int)
+    prev, cur, nxt = s[:-2], s[1:-1], s[2:]
+    neighbours_ok = prev >= nxt - 1e-12
+    spike_up = (cur > prev + tol) & neighbours_ok
+    spike_down = (cur < nxt - tol) & neighbours_ok
+    return np.flatnonzero(spike_up | spike_down) + 1
+
+
+def preprocess_curve(time, survival, name: str = "") -> PreparedCurve:
+    """Clean digitized (time, survival) points of one arm; see the module docstring.
+
+    ``survival`` may be a fraction or a percent (any value > 1.5 means percent). Raises
+    :class:`ReconstructionInputError` when nothing usable is left or times are clearly negative.
+    """
+    label = f"arm '{name}': " if name else ""
+    t = np.asarray(time, float).ravel()
+    s = np.asarray(survival, float).ravel()
+    if t.shape != s.shape:
+        raise ReconstructionInputError(f"{label}{t.size} times but {s.size} survival values")
+    notes: list[str] = []
+    finite = np.isfinite(t) & np.isfinite(s)
+    if not finite.all():
+        notes.append(f"dropped {int((~finite).sum())} point(s) with a missing or non-finite value")
+        t, s = t[finite], s[finite]
+    if t.size == 0:
+        raise ReconstructionInputError(f"{label}the curve has no points; digitize at least one step")
+    percent = bool(np.nanmax(s) > 1.5)
+    if percent:
+        s = s / 100.0
+        notes.append("survival given in percent; divided by 100")
+    span = max(float(t.max()), 1e-12)
+    if (t < 0).any():
+        worst = float(t.min())
+        if worst < -NEGATIVE_TIME_SLACK * span:
+            row = int(np.argmin(t))
+            raise ReconstructionInputError(
+                f"{label}point {row + 1} has negative time {worst:g}; times must be >= 0"
+            )
+        notes.append(f"set {int((t < 0).sum())} slightly negative time(s) to 0")
+        t = np.maximum(t, 0.0)
+    outside = (s < 0) | (s > 1)
+    if outside.any():
+        notes.append(f"clamped {int(outside.sum())} survival value(s) into [0, 1]")
+        s = np.clip(s, 0.0, 1.0)
+    # sort by time; at equal times the upper corner of a drop comes first
+    order = np.lexsort((-s, t))
+    t, s = t[order], s[order]
+    at_zero = (t == 0) & (s < 1)
+    if at_zero.any():
+        notes.append(f"raised {int(at_zero.sum())} point(s) at time 0 to survival 1")
+        s = np.where(at_zero, 1.0, s)
+    if not (t[0] == 0 and s[0] == 1):
+        t, s = np.concatenate([[0.0], t]), np.concatenate([[1.0], s])
+        notes.append("added the start point (0, 1)")
+    # outlier clicks first, so that isotonic regression does not smear them over neighbours
+    stray = _stray_points(s, STRAY_TOLERANCE)
+    stray = stray[stray > 0]
+    if stray.size:
+        keep = np.ones(t.size, bool)
+        keep[stray] = False
+        notes.append(
+            "dropped stray point(s) at time "
+            + ", ".join(f"{v:g}" for v in t[stray][:10])
+            + (" ..." if stray.size > 10 else "")
+        )
+        t, s = t[keep], s[keep]
+    if np.any(np.diff(s) > 0):
+        # Pool-adjacent-violators (scipy) gives the closest non-increasing sequence in least squares.
+        fitted = np.clip(isotonic_regression(s, increasing=False).x, 0.0, 1.0)
+        changed = np.abs(fitted - s) > 1e-12
+        notes.append(
+            f"isotonic regression moved {int(changed.sum())} point(s) "
+            f"(largest change {float(np.max(np.abs(fitted - s))):.4f}) to make survival non-increasing"
+        )
+        s = fitted
+        s[0] = 1.0 if t[0] == 0 else s[0]
+    # merge points at one time: keep only the top and bottom corner
+    uniq, idx, counts = np.unique(t, return_index=True, return_counts=True)
+    if (counts > 2).any() or (counts == 2).any():
+        top = s[idx]
+        bottom = np.minimum.reduceat(s, idx)
+        n_before = t.size
+        tt, ss = [], []
+        for u, hi, lo in zip(uniq, top, bottom):
+            tt.append(u)
+            ss.append(hi)
+            if lo < hi:
+                tt.append(u)
+                ss.append(lo)
+        t, s = np.asarray(tt), np.asarray(ss)
+        if t.size < n_before:
+            notes.append(f"merged {n_before - t.size} duplicate point(s) at shared times")
+    return PreparedCurve(time=t, survival=s, notes=notes, percent=percent)

@@ -20,10 +20,16 @@ continuous reference path. Total events D, when given, are matched exactly: mu i
 bisection (Lagrangian relaxation) and a remaining gap of a few events is closed by the cheapest
 single moves (one event more at a drop, one censoring fewer right after it, or vice versa).
 
-The noise level sigma is read off the data (:func:`_noise_level`): exact coordinates pin n at
-every drop (and narrow the band, which makes 10,000-patient arms fast); with noisy clicks the
-DP solution is also re-rounded Guyot-style against the reconstructed KM (:func:`_walk`) and the
-one closer to the curve is kept, so that noise in single step heights does not accumulate.
+The noise level sigma is read off the data (:func:`reconstruct.plan.noise_level`): exact
+coordinates pin n at every drop (and narrow the band, which makes 10,000-patient arms fast).
+Noisy coordinates (clicks, or a curve traced from pixels) get sigma <= ``MAX_SIGMA`` and
+:func:`_refine`: the DP is re-solved with the reconstructed KM as the level before each drop,
+so that the cost becomes the error of the reconstructed LEVEL (noise in single step heights
+-- sub-event wiggles, drops split over two pixel columns or merged in one -- does not
+accumulate), and Guyot-style re-rounding (:func:`_walk`) from the DP's censoring pattern and
+from an even spread is tried too; the candidate closest to the digitized curve is kept. All
+candidates meet the numbers at risk exactly. Drop edges themselves are cleaned beforehand
+(:mod:`reconstruct.preprocess`).
 """
 from __future__ import annotations
 
@@ -35,6 +41,11 @@ from reconstruct.plan import Plan, at_risk_path, build_plan, km_levels, noise_le
 
 #: weight of the even-spread penalty on unmarked censorings, relative to the height cost
 SPREAD_WEIGHT = 1.0
+#: re-solves with the reconstructed KM as the level before each drop (noisy coordinates)
+TRACK_PASSES = 2
+#: upper bound of the drop-height noise sigma (probability) for noisy coordinates: a larger
+#: sigma lets the even-spread penalty on censorings outweigh the curve and events drift
+MAX_SIGMA = 0.002
 
 
 def _solve(arm: ArmInput, sigma: float, spread_weight: float):
@@ -61,7 +72,7 @@ def _solve(arm: ArmInput, sigma: float, spread_weight: float):
         notes.append(f"N unknown: estimated N = {n0} from the step heights")
     plan = build_plan(arm, float(n0), free_start)
     if sigma is None:
-        sigma = noise_level(plan)
+        sigma = min(noise_level(plan), MAX_SIGMA)
     if sigma <= 1e-8:
         pin_exact(plan)
     dp = PathDP(plan, sigma, spread_weight)
@@ -74,7 +85,7 @@ def _solve(arm: ArmInput, sigma: float, spread_weight: float):
 
     d, c, n_start = solve(0.0)
     if sigma > 1e-6:
-        d, c, n_start = _refine(dp, d, c, n_start)
+        d, c, n_start = _refine(dp, solve, d, c, n_start)
     if D is not None and int(d.sum()) != D:
         d, c, n_start = _match_events(dp, solve, d, c, n_start, D, notes)
     if n_estimated and free_start:
@@ -94,6 +105,29 @@ def _allocate(total: int, weights: np.ndarray) -> np.ndarray:
     if rest > 0:
         out[np.argsort(-(raw - out), kind="stable")[:rest]] += 1
     return out
+
+
+def _base_levels(plan: Plan, before: np.ndarray) -> np.ndarray:
+    """Reconstructed KM just before each drop as the DP's base level, never below the
+    digitized level after it (a base at or under that level simply asks for no event)."""
+    return np.where(plan.kind == 0, np.maximum(before, plan.after), plan.before)
+
+
+def _even_spread(plan: Plan, d, c, n_start):
+    """The same solution with each risk interval's unmarked censorings re-spread evenly in time
+    (marks stay where they are); the events are left to :func:`_walk` to re-round."""
+    K = plan.kind.size
+    c = c.copy()
+    bounds = [g for g in range(K) if plan.kind[g] == 1] + [K]
+    g0 = 0
+    for g1 in bounds:
+        segs = np.arange(g0, min(g1, K - 1) + 1) if g1 < K else np.arange(g0, K)
+        if segs.size:
+            unmarked = int(np.maximum(c[segs] - plan.marks[segs], 0).sum())
+            weights = plan.seg_end[segs] - plan.seg_start[segs]
+            c[segs] = plan.marks[segs] + _allocate(unmarked, weights)
+        g0 = g1 + 1
+    return d, c, n_start
 
 
 def _walk(plan: Plan, d, c, n_start, max_rounds: int = 50):
@@ -169,10 +203,16 @@ def _walk(plan: Plan, d, c, n_start, max_rounds: int = 50):
     return d, c, n_start
 
 
-def _refine(dp: PathDP, d, c, n_start):
-    """Noisy heights: also try Guyot-style sequential rounding (:func:`_walk`) on the DP's
-    censoring pattern and keep whichever reconstructed KM is closer to the curve
-    (time-weighted |dS| after each drop)."""
+def _refine(dp: PathDP, solve, d, c, n_start, passes: int = TRACK_PASSES):
+    """Noisy heights: make the reconstructed KM track the digitized levels, not single heights.
+
+    The first solve scores each drop's height against the digitized level just before it, so
+    rounding errors of single noisy heights (sub-event wiggles, split or merged drops) add up
+    along the curve. Re-solving with the level before each drop taken from the previous
+    solution's reconstructed KM turns the height cost into the error of the reconstructed level
+    after the drop (Guyot et al. 2012's "KM at the last event", inside the exact solve). Also
+    tries Guyot-style sequential rounding (:func:`_walk`) and keeps whichever reconstructed KM
+    is closest to the curve (time-weighted |dS| after each drop); constraints hold for all."""
     plan = dp.p
     drops = np.flatnonzero(plan.kind == 0)
     if drops.size == 0:
@@ -183,10 +223,25 @@ def _refine(dp: PathDP, d, c, n_start):
         _, after = km_levels(plan, *sol)
         return float(np.sum(np.abs(after[drops] - plan.after[drops]) * width))
 
-    walked = _walk(plan, d, c, n_start)
-    if walked is not None and score(walked) < score((d, c, n_start)):
-        return walked
-    return d, c, n_start
+    best = (score((d, c, n_start)), (d, c, n_start))
+    sol = (d, c, n_start)
+    for _ in range(passes):
+        before, _ = km_levels(plan, *sol)
+        dp.base = _base_levels(plan, before)
+        sol = solve(0.0)
+        sc = score(sol)
+        if sc < best[0]:
+            best = (sc, sol)
+    # Guyot-style walks from the best censoring pattern and from an even spread of the same
+    # number of censorings per interval (the DP may bunch them to fit noisy heights)
+    for start in (best[1], _even_spread(plan, *best[1])):
+        walked = _walk(plan, *start)
+        if walked is not None and score(walked) < best[0]:
+            best = (score(walked), walked)
+    # later solves (matching D) score heights against the chosen solution's levels
+    before, _ = km_levels(plan, *best[1])
+    dp.base = _base_levels(plan, before)
+    return best[1]
 
 
 def _match_events(dp: PathDP, solve, d, c, n_start, D, notes):

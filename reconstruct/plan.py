@@ -137,11 +137,37 @@ def noise_level(plan: Plan, band: int = 30) -> float:
     spacing = b / ref**2 * np.maximum(np.rint(ref * (1 - a / b)), 1)
     rel = best / spacing
     rel = rel[np.isfinite(rel)]
-    if rel.size and np.median(rel) < 0.01:
+    if rel.size and np.median(rel) < 0.01 and not _on_pixel_grid(plan):
         return 1e-9
     d_ref = np.rint(ref * (1 - a / b))
     at_ref = b * d_ref / ref - (b - a)
     return float(np.clip(np.sqrt(np.mean(at_ref**2)), 2e-4, 0.02))
+
+
+def _on_pixel_grid(plan: Plan, h_min: int = 20, h_max: int = 2000) -> bool:
+    """True when (nearly) every drop level is a multiple of 1/H for some H in [h_min, h_max]
+    that is not N itself: survival read off pixel rows of an H-pixel-high plot. Such heights are
+    fractions too (d/n with n = H / gcd) and could pass for exact coordinates; exact ones are
+    multiples of 1/N only without any censoring before the last drop (and then of no coarser
+    grid). H = N is ambiguous and left to the fraction test."""
+    drops = plan.kind == 0
+    levels = np.unique(np.concatenate([plan.before[drops], plan.after[drops]]))
+    levels = levels[(levels > 0) & (levels < 1)][:300]
+    if levels.size < 3:
+        return False
+    h = np.arange(h_min, h_max + 1)[:, None]
+    x = levels[None, :] * h
+    # most, not all: isotonic regression averages a few levels off the grid
+    grid = np.flatnonzero(np.mean(np.abs(x - np.rint(x)) < 1e-6, axis=1) >= 0.8)
+    if grid.size == 0:
+        return False
+    h_min = int(h[grid[0], 0])
+    n0 = int(round(plan.ref[0]))
+    if n0 <= 0 or n0 % h_min != 0:
+        return True
+    # exact levels without censoring are k / N: on a coarser grid H < N only if every k shares
+    # a factor with N, which many levels make unlikely
+    return h_min < n0 and levels.size >= 10
 
 
 def pin_exact(plan: Plan, band: int = 3) -> None:

@@ -5,6 +5,14 @@ slightly above 1 or below 0, several points at one time and small upward wiggles
 keeps the top and bottom corner of every drop (the two points a digitizer places at one time),
 starts at (0, 1) and is non-increasing (isotonic regression, as recommended by Guyot et al. 2012
 and IPDfromKM). Times stay in the figure's x-axis unit.
+
+Digitized drop edges are rarely exactly vertical: hand clicks and pixel traces put the top and
+bottom corner of a drop at slightly different x, sometimes the bottom LEFT of the top. Sorted by
+time, such corners interleave, look like two stray spikes and were dropped (small arms lost
+whole drops), or were averaged into half-drops. So points within the time jitter of each other
+are taken in path order (:func:`_edge_order`) and given one common time before isotonic
+regression, and a point is only a stray click if its offending neighbour is not within that
+jitter.
 """
 from __future__ import annotations
 
@@ -19,6 +27,12 @@ from reconstruct.errors import ReconstructionInputError
 STRAY_TOLERANCE = 0.02
 #: negative times closer to 0 than this fraction of the time range are axis-clicks set to 0
 NEGATIVE_TIME_SLACK = 0.01
+#: time jitter of digitized points as a fraction of the time range (about one pixel of a
+#: 300-500 px wide plot): two points closer in time than twice this may be the two corners of
+#: one near-vertical drop edge clicked (or traced) at slightly different x
+TIME_JITTER = 0.003
+#: survival jitter of digitized points (about two pixels of a 400 px high plot)
+SURVIVAL_JITTER = 0.005
 
 
 @dataclass
@@ -57,16 +71,36 @@ class PreparedCurve:
         return np.where(pos >= 0, level[np.maximum(pos, 0)], 1.0)
 
 
-def _stray_points(s: np.ndarray, tol: float) -> np.ndarray:
+def _stray_points(t: np.ndarray, s: np.ndarray, tol: float, edge: float) -> np.ndarray:
     """Indices of isolated clicks that break monotonicity against both neighbours by > tol
-    while the neighbours agree with each other (a spike up or down)."""
+    while the neighbours agree with each other (a spike up or down).
+
+    A point whose offending neighbour lies within ``edge`` (time units) is not a spike but
+    one corner of a near-vertical drop edge read at a slightly different x than the other
+    (the bottom corner left of the top one); :func:`_edge_order` puts those in order."""
     if s.size < 3:
         return np.empty(0, int)
     prev, cur, nxt = s[:-2], s[1:-1], s[2:]
-    neighbours_ok = prev >= nxt - 1e-12
-    spike_up = (cur > prev + tol) & neighbours_ok
-    spike_down = (cur < nxt - tol) & neighbours_ok
+    near_prev = t[1:-1] - t[:-2] <= edge
+    near_next = t[2:] - t[1:-1] <= edge
+    neighbours_ok = prev >= nxt - tol
+    spike_up = (cur > prev + tol) & neighbours_ok & ~near_prev
+    spike_down = (cur < nxt - tol) & neighbours_ok & ~near_next
     return np.flatnonzero(spike_up | spike_down) + 1
+
+
+def _edge_order(t: np.ndarray, s: np.ndarray, t_scale: float, s_scale: float) -> np.ndarray:
+    """Order of points along the curve's path, robust to time jitter on drop edges.
+
+    A KM curve is a path that moves right along plateaus and down along drop edges. Sorting
+    by time alone interleaves the corners of a near-vertical edge whose bottom was read a
+    little left of its top, and everything downstream (isotonic regression, step heights) then
+    averages the two levels into spurious half-drops. Sorting by the L1 path coordinate
+    u = t / t_scale + (1 - S) / s_scale orders an edge by S (its height dwarfs the time jitter)
+    and a plateau by t (its length dwarfs the survival jitter); on exact, non-increasing
+    coordinates it is exactly the time order (ties: higher S first)."""
+    u = t / t_scale + (1.0 - s) / s_scale
+    return np.lexsort((-s, t, u))
 
 
 def preprocess_curve(time, survival, name: str = "") -> PreparedCurve:
@@ -109,6 +143,19 @@ def preprocess_curve(time, survival, name: str = "") -> PreparedCurve:
     order = np.lexsort((-s, t))
     t, s = t[order], s[order]
     at_zero = (t == 0) & (s < 1)
+    top = (t == 0) & (s >= 1 - SURVIVAL_JITTER)
+    early = at_zero & (s < 1 - SURVIVAL_JITTER)
+    if early.any() and top.any():
+        # both corners of a drop read at time 0 (a drop within the time jitter of the origin):
+        # keep it as a drop just after 0 instead of raising its bottom to 1
+        positive = t[t > 0]
+        eps = 0.5 * TIME_JITTER * span
+        if positive.size:
+            eps = min(eps, 0.5 * float(positive.min()))
+        t = np.where(early, eps, t)
+        notes.append(f"moved {int(early.sum())} point(s) below survival 1 at time 0 to time {eps:g} "
+                     "(a drop right after the origin)")
+        at_zero = (t == 0) & (s < 1)
     if at_zero.any():
         notes.append(f"raised {int(at_zero.sum())} point(s) at time 0 to survival 1")
         s = np.where(at_zero, 1.0, s)
@@ -116,7 +163,7 @@ def preprocess_curve(time, survival, name: str = "") -> PreparedCurve:
         t, s = np.concatenate([[0.0], t]), np.concatenate([[1.0], s])
         notes.append("added the start point (0, 1)")
     # outlier clicks first, so that isotonic regression does not smear them over neighbours
-    stray = _stray_points(s, STRAY_TOLERANCE)
+    stray = _stray_points(t, s, STRAY_TOLERANCE, 2 * TIME_JITTER * span)
     stray = stray[stray > 0]
     if stray.size:
         keep = np.ones(t.size, bool)
@@ -127,6 +174,19 @@ def preprocess_curve(time, survival, name: str = "") -> PreparedCurve:
             + (" ..." if stray.size > 10 else "")
         )
         t, s = t[keep], s[keep]
+    order = _edge_order(t, s, TIME_JITTER * span, SURVIVAL_JITTER)
+    if np.any(order != np.arange(t.size)):
+        # corners of a drop edge read at slightly different x: take them in path order and
+        # give them one common time (isotonic regression of t along the path pools them)
+        t, s = t[order], s[order]
+        fitted_t = np.maximum(isotonic_regression(t, increasing=True).x, 0.0)
+        moved = np.abs(fitted_t - t) > 1e-12
+        notes.append(
+            f"aligned {int(moved.sum())} point(s) on near-vertical drop edges to a common time "
+            f"(largest shift {float(np.max(np.abs(fitted_t - t))):.4g})"
+        )
+        t = fitted_t
+        t[0] = 0.0
     if np.any(np.diff(s) > 0):
         # Pool-adjacent-violators (scipy) gives the closest non-increasing sequence in least squares.
         fitted = np.clip(isotonic_regression(s, increasing=False).x, 0.0, 1.0)

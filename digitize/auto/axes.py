@@ -1,0 +1,215 @@
+"""Find the plot's axis lines and the tick marks on them (pure functions on image arrays).
+
+Coordinates are image pixels (x right, y down, origin top-left). A scanned figure may be
+rotated by up to a degree or two, so axis lines are fitted as straight lines rather than
+taken as single pixel rows/columns.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class AxisLine:
+    """A straight axis line. Horizontal ('h'): y = slope*x + intercept for x in [start, end];
+    vertical ('v'): x = slope*y + intercept for y in [start, end]. thickness in pixels."""
+
+    orientation: str
+    slope: float
+    intercept: float
+    start: float
+    end: float
+    thickness: float
+
+    def at(self, t):
+        """The other coordinate at position ``t`` along the line (y for 'h', x for 'v')."""
+        return self.slope * np.asarray(t, float) + self.intercept
+
+    def point(self, t) -> tuple[float, float]:
+        """Image (x, y) of the point at position ``t`` along the line."""
+        o = float(self.at(t))
+        return (float(t), o) if self.orientation == "h" else (o, float(t))
+
+
+@dataclass
+class Frame:
+    """Axis lines of the plot and the plot area box (x0, y0, x1, y1) in pixels."""
+
+    x_axis: AxisLine | None
+    y_axis: AxisLine | None
+    plot_area: tuple[int, int, int, int] | None
+
+
+def ink_masks(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ink, dark, darkness) for an RGB uint8 image.
+
+    ink: bool, pixel differs clearly from the background (any colour, text and curves);
+    dark: bool, near-black/grey achromatic ink (axis lines, ticks, black text);
+    darkness: float 0-1, 1 - grey level / background level (for sub-pixel centroids).
+    """
+    rgb = image[..., :3].astype(np.int16)
+    flat = rgb.reshape(-1, 3)
+    sample = flat[:: max(1, flat.shape[0] // 20000)]
+    bg = np.median(sample, axis=0)
+    dist = np.sqrt(((rgb - bg) ** 2).sum(axis=2, dtype=np.int32))
+    ink = dist > 70
+    gray = rgb.mean(axis=2)
+    chroma = rgb.max(axis=2) - rgb.min(axis=2)
+    dark = (gray < 0.7 * bg.mean()) & (chroma < 60)
+    darkness = np.clip(1.0 - gray / max(bg.mean(), 1.0), 0.0, 1.0)
+    return ink, dark, darkness
+
+
+def _line_candidates(mask: np.ndarray, min_len: int) -> list[AxisLine]:
+    """Long horizontal lines in a bool mask (fit y = a x + b through each long component)."""
+    import cv2  # noqa: PLC0415
+
+    k = max(15, min_len // 4)
+    opened = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((1, k), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+    out = []
+    for i in range(1, n):
+        x, y, w, h, area = stats[i]
+        if w < min_len or h > max(8, 0.06 * w):
+            continue
+        ys, xs = np.nonzero(labels[y:y + h, x:x + w] == i)
+        xs = xs + x
+        ys = ys + y
+        a, b = np.polyfit(xs, ys, 1) if np.ptp(xs) > 0 else (0.0, float(ys.mean()))
+        # thickness: pixels per column along the line
+        thick = area / max(w, 1)
+        out.append(AxisLine("h", float(a), float(b), float(xs.min()), float(xs.max()), float(thick)))
+    return out
+
+
+def refine_line(darkness: np.ndarray, line: AxisLine) -> AxisLine:
+    """Sub-pixel fit of an axis line: darkness-weighted centre across the line at every
+    position where nothing else touches it (ticks, curves), then a trimmed straight fit."""
+    img = darkness if line.orientation == "h" else darkness.T
+    H, W = img.shape
+    t = np.arange(int(np.ceil(line.start)), int(np.floor(line.end)) + 1)
+    t = t[(t >= 0) & (t < W)]
+    if t.size < 10:
+        return line
+    r = int(np.ceil(line.thickness / 2)) + 2
+    offs = np.arange(-r, r + 1)
+    base = np.rint(line.at(t)).astype(int)
+    rows = base[None, :] + offs[:, None]
+    ok = (rows >= 0) & (rows < H)
+    prof = np.where(ok, img[np.clip(rows, 0, H - 1), t[None, :]], 0.0)
+    clean = (prof[0] < 0.15) & (prof[-1] < 0.15) & ok.all(axis=0) & (prof.sum(axis=0) > 0.3)
+    if clean.sum() < 10:
+        return line
+    c = (rows * prof).sum(axis=0)[clean] / prof.sum(axis=0)[clean]
+    tt = t[clean].astype(float)
+    a, b = np.polyfit(tt, c, 1)
+    keep = np.abs(c - (a * tt + b)) <= 0.5
+    if keep.sum() >= 10:
+        a, b = np.polyfit(tt[keep], c[keep], 1)
+    th = float(np.median(prof.sum(axis=0)[clean]))
+    return AxisLine(line.orientation, float(a), float(b), line.start, line.end, max(th, 1.0))
+
+
+def find_frame(dark: np.ndarray, darkness: np.ndarray | None = None) -> Frame:
+    """Locate the x axis (lowest long horizontal line meeting the y axis) and the y axis
+    (leftmost long vertical line), refined to sub-pixel when ``darkness`` is given. Either
+    may be None when not drawn."""
+    H, W = dark.shape
+    hs = _line_candidates(dark, int(0.25 * W))
+    vs_t = _line_candidates(dark.T, int(0.2 * H))
+    vs = [AxisLine("v", c.slope, c.intercept, c.start, c.end, c.thickness) for c in vs_t]
+    y_axis = None
+    if vs:
+        y_axis = min(vs, key=lambda v: float(v.at((v.start + v.end) / 2)))
+    x_axis = None
+    if hs:
+        def ok(h: AxisLine) -> bool:
+            if y_axis is None:
+                return True
+            xm = float(y_axis.at(h.at(h.start)))
+            # must reach the y axis' neighbourhood and lie within its vertical span
+            ymid = float(h.at((h.start + h.end) / 2))
+            return h.start <= xm + 0.1 * W and y_axis.start - 0.05 * H <= ymid <= y_axis.end + 0.15 * H
+
+        good = [h for h in hs if ok(h)] or hs
+        x_axis = max(good, key=lambda h: float(h.at((h.start + h.end) / 2)))
+    if darkness is not None:
+        x_axis = refine_line(darkness, x_axis) if x_axis is not None else None
+        y_axis = refine_line(darkness, y_axis) if y_axis is not None else None
+    plot_area = None
+    if x_axis is not None or y_axis is not None:
+        if x_axis is not None:
+            x0 = x_axis.start if y_axis is None else float(y_axis.at(x_axis.at(x_axis.start)))
+            x1 = x_axis.end
+            y1 = float(x_axis.at((x_axis.start + x_axis.end) / 2))
+        if y_axis is not None:
+            y0 = y_axis.start
+            if x_axis is None:
+                x0 = float(y_axis.at((y_axis.start + y_axis.end) / 2))
+                x1 = W - 1
+                y1 = y_axis.end
+        else:
+            y0 = 0
+        plot_area = (int(round(x0)), int(round(y0)), int(round(x1)), int(round(y1)))
+    return Frame(x_axis, y_axis, plot_area)
+
+
+def find_ticks(darkness: np.ndarray, line: AxisLine, side: int, max_len: int | None = None
+               ) -> tuple[np.ndarray, float]:
+    """Tick marks on one side of an axis line.
+
+    ``darkness`` is the float 0-1 image; ``side`` +1 looks below/right of the line (larger
+    coordinate), -1 above/left. Returns (positions along the line in pixels, sub-pixel
+    darkness-weighted centres; tick length in pixels, 0 when none found).
+    """
+    img = darkness if line.orientation == "h" else darkness.T
+    H, W = img.shape
+    if max_len is None:
+        max_len = int(max(6, 0.035 * max(H, W)))
+    t = np.arange(int(np.ceil(line.start)), int(np.floor(line.end)) + 1)
+    t = t[(t >= 0) & (t < W)]
+    if t.size < 5:
+        return np.empty(0), 0.0
+    centre = line.at(t)
+    edge = centre + side * (line.thickness / 2.0 + 0.5)
+    offs = np.arange(1, max_len + 1)
+    rows = np.rint(edge[None, :] + side * offs[:, None]).astype(int)
+    valid = (rows >= 0) & (rows < H)
+    band = np.where(valid, img[np.clip(rows, 0, H - 1), t[None, :]], 0.0)
+    on = band > 0.3
+    run = np.cumprod(on, axis=0).sum(axis=0)  # ink run length starting next to the line
+    if run.max() < 2:
+        return np.empty(0), 0.0
+    full = run >= max_len  # grid lines / curves crossing: not ticks
+    cand = (run >= 2) & ~full
+    if cand.sum() == 0:
+        return np.empty(0), 0.0
+    typical = np.median(run[cand])
+    cand &= run >= max(2, 0.6 * typical)
+    # group consecutive columns
+    idx = np.nonzero(cand)[0]
+    groups = np.split(idx, np.nonzero(np.diff(idx) > 1)[0] + 1)
+    pos, widths, crisp = [], [], []
+    L = int(max(2, round(typical)))
+    for g in groups:
+        if g.size > max(4, 0.02 * W):  # too wide to be a tick (text, a curve lying on the axis)
+            continue
+        lo, hi = max(g[0] - 1, 0), min(g[-1] + 1, t.size - 1)
+        cols = np.arange(lo, hi + 1)
+        prof = band[:L, cols].mean(axis=0)
+        pos.append(float((t[cols] * prof).sum() / max(prof.sum(), 1e-9)))
+        widths.append(float(prof.sum()))  # equivalent width in pixels (black ink)
+        crisp.append(bool(prof[0] <= 0.15 * prof.max() and prof[-1] <= 0.15 * prof.max()))
+    pos = np.asarray(pos)
+    # Agg (matplotlib) snaps tick markers: an odd-width mark to a pixel centre, i.e. to the
+    # column floor(x + 0.5) of its true position x - on average half a pixel too far (right,
+    # or down). Undo that when the marks show snapping (crisp edges on an upright image;
+    # on a rotated scan it cannot be seen, and is assumed) and their width is odd.
+    if pos.size:
+        w_px = int(round(float(np.median(widths))))
+        rotated = abs(line.slope) > 2e-3
+        if w_px % 2 == 1 and (rotated or np.mean(crisp) >= 0.7):
+            pos = pos - 0.5
+    return pos, float(typical)

@@ -1,0 +1,610 @@
+"""Zero-click detection: calibration, plot area, arm names/colours, risk table and time unit
+read from a KM figure image, each with a confidence.
+
+Pipeline: axis lines and tick marks (:mod:`.axes`) -> text tokens from ink components
+(:mod:`.text`) -> one batched OCR pass over the tokens that matter (tick labels, the area under
+the plot, legend candidates; :mod:`.ocr`) -> robust axis fits (:mod:`.ticklabels`) -> legend
+and risk table (:mod:`.legend`, :mod:`.risktable`). Nothing here raises on a bad figure: the
+pieces that could not be found are None, with a warning saying what to do by hand.
+"""
+from __future__ import annotations
+
+import re
+import time as _time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from digitize.auto import ocr
+from digitize.auto.axes import Frame, find_frame, find_ticks, ink_masks
+from digitize.auto.legend import (NamedColour, blend_distance, clean_name, delta_e, match_names,
+                                  harmonise_names, merge_phrases, refine_colour, similar,
+                                  swatch_colour)
+from digitize.auto.risktable import TableRead, read_table
+from digitize.auto.text import (Token, find_tokens, ink_colour, is_wordy, merge_boxes, parse_number,
+                                rows_of)
+from digitize.auto.ticklabels import AxisFit, fit_axis, label_positions
+from digitize.calibrate import Calibration
+from digitize.extract import ArmSpec
+from kmrecon.data import RiskTable
+
+#: a piece with confidence below this is reported as needing review
+REVIEW_BELOW = 0.7
+MAX_OCR_TOKENS = 160
+_UNITS = (("days", r"\bdays?\b"), ("weeks", r"\bweeks?\b|\bwks?\b"),
+          ("months", r"\bmonths?\b|\bmos?\b"), ("years", r"\byears?\b|\byrs?\b"))
+
+
+@dataclass
+class FigureDetection:
+    """What zero-click mode found. Pieces not found are None/empty with a warning;
+    ``confidence`` (0-1) per piece: "calibration_x", "calibration_y", "arms", "risk_table"."""
+
+    calibration: Calibration | None
+    plot_area: tuple[int, int, int, int] | None    # (x0, y0, x1, y1) image pixels
+    arms: list[ArmSpec] = field(default_factory=list)   # names + curve colours
+    risk_table: RiskTable | None = None
+    time_unit: str | None = None                   # "days" | "weeks" | "months" | "years"
+    confidence: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    details: dict = field(default_factory=dict)    # what was read where (for review overlays)
+    seconds: float = 0.0
+
+    @property
+    def needs_review(self) -> list[str]:
+        """Pieces whose confidence is below :data:`REVIEW_BELOW` (or missing)."""
+        keys = ("calibration_x", "calibration_y", "arms", "risk_table")
+        return [k for k in keys if self.confidence.get(k, 0.0) < REVIEW_BELOW]
+
+    def to_dict(self) -> dict:
+        """JSON-safe summary (for the sidecar/project; calibration in Calibration.to_dict form)."""
+        rt = None
+        if self.risk_table is not None:
+            rt = {"times": [float(t) for t in self.risk_table.times],
+                  "n_risk": {a: [None if np.isnan(v) else int(v) for v in c]
+                             for a, c in self.risk_table.n_risk.items()}}
+        return {
+            "calibration": self.calibration.to_dict() if self.calibration is not None else None,
+            "plot_area": [int(v) for v in self.plot_area] if self.plot_area else None,
+            "arms": [{"name": a.name, "rgb": [int(c) for c in a.rgb]} for a in self.arms],
+            "risk_table": rt,
+            "time_unit": self.time_unit,
+            "confidence": {k: round(float(v), 3) for k, v in self.confidence.items()},
+            "needs_review": self.needs_review,
+            "warnings": list(self.warnings),
+            "details": _jsonable(self.details),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _jsonable(o):
+    if isinstance(o, dict):
+        return {str(k): _jsonable(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_jsonable(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return _jsonable(o.tolist())
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating, float)):
+        return None if not np.isfinite(o) else float(o)
+    return o
+
+
+def _as_rgb(image) -> np.ndarray:
+    a = np.asarray(image)
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=2)
+    if a.ndim != 3 or a.shape[2] < 3 or a.shape[0] < 20 or a.shape[1] < 20:
+        raise ValueError(f"expected an HxWx3 RGB image of at least 20x20 pixels, got shape {a.shape}")
+    a = a[..., :3]
+    if a.dtype != np.uint8:
+        a = np.clip(a, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(a)
+
+
+def _exclusion(shape, frame: Frame, tick_len: dict) -> np.ndarray:
+    """Pixels of the axis lines and their tick bands (never text)."""
+    import cv2  # noqa: PLC0415
+
+    m = np.zeros(shape, np.uint8)
+    for key, line in (("x", frame.x_axis), ("y", frame.y_axis)):
+        if line is None:
+            continue
+        half = int(np.ceil(line.thickness / 2 + tick_len.get(key, 0) + 1))
+        p0, p1 = line.point(line.start), line.point(line.end)
+        cv2.line(m, (int(round(p0[0])), int(round(p0[1]))), (int(round(p1[0])), int(round(p1[1]))),
+                 1, thickness=2 * half + 1)
+    return m.astype(bool)
+
+
+def _long_lines(ink: np.ndarray) -> np.ndarray:
+    """Straight horizontal/vertical ink runs longer than 1/15 of the image (grid lines, frames,
+    plateaus): letters touching them would otherwise join one huge component."""
+    import cv2  # noqa: PLC0415
+
+    L = max(30, max(ink.shape) // 15)
+    m = ink.astype(np.uint8)
+    lines = cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones((1, L), np.uint8))
+    lines |= cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones((L, 1), np.uint8))
+    return lines.astype(bool)
+
+
+def _text_height(ink: np.ndarray, plot_area) -> float:
+    """Typical character height (pixels) from ink components outside the plot area."""
+    import cv2  # noqa: PLC0415
+
+    m = ink.copy()
+    if plot_area is not None:
+        x0, y0, x1, y1 = plot_area
+        m[max(0, y0 - 2):y1 + 3, max(0, x0 - 2):x1 + 3] = False
+    n, _, st, _ = cv2.connectedComponentsWithStats(m.astype(np.uint8), connectivity=8)
+    hs = st[1:, 3][(st[1:, 3] >= 4) & (st[1:, 3] <= 0.08 * ink.shape[0]) & (st[1:, 2] <= 3 * st[1:, 3])]
+    return float(np.median(hs)) if hs.size else max(6.0, 0.02 * ink.shape[0])
+
+
+def _arm_colours(image, plot_area, warnings) -> list[tuple[int, int, int]]:
+    """Curve colours in the plot area (digitize.colors.find_arm_colors), most prominent first."""
+    from digitize.colors import find_arm_colors  # noqa: PLC0415
+
+    try:
+        return [tuple(int(v) for v in c) for c in find_arm_colors(image, plot_area)]
+    except Exception as exc:  # a failure there must not lose the rest of the detection
+        warnings.append(f"arm colours: automatic colour detection failed ({exc}); pick them by hand")
+        return []
+
+
+def _unit_of(text: str) -> str | None:
+    for unit, pat in _UNITS:
+        if re.search(pat, text, re.I):
+            return unit
+    return None
+
+
+def _axis_tokens(fit_tokens, positions, fit: AxisFit | None):
+    out = []
+    for t, (p, ft) in zip(fit_tokens, positions):
+        out.append({"text": t.text, "value": parse_number(t.text), "pos": p, "from_tick": ft,
+                    "bbox": list(t.bbox), "score": round(t.score, 3),
+                    "inlier": bool(fit is not None and np.any(np.isclose(fit.pos, p)))})
+    return out
+
+
+def _axis_ticks(darkness, frame: Frame):
+    """Tick marks on both axes: (x positions, x tick length, y positions, y tick length).
+
+    Outside ticks are looked for first, then inside ones. The axes' corner hides a tick drawn
+    there, so the other axis line stands in for it."""
+    xa, ya = frame.x_axis, frame.y_axis
+    xt, xlen = (np.empty(0), 0.0)
+    yt, ylen = (np.empty(0), 0.0)
+    if xa is not None:
+        xt, xlen = find_ticks(darkness, xa, +1)
+        if xt.size < 2:
+            xt, xlen = find_ticks(darkness, xa, -1)
+    if ya is not None:
+        yt, ylen = find_ticks(darkness, ya, -1)
+        if yt.size < 2:
+            yt, ylen = find_ticks(darkness, ya, +1)
+    if xa is not None and ya is not None:
+        y_corner = float(xa.at(float(ya.at(xa.at(xa.start)))))
+        x_corner = float(ya.at(y_corner))
+        if not np.any(np.abs(xt - x_corner) < 2):
+            xt = np.sort(np.append(xt, x_corner))
+        if not np.any(np.abs(yt - y_corner) < 2):
+            yt = np.sort(np.append(yt, y_corner))
+    return xt, xlen, yt, ylen
+
+
+def _text_regions(tokens: list[Token], frame: Frame, ylen: float, th: float, W: int):
+    """Split word tokens into (under the x axis, y tick labels, others = legend/title
+    candidates); words of one label are joined before OCR ("Stage" + "II")."""
+    xa, ya = frame.x_axis, frame.y_axis
+    pa = frame.plot_area
+    below, yl, other = [], [], []
+    for t in tokens:
+        yx = float(ya.at(t.cy))
+        if t.bbox[1] > float(xa.at(t.cx)) + 1:
+            below.append(t)
+        elif (t.bbox[2] <= yx + 1 and yx - t.bbox[2] <= ylen + 3.5 * th
+              and pa[1] - 1.5 * th <= t.cy <= pa[3] + 1.5 * th and t.w <= 8 * th):
+            yl.append(t)
+        elif t.h <= 2.4 * th:  # th may be a lower-case height: ascender + descender words
+            other.append(t)
+    left = [t for t in below if t.bbox[2] < float(ya.at(t.cy)) - 0.2 * th]  # row labels
+    below = [t for t in below if t not in left] + merge_boxes(left, 0.8 * th, 0.6 * th)
+    other = [p for p in merge_boxes(other, 0.8 * th, 0.5 * th)
+             if p.w >= 1.5 * th and 0.6 * th <= p.h <= 2.4 * th and p.n_parts >= 2]
+    other = sorted(other, key=lambda t: -t.w)[: max(0, MAX_OCR_TOKENS - len(below) - len(yl))]
+    below = sorted(below, key=lambda t: t.cy)[:MAX_OCR_TOKENS]
+    return below, yl, other
+
+
+def _fit_x(rows_below, xt, xa, xlen, pa, th, det: FigureDetection):
+    """Time-axis fit from the first row of numbers under the axis; (fit or None, row index)."""
+    warnings = det.warnings
+    for i, row in enumerate(rows_below):
+        nums = [t for t in row
+                if parse_number(t.text) is not None and pa[0] - 3 * th <= t.cx <= pa[2] + 3 * th]
+        if len(nums) >= 2 and min(t.bbox[1] for t in nums) - float(xa.at(nums[0].cx)) <= xlen + 4 * th:
+            break
+    else:
+        warnings.append("x axis: no tick labels could be read under the axis; "
+                        "calibrate the x axis by hand")
+        return None, None
+    xlab = [t for t in rows_below[i] if parse_number(t.text) is not None]
+    xpos = [label_positions([t], xt, "x", max(3.0, 0.6 * t.w))[0] for t in xlab]
+    xfit = fit_axis([p for p, _ in xpos], [parse_number(t.text) for t in xlab],
+                    [f for _, f in xpos], [t.text for t in xlab], True)
+    det.details["x_labels"] = _axis_tokens(xlab, xpos, xfit)
+    if xfit is None:
+        warnings.append("x axis: fewer than two tick labels agree on a scale; "
+                        "calibrate the x axis by hand")
+    elif xfit.rejected:
+        warnings.append(f"x axis: ignored tick label(s) {', '.join(map(repr, xfit.rejected))} "
+                        "that disagree with the others")
+    return xfit, i
+
+
+def _fit_y(ylab, yt, th, det: FigureDetection):
+    """Survival-axis fit from the numbers left of the y axis (never a log axis)."""
+    warnings = det.warnings
+    if len(ylab) < 2:
+        warnings.append("y axis: no tick labels could be read left of the axis; "
+                        "calibrate the y axis by hand")
+        return None
+    ypos = label_positions(ylab, yt, "y", max(3.0, 0.7 * th))
+    yfit = fit_axis([p for p, _ in ypos], [parse_number(t.text) for t in ylab],
+                    [f for _, f in ypos], [t.text for t in ylab], False, allow_log=False)
+    det.details["y_labels"] = _axis_tokens(ylab, ypos, yfit)
+    if yfit is None:
+        warnings.append("y axis: fewer than two tick labels agree on a scale; "
+                        "calibrate the y axis by hand")
+    elif yfit.rejected:
+        warnings.append(f"y axis: ignored tick label(s) {', '.join(map(repr, yfit.rejected))} "
+                        "that disagree with the others")
+    return yfit
+
+
+def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
+    """Detect calibration, plot area, arms, risk table and time unit in an RGB uint8 figure.
+
+    ``progress(fraction)`` is called with 0-1 as the work advances. Never raises on a figure it
+    cannot read: missing pieces are None with a warning (calibrate/enter them by hand). Raises
+    ValueError only for an array that is not an image.
+    """
+    t_start = _time.perf_counter()
+    step = (lambda f: progress(float(f))) if progress else (lambda f: None)
+    img = _as_rgb(image)
+    W = img.shape[1]
+    warnings: list[str] = []
+    conf = {"calibration_x": 0.0, "calibration_y": 0.0, "arms": 0.0, "risk_table": 0.0}
+    det = FigureDetection(None, None, [], None, None, conf, warnings)
+    step(0.02)
+    # ------------------------------------------------------------------ axes and ticks
+    ink, dark, darkness = ink_masks(img)
+    frame = find_frame(dark, darkness)
+    det.plot_area = pa = frame.plot_area
+    xa, ya = frame.x_axis, frame.y_axis
+    for name, line in (("x", xa), ("y", ya)):
+        if line is None:
+            warnings.append(f"no {name} axis line found; calibrate the {name} axis by hand")
+    xt, xlen, yt, ylen = _axis_ticks(darkness, frame)
+    step(0.1)
+    ok, why = ocr.ocr_available()
+    if not ok:
+        warnings.append(f"{why}. Without OCR nothing is read from the figure's text: calibrate the "
+                        "axes, name the arms and enter the risk table by hand")
+    if not ok or xa is None or ya is None:
+        det.seconds = _time.perf_counter() - t_start
+        return det
+    # ------------------------------------------------------------------ text: one OCR pass
+    exclude = _exclusion(ink.shape, frame, {"x": xlen, "y": ylen}) | _long_lines(ink)
+    tokens, th = find_tokens(ink, exclude, text_height=_text_height(ink, pa))
+    tokens = [t for t in tokens if 0.45 * th <= t.h <= 2.5 * th and t.w <= 0.5 * W]
+    below, yl, other = _text_regions(tokens, frame, ylen, th, W)
+    todo = below + yl + other
+    step(0.2)
+    pad = max(1, int(round(0.2 * th)))
+
+    def crop(tok: Token) -> np.ndarray:
+        x0, y0, x1, y1 = tok.bbox
+        return img[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
+
+    for t, (txt, sc) in zip(todo, ocr.read_crops([crop(t) for t in todo])):
+        t.text, t.score = txt, sc
+        t.rgb = ink_colour(img, ink, t.bbox)
+    for t in todo:  # nothing (or a non-Latin glyph) read: try other scales; rare, so cheap
+        if not t.text or not t.text.isascii() or t.score < 0.5:
+            for h in (28, 48, 22):
+                txt, sc = ocr.read_crops([crop(t)], h)[0]
+                if txt and txt.isascii() and sc >= 0.5:
+                    t.text, t.score = txt, sc
+                    break
+    det.details["ocr"] = [{"text": t.text, "score": round(t.score, 3), "bbox": list(t.bbox)}
+                          for t in todo]
+    step(0.6)
+
+    def reread(tok: Token) -> list[str]:
+        return [r[0] for r in (ocr.read_crops([crop(tok)], 28) + ocr.read_crops([crop(tok)], 48))]
+
+    # ------------------------------------------------------------------ calibration
+    rows_below = rows_of([t for t in below if t.text], 0.6 * th)
+    xfit, x_row_i = _fit_x(rows_below, xt, xa, xlen, pa, th, det)
+    ylab = [t for t in yl if parse_number(t.text) is not None]
+    yfit = _fit_y(ylab, yt, th, det)
+    if xfit is not None:
+        conf["calibration_x"] = xfit.confidence
+    if yfit is not None:
+        conf["calibration_y"] = yfit.confidence
+    if xfit is not None and yfit is not None:
+        det.calibration = _calibration(xfit, yfit, xa, ya, ylab, warnings)
+        if det.calibration is None:
+            conf["calibration_x"] = conf["calibration_y"] = 0.0
+    for k in ("calibration_x", "calibration_y"):
+        if 0 < conf[k] < REVIEW_BELOW:
+            warnings.append(f"{k.replace('_', ' ')}: low confidence ({conf[k]:.2f}); check the axis points")
+    step(0.7)
+    # ------------------------------------------------------------------ time unit (x title)
+    rest = rows_below[x_row_i + 1:] if x_row_i is not None else rows_below
+    for row in rest[:3]:
+        u = _unit_of(" ".join(t.text for t in row))
+        if u:
+            det.time_unit = u
+            break
+    # ------------------------------------------------------------------ risk table
+    table: TableRead | None = None
+    if xfit is not None:
+        yx = float(ya.at(pa[3]))
+        is_cell = lambda t: parse_number(t.text) is not None and t.bbox[2] > yx  # noqa: E731
+        table_rows = [merge_phrases(r, 0.9 * th, is_cell) for r in rest]
+        table = read_table(table_rows, xfit.value_at, xfit.values, xfit.pos, th, yx, reread)
+        if table is None:
+            warnings.append("risk table: no number-at-risk table found under the plot; "
+                            "enter it by hand if the paper prints one")
+        else:
+            warnings.extend(table.warnings)
+            conf["risk_table"] = table.confidence
+            det.details["risk_cells"] = table.cells()
+            det.details["risk_rows"] = [{"label": r.label, "rgb": list(r.rgb) if r.rgb else None}
+                                        for r in table.rows]
+            det.details["risk_table_bbox"] = list(table.bbox) if table.bbox else None
+    else:
+        warnings.append("risk table: not read because the x axis could not be calibrated")
+    step(0.8)
+    # ------------------------------------------------------------------ legend and arms
+    legend = _legend_entries(img, ink, other, th, pa)
+    det.details["legend"] = [{"name": e.name, "rgb": list(e.rgb) if e.rgb else None,
+                              "bbox": list(e.bbox)} for e in legend]
+    text_mask = exclude.copy()  # axis lines, ticks and every text token: not curve ink
+    for t in tokens:
+        text_mask[max(0, t.bbox[1] - 1):t.bbox[3] + 1, max(0, t.bbox[0] - 1):t.bbox[2] + 1] = True
+    for e in legend:  # legend swatches too
+        x0, y0, x1, y1 = e.bbox
+        text_mask[max(0, y0 - 2):y1 + 2, max(0, int(x0 - 4.6 * th)):x1 + 1] = True
+    colours = _arm_colours(img, pa, warnings)
+    _name_arms(det, colours, legend, table, warnings, img, text_mask)
+    step(1.0)
+    det.seconds = _time.perf_counter() - t_start
+    return det
+
+
+def _calibration(xfit: AxisFit, yfit: AxisFit, xa, ya, ylab, warnings) -> Calibration | None:
+    """Calibration through the fitted lines at the extreme agreeing labels of each axis
+    (points on the axis lines; values as printed; percent when labels say so)."""
+    from digitize.calibrate import AxisPoint, CalibrationError  # noqa: PLC0415
+
+    xv = (float(xfit.values.min()), float(xfit.values.max()))
+    yv = (float(yfit.values.min()), float(yfit.values.max()))
+    pts = []
+    for v in xv:
+        px = float(xfit.pos_of(v))
+        pts.append(AxisPoint(px, float(xa.at(px)), v))
+    for v in yv:
+        py = float(yfit.pos_of(v))
+        pts.append(AxisPoint(float(ya.at(py)), py, v))
+    percent = any("%" in t.text for t in ylab) or max(abs(v) for v in yv) > 1.5
+    try:
+        return Calibration(pts[0], pts[1], pts[2], pts[3], log_x=xfit.log, y_percent=percent)
+    except CalibrationError as exc:
+        warnings.append(f"calibration from the tick labels is unusable ({exc}); calibrate by hand")
+        return None
+
+
+def _legend_entries(img, ink, cands: list[Token], th: float, pa) -> list[NamedColour]:
+    """Legend entries: word phrases with a coloured line swatch on their left (or printed in
+    a colour themselves)."""
+    words = [t for t in cands if t.text and (is_wordy(t.text) or t.n_parts >= 1)]
+    out = []
+    for row in rows_of(words, 0.5 * th):
+        for ph in merge_phrases(row, 0.9 * th):
+            name, n = clean_name(ph.text)
+            if not is_wordy(name.split(" ")[0]) or len(name) > 40:
+                continue
+            rgb = swatch_colour(img, ink, ph, th)
+            if rgb is None:
+                c = ink_colour(img, ink, ph.bbox)
+                if _chromatic(c):  # coloured text without a swatch
+                    rgb = c
+            if rgb is None:
+                continue
+            out.append(NamedColour(name, rgb, "legend", ph.bbox, ph.score, n))
+    if len(out) >= 2:
+        # legend texts are left-aligned in one column: entries elsewhere are stray words
+        x0 = np.array([e.bbox[0] for e in out], float)
+        support = [(np.abs(x0 - v) <= 0.6 * th).sum() for v in x0]
+        if max(support) >= 2:
+            col = x0[int(np.argmax(support))]
+            out = [e for e in out if abs(e.bbox[0] - col) <= 0.6 * th]
+    for e, name in zip(out, harmonise_names([e.name for e in out])):
+        e.name = name
+    # two entries read alike ('Stage I' for 'Stage III'): read them again at other scales
+    for e in out:
+        others = {o.name for o in out if o is not e}
+        if e.name in others:
+            x0, y0, x1, y1 = e.bbox
+            pad = max(1, int(round(0.2 * th)))
+            crop = img[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
+            alts = [clean_name(ocr.read_crops([crop], h)[0][0])[0] for h in (24, 28, 48, 60)]
+            alts = [a for a in alts if a and a not in others and is_wordy(a.split(" ")[0])
+                    and len(a) >= len(e.name)]
+            if alts:  # the fullest distinct reading ('Stage' is a truncated 'Stage III')
+                e.name = max(alts, key=len)
+    return out
+
+
+def _chromatic(rgb) -> bool:
+    """A colour that can tell an arm from black text (Lab chroma above 12)."""
+    from digitize.inkmask import is_neutral  # noqa: PLC0415
+
+    return rgb is not None and not is_neutral(rgb, 12.0)
+
+
+def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: TableRead | None,
+               warnings: list[str], image: np.ndarray, exclude: np.ndarray) -> None:
+    """Fill det.arms (names + colours) and det.risk_table (rows keyed by arm name).
+
+    Printed names decide how many arms there are: legend entries (name + swatch colour), else
+    risk-table row labels (printed in the arm's colour, or with counts in it). Each name takes
+    the nearest curve colour found in the plot; a name whose colour is not among them keeps
+    the printed colour. Without printed names the curves are called "Arm 1", "Arm 2", ...
+    """
+    conf = det.confidence
+    rows = table.rows if table is not None else []
+    labelled_rows = [r for r in rows if r.label]
+    for r, name in zip(labelled_rows, harmonise_names([r.label for r in labelled_rows])):
+        r.label = name
+    # row colours tell arms apart when they differ between rows (black and grey labels for
+    # black and grey curves) or are chromatic; identical black labels say nothing
+    rgbs = [r.rgb for r in rows if r.rgb is not None]
+    differ = len(rgbs) > 1 and max(delta_e(a, b) for a in rgbs for b in rgbs) > 20
+    informative = (lambda rgb: rgb is not None and (differ or _chromatic(rgb)))  # noqa: E731
+    entries: list[NamedColour] = list(legend)
+    source = "legend"
+    if not entries:
+        source = "risk_table"
+        entries = [NamedColour(clean_name(r.label)[0], r.rgb if informative(r.rgb) else None,
+                               "risk_table", (0, 0, 0, 0), 1.0) for r in rows if r.label]
+    # a coloured risk-table label gives a truer colour than a thin legend swatch
+    labelled = [r for r in rows if r.label]
+    for e in entries:
+        if e.source != "legend" or not labelled:
+            continue
+        sims = [similar(clean_name(r.label)[0], e.name) for r in labelled]
+        r = labelled[int(np.argmax(sims))]
+        mutual = max(entries, key=lambda o: similar(clean_name(r.label)[0], o.name)) is e
+        if max(sims) >= 0.8 and mutual and informative(r.rgb):
+            e.rgb = r.rgb
+    arms = []
+    how = 0.0
+    if entries:
+        with_rgb = [e for e in entries if e.rgb is not None]
+        from digitize.inkmask import background_color  # noqa: PLC0415
+
+        bg = tuple(background_color(image))
+        m = match_names(colours, with_rgb, bg)
+        # a matched colour that is only a paler blend of an unclaimed one (a band, an
+        # anti-aliased edge) gives way to that fuller colour
+        for i in list(m):
+            if not _chromatic(colours[i]):  # greys are distinct curves, not pale blacks
+                continue
+            for u in range(len(colours)):
+                if (u not in m and blend_distance(colours[u], colours[i], bg) <= 10
+                        and delta_e(colours[u], bg) > delta_e(colours[i], bg) + 10):
+                    m[u] = m.pop(i)
+                    break
+        by_entry = {id(e): i for i, e in m.items()}
+        used = set(m)
+        n_guess = 0
+        for k, e in enumerate(entries):
+            if id(e) in by_entry:
+                # both are the line's colour diluted by the paper (anti-aliasing, JPEG); the
+                # one farther from the paper is the less diluted
+                c = tuple(colours[by_entry[id(e)]])
+                if delta_e(e.rgb, bg) > delta_e(c, bg) + 5:
+                    c = tuple(int(v) for v in e.rgb)
+                arms.append(ArmSpec(e.name, c))
+            elif e.rgb is not None:
+                n_guess += 1 if colours else 0
+                arms.append(ArmSpec(e.name, refine_colour(image, det.plot_area, e.rgb, exclude)))
+                if colours:
+                    warnings.append(f"arms: '{e.name}' took its colour from the {source.replace('_', ' ')} "
+                                    "(no curve of that colour was found); check it")
+            else:
+                free = [i for i in range(len(colours)) if i not in used]
+                if free and len(entries) == len(colours):
+                    used.add(free[0])
+                    n_guess += 2
+                    arms.append(ArmSpec(e.name, tuple(colours[free[0]])))
+                    warnings.append(f"arms: '{e.name}' was given a curve colour by order; check it")
+                else:
+                    warnings.append(f"arms: no colour found for '{e.name}'; pick it by hand")
+                    n_guess += 2
+        extra = [i for i in range(len(colours)) if i not in used]
+        for i in extra:
+            c = colours[i]
+            warnings.append(f"arms: colour #{c[0]:02x}{c[1]:02x}{c[2]:02x} found in the plot matches no "
+                            "printed arm name; ignored")
+        how = 1.0 - 0.15 * n_guess / max(len(entries), 1) - (0.1 if extra else 0.0)
+        if n_guess > 1:
+            how = min(how, 0.5)
+    else:
+        arms = [ArmSpec(f"Arm {i + 1}", tuple(c)) for i, c in enumerate(colours)]
+        if colours:
+            warnings.append("arms: no arm names are printed (no legend or risk-table labels); the "
+                            "curves are called 'Arm 1', 'Arm 2', ... - rename them")
+            how = 0.6 if len(colours) == 1 else 0.4
+    if not arms:
+        warnings.append("arms: no curve colours found in the plot area; pick the arm colours by hand")
+        how = 0.0
+    det.arms = arms
+    conf["arms"] = float(max(0.0, how))
+    # ---------------------------------------------------------------- table rows -> arms
+    if table is None:
+        return
+    arm_names = [a.name for a in arms]
+    mapping: dict[int, str] = {}
+    free = set(arm_names)
+    labelled = [k for k, r in enumerate(rows) if r.label]
+    if labelled and arm_names:
+        from scipy.optimize import linear_sum_assignment  # noqa: PLC0415
+
+        sim = np.array([[similar(a, clean_name(rows[k].label)[0]) for a in arm_names] for k in labelled])
+        for i, j in zip(*linear_sum_assignment(-sim)):
+            if sim[i, j] >= 0.75:
+                mapping[labelled[i]] = arm_names[j]
+                free.discard(arm_names[j])
+    for k, r in enumerate(rows):
+        if k in mapping or not informative(r.rgb):
+            continue
+        d = {a.name: delta_e(a.rgb, r.rgb) for a in arms if a.name in free}
+        if d and min(d.values()) <= 40:
+            best = min(d, key=d.get)
+            mapping[k] = best
+            free.discard(best)
+    order_guess = False
+    for k, r in enumerate(rows):
+        if k not in mapping:
+            if r.label and not arms:
+                mapping[k] = clean_name(r.label)[0]
+            elif free:
+                mapping[k] = [a for a in arm_names if a in free][0]
+                free.discard(mapping[k])
+                order_guess = len(rows) > 1
+            else:
+                mapping[k] = r.label or f"row {k + 1}"
+                warnings.append(f"risk table: row {k + 1} ('{r.label or ''}') matches no arm")
+    if order_guess:
+        warnings.append("risk table: rows were matched to arms by order; check them")
+        conf["risk_table"] = min(conf["risk_table"], 0.5)
+    n_risk = {}
+    for k, r in enumerate(rows):
+        n_risk.setdefault(mapping[k], r.counts)
+    det.risk_table = RiskTable(table.times, n_risk)
+    # first column = N when the legend prints n
+    for e in legend:
+        n = e.n
+        if n is not None and e.name in n_risk and np.isfinite(n_risk[e.name][0]) and n_risk[e.name][0] != n:
+            warnings.append(f"risk table: row '{e.name}' starts at {n_risk[e.name][0]:g} but the "
+                            f"legend says n={n}")
+            conf["risk_table"] = min(conf["risk_table"], 0.5)

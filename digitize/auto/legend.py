@@ -1,0 +1,203 @@
+"""Arm names: legend entries (text beside a coloured line swatch) and coloured risk-table row
+labels, matched to the curves' colours.
+
+Colour distances are CIE76 ΔE in Lab (as for curve extraction); matching is a minimum-cost
+assignment (Hungarian algorithm, scipy.optimize.linear_sum_assignment) so two entries never
+claim the same curve.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from digitize.inkmask import is_neutral, rgb_to_lab
+from digitize.auto.text import Token, core_colour, is_wordy
+
+#: entries farther than this (Lab ΔE) from every curve colour are not matched by colour
+MAX_MATCH_DE = 40.0
+
+
+@dataclass
+class NamedColour:
+    """A name printed in/next to a colour; ``source`` is "legend" or "risk_table"."""
+
+    name: str
+    rgb: tuple[int, int, int] | None
+    source: str
+    bbox: tuple[int, int, int, int]
+    score: float
+    n: int | None = None        # patients printed with the name ("Drug A (n=120)")
+
+
+def delta_e(a, b) -> float:
+    """CIE76 ΔE between two RGB colours (0-255)."""
+    return float(np.linalg.norm(rgb_to_lab(np.asarray(a, float)) - rgb_to_lab(np.asarray(b, float))))
+
+
+_N_SUFFIX = re.compile(r"\s*[\(\[]?\s*[nN]\s*[=:]\s*[\dOoIl,]+\s*[\)\]]?\s*$")
+
+
+def clean_name(text: str) -> tuple[str, int | None]:
+    """Strip a trailing '(n=120)' from a label; return (name, n or None)."""
+    m = _N_SUFFIX.search(text)
+    n = None
+    if m:
+        digits = re.sub(r"\D", "", m.group(0).translate(str.maketrans("OoIl", "0011")))
+        n = int(digits) if digits else None
+        text = text[: m.start()]
+    return text.strip(" :;-"), n
+
+
+def merge_phrases(row: list[Token], max_gap: float, stop=None) -> list[Token]:
+    """Join neighbouring word tokens of one row into phrases ("Drug A", "High dose");
+    tokens for which ``stop(token)`` is true are never joined (table cells)."""
+    out: list[Token] = []
+    for t in row:
+        p = out[-1] if out else None
+        if (p is not None and t.bbox[0] - p.bbox[2] <= max_gap and is_wordy(p.text.split(" ")[0])
+                and not (stop and stop(t))):
+            bbox = (p.bbox[0], min(p.bbox[1], t.bbox[1]), t.bbox[2], max(p.bbox[3], t.bbox[3]))
+            out[-1] = Token(bbox, p.n_parts + t.n_parts, f"{p.text} {t.text}".strip(),
+                            min(p.score, t.score), p.rgb, {"parts": p.extra.get("parts", [p]) + [t]})
+        else:
+            out.append(t)
+    return out
+
+
+def swatch_colour(image: np.ndarray, ink: np.ndarray, tok: Token, th: float
+                  ) -> tuple[int, int, int] | None:
+    """Colour of a legend line swatch left of a text token (None when there is none).
+
+    The swatch is the pixel row with the longest ink run in a strip left of the text (a
+    legend frame's vertical edge or a marker adds only a few pixels per row)."""
+    x1 = tok.bbox[0] - max(2, int(0.3 * th))
+    x0 = max(0, tok.bbox[0] - int(4.5 * th))
+    y0 = max(0, int(tok.cy - 0.6 * th))
+    y1 = int(tok.cy + 0.6 * th) + 1
+    if x1 - x0 < 3:
+        return None
+    m = ink[y0:y1, x0:x1].copy()
+    if m.size == 0:
+        return None
+    m[:, m.mean(axis=0) >= 0.7] = False  # vertical lines: the legend frame's edge
+    per_row = m.sum(axis=1)
+    r = int(np.argmax(per_row))
+    if per_row[r] < max(4, 1.2 * th):
+        return None
+    # the swatch: runs of ink at least 3 px long on that row (dashes included), not the
+    # legend frame's vertical edge
+    row = np.concatenate([[0], m[r].astype(int), [0]])
+    edges = np.flatnonzero(np.diff(row))
+    starts, ends = edges[::2], edges[1::2]
+    keep = (ends - starts) >= 3
+    if (ends - starts)[keep].sum() < max(4, 1.0 * th):
+        return None
+    cols = np.zeros(m.shape[1], bool)
+    for a, b in zip(starts[keep], ends[keep]):
+        cols[a:b] = True
+    rows = slice(max(0, r - 1), r + 2)
+    sel = m[rows] & cols[None, :]
+    px = image[y0:y1, x0:x1][rows][sel].astype(float)
+    return core_colour(px, 90)
+
+
+def blend_distance(curve_rgb, printed_rgb, bg_rgb, dilution_cost: float = 0.0) -> float:
+    """ΔE from a printed colour to the nearest anti-aliased blend ``bg + a (curve - bg)``,
+    a in [0.35, 1]: a thin legend swatch or small text shows its colour diluted by the paper.
+    ``dilution_cost`` adds that many ΔE units per unit of (1 - a), so that of two curves a
+    print could be a blend of (black and grey), the less diluted explanation wins."""
+    c = np.asarray(curve_rgb, float)
+    bg = np.asarray(bg_rgb, float)
+    a = np.linspace(0.35, 1.0, 14)
+    blends = bg[None, :] + a[:, None] * (c - bg)[None, :]
+    printed = rgb_to_lab(np.asarray(printed_rgb, float))
+    d = np.linalg.norm(rgb_to_lab(blends) - printed[None], axis=1) + dilution_cost * (1.0 - a)
+    return float(np.min(d))
+
+
+def match_names(colours: list[tuple[int, int, int]], named: list[NamedColour], bg_rgb=(255, 255, 255)
+                ) -> dict[int, NamedColour]:
+    """Assign named colours to curve colours (index -> entry), minimising the total
+    :func:`blend_distance`; pairs farther than :data:`MAX_MATCH_DE` stay unassigned."""
+    from scipy.optimize import linear_sum_assignment  # noqa: PLC0415
+
+    named = [e for e in named if e.rgb is not None]
+    if not colours or not named:
+        return {}
+    cost = np.array([[blend_distance(c, e.rgb, bg_rgb, 10.0) for e in named] for c in colours])
+    # a chromatic print never comes from a grey/black curve (the reverse happens: JPEG
+    # washes the colour out of thin swatches)
+    neutral_curve = np.array([is_neutral(c, 8.0) for c in colours])
+    chromatic_print = np.array([not is_neutral(e.rgb, 15.0) for e in named])
+    cost += 30.0 * (neutral_curve[:, None] & chromatic_print[None, :])
+    r, c = linear_sum_assignment(cost)
+    return {int(i): named[j] for i, j in zip(r, c) if cost[i, j] <= MAX_MATCH_DE}
+
+
+def similar(a: str, b: str) -> float:
+    """String similarity 0-1 ignoring case and spaces (for matching table rows to legend names)."""
+    a = re.sub(r"\s+", "", a.lower())
+    b = re.sub(r"\s+", "", b.lower())
+    return difflib.SequenceMatcher(None, a, b).ratio()
+
+
+def refine_colour(image: np.ndarray, plot_area, rgb, exclude: np.ndarray | None = None
+                  ) -> tuple[int, int, int]:
+    """Snap a printed colour (a legend swatch, a label) to the curve ink in the plot area.
+
+    Anti-aliased ink is a blend ``bg + a (c - bg)`` of the paper and the line colour, so the
+    plot pixels near the ray from the paper colour through ``rgb`` are that line's pixels; the
+    line's own colour is the median of the farthest tenth of them along the ray (its core),
+    looking no farther than 1.3 times the printed colour (beyond lie blends with other ink).
+    Returns ``rgb`` unchanged when fewer than 30 plot pixels lie on the ray.
+    """
+    from digitize.inkmask import background_color  # noqa: PLC0415
+
+    x0, y0, x1, y1 = (int(v) for v in plot_area)
+    sub = image[y0 + 3:y1 - 2, x0 + 3:x1 - 2, :3].reshape(-1, 3).astype(float)
+    if exclude is not None:
+        sub = sub[~exclude[y0 + 3:y1 - 2, x0 + 3:x1 - 2].ravel()]
+    if sub.shape[0] < 30:
+        return tuple(int(v) for v in rgb)
+    bg = background_color(image)
+    d = np.asarray(rgb, float) - bg
+    dd = float(d @ d)
+    # the ray goes from the paper through the printed colour
+    if dd < 400:  # printed colour too close to the paper to define a direction
+        return tuple(int(v) for v in rgb)
+    v = sub - bg
+    a = v @ d / dd
+    perp = np.linalg.norm(v - a[:, None] * d[None, :], axis=1)
+    near = (a >= 0.7) & (a <= 1.3) & (perp <= 0.15 * np.sqrt(dd) + 6)
+    target_chroma = float(np.hypot(*rgb_to_lab(np.asarray(rgb, float))[1:]))
+    if target_chroma >= 15:  # a coloured print: grey/black ink is not its line
+        lab = rgb_to_lab(sub[near])
+        ok = np.hypot(lab[:, 1], lab[:, 2]) >= 0.5 * target_chroma
+        near[np.flatnonzero(near)[~ok]] = False
+    if near.sum() < 30:
+        return tuple(int(v) for v in rgb)
+    an = a[near]
+    core = sub[near][an >= np.percentile(an, 90)]
+    return tuple(int(v) for v in np.clip(np.median(core, axis=0), 0, 255))
+
+
+_ROMAN = re.compile(r"^(?:I{1,3}|IV|V|VI{0,3}|IX|X)$")
+_ROMAN_LIKE = {"1": "I", "l": "I", "|": "I", "11": "II", "ll": "II", "111": "III", "lll": "III",
+               "1V": "IV", "lV": "IV", "V1": "VI"}
+
+
+def harmonise_names(names: list[str]) -> list[str]:
+    """Undo OCR turning a Roman numeral into digits when its siblings are Roman
+    ('Stage 1', 'Stage II' -> 'Stage I', 'Stage II')."""
+    parts = [n.rsplit(" ", 1) if " " in n else [n, ""] for n in names]
+    out = []
+    for prefix, suffix in parts:
+        roman_sibling = any(p == prefix and _ROMAN.match(s) for p, s in parts if s != suffix)
+        if roman_sibling and suffix in _ROMAN_LIKE:
+            out.append(f"{prefix} {_ROMAN_LIKE[suffix]}")
+        else:
+            out.append(f"{prefix} {suffix}".strip())
+    return out

@@ -1,0 +1,221 @@
+"""Text tokens from connected components, and parsing of what OCR read in them.
+
+A token is one word or number: character components on a common baseline with gaps smaller
+than about half the text height. Finding tokens from the ink (rather than with an OCR text
+detector) is fast and gives the exact label extent needed to align labels with ticks.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Token:
+    """A word/number box (x0, y0, x1, y1) in image pixels (x1, y1 exclusive) and its reading."""
+
+    bbox: tuple[int, int, int, int]
+    n_parts: int = 1
+    text: str = ""
+    score: float = 0.0
+    rgb: tuple[int, int, int] = (0, 0, 0)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def cx(self) -> float:
+        return (self.bbox[0] + self.bbox[2] - 1) / 2.0
+
+    @property
+    def cy(self) -> float:
+        return (self.bbox[1] + self.bbox[3] - 1) / 2.0
+
+    @property
+    def w(self) -> int:
+        return self.bbox[2] - self.bbox[0]
+
+    @property
+    def h(self) -> int:
+        return self.bbox[3] - self.bbox[1]
+
+    @property
+    def number(self) -> float | None:
+        return parse_number(self.text)
+
+
+class _DSU:
+    def __init__(self, n):
+        self.p = list(range(n))
+
+    def find(self, i):
+        while self.p[i] != i:
+            self.p[i] = self.p[self.p[i]]
+            i = self.p[i]
+        return i
+
+    def union(self, a, b):
+        a, b = self.find(a), self.find(b)
+        if a != b:
+            self.p[max(a, b)] = min(a, b)
+
+
+def find_tokens(ink: np.ndarray, exclude: np.ndarray | None = None, gap_factor: float = 0.45,
+                text_height: float | None = None) -> tuple[list[Token], float]:
+    """Group ink components into word tokens.
+
+    ink: bool HxW; exclude: bool HxW, True where nothing is text (axis lines, curves).
+    Returns (tokens, typical character height in pixels).
+    """
+    import cv2  # noqa: PLC0415
+
+    m = ink if exclude is None else ink & ~exclude
+    n, _, stats, _ = cv2.connectedComponentsWithStats(m.astype(np.uint8), connectivity=8)
+    H, W = ink.shape
+    boxes = []
+    for i in range(1, n):
+        x, y, w, h, a = stats[i]
+        if h > 0.12 * H or w > 0.25 * W or (h <= 1 and w <= 1):
+            continue
+        boxes.append((x, y, x + w, y + h, a))
+    if not boxes:
+        return [], 0.0
+    b = np.asarray(boxes, float)
+    hs = b[:, 3] - b[:, 1]
+    if text_height is None:
+        big = hs[hs >= 4]
+        text_height = float(np.median(big)) if big.size else float(np.median(hs))
+    th = max(text_height, 3.0)
+    ws = b[:, 2] - b[:, 0]
+    fill = b[:, 4] / np.maximum(ws * hs, 1)
+    # no characters: taller than three text lines, or large and hollow (legend frames, boxes)
+    keep = (hs <= 3.0 * th) & ~((np.maximum(ws, hs) > 2.5 * th) & (fill < 0.25))
+    b = b[keep, :4]
+    hs = hs[keep]
+    gap = max(2.0, gap_factor * th)
+    order = np.argsort(b[:, 0])
+    b = b[order]
+    hs = hs[order]
+    dsu = _DSU(len(b))
+    for i in range(len(b)):
+        for j in range(i + 1, len(b)):
+            if b[j, 0] - b[i, 2] > gap and b[j, 0] > b[i, 2]:
+                # sorted by x0, but an earlier wide box may still reach further; cheap bound
+                if b[j, 0] - b[i, 2] > 3 * th:
+                    break
+                continue
+            xov = min(b[i, 2], b[j, 2]) - max(b[i, 0], b[j, 0])
+            yov = min(b[i, 3], b[j, 3]) - max(b[i, 1], b[j, 1])
+            hmin = min(hs[i], hs[j])
+            same_line = yov >= 0.3 * hmin or (
+                # small marks (dots, '%' parts, commas) within the taller box's vertical span
+                hmin <= 0.45 * th and b[j, 1] >= min(b[i, 1], b[j, 1]) - 0.2 * th
+                and b[j, 3] <= max(b[i, 3], b[j, 3]) + 0.3 * th and yov > -0.3 * th
+            )
+            if same_line and xov > -gap:
+                dsu.union(i, j)
+            elif xov > 0.5 * min(b[i, 2] - b[i, 0], b[j, 2] - b[j, 0]) and yov > -0.45 * th:
+                dsu.union(i, j)  # i-dots, accents: stacked within a character width
+    groups: dict[int, list[int]] = {}
+    for i in range(len(b)):
+        groups.setdefault(dsu.find(i), []).append(i)
+    tokens = []
+    for idx in groups.values():
+        g = b[idx]
+        bbox = (int(g[:, 0].min()), int(g[:, 1].min()), int(g[:, 2].max()), int(g[:, 3].max()))
+        tokens.append(Token(bbox, len(idx)))
+    return tokens, th
+
+
+def ink_colour(image: np.ndarray, ink: np.ndarray, bbox, pad: int = 0) -> tuple[int, int, int]:
+    """Median colour of the ink pixels inside bbox (the colour text is printed in)."""
+    x0, y0, x1, y1 = bbox
+    x0, y0 = max(0, x0 - pad), max(0, y0 - pad)
+    sub = image[y0:y1 + pad, x0:x1 + pad, :3]
+    m = ink[y0:y1 + pad, x0:x1 + pad]
+    if m.sum() == 0:
+        return (0, 0, 0)
+    px = sub[m].astype(float)
+    return core_colour(px)
+
+
+def core_colour(px: np.ndarray, percentile: float = 75) -> tuple[int, int, int]:
+    """Colour of thin ink from its pixels (N x 3): anti-aliased edges blend with the
+    background, so take the median of the pixels farthest from white (above ``percentile``),
+    or of the most saturated ones for coloured ink."""
+    from digitize.inkmask import chroma, rgb_to_lab  # noqa: PLC0415
+
+    c = chroma(rgb_to_lab(px))
+    if c.size and np.percentile(c, percentile) >= 15:
+        # coloured ink: its most saturated pixels (JPEG mixes neighbouring black text and
+        # white paper into the rest)
+        sel = px[c >= np.percentile(c, percentile)]
+    else:
+        dist = np.sqrt(((255.0 - px) ** 2).sum(axis=1))
+        sel = px[dist >= np.percentile(dist, percentile)]
+    return tuple(int(v) for v in np.median(sel, axis=0))
+
+
+def merge_boxes(tokens: list[Token], max_gap: float, tol: float) -> list[Token]:
+    """Join tokens of one text row whose horizontal gap is at most ``max_gap`` pixels into
+    phrases (geometry only, before OCR: "Stage" + "II" -> "Stage II")."""
+    out = []
+    for row in rows_of(tokens, tol):
+        cur = None
+        for t in row:
+            if cur is not None and t.bbox[0] - cur.bbox[2] <= max_gap:
+                cur = Token((cur.bbox[0], min(cur.bbox[1], t.bbox[1]), max(cur.bbox[2], t.bbox[2]),
+                             max(cur.bbox[3], t.bbox[3])), cur.n_parts + t.n_parts)
+            else:
+                if cur is not None:
+                    out.append(cur)
+                cur = t
+        if cur is not None:
+            out.append(cur)
+    return out
+
+
+def rows_of(tokens: list[Token], tol: float) -> list[list[Token]]:
+    """Cluster tokens into text rows by vertical centre (within ``tol`` pixels), top to bottom;
+    each row sorted left to right."""
+    rows: list[list[Token]] = []
+    for t in sorted(tokens, key=lambda t: t.cy):
+        if rows and abs(np.mean([r.cy for r in rows[-1]]) - t.cy) <= tol:
+            rows[-1].append(t)
+        else:
+            rows.append([t])
+    return [sorted(r, key=lambda t: t.cx) for r in rows]
+
+
+_OCR_FIX = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", "I": "1", "|": "1",
+                          "i": "1", "!": "1", "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2",
+                          "g": "9", "q": "9", "b": "6", "G": "6", "T": "7", ",": ".", "·": ".",
+                          "−": "-", "–": "-"})
+
+
+def parse_number(text: str) -> float | None:
+    """A number as printed ('0.8', '80%', '1,000', '0,8', '1e+02', '10²') or None.
+
+    Common OCR confusions (O->0, l->1, S->5) are undone. A thousands separator ('1,250') is
+    told from a decimal comma ('0,8') by the three digits after it."""
+    if not text:
+        return None
+    s = text.strip().replace(" ", "")
+    s = s.rstrip("%").rstrip("‰")
+    if re.fullmatch(r"\d{1,3}([,.]\d{3})+", s) and not re.fullmatch(r"0[,.]\d{3}", s):
+        s = s.replace(",", "").replace(".", "")
+    if not re.search(r"\d", s) and not (len(s) <= 2 and all(c in "Oo" for c in s)):
+        return None  # a lone 'o'/'O' is a misread zero; other digit-free text is a word
+    s = s.translate(_OCR_FIX)
+    s = s.strip(".-") if not s.startswith("-") else "-" + s[1:].strip(".")
+    if re.fullmatch(r"-?\d+(\.\d+)?([eE][-+]?\d+)?", s):
+        try:
+            return float(s)
+        except ValueError:
+            return None
+    return None
+
+
+def is_wordy(text: str) -> bool:
+    """True for text with at least two letters (names, titles), not a number."""
+    return len(re.findall(r"[A-Za-z]", text or "")) >= 2 and parse_number(text) is None

@@ -1,0 +1,63 @@
+"""Censor-mark detection on a traced curve.
+
+A "|" tick or a "+" cross is drawn centred on the curve: in its columns the ink extends both
+above and below the line by about half the mark's height. A drop never extends above the level
+it starts from, so "ink above and below the last plateau" separates marks from steps.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from digitize.trace import Runs
+
+
+def plateau_reference(path: Runs, line_width: float) -> tuple[np.ndarray, np.ndarray]:
+    """For each traced column: (is_plateau, index of the plateau column to compare with: the
+    last plateau column at or before it, else the first one after)."""
+    height = path.bot - path.top + 1
+    plateau = height <= line_width + 2.0
+    idx = np.arange(len(path))
+    last = np.where(plateau, idx, -1)
+    last = np.maximum.accumulate(last) if last.size else last
+    nxt = np.where(plateau, idx, len(path))
+    nxt = np.minimum.accumulate(nxt[::-1])[::-1] if nxt.size else nxt
+    ref = np.where(last >= 0, last, np.minimum(nxt, max(len(path) - 1, 0)))
+    return plateau, ref
+
+
+def find_marks(path: Runs, line_width: float) -> tuple[np.ndarray, np.ndarray]:
+    """Censor marks on a traced path.
+
+    Returns (mark_groups, is_mark): ``mark_groups`` (M, 3) rows of (first path index, last path
+    index, centre column in pixels, sub-pixel), and a bool per path column flagging mark columns
+    (their level is the run's centre: marks are drawn centred on the curve).
+    """
+    n = len(path)
+    if n == 0:
+        return np.empty((0, 3)), np.zeros(0, bool)
+    plateau, ref = plateau_reference(path, line_width)
+    thr = max(1.5, 0.4 * line_width)
+    above = path.top < path.top[ref] - thr
+    below = path.bot > path.bot[ref] + thr
+    is_mark = above & below & ~plateau
+    groups = []
+    if is_mark.any():
+        idx = np.nonzero(is_mark)[0]
+        cols = path.col[idx]
+        split = np.nonzero(np.diff(cols) > 2)[0] + 1
+        for g in np.split(np.arange(idx.size), split):
+            ii = idx[g]
+            c = path.col[ii].astype(float)
+            ext = (path.top[ref[ii]] - path.top[ii]) + (path.bot[ii] - path.bot[ref[ii]])
+            width = c[-1] - c[0] + 1
+            pitch = max(2.0, line_width + 1.0)
+            n_marks = 1 if width <= 2.0 * pitch + 1.0 else int(round(width / pitch))
+            if n_marks == 1:
+                centre = float(np.sum(c * ext) / max(np.sum(ext), 1e-9))
+                groups.append((ii[0], ii[-1], centre))
+            else:
+                # overlapping marks (dense censoring): spread evenly over the blob
+                for cc in np.linspace(c[0] + 0.5 * line_width, c[-1] - 0.5 * line_width, n_marks):
+                    j = ii[int(np.argmin(np.abs(c - cc)))]
+                    groups.append((j, j, float(cc)))
+    return np.asarray(groups, float).reshape(-1, 3), is_mark

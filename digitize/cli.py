@@ -1,0 +1,173 @@
+"""``kmrecon extract``: KM figure (image or PDF page) -> digitized curves, censor marks and IPD.
+
+Writes ``--out`` (IPD: arm,time,event; .csv or .xlsx) and beside it ``<stem>.curves.csv``
+(arm,time,survival), ``<stem>.marks.csv`` (arm,time) and ``<stem>.json`` (sidecar: figure,
+calibration, colours, settings, diagnostics; enough to redo the run). Files are written only
+after everything succeeded, each atomically. Without calibration options the automatic figure
+detector is tried; if it cannot calibrate, the command asks for --x1/--x2/--y1/--y2 (exit 2).
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from kmrecon.errors import KMReconError
+
+_POINT = re.compile(r"^\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*=\s*([-+0-9.eE%]+)\s*$")
+_ARM = re.compile(r"^(?P<name>.+?)=\s*#?(?P<hex>[0-9a-fA-F]{6})(?::(?P<tol>[0-9.]+))?\s*$")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("figure", metavar="FIGURE", help="KM figure: PNG, JPEG, TIFF, BMP, WebP or PDF")
+    parser.add_argument("--page", type=int, default=0, help="PDF page, 0-based (default 0)")
+    parser.add_argument("--dpi", type=int, default=200, help="PDF rendering resolution (default 200)")
+    for name, what in (("x1", "first x-axis point"), ("x2", "second x-axis point"),
+                       ("y1", "first y-axis point"), ("y2", "second y-axis point")):
+        parser.add_argument(f"--{name}", metavar="PX,PY=VALUE",
+                            help=f"{what}: image pixel (x right, y down, origin top-left) = axis value")
+    parser.add_argument("--log-x", action="store_true", help="the time axis is logarithmic")
+    parser.add_argument("--no-rotation", action="store_true", help="assume the axes are exactly horizontal/vertical")
+    parser.add_argument("--plot-area", metavar="X0,Y0,X1,Y1", help="axes box in pixels (default: from the axis lines)")
+    parser.add_argument("--arm", metavar="NAME=#RRGGBB", action="append", default=[],
+                        help="an arm and its curve colour (repeatable; optional ':TOL' Delta E); default: found automatically")
+    parser.add_argument("--risk-table", metavar="RISK.csv", help="numbers at risk: columns arm,time,n_risk (arm names as in --arm)")
+    parser.add_argument("--total-events", metavar="ARM=D", action="append", default=[], help="total events in ARM (repeatable)")
+    parser.add_argument("--method", choices=("default", "guyot"), default="default",
+                        help="reconstruction: default (exact solve) or guyot (Guyot et al. 2012)")
+    parser.add_argument("--out", metavar="IPD.csv", required=True, help="output IPD (.csv or .xlsx)")
+
+
+def parse_point(text: str, option: str):
+    """'PX,PY=VALUE' -> AxisPoint (a trailing % on VALUE is allowed)."""
+    from digitize.calibrate import AxisPoint
+
+    m = _POINT.match(text or "")
+    if not m:
+        raise KMReconError(f"{option} '{text}': write it as PX,PY=VALUE, e.g. {option} 102,540=0")
+    try:
+        return AxisPoint(float(m.group(1)), float(m.group(2)), float(m.group(3).rstrip("%")))
+    except ValueError:
+        raise KMReconError(f"{option} '{text}': PX, PY and VALUE must be numbers") from None
+
+
+def parse_arm(text: str):
+    """'NAME=#RRGGBB[:TOL]' -> ArmSpec."""
+    from digitize.extract import ArmSpec
+
+    m = _ARM.match(text or "")
+    if not m:
+        raise KMReconError(f"--arm '{text}': write it as NAME=#RRGGBB, e.g. --arm Placebo=#1f77b4")
+    hx = m.group("hex")
+    rgb = tuple(int(hx[i:i + 2], 16) for i in (0, 2, 4))
+    tol = float(m.group("tol")) if m.group("tol") else None
+    return ArmSpec(m.group("name").strip(), rgb, tol)
+
+
+def _plot_area(text: str | None):
+    if not text:
+        return None
+    try:
+        vals = [int(round(float(v))) for v in text.split(",")]
+    except ValueError:
+        vals = []
+    if len(vals) != 4:
+        raise KMReconError(f"--plot-area '{text}': give four pixel numbers X0,Y0,X1,Y1")
+    return tuple(vals)
+
+
+def _calibration(args, image, warnings: list[str]):
+    """Calibration from the options, else from the automatic detector; also its arms/risk table."""
+    from digitize.calibrate import Calibration
+
+    given = [getattr(args, k) for k in ("x1", "x2", "y1", "y2")]
+    if all(given):
+        pts = [parse_point(v, f"--{k}") for v, k in zip(given, ("x1", "x2", "y1", "y2"))]
+        return Calibration(*pts, log_x=args.log_x, no_rotation=args.no_rotation), None
+    if any(given):
+        missing = [f"--{k}" for k, v in zip(("x1", "x2", "y1", "y2"), given) if not v]
+        raise KMReconError(f"calibration needs all four points; missing {', '.join(missing)}")
+    ask = ("give the axes with --x1 PX,PY=VALUE --x2 PX,PY=VALUE (two points on the time axis) and "
+           "--y1 PX,PY=VALUE --y2 PX,PY=VALUE (two points on the survival axis)")
+    try:
+        from digitize.auto import detect_figure
+    except ImportError:
+        raise KMReconError(f"automatic axis calibration is not available; {ask}") from None
+    try:
+        det = detect_figure(image)
+    except KMReconError as exc:
+        raise KMReconError(f"automatic axis calibration failed ({exc}); {ask}") from None
+    if det is None or getattr(det, "calibration", None) is None:
+        why = "; ".join(getattr(det, "warnings", []) or []) if det is not None else ""
+        raise KMReconError(f"the axes could not be read automatically{f' ({why})' if why else ''}; {ask}")
+    warnings.extend(f"auto-detect: {w}" for w in (det.warnings or []))
+    cal = det.calibration
+    if args.log_x or args.no_rotation:
+        d = cal.to_dict()
+        d["log_x"] = d["log_x"] or args.log_x
+        d["no_rotation"] = d["no_rotation"] or args.no_rotation
+        cal = Calibration.from_dict(d)
+    return cal, det
+
+
+def _out_paths(out: Path) -> dict[str, Path]:
+    stem = out.with_suffix("")
+    return {"ipd": out, "curves": Path(f"{stem}.curves.csv"), "marks": Path(f"{stem}.marks.csv"),
+            "sidecar": Path(f"{stem}.json")}
+
+
+def run(args) -> int:
+    from reconstruct.cli import _parse_assignments
+    from reconstruct.io import atomic_path, read_risk_csv, write_ipd
+
+    from digitize.image import load_image
+    from digitize.pipeline import run_pipeline
+    from digitize.sidecar import sidecar_dict, write_sidecar
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".csv", ".xlsx"):
+        raise KMReconError(f"--out {out}: the IPD file must end in .csv or .xlsx")
+    specs = [parse_arm(a) for a in args.arm]           # cheap checks before any image work
+    plot_area = _plot_area(args.plot_area)
+    given = [getattr(args, k) for k in ("x1", "x2", "y1", "y2")]
+    for v, k in zip(given, ("x1", "x2", "y1", "y2")):
+        if v:
+            parse_point(v, f"--{k}")
+    figure = Path(args.figure)
+    image = load_image(figure, page=args.page, dpi=args.dpi)
+    warnings: list[str] = []
+    cal, det = _calibration(args, image, warnings)
+    if not specs and det is not None and getattr(det, "arms", None):
+        specs = list(det.arms)
+    risk = read_risk_csv(args.risk_table) if args.risk_table else None
+    if risk is None and det is not None and getattr(det, "risk_table", None) is not None:
+        risk = det.risk_table
+        warnings.append("risk table read automatically from the figure; check it")
+    arm_names = [s.name for s in specs]
+    total_events = _parse_assignments(args.total_events, "--total-events", arm_names) if arm_names else {}
+    if args.total_events and not arm_names:
+        raise KMReconError("--total-events needs named arms: give them with --arm NAME=#RRGGBB")
+    result = run_pipeline(image, cal, specs or None, risk_table=risk, total_events=total_events,
+                          method=args.method, plot_area=plot_area)
+    result.warnings[:0] = warnings
+    paths = _out_paths(out)
+    auto = None
+    if det is not None:
+        auto = {"used": True, "confidence": dict(getattr(det, "confidence", {}) or {})}
+    side = sidecar_dict(result, figure=figure.resolve(), page=args.page, dpi=args.dpi,
+                        outputs={k: p.name for k, p in paths.items() if k != "sidecar"}, auto=auto)
+    write_ipd(result.ipd, paths["ipd"])
+    with atomic_path(paths["curves"]) as tmp:
+        result.curves_frame().to_csv(tmp, index=False, float_format="%.10g")
+    with atomic_path(paths["marks"]) as tmp:
+        result.marks_frame().to_csv(tmp, index=False, float_format="%.10g")
+    write_sidecar(side, paths["sidecar"])
+    for a in result.arms:
+        print(f"{a.name} ({'#%02x%02x%02x' % a.rgb}): {a.time.size} curve points, "
+              f"{a.censor_times.size} censor marks, confidence {a.confidence:.2f}")
+    print(result.reconstruction.summary())
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    return 0

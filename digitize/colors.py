@@ -1,0 +1,110 @@
+"""Find the curves' colours in a KM figure when the user gives none.
+
+Curve ink is saturated or dark, thin, and spans a good part of the plot's width. Inside the plot
+area (minus a border band holding the axes frame and inward ticks) light neutral grid lines,
+faint shaded bands and wide blobs are dropped; the remaining ink colours are clustered in Lab
+by repeatedly taking the densest colour bin, refining its centre (the most saturated/dark end:
+line cores rather than anti-aliased edges) and removing it together with its blends with the
+paper. A cluster counts as a curve when it spans enough columns and is not mostly short text.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from digitize.inkmask import (background_color, chroma, foreground, frame_lines, grid_lines,
+                              rgb_to_lab)
+
+#: a curve's pixels cover at least this fraction of the plot's columns
+MIN_COLUMN_SPAN = 0.25
+#: colours closer than this (Delta E) are one cluster
+CLUSTER_RADIUS = 14.0
+
+
+def _blend_distance(lab_px: np.ndarray, rgb_px: np.ndarray, colour: np.ndarray, bg: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """(Delta E to the nearest paper->colour blend, coverage) for pixel rows (N, 3)."""
+    v = colour - bg
+    n2 = max(float(v @ v), 1.0)
+    a = ((rgb_px - bg) @ v) / n2
+    blend = bg + np.clip(a, 0, 1)[:, None] * v
+    return np.linalg.norm(rgb_to_lab(blend) - lab_px, axis=1), a
+
+
+def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int = 6
+                    ) -> list[tuple[int, int, int]]:
+    """RGB colours of the curves drawn inside ``plot_area`` (x0, y0, x1, y1 pixels), most
+    prominent first (at most ``max_arms``). Black and grey curves are found too."""
+    import cv2
+
+    img = np.asarray(image)
+    h, w = img.shape[:2]
+    x0, y0, x1, y1 = (int(round(v)) for v in plot_area)
+    x0, x1 = max(0, min(x0, x1)), min(w - 1, max(x0, x1))
+    y0, y1 = max(0, min(y0, y1)), min(h - 1, max(y0, y1))
+    crop = img[y0:y1 + 1, x0:x1 + 1]
+    ch, cw = crop.shape[:2]
+    if ch < 10 or cw < 10:
+        return []
+    lab = rgb_to_lab(crop)
+    bg = background_color(crop)
+    bg_lab = rgb_to_lab(bg[None])[0]
+    fg = foreground(lab, bg_lab, 20.0)
+    border = max(3, int(round(0.012 * cw)))
+    frame, _ = frame_lines(lab, max(border, int(0.04 * min(ch, cw))))
+    ink = fg & ~grid_lines(lab, foreground(lab, bg_lab)) & ~frame
+    ink[:border, :] = ink[-border:, :] = False
+    ink[:, :border] = ink[:, -border:] = False
+    # solid ink only: dark or saturated, not faint shading
+    c = chroma(lab)
+    ink &= (lab[..., 0] < 70.0) | (c > 25.0)
+    # thin structures only (curves): remove what survives an opening (wide blobs, bold fills)
+    size = max(7, int(round(0.012 * cw)) | 1)
+    blobs = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((size, size), np.uint8)) > 0
+    ink &= ~blobs
+    ys, xs = np.nonzero(ink)
+    if ys.size == 0:
+        return []
+    pl = lab[ys, xs].astype(np.float64)
+    pr = crop[ys, xs].astype(np.float64)
+    alive = np.ones(ys.size, bool)
+    found: list[tuple[int, int, int]] = []
+    min_pixels = max(20, int(0.15 * cw))
+    for _ in range(max_arms * 3):
+        if len(found) >= max_arms or alive.sum() < min_pixels:
+            break
+        q = np.floor(pl[alive] / 6.0).astype(np.int64)
+        q -= q.min(axis=0)
+        dims = q.max(axis=0) + 1
+        code = (q[:, 0] * dims[1] + q[:, 1]) * dims[2] + q[:, 2]
+        counts = np.bincount(code)
+        top = int(np.argmax(counts))
+        sel_alive = np.nonzero(alive)[0]
+        seed = pl[sel_alive[code == top]].mean(axis=0)
+        near = np.linalg.norm(pl[sel_alive] - seed, axis=1) < CLUSTER_RADIUS
+        members = sel_alive[near]
+        # the colour as drawn: the members farthest from the paper (line cores, not edges)
+        dpaper = np.linalg.norm(pl[members] - bg_lab, axis=1)
+        core = members[dpaper >= np.percentile(dpaper, 60)]
+        colour = np.median(pr[core], axis=0)
+        # remove the colour and its blends with the paper (anti-aliased edges)
+        dist, a = _blend_distance(pl[sel_alive], pr[sel_alive], colour, bg)
+        claimed = sel_alive[(dist < CLUSTER_RADIUS) & (a > 0.2)]
+        claimed = np.union1d(claimed, members)
+        alive[claimed] = False
+        cols = np.unique(xs[claimed])
+        span = cols.size / float(cw)
+        if span < MIN_COLUMN_SPAN or claimed.size < min_pixels:
+            continue
+        # a curve is about one vertical run per column; text and legend boxes have several
+        m = np.zeros((ch, cw), bool)
+        m[ys[claimed], xs[claimed]] = True
+        m = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 1), np.uint8)) > 0
+        starts = np.count_nonzero(np.diff(m.astype(np.int8), axis=0, prepend=0) == 1, axis=0)
+        if np.count_nonzero(starts == 1) < 0.6 * MIN_COLUMN_SPAN * cw:
+            continue
+        rgb = tuple(int(round(v)) for v in colour)
+        if any(np.linalg.norm(rgb_to_lab(np.array([rgb], float))[0] - rgb_to_lab(np.array([f], float))[0])
+               < 10.0 for f in found):
+            continue
+        found.append(rgb)
+    return found

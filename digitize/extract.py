@@ -1,0 +1,442 @@
+"""Extract each arm's KM curve and censor marks from a calibrated figure image.
+
+Chain per arm (all in image pixels until the last step): classify pixels by nearest arm colour
+in Lab (:mod:`digitize.inkmask`), remove same-hue shaded bands (top-hat), split columns into ink
+runs and trace the curve (:mod:`digitize.trace`), find censor marks (:mod:`digitize.censor`),
+read the centre-line level per column and turn it into step corners in data units
+(:mod:`digitize.steps`). Methods follow the step-aware digitizing practice described for KM
+figures (colour masks by nearest colour, column tracing with continuity, isotonic monotone fit,
+centre line rather than edge).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from digitize.calibrate import Calibration
+from digitize.censor import find_marks, plateau_reference
+from digitize.inkmask import (arm_coverage, assign_arms, background_color, default_tolerance, foreground,
+                              frame_lines, grid_lines, is_neutral, rgb_to_lab, top_hat)
+from digitize.steps import column_levels, isotonic_non_increasing, step_corners
+from digitize.trace import Runs, column_runs, trace_path
+from kmrecon.data import ArmData, RiskTable
+from kmrecon.errors import KMReconError
+
+#: top-hat coverage above which a pixel counts as curve ink
+INK_THRESHOLD = 0.3
+#: runs with less summed coverage than this (pixels) are speckle
+MIN_RUN_WEIGHT = 0.35
+#: largest hue difference (degrees, Lab) between an arm's colour and the ink traced for it
+MAX_HUE_DIFF = 40.0
+#: merge plateau levels closer than this many pixels (centre-line noise)
+MIN_STEP_PX = 0.3
+
+
+@dataclass
+class ArmSpec:
+    """An arm to extract: its name, RGB colour as drawn, and Lab Delta E tolerance (None = adaptive)."""
+
+    name: str
+    rgb: tuple[int, int, int]
+    tolerance: float | None = None
+
+    def __post_init__(self):
+        self.name = str(self.name)
+        try:
+            rgb = tuple(int(v) for v in self.rgb)
+        except (TypeError, ValueError) as exc:
+            raise KMReconError(f"arm '{self.name}': colour must be three integers 0-255, got {self.rgb!r}") from exc
+        if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
+            raise KMReconError(f"arm '{self.name}': colour must be three integers 0-255, got {self.rgb!r}")
+        self.rgb = rgb
+        if self.tolerance is not None:
+            self.tolerance = float(self.tolerance)
+            if not 0 < self.tolerance <= 100:
+                raise KMReconError(f"arm '{self.name}': tolerance must be a Delta E in (0, 100]")
+
+    @property
+    def hex(self) -> str:
+        return "#%02x%02x%02x" % self.rgb
+
+
+@dataclass
+class ExtractedArm:
+    """One arm read off the figure: step corners (data units), censor marks, pixel trace."""
+
+    name: str
+    rgb: tuple[int, int, int]
+    time: np.ndarray
+    survival: np.ndarray
+    censor_times: np.ndarray
+    trace_px: np.ndarray
+    censor_px: np.ndarray
+    confidence: float
+    warnings: list[str] = field(default_factory=list)
+
+    def to_arm_data(self, risk_table: RiskTable | None = None, n_total: int | None = None,
+                    total_events: int | None = None) -> ArmData:
+        """The reconstruction input for this arm; the risk-table row named like the arm is used."""
+        rt = rn = None
+        if risk_table is not None and self.name in risk_table.n_risk:
+            rt, rn = risk_table.for_arm(self.name)
+        return ArmData(name=self.name, time=self.time, survival=self.survival,
+                       censor_times=self.censor_times, risk_times=rt, n_risk=rn,
+                       n_total=n_total, total_events=total_events)
+
+    @property
+    def empty(self) -> bool:
+        return self.time.size == 0
+
+
+def axis_slopes(cal: Calibration) -> tuple[float, float]:
+    """Tilt of the drawn axes in pixels: (dy/dx of the time axis, dx/dy of the survival axis)."""
+    dx, dy = cal.x2.px - cal.x1.px, cal.x2.py - cal.x1.py
+    ex, ey = cal.y2.px - cal.y1.px, cal.y2.py - cal.y1.py
+    sh = dy / dx if abs(dx) > 1e-9 else 0.0
+    sv = ex / ey if abs(ey) > 1e-9 else 0.0
+    return float(np.clip(sh, -0.1, 0.1)), float(np.clip(sv, -0.1, 0.1))
+
+
+def _validate_image(image) -> np.ndarray:
+    img = np.asarray(image)
+    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+        raise KMReconError(f"image must be an HxWx3 uint8 RGB array, got shape {img.shape} {img.dtype}")
+    if img.shape[0] < 10 or img.shape[1] < 10:
+        raise KMReconError(f"image is too small ({img.shape[1]}x{img.shape[0]} pixels)")
+    return img
+
+
+def _line_width_guess(cov: np.ndarray) -> float:
+    """Typical vertical run length of well-covered pixels (pixels): about the line width."""
+    m = cov >= 0.5
+    if not m.any():
+        return 1.5
+    r = column_runs(m, cov)
+    ln = (r.bot - r.top + 1)
+    ln = ln[ln <= 40]
+    if ln.size == 0:
+        return 1.5
+    # a low quantile, not the mode: dense censor marks make many taller runs
+    return float(max(1.0, np.percentile(ln, 30)))
+
+
+def _empty_arm(spec: ArmSpec, warning: str) -> ExtractedArm:
+    return ExtractedArm(spec.name, spec.rgb, np.empty(0), np.empty(0), np.empty(0),
+                        np.empty((0, 2)), np.empty((0, 2)), 0.0, [warning])
+
+
+def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: np.ndarray | None = None,
+                 plot_area: tuple[int, int, int, int] | None = None, progress=None) -> list[ExtractedArm]:
+    """Extract every arm's curve and censor marks.
+
+    image: HxWx3 uint8 RGB. calibration: pixel <-> data map. arms: names and colours.
+    mask: bool HxW, True = ignore (legend, text). plot_area: (x0, y0, x1, y1) pixels of the axes
+    box; default from the calibration and the drawn axis lines.
+    progress: optional callable(fraction 0-1).
+    Arms whose colour is not found come back empty with a warning (never an exception).
+    """
+    from digitize.plotarea import default_plot_area
+
+    img = _validate_image(image)
+    if not arms:
+        raise KMReconError("no arms to extract: give at least one arm colour")
+    names = [a.name for a in arms]
+    if len(set(names)) != len(names):
+        raise KMReconError(f"arm names must be unique, got {names}")
+    if plot_area is None:
+        plot_area = default_plot_area(img, calibration)
+    h, w = img.shape[:2]
+    x0, y0, x1, y1 = (int(round(v)) for v in plot_area)
+    x0, x1 = max(0, min(x0, x1)), min(w - 1, max(x0, x1))
+    y0, y1 = max(0, min(y0, y1)), min(h - 1, max(y0, y1))
+    if x1 - x0 < 10 or y1 - y0 < 10:
+        raise KMReconError(f"plot area {plot_area} is too small; check the calibration points")
+    crop = img[y0:y1 + 1, x0:x1 + 1]
+    ch, cw = crop.shape[:2]
+    lab = rgb_to_lab(crop)
+    bg = background_color(crop)
+    bg_lab = rgb_to_lab(bg[None])[0]
+    fg = foreground(lab, bg_lab)
+    slopes = axis_slopes(calibration)
+    grid = grid_lines(lab, fg, slopes=slopes)
+    ignore = grid.copy()
+    if mask is not None:
+        m = np.asarray(mask, bool)
+        if m.shape != (h, w):
+            raise KMReconError(f"mask is {m.shape[1]}x{m.shape[0]} but the image is {w}x{h}")
+        ignore |= m[y0:y1 + 1, x0:x1 + 1]
+    cov, dist = arm_coverage(crop, lab, bg, [a.rgb for a in arms])
+    tols = [a.tolerance if a.tolerance is not None else default_tolerance(a.rgb, bg) for a in arms]
+    nearest = assign_arms(cov, dist, [t * 1.6 if a.tolerance is None else t for t, a in zip(tols, arms)],
+                          [a.rgb for a in arms])
+    # bare paper for the tracer: a curve there would be visible (fg dilated by a pixel)
+    import cv2
+
+    occupied = cv2.dilate(fg.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    empty = ~occupied & ~ignore   # user-masked areas may hide the curve: bridging them is cheap
+    border = max(3, int(round(0.012 * cw)))
+    frame = frame_lines(lab, max(border, int(0.04 * min(ch, cw))), slopes=slopes)
+    # start column: time 0 (or the left edge)
+    # where the curves start: time 0, or the plot's left edge if 0 is not on the axis
+    if calibration.log_x:
+        px0 = float(x0)
+    else:
+        px0 = float(calibration.to_pixel(0.0, 1.0)[0])
+        px0 = px0 if px0 >= x0 - 1 else float(x0)
+    start_col = int(np.clip(round(px0) - x0, 0, cw - 1))
+    def run(k: int, ign: np.ndarray) -> ExtractedArm:
+        spec, tol = arms[k], tols[k]
+        args = ((crop, lab), cov, dist, nearest, ign, empty, calibration, (x0, y0), frame, start_col)
+        res = _extract_one(spec, k, tol, *args)
+        if spec.tolerance is None and res.confidence < 0.5:
+            wider = _extract_one(spec, k, tol * 1.6, *args)
+            if wider.confidence > res.confidence + 0.05:
+                wider.warnings.append(f"colour tolerance widened to Delta E {tol * 1.6:.0f}")
+                res = wider
+        return res
+
+    out = []
+    for k in range(len(arms)):
+        out.append(run(k, ignore))
+        if progress is not None:
+            progress(0.9 * (k + 1) / len(arms))
+    # two arms tracing the same line (near colours, thin or JPEG-washed lines): the arm whose
+    # colour explains that ink worse is traced again without it
+    for _ in range(2):
+        conflict = _shared_trace(out, lab, (x0, y0))
+        if conflict is None:
+            break
+        winner, loser = conflict
+        block = _trace_band(out[winner], (ch, cw), (x0, y0))
+        again = run(loser, ignore | block)
+        old = out[loser]
+        # curves that really coincide for a while (one drawn over the other) keep their trace:
+        # the re-trace must not lose the start nor much coverage
+        keeps_start = (not again.empty and again.trace_px[0, 0] <= old.trace_px[0, 0] + 10
+                       and again.confidence >= old.confidence - 0.05)
+        if keeps_start and _overlap(out[winner], again) < 0.2:
+            out[loser] = again
+        else:
+            break
+    if progress is not None:
+        progress(1.0)
+    return out
+
+
+def _overlap(a: ExtractedArm, b: ExtractedArm) -> float:
+    """Fraction of the shorter trace's columns where the two traces lie on the same line."""
+    if a.trace_px.shape[0] == 0 or b.trace_px.shape[0] == 0:
+        return 0.0
+    xa, ya = a.trace_px[:, 0], a.trace_px[:, 1]
+    xb, yb = b.trace_px[:, 0], b.trace_px[:, 1]
+    common, ia, ib = np.intersect1d(xa, xb, return_indices=True)
+    if common.size == 0:
+        return 0.0
+    same = np.abs(ya[ia] - yb[ib]) <= 3.0
+    return float(same.sum()) / min(xa.size, xb.size)
+
+
+def _shared_trace(out: list[ExtractedArm], lab: np.ndarray, offset) -> tuple[int, int] | None:
+    """(winner, loser) for the most overlapping pair of traces, if any pair shares > 20 %: the
+    winner is the arm whose colour is nearest (Lab) to the ink seen along the shared trace."""
+    best, pair = 0.2, None
+    for i in range(len(out)):
+        for j in range(i + 1, len(out)):
+            f = _overlap(out[i], out[j])
+            if f > best:
+                best, pair = f, (i, j)
+    if pair is None:
+        return None
+    i, j = pair
+    x0, y0 = offset
+    h, w = lab.shape[:2]
+    xs = np.clip(np.rint(out[i].trace_px[:, 0] - x0).astype(int), 0, w - 1)
+    ys = np.rint(out[i].trace_px[:, 1] - y0).astype(int)
+    cand = np.stack([lab[np.clip(ys + d, 0, h - 1), xs] for d in (-1, 0, 1)])   # (3, N, 3)
+    ink = np.take_along_axis(cand, np.argmin(cand[..., 0], axis=0)[None, :, None], axis=0)[0]
+    seen = np.median(ink, axis=0)
+    li, lj = (rgb_to_lab(np.array([out[k].rgb], float))[0] for k in (i, j))
+    return (i, j) if np.linalg.norm(seen - li) <= np.linalg.norm(seen - lj) else (j, i)
+
+
+def _trace_band(arm: ExtractedArm, shape, offset) -> np.ndarray:
+    """Bool map (crop) of the pixels within a few pixels of a trace's centre line."""
+    import cv2
+
+    x0, y0 = offset
+    m = np.zeros(shape, np.uint8)
+    xs = np.clip(np.rint(arm.trace_px[:, 0] - x0).astype(int), 0, shape[1] - 1)
+    ys = np.clip(np.rint(arm.trace_px[:, 1] - y0).astype(int), 0, shape[0] - 1)
+    m[ys, xs] = 1
+    # the vertical segments between consecutive columns
+    for (xa, ya), (xb, yb) in zip(zip(xs[:-1], ys[:-1]), zip(xs[1:], ys[1:])):
+        if xb == xa + 1 and abs(yb - ya) > 1:
+            m[min(ya, yb):max(ya, yb) + 1, xb] = 1
+    return cv2.dilate(m, np.ones((5, 5), np.uint8)) > 0
+
+
+def _colour_mismatch(spec: ArmSpec, pixels, path: Runs) -> str | None:
+    """A message when the traced ink is visibly not the arm's colour (hue, or colour vs grey)."""
+    rgb_crop, lab_crop = pixels
+    if len(path) == 0:
+        return None
+    bg_lab = np.median(lab_crop[::7, ::7].reshape(-1, 3), axis=0)
+    inks = []
+    step = max(1, len(path) // 400)
+    for c, t, b in zip(path.col[::step], path.top[::step], path.bot[::step]):
+        col = lab_crop[t:b + 1, c]
+        inks.append(col[int(np.argmax(np.linalg.norm(col - bg_lab, axis=1)))])
+    seen = np.median(np.asarray(inks), axis=0)
+    want = rgb_to_lab(np.array([spec.rgb], float))[0]
+    c_seen, c_want = float(np.hypot(*seen[1:])), float(np.hypot(*want[1:]))
+    bad = False
+    if c_want >= 15.0 and c_seen >= 8.0:
+        h = abs(np.degrees(np.arctan2(seen[2], seen[1]) - np.arctan2(want[2], want[1]))) % 360.0
+        bad = min(h, 360.0 - h) > MAX_HUE_DIFF
+    elif c_want >= 15.0:
+        bad = c_seen < 0.2 * c_want
+    else:
+        bad = c_seen > 30.0
+    if not bad:
+        return None
+    import cv2
+
+    seen_rgb = cv2.cvtColor(seen.astype(np.float32).reshape(1, 1, 3), cv2.COLOR_Lab2RGB).reshape(3)
+    seen_rgb = tuple(int(v) for v in np.clip(np.rint(seen_rgb * 255), 0, 255))
+    return (f"arm '{spec.name}': no curve drawn in colour {spec.hex} (the curve found there is about "
+            f"#%02x%02x%02x); check the colour" % seen_rgb)
+
+
+def _arm_runs(spec: ArmSpec, k: int, tol: float, cov, dist, nearest, ignore, frame
+              ) -> tuple[Runs, float] | str:
+    """The arm's ink as vertical runs and its line width (pixels), or a message if none."""
+    import cv2
+
+    sel = (nearest == k) & (dist[k] <= tol) & ~ignore
+    if is_neutral(spec.rgb):   # black/grey curves: the axes, ticks and frame are the same colour
+        sel &= ~frame[0]
+    a = np.where(sel, np.clip(cov[k], 0.0, 1.0), 0.0).astype(np.float32)
+    if float(a.max(initial=0.0)) < 0.5:
+        return (f"arm '{spec.name}': no pixels of colour {spec.hex} found inside the plot area; check "
+                "the colour (or pick it from the curve) or widen the tolerance")
+    lw_guess = _line_width_guess(a)
+    th = top_hat(a, int(max(7, 2 * round(lw_guess) + 3)) | 1)
+    ink = cv2.morphologyEx((th >= INK_THRESHOLD).astype(np.uint8), cv2.MORPH_CLOSE,
+                           np.ones((3, 1), np.uint8)) > 0
+    runs = column_runs(ink, np.clip(th, 0, 1))
+    runs = runs.take(runs.weight >= max(MIN_RUN_WEIGHT, 0.4 * lw_guess))   # speckle, faint hairlines
+    if len(runs) < 3:
+        return f"arm '{spec.name}': colour {spec.hex} found, but it forms no curve"
+    short = (runs.bot - runs.top + 1) <= 2 * lw_guess + 2
+    lw = float(np.median(runs.weight[short])) if short.any() else lw_guess
+    return runs, max(0.8, lw)
+
+
+def _path_levels(path: Runs, lw: float, is_mark: np.ndarray, axis_row: float) -> tuple[np.ndarray, np.ndarray]:
+    """Centre-line (x, y) per traced column (crop pixels); a last drop into the x axis reaches it
+    (the axis is drawn over the curve, or excluded for a black curve)."""
+    xcol, level = column_levels(path, lw, centred=is_mark)
+    if path.bot[-1] >= axis_row - lw - 2 and path.bot[-1] - path.top[-1] + 1 > lw + 2:
+        level = level.copy()
+        level[-1] = axis_row
+    return xcol, level
+
+
+def _step_curve(spec: ArmSpec, path: Runs, lw: float, groups: np.ndarray, px: np.ndarray, py: np.ndarray,
+                cal: Calibration, start_px: float, neutral: bool) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Step corners (time, survival) in data units from the centre line (image pixels px, py)."""
+    t, s = cal.to_data(px, py)
+    order = np.argsort(t, kind="stable")
+    t, s = t[order], s[order]
+    s_iso = isotonic_non_increasing(s)
+    ppu, _ = cal.pixels_per_unit()
+    min_step = MIN_STEP_PX / max(ppu, 1e-9)
+    # the curve's ends: projecting line caps stick out half a line width
+    cap = max(0.0, lw / 2.0 - 0.5)
+    t_first, _ = cal.to_data(px[0] + cap, py[0])
+    t_last, _ = cal.to_data(px[-1] - cap, py[-1])
+    if groups.size:
+        # a censor mark at the very end ("+" arms stick out past the curve's end): end there
+        _, ref = plateau_reference(path, lw)
+        gl = int(groups[-1, 1])
+        half = float(path.top[ref[gl]] - path.top[gl]) + lw / 2.0 + 1.0
+        if groups[-1, 2] >= path.col[-1] - half - lw:
+            t_last, _ = cal.to_data(groups[-1, 2] + (px[0] - path.col[0]), py[-1])
+    # plateau widths are judged in a coordinate linear in pixels (log10 time on a log axis)
+    u = np.log10(np.maximum(t, 1e-300)) if cal.log_x else t
+    u_per_px = abs(float(u[-1] - u[0])) / max(abs(float(px[-1] - px[0])), 1.0) if u.size > 1 else 0.0
+    uu, ss = step_corners(u, s_iso, min_step, min_width=(lw + 1.0) * u_per_px)
+    tt = np.power(10.0, uu) if cal.log_x else uu
+    tt[0] = max(tt[0], float(t_first)) if tt.size > 1 else tt[0]
+    if tt.size > 1 and float(t_last) > tt[-2]:
+        tt[-1] = float(t_last)
+    # the curve starts at time 0 (or the plot's left edge): a stub hidden by the axis, the line
+    # cap or another curve is extended
+    warnings: list[str] = []
+    t0 = float(cal.to_data(start_px, py[0])[0])
+    if not cal.log_x and cal.to_pixel(0.0, 1.0)[0] >= start_px - 1:
+        t0 = 0.0
+    if tt[0] > t0:
+        if px[0] - start_px > 3 * lw + 3 + (3 if neutral else 0):
+            warnings.append(f"arm '{spec.name}': the traced curve starts at time {tt[0]:.3g}, not at 0; "
+                            "the start was hidden or is outside the plot area")
+        if 1.0 - ss[0] > 2.0 * min_step and not cal.log_x:
+            # KM curves start at 1: the hidden part held 1 until the first traced column
+            tt, ss = np.r_[t0, tt[0], tt], np.r_[1.0, 1.0, ss]
+        else:
+            tt, ss = np.r_[t0, tt], np.r_[ss[0], ss]
+    ss = np.clip(ss, 0.0, 1.0)
+    if path.bot[-1] - path.top[-1] + 1 > lw + 2 and ss[-1] < 4.0 / max(ppu, 1e-9):
+        # ends with a drop to (a few pixels from) zero: the last patient had the event
+        tt, ss = np.r_[tt, tt[-1]], np.r_[ss, 0.0]
+    # a first plateau within centre-line noise of 1 is the curve's start at 1
+    if 1.0 - ss[0] < 3.0 * min_step:
+        lead = np.cumprod(ss >= ss[0] - 1e-12).astype(bool)
+        ss = np.where(lead, 1.0, ss)
+    if not cal.log_x:
+        tt = np.maximum(tt, 0.0)   # the line cap and rotation can put the first column left of 0
+    tt = np.maximum.accumulate(tt)   # cap/end adjustments never reorder corners
+    return tt, ss, warnings
+
+
+def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, nearest, ignore, empty,
+                 cal: Calibration, offset: tuple[int, int], frame, start_col: int) -> ExtractedArm:
+    ch, cw = cov.shape[1:]
+    x0, y0 = offset
+    got = _arm_runs(spec, k, tol, cov, dist, nearest, ignore, frame)
+    if isinstance(got, str):
+        return _empty_arm(spec, got)
+    runs, lw = got
+    idx = trace_path(runs, empty, line_width=lw, max_gap=max(20, int(0.2 * cw)), start_col=start_col)
+    path = runs.take(idx)
+    # the traced ink must have this colour's hue (JPEG and anti-aliasing wash colours out but
+    # keep their hue): else a wrong colour would pick up another curve through faint blends
+    mismatch = _colour_mismatch(spec, pixels, path)
+    if mismatch:
+        return _empty_arm(spec, mismatch)
+    groups, is_mark = find_marks(path, lw)
+    xcol, level = _path_levels(path, lw, is_mark, float(min(frame[1], ch - 1)))
+    px, py = xcol + x0, level + y0
+    neutral = is_neutral(spec.rgb)
+    tt, ss, warnings = _step_curve(spec, path, lw, groups, px, py, cal, float(x0 + start_col), neutral)
+    # censor marks -> data
+    if groups.size:
+        _, ref = plateau_reference(path, lw)
+        cx = groups[:, 2] + x0
+        cy = path.cen[ref[groups[:, 0].astype(int)]] + y0
+        ct, _ = cal.to_data(cx, cy)
+        censor_px = np.column_stack([cx, cy])
+        censor_times = np.sort(np.minimum(np.asarray(ct, float), tt[-1]))   # a mark at the end is on it
+    else:
+        censor_px = np.empty((0, 2))
+        censor_times = np.empty(0)
+    span = (path.col[-1] - path.col[0] + 1)
+    coverage = len(path) / max(span, 1)
+    extent = min(1.0, span / max(0.3 * (cw - start_col), 1.0))
+    confidence = float(np.clip(coverage * extent, 0.0, 1.0))
+    if extent < 1.0:
+        warnings.append(f"arm '{spec.name}': the traced curve spans only {span} pixel columns; "
+                        "check the colour and the plot area")
+    return ExtractedArm(spec.name, spec.rgb, tt, ss, censor_times, np.column_stack([px, py]), censor_px,
+                        confidence, warnings)

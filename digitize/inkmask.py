@@ -1,0 +1,227 @@
+"""Pixel classification for curve extraction: CIE Lab conversion, background colour, grid lines,
+and per-arm "ink coverage" maps.
+
+Anti-aliased curve pixels are blends of the arm colour and the paper: ``p = bg + a (c - bg)``
+with coverage ``a`` in [0, 1] (Agg blends in sRGB). So each pixel is projected on the segment
+bg -> arm colour (coverage ``a``) and its perceptual distance (CIE76 Delta E in Lab) to the
+nearest blend measures how well the arm explains it. A pixel goes to the arm whose blend is
+nearest (overlapping/anti-aliased pixels to the nearest arm), if within that arm's tolerance.
+Shaded confidence bands (same hue, low coverage, wide) are removed with a morphological
+top-hat: coverage minus its grey opening by a square larger than any line width.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: pixels closer than this (Delta E) to the paper colour are background
+BG_DELTA_E = 8.0
+
+
+def rgb_to_lab(rgb) -> np.ndarray:
+    """RGB (uint8 0-255 or float 0-255), any leading shape, -> float32 CIE Lab (L 0-100)."""
+    import cv2
+
+    a = np.asarray(rgb, dtype=np.float32)
+    shape = a.shape
+    flat = np.ascontiguousarray(a.reshape(-1, 1, 3) / 255.0, dtype=np.float32)
+    return cv2.cvtColor(flat, cv2.COLOR_RGB2Lab).reshape(shape)
+
+
+def chroma(lab) -> np.ndarray:
+    lab = np.asarray(lab, float)
+    return np.hypot(lab[..., 1], lab[..., 2])
+
+
+def is_neutral(rgb, max_chroma: float = 15.0) -> bool:
+    """True for black/grey colours (low Lab chroma): curves that colour cannot separate from axes."""
+    return bool(chroma(rgb_to_lab(np.asarray(rgb, float)[None]))[0] < max_chroma)
+
+
+def background_color(rgb: np.ndarray) -> np.ndarray:
+    """The paper colour of an image region: the most frequent colour (6 bits per channel), as float RGB."""
+    a = np.asarray(rgb, np.uint8).reshape(-1, 3)
+    if a.shape[0] > 400_000:  # a regular subsample is plenty for a mode
+        a = a[:: a.shape[0] // 400_000 + 1]
+    q = (a >> 2).astype(np.int64)
+    code = (q[:, 0] << 12) | (q[:, 1] << 6) | q[:, 2]
+    best = int(np.argmax(np.bincount(code, minlength=1 << 18)))
+    sel = code == best
+    return a[sel].astype(float).mean(axis=0)
+
+
+def foreground(lab: np.ndarray, bg_lab: np.ndarray, delta_e: float = BG_DELTA_E) -> np.ndarray:
+    """Bool map of pixels visibly different from the paper (any ink, text, band, legend frame)."""
+    return np.linalg.norm(lab - np.asarray(bg_lab, np.float32), axis=-1) > delta_e
+
+
+def _tilted_rows(h: int, w: int, slope: float) -> tuple[np.ndarray, np.ndarray]:
+    """Row index (h, w) of the line through row r with ``slope`` (pixels down per pixel right),
+    centred on the middle column, and whether it lies inside the region."""
+    off = np.rint(slope * (np.arange(w) - (w - 1) / 2.0)).astype(np.intp)
+    y = np.arange(h)[:, None] + off[None, :]
+    return np.clip(y, 0, h - 1), (y >= 0) & (y < h)
+
+
+def line_fractions(mask: np.ndarray, slope: float = 0.0) -> np.ndarray:
+    """Fraction of True pixels along each (slightly tilted) row line of ``mask``."""
+    h, w = mask.shape
+    y, valid = _tilted_rows(h, w, slope)
+    vals = mask[y, np.arange(w)[None, :]] & valid
+    return vals.sum(axis=1) / np.maximum(valid.sum(axis=1), 1)
+
+
+def lines_mask(rows: np.ndarray, shape: tuple[int, int], slope: float = 0.0, widen: int = 1) -> np.ndarray:
+    """Bool map of the tilted row lines flagged in ``rows``, widened by ``widen`` rows."""
+    h, w = shape
+    rows = np.asarray(rows, bool).copy()
+    for _ in range(widen):
+        rows = rows | np.r_[rows[1:], False] | np.r_[False, rows[:-1]]
+    out = np.zeros(shape, bool)
+    if not rows.any():
+        return out
+    y, valid = _tilted_rows(h, w, slope)
+    sel = rows[:, None] & valid
+    out[y[sel], np.broadcast_to(np.arange(w)[None, :], (h, w))[sel]] = True
+    return out
+
+
+def _both_directions(mask: np.ndarray, slopes: tuple[float, float], test) -> np.ndarray:
+    """Apply a per-line test to the row lines (slope_h) and the column lines (slope_v)."""
+    sh, sv = slopes
+    rows = test(line_fractions(mask, sh), mask.shape[0])
+    cols = test(line_fractions(mask.T, sv), mask.shape[1])
+    return lines_mask(rows, mask.shape, sh) | lines_mask(cols, mask.T.shape, sv).T
+
+
+def grid_lines(lab: np.ndarray, fg: np.ndarray, min_fraction: float = 0.55,
+               slopes: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """Bool map of light, neutral grid-line pixels: lines (tilted like the axes by ``slopes``:
+    horizontal lines' dy/dx, vertical lines' dx/dy) along which most of the region is light grey
+    ink, plus their anti-aliased neighbours. Dark pixels (a black curve crossing or lying on a
+    grid line) are never marked.
+    """
+    h, w = fg.shape
+    if h < 3 or w < 3:
+        return np.zeros_like(fg)
+    light_grey = fg & (chroma(lab) < 12.0) & (lab[..., 0] > 45.0)
+    # solid lines: mostly light grey; dotted/dashed lines: light grey with regular gaps
+    strong = _both_directions(light_grey, slopes, lambda f, n: f >= min_fraction)
+    weak = _both_directions(light_grey, slopes, lambda f, n: f >= 0.3)
+    dense = _both_directions(fg, slopes, lambda f, n: f >= min_fraction)
+    return (strong | (weak & dense)) & fg & (lab[..., 0] > 45.0) & (chroma(lab) < 15.0)
+
+
+def frame_lines(lab: np.ndarray, band: int, min_fraction: float = 0.8,
+                slopes: tuple[float, float] = (0.0, 0.0)) -> tuple[np.ndarray, int]:
+    """The axes frame (spines) near the region border: lines within ``band`` pixels of an edge
+    (tilted like the axes) that are dark along most of their length, plus a pixel either side.
+
+    Returns (bool map, first spine row from the bottom at the middle column, or H if none): a
+    black curve can only be told from the axes by position.
+    """
+    h, w = lab.shape[:2]
+    dark = lab[..., 0] < 60.0
+
+    def near_edge(f, n):
+        keep = f >= min_fraction
+        keep[band:n - band] = False
+        return keep
+
+    out = _both_directions(dark, slopes, near_edge)
+    rows = near_edge(line_fractions(dark, slopes[0]), h)
+    bottom = np.nonzero(rows[h - band:])[0]
+    return out, int(h - band + bottom[0]) if bottom.size else h
+
+
+def arm_coverage(
+    rgb: np.ndarray,
+    lab: np.ndarray,
+    bg_rgb: np.ndarray,
+    arm_rgbs: list[tuple[int, int, int]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per arm k: coverage ``a_k`` (H, W) of each pixel by the arm's ink (projection on the segment
+    paper -> arm colour; may exceed 1 slightly) and Delta E ``d_k`` to the nearest blend.
+
+    Returns (coverage (K, H, W) float32, distance (K, H, W) float32).
+    """
+    rgbf = np.asarray(rgb, np.float32)
+    bg = np.asarray(bg_rgb, np.float32)
+    d = rgbf - bg
+    k = len(arm_rgbs)
+    cov = np.empty((k,) + rgbf.shape[:2], np.float32)
+    dist = np.empty_like(cov)
+    levels = np.linspace(0.0, 1.0, 256, dtype=np.float32)
+    for i, c in enumerate(arm_rgbs):
+        v = np.asarray(c, np.float32) - bg
+        n2 = float(v @ v)
+        if n2 < 1.0:
+            cov[i] = 0.0
+            dist[i] = np.inf
+            continue
+        a = (d @ v) / n2
+        # the blend's Lab depends on the clipped coverage only: a 256-entry lookup table
+        lut = rgb_to_lab(bg[None, :] + levels[:, None] * v[None, :])
+        idx = np.rint(np.clip(a, 0.0, 1.0) * 255.0).astype(np.intp)
+        dist[i] = np.linalg.norm(lut[idx] - lab, axis=-1)
+        cov[i] = a
+    return cov, dist
+
+
+#: Delta E charged per unit of missing coverage when choosing an arm: breaks the tie between a
+#: solid grey curve and the anti-aliased edge of a black one (both lie on the same blend line)
+COVERAGE_TIE_WEIGHT = 3.0
+
+
+def assign_arms(cov: np.ndarray, dist: np.ndarray, tolerances, arm_rgbs) -> np.ndarray:
+    """Arm index per pixel (H, W): nearest blend, ties broken towards full coverage; then the
+    anti-aliased rim of a solid line (pixels next to its core that its blend explains) goes to
+    that line even if a lighter arm's colour matches it. -1 = no arm within tolerance."""
+    import cv2
+
+    tol = np.asarray(tolerances, np.float32)[:, None, None]
+    score = dist + COVERAGE_TIE_WEIGHT * np.abs(1.0 - cov)
+    score = np.where(dist <= tol, score, np.inf)
+    nearest = np.argmin(score, axis=0)
+    nearest[~np.isfinite(np.min(score, axis=0))] = -1
+    lightness = rgb_to_lab(np.asarray(arm_rgbs, float))[:, 0]
+    kernel = np.ones((5, 5), np.uint8)
+    for k in np.argsort(lightness):   # darkest first
+        core = (nearest == k) & (cov[k] >= 0.7)
+        if not core.any():
+            continue
+        rim = (cv2.dilate(core.astype(np.uint8), kernel) > 0) & (dist[k] <= tol[k]) & (cov[k] >= 0.15)
+        owner = np.where(nearest < 0, k, nearest)
+        owner_cov = np.take_along_axis(cov, owner[None], axis=0)[0]
+        # a lighter arm's pixel that is not its own solid core: the darker line's rim
+        lighter_rim = (lightness[owner] > lightness[k] + 5.0) & (owner_cov < 0.85)
+        steal = rim & (nearest != k) & ((nearest < 0) | lighter_rim)
+        nearest[steal] = k
+    return nearest
+
+
+def default_tolerance(arm_rgb, bg_rgb) -> float:
+    """Adaptive Delta E tolerance for an arm colour: about half the distance to the nearest
+    non-arm ink (black text/axes, grey grid), clamped to 10-30. Arms compete by nearest colour,
+    so other arms' colours do not shrink it."""
+    lab = rgb_to_lab(np.asarray(arm_rgb, float)[None])[0]
+    refs = rgb_to_lab(np.array([[0, 0, 0], [128, 128, 128], [176, 176, 176]], float))
+    dists = np.linalg.norm(refs - lab, axis=1)
+    dists = dists[dists > 15.0]
+    near = float(dists.min()) if dists.size else 60.0
+    return float(np.clip(0.45 * near, 10.0, 30.0))
+
+
+def top_hat(coverage: np.ndarray, size: int, band_max: float = 0.6) -> np.ndarray:
+    """Coverage minus its grey opening by a ``size`` x ``size`` square where that opening is
+    fainter than ``band_max``, relative to the band's headroom: keeps thin lines and solid blobs,
+    removes wide shaded regions (confidence bands, drawn with low opacity) of the same colour."""
+    import cv2
+
+    if size < 3:
+        return coverage
+    kernel = np.ones((size, size), np.uint8)
+    opened = cv2.morphologyEx(coverage.astype(np.float32), cv2.MORPH_OPEN, kernel)
+    # only faint wide regions are bands; solid wide ink (overlapping censor marks) stays.
+    # A line over a band of level b has coverage b + c (1 - b): report c, the line's own.
+    band = np.where(opened < band_max, opened, 0.0)
+    return (coverage - band) / (1.0 - band)

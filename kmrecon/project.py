@@ -1,0 +1,512 @@
+"""The KMRecon project file: one plain-JSON document holding the image and every edit.
+
+A project records what the user did, in image pixels where it was drawn (so re-calibrating
+moves the data, as in Engauge): the image (embedded as base64 PNG, or referenced by path
+with its SHA-256), the four calibration points (possibly incomplete while the user is still
+clicking), the arms (name, colour, tolerance, step-corner points and censor marks in pixels,
+N and D), mask shapes, the number-at-risk grid as typed (text cells, so an invalid cell is
+kept and shown rather than lost), settings, and the last reconstruction (IPD).
+
+Files are validated on load (:class:`ProjectError` names the bad field) and written
+atomically (temporary file in the same directory + ``os.replace``). Never pickle.
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kmrecon.data import ArmData, RiskTable
+from kmrecon.errors import KMReconError
+
+FORMAT = "kmrecon-project"
+VERSION = 1
+CALIBRATION_KEYS = ("x1", "x2", "y1", "y2")
+
+
+class ProjectError(KMReconError):
+    """A project file is missing, not JSON, or has a bad field (the message names it)."""
+
+
+def _points(value, where: str) -> np.ndarray:
+    try:
+        arr = np.asarray(value if value is not None else [], dtype=float).reshape(-1, 2)
+    except (TypeError, ValueError) as exc:
+        raise ProjectError(f"{where}: expected a list of [x, y] pixel pairs ({exc})") from None
+    if not np.all(np.isfinite(arr)):
+        raise ProjectError(f"{where}: pixel coordinates must be finite numbers")
+    return arr
+
+
+def _opt_int(value, where: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        out = int(value)
+    except (TypeError, ValueError):
+        raise ProjectError(f"{where}: expected a whole number or null, got {value!r}") from None
+    if out < 0:
+        raise ProjectError(f"{where}: must not be negative (got {out})")
+    return out
+
+
+@dataclass
+class ImageRef:
+    """Where the figure comes from. ``png_base64`` embeds it; otherwise ``path`` (+ ``sha256`` of
+    the file's bytes, checked on load) with the PDF ``page``/``dpi`` and an optional ``crop``
+    (x0, y0, x1, y1) in rendered pixels."""
+
+    path: str | None = None
+    sha256: str | None = None
+    page: int = 0
+    dpi: int = 200
+    crop: tuple[int, int, int, int] | None = None
+    png_base64: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "sha256": self.sha256, "page": self.page, "dpi": self.dpi,
+                "crop": list(self.crop) if self.crop else None, "png_base64": self.png_base64}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ImageRef":
+        if not isinstance(d, dict):
+            raise ProjectError("image: expected an object")
+        crop = d.get("crop")
+        if crop is not None:
+            if len(crop) != 4:
+                raise ProjectError("image.crop: expected [x0, y0, x1, y1]")
+            crop = tuple(int(v) for v in crop)
+        ref = cls(path=d.get("path"), sha256=d.get("sha256"), page=int(d.get("page", 0)),
+                  dpi=int(d.get("dpi", 200)), crop=crop, png_base64=d.get("png_base64"))
+        if ref.path is None and ref.png_base64 is None:
+            raise ProjectError("image: needs either an embedded png_base64 or a path")
+        return ref
+
+
+@dataclass
+class ArmState:
+    """One arm as edited: ``points_px`` (N, 2) step corners and ``censor_px`` (M, 2) censor marks,
+    both in image pixels (x right, y down); ``tolerance`` is a Lab ΔE (None = adaptive)."""
+
+    name: str
+    rgb: tuple[int, int, int] = (0, 0, 0)
+    tolerance: float | None = None
+    points_px: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
+    censor_px: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
+    n_total: int | None = None
+    total_events: int | None = None
+
+    def __post_init__(self):
+        self.points_px = _points(self.points_px, f"arm '{self.name}' points")
+        self.censor_px = _points(self.censor_px, f"arm '{self.name}' censor marks")
+        self.rgb = tuple(int(c) for c in self.rgb)
+
+    def copy(self) -> "ArmState":
+        return copy.deepcopy(self)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "rgb": list(self.rgb), "tolerance": self.tolerance,
+                "points_px": self.points_px.round(3).tolist(),
+                "censor_px": self.censor_px.round(3).tolist(),
+                "n_total": self.n_total, "total_events": self.total_events}
+
+    @classmethod
+    def from_dict(cls, d: dict, i: int) -> "ArmState":
+        where = f"arms[{i}]"
+        if not isinstance(d, dict) or not str(d.get("name", "")).strip():
+            raise ProjectError(f"{where}: each arm needs a non-empty name")
+        rgb = d.get("rgb", [0, 0, 0])
+        if len(rgb) != 3 or not all(0 <= int(c) <= 255 for c in rgb):
+            raise ProjectError(f"{where}.rgb: expected three integers 0-255")
+        tol = d.get("tolerance")
+        if tol is not None and (not isinstance(tol, (int, float)) or tol <= 0):
+            raise ProjectError(f"{where}.tolerance: expected a positive number or null")
+        return cls(name=str(d["name"]), rgb=tuple(rgb), tolerance=tol,
+                   points_px=_points(d.get("points_px"), f"{where}.points_px"),
+                   censor_px=_points(d.get("censor_px"), f"{where}.censor_px"),
+                   n_total=_opt_int(d.get("n_total"), f"{where}.n_total"),
+                   total_events=_opt_int(d.get("total_events"), f"{where}.total_events"))
+
+
+@dataclass
+class MaskShape:
+    """A region excluded from detection: ``kind`` "rect" with ``points`` [[x0, y0], [x1, y1]], or
+    "brush" with the stroke's centre points and ``radius`` (pixels)."""
+
+    kind: str
+    points: list[tuple[float, float]]
+    radius: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "points": [list(map(float, p)) for p in self.points],
+                "radius": self.radius}
+
+    @classmethod
+    def from_dict(cls, d: dict, i: int) -> "MaskShape":
+        if d.get("kind") not in ("rect", "brush"):
+            raise ProjectError(f"masks[{i}].kind: expected 'rect' or 'brush'")
+        pts = _points(d.get("points"), f"masks[{i}].points")
+        if d["kind"] == "rect" and len(pts) != 2:
+            raise ProjectError(f"masks[{i}]: a rectangle needs two corner points")
+        return cls(kind=d["kind"], points=[tuple(p) for p in pts.tolist()],
+                   radius=float(d.get("radius", 0.0)))
+
+
+def rasterize_masks(masks: list[MaskShape], shape: tuple[int, int]) -> np.ndarray | None:
+    """Bool HxW array, True where detection must ignore pixels; None when there are no masks."""
+    if not masks:
+        return None
+    import cv2
+
+    canvas = np.zeros(shape[:2], np.uint8)
+    for m in masks:
+        pts = np.asarray(m.points, float)
+        if m.kind == "rect":
+            (x0, x1), (y0, y1) = np.sort(pts[:, 0]), np.sort(pts[:, 1])
+            cv2.rectangle(canvas, (int(x0), int(y0)), (int(math.ceil(x1)), int(math.ceil(y1))), 1, -1)
+        else:
+            r = max(1, int(round(m.radius)))
+            ipts = np.round(pts).astype(np.int32)
+            for p in ipts:
+                cv2.circle(canvas, (int(p[0]), int(p[1])), r, 1, -1)
+            if len(ipts) > 1:
+                cv2.polylines(canvas, [ipts.reshape(-1, 1, 2)], False, 1, thickness=2 * r)
+    return canvas.astype(bool)
+
+
+@dataclass
+class RiskGrid:
+    """The number-at-risk table as typed: ``times`` header cells and one row of cells per arm.
+    Cells are text so that an invalid entry survives a save; see :func:`validate_risk_grid`."""
+
+    times: list[str] = field(default_factory=list)
+    rows: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"times": list(self.times), "rows": {k: list(v) for k, v in self.rows.items()}}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RiskGrid":
+        if not isinstance(d, dict):
+            raise ProjectError("risk_table: expected an object with 'times' and 'rows'")
+        times = [str(t) for t in d.get("times", [])]
+        rows = {}
+        for arm, cells in (d.get("rows") or {}).items():
+            cells = [str(c) for c in cells]
+            if len(cells) != len(times):
+                raise ProjectError(f"risk_table row '{arm}': {len(cells)} cells for {len(times)} times")
+            rows[str(arm)] = cells
+        return cls(times=times, rows=rows)
+
+    def is_empty(self) -> bool:
+        return not any(c.strip() for c in self.times) and not any(
+            c.strip() for row in self.rows.values() for c in row)
+
+
+def _parse_number(text: str) -> float | None:
+    text = text.strip().replace("\u2212", "-")
+    if not text:
+        return None
+    return float(text)
+
+
+def validate_risk_grid(grid: RiskGrid, n_totals: dict[str, int | None] | None = None
+                       ) -> tuple[RiskTable | None, dict[tuple[int, int], str]]:
+    """Parse the grid into a :class:`RiskTable` and list what is wrong, cell by cell.
+
+    Returns (table or None, errors) where errors maps (row, column) -> reason; row 0 is the
+    time header, row i >= 1 is the i-th arm row. Rules: times numeric, >= 0 and increasing;
+    counts whole numbers >= 0, non-increasing along the row, and not above the arm's N.
+    Columns whose time cell and counts are all blank are ignored.
+    """
+    errors: dict[tuple[int, int], str] = {}
+    arms = list(grid.rows)
+    keep_cols = [j for j in range(len(grid.times))
+                 if grid.times[j].strip() or any(grid.rows[a][j].strip() for a in arms)]
+    times = np.full(len(grid.times), np.nan)
+    for j in keep_cols:
+        try:
+            t = _parse_number(grid.times[j])
+        except ValueError:
+            errors[(0, j)] = f"time '{grid.times[j]}' is not a number"
+            continue
+        if t is None:
+            errors[(0, j)] = "time is missing for this column"
+        elif t < 0:
+            errors[(0, j)] = "time must not be negative"
+        else:
+            times[j] = t
+    prev_t = -np.inf
+    for j in keep_cols:
+        if np.isfinite(times[j]):
+            if times[j] <= prev_t:
+                errors[(0, j)] = f"times must increase left to right ({times[j]:g} after {prev_t:g})"
+            prev_t = max(prev_t, times[j])
+    counts: dict[str, np.ndarray] = {}
+    for i, arm in enumerate(arms, start=1):
+        row = np.full(len(grid.times), np.nan)
+        prev = np.inf
+        n_total = (n_totals or {}).get(arm)
+        for j in keep_cols:
+            text = grid.rows[arm][j]
+            try:
+                v = _parse_number(text)
+            except ValueError:
+                errors[(i, j)] = f"'{text}' is not a number"
+                continue
+            if v is None:
+                continue
+            if v < 0 or v != int(v):
+                errors[(i, j)] = f"number at risk must be a whole number >= 0 (got {text.strip()})"
+                continue
+            why = []
+            if v > prev:
+                why.append(f"number at risk cannot rise over time ({v:g} after {prev:g})")
+            if n_total is not None and v > n_total:
+                why.append(f"{v:g} at risk is more than the arm's N = {n_total}")
+            if why:
+                errors[(i, j)] = "; ".join(why)
+            prev = min(prev, v)
+            row[j] = v
+        counts[arm] = row
+    if errors or not keep_cols:
+        return None, errors
+    cols = np.asarray(keep_cols)
+    table = RiskTable(times=times[cols], n_risk={a: counts[a][cols] for a in arms})
+    return table, errors
+
+
+@dataclass
+class Project:
+    """Everything a session holds; see the module docstring for units."""
+
+    image: ImageRef | None = None
+    calibration: dict = field(default_factory=dict)   # Calibration.to_dict() format, may be partial
+    arms: list[ArmState] = field(default_factory=list)
+    masks: list[MaskShape] = field(default_factory=list)
+    risk_table: RiskGrid = field(default_factory=RiskGrid)
+    settings: dict = field(default_factory=lambda: {"method": "default", "time_unit": "",
+                                                    "study": "", "subgroup": ""})
+    reconstruction: dict | None = None    # {"ipd": {arm, time, event lists}, "diagnostics": {...}, "inputs": hash}
+
+    # -- calibration -------------------------------------------------------------------
+    def calibration_complete(self) -> bool:
+        return all(isinstance(self.calibration.get(k), dict)
+                   and self.calibration[k].get("value") is not None for k in CALIBRATION_KEYS)
+
+    def build_calibration(self):
+        """The :class:`digitize.calibrate.Calibration` of the four points (CalibrationError if
+        they are degenerate); None while points or values are missing."""
+        if not self.calibration_complete():
+            return None
+        from digitize.calibrate import Calibration
+
+        return Calibration.from_dict(self.calibration)
+
+    # -- reconstruction inputs -----------------------------------------------------------
+    def arm_data(self) -> list[ArmData]:
+        """ArmData per arm (data units) from the pixel points, the calibration and the risk grid.
+        Raises KMReconError naming what is missing."""
+        cal = self.build_calibration()
+        if cal is None:
+            raise ProjectError("calibrate the axes first: place X1, X2, Y1, Y2 and type their values")
+        table, errors = validate_risk_grid(self.risk_table, {a.name: a.n_total for a in self.arms})
+        if errors:
+            (r, c), why = sorted(errors.items())[0]
+            where = "time row" if r == 0 else f"row '{list(self.risk_table.rows)[r - 1]}'"
+            raise ProjectError(f"risk table {where}, column {c + 1}: {why}")
+        out = []
+        for arm in self.arms:
+            if len(arm.points_px) < 2:
+                raise ProjectError(f"arm '{arm.name}' has fewer than 2 curve points: detect or add them")
+            t, s = cal.to_data(arm.points_px[:, 0], arm.points_px[:, 1])
+            order = np.argsort(t, kind="stable")
+            ct = cal.to_data(arm.censor_px[:, 0], arm.censor_px[:, 1])[0] if len(arm.censor_px) else []
+            rt = rn = None
+            if table is not None and arm.name in table.n_risk:
+                rt, rn = table.for_arm(arm.name)
+                if rt.size == 0:
+                    rt = rn = None
+            out.append(ArmData(name=arm.name, time=np.asarray(t)[order], survival=np.asarray(s)[order],
+                               censor_times=np.sort(np.asarray(ct, float)), risk_times=rt, n_risk=rn,
+                               n_total=arm.n_total, total_events=arm.total_events))
+        if not out:
+            raise ProjectError("add at least one arm and detect or place its curve")
+        return out
+
+    def inputs_hash(self) -> str:
+        """Hash of everything reconstruction depends on: tells whether a stored result is stale."""
+        d = {"calibration": self.calibration, "arms": [a.to_dict() for a in self.arms],
+             "risk": self.risk_table.to_dict(), "method": self.settings.get("method", "default")}
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
+
+    def stored_ipd(self) -> pd.DataFrame | None:
+        """The saved reconstruction's IPD if it matches the current inputs, else None."""
+        rec = self.reconstruction
+        if not rec or rec.get("inputs") != self.inputs_hash():
+            return None
+        return pd.DataFrame({k: rec["ipd"][k] for k in ("arm", "time", "event")})
+
+    # -- (de)serialisation ---------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {"format": FORMAT, "version": VERSION,
+                "image": self.image.to_dict() if self.image else None,
+                "calibration": copy.deepcopy(self.calibration),
+                "arms": [a.to_dict() for a in self.arms],
+                "masks": [m.to_dict() for m in self.masks],
+                "risk_table": self.risk_table.to_dict(),
+                "settings": dict(self.settings),
+                "reconstruction": self.reconstruction}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Project":
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
+            raise ProjectError("not a KMRecon project (missing \"format\": \"kmrecon-project\")")
+        if int(d.get("version", 0)) > VERSION:
+            raise ProjectError(f"project version {d['version']} is newer than this KMRecon reads ({VERSION})")
+        cal = d.get("calibration") or {}
+        if not isinstance(cal, dict):
+            raise ProjectError("calibration: expected an object")
+        for k in CALIBRATION_KEYS:
+            p = cal.get(k)
+            if p is None:
+                continue
+            if not isinstance(p, dict) or not all(isinstance(p.get(c), (int, float)) for c in ("px", "py")):
+                raise ProjectError(f"calibration.{k}: expected {{\"px\": .., \"py\": .., \"value\": ..}}")
+            if p.get("value") is not None and not isinstance(p["value"], (int, float)):
+                raise ProjectError(f"calibration.{k}.value: expected a number or null")
+        arms = [ArmState.from_dict(a, i) for i, a in enumerate(d.get("arms") or [])]
+        names = [a.name for a in arms]
+        if len(set(names)) != len(names):
+            raise ProjectError("arms: two arms share a name; arm names must be unique")
+        rec = d.get("reconstruction")
+        if rec is not None:
+            ipd = rec.get("ipd") if isinstance(rec, dict) else None
+            if not isinstance(ipd, dict) or not all(k in ipd for k in ("arm", "time", "event")) \
+                    or not len(ipd["arm"]) == len(ipd["time"]) == len(ipd["event"]):
+                raise ProjectError("reconstruction.ipd: expected equal-length arm, time, event lists")
+        settings = cls().settings
+        settings.update(d.get("settings") or {})
+        return cls(image=ImageRef.from_dict(d["image"]) if d.get("image") else None,
+                   calibration=cal, arms=arms,
+                   masks=[MaskShape.from_dict(m, i) for i, m in enumerate(d.get("masks") or [])],
+                   risk_table=RiskGrid.from_dict(d.get("risk_table") or {}),
+                   settings=settings, reconstruction=rec)
+
+    # -- image --------------------------------------------------------------------------
+    def load_image(self, base_dir: str | os.PathLike | None = None) -> np.ndarray:
+        """The figure as HxWx3 uint8 RGB (embedded PNG, or the referenced file re-read)."""
+        if self.image is None:
+            raise ProjectError("the project has no image")
+        if self.image.png_base64:
+            return decode_png(self.image.png_base64)
+        path = Path(self.image.path)
+        if not path.is_absolute() and base_dir is not None:
+            path = Path(base_dir) / path
+        if not path.exists():
+            raise ProjectError(f"the project's image file '{path}' is missing: put it back or re-open the figure")
+        if self.image.sha256 and file_sha256(path) != self.image.sha256:
+            raise ProjectError(f"the image file '{path}' has changed since the project was saved "
+                               "(SHA-256 differs): re-open the original figure")
+        from digitize.image import load_image
+
+        img = load_image(path, page=self.image.page, dpi=self.image.dpi)
+        if self.image.crop:
+            x0, y0, x1, y1 = self.image.crop
+            img = np.ascontiguousarray(img[y0:y1, x0:x1])
+        return img
+
+
+def file_sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def encode_png(image: np.ndarray) -> str:
+    """RGB uint8 array -> base64 PNG text (lossless)."""
+    import cv2
+
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(image[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    if not ok:
+        raise ProjectError("could not encode the image as PNG")
+    return base64.b64encode(buf.tobytes()).decode("ascii")
+
+
+def decode_png(text: str) -> np.ndarray:
+    import cv2
+
+    try:
+        buf = np.frombuffer(base64.b64decode(text, validate=True), np.uint8)
+    except ValueError:
+        raise ProjectError("image.png_base64 is not valid base64") from None
+    img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    if img is None:
+        raise ProjectError("image.png_base64 does not hold a readable PNG")
+    return np.ascontiguousarray(img[..., ::-1])
+
+
+def write_json_atomic(data: dict, path) -> None:
+    """Write JSON to a temp file in the same directory, fsync, then os.replace (never half-written)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, allow_nan=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_project(project: Project, path) -> None:
+    """Write the project as plain JSON, atomically."""
+    write_json_atomic(project.to_dict(), path)
+
+
+def load_project(path) -> Project:
+    """Read and validate a project file; ProjectError says what is wrong."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProjectError(f"project file '{path}' not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProjectError(f"cannot read project file '{path}': {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProjectError(f"'{path}' is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    try:
+        return Project.from_dict(data)
+    except ProjectError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a field of the wrong type
+        raise ProjectError(f"'{path}' is a malformed project file ({type(exc).__name__}: {exc})") from None
+
+
+def project_ipd(path) -> pd.DataFrame:
+    """IPD (arm, time, event) of a saved project: the stored reconstruction if it is current,
+    otherwise reconstructed now from the saved points, calibration and risk table."""
+    project = load_project(path)
+    ipd = project.stored_ipd()
+    if ipd is not None:
+        return ipd
+    from reconstruct import reconstruct
+
+    rec = reconstruct(project.arm_data(), method=project.settings.get("method", "default"))
+    return rec.ipd[["arm", "time", "event"]].reset_index(drop=True)

@@ -1,0 +1,229 @@
+"""Curve extraction, censor marks, colour finding and the whole digitize -> reconstruct chain,
+on synthetic KM figures rendered from known IPD (simulate.figure).
+
+Tolerances: IAE (mean |S digitized - S true| over the follow-up) <= 0.002-0.005 depending on
+the degradation; curve end within 1 % of the time span; events within 5 % per arm.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from digitize.accuracy import curve_errors, match_times
+from digitize.calibrate import Calibration
+from digitize.colors import find_arm_colors
+from digitize.extract import ArmSpec, extract_arms
+from digitize.inkmask import rgb_to_lab
+from digitize.pipeline import run_pipeline
+from kmrecon.errors import KMReconError
+from simulate.figure import FigureStyle, render_figure, render_pdf
+from simulate.ipd import simulate_arm
+
+
+def _ipd(names, n=(150, 150), seed=1, months=48.0, dropout=0.0, medians=(14.0, 24.0, 36.0, 9.0)):
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i, (name, size) in enumerate(zip(names, n)):
+        df = simulate_arm(size, rng, median=medians[i], follow_up=months, accrual=months * 0.5,
+                          dropout_rate=dropout)
+        df["time"] = np.maximum(df["time"].round(2), 0.01)
+        df.insert(0, "arm", name)
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _style(names, **kw) -> FigureStyle:
+    base = dict(arm_names=tuple(names), dpi=110, width_in=5.5, height_in=4.2, line_width_px=2.0)
+    base.update(kw)
+    return FigureStyle(**base)
+
+
+def _extract(fig, plot_area="default", **kw):
+    tr = fig.truth
+    cal = Calibration.from_dict(tr.calibration)
+    specs = [ArmSpec(a, tr.colors[a]) for a in tr.arms]
+    area = None if plot_area == "default" else tr.plot_area
+    return cal, extract_arms(fig.image, cal, specs, plot_area=area, **kw)
+
+
+def _check_curves(fig, arms, max_iae):
+    tr = fig.truth
+    span = tr.x_range[1] - tr.x_range[0]
+    for a in arms:
+        t_true, s_true = tr.km(a.name)
+        err = curve_errors(a.time, a.survival, t_true, s_true)
+        assert err["iae"] <= max_iae, (a.name, err)
+        assert abs(a.time[-1] - t_true[-1]) <= 0.01 * span, (a.name, a.time[-1], t_true[-1])
+        # a right-continuous step curve: time non-decreasing, survival non-increasing, in [0, 1]
+        assert np.all(np.diff(a.time) >= 0) and np.all(np.diff(a.survival) <= 1e-12)
+        assert a.time[0] == 0.0 and a.survival[0] == pytest.approx(1.0, abs=0.01)
+        assert 0.0 <= a.survival.min() and a.survival.max() <= 1.0
+        # both corners of every drop: each drop is two points at the same time
+        drops = np.nonzero(np.diff(a.survival) < 0)[0]
+        assert np.allclose(a.time[drops], a.time[drops + 1])
+
+
+@pytest.fixture(scope="module")
+def two_colour_figure():
+    names = ("Control", "Treatment")
+    ipd = _ipd(names, n=(40, 60), seed=4, dropout=0.01)
+    return render_figure(ipd, _style(names, censor_mark="+", censor_size_pt=7, legend_loc="upper right",
+                                     risk_table=True, colors=("#1f77b4", "#d62728")))
+
+
+def test_colour_curves_and_censor_marks(two_colour_figure):
+    fig = two_colour_figure
+    cal, arms = _extract(fig)
+    _check_curves(fig, arms, max_iae=0.002)
+    span = fig.truth.x_range[1] - fig.truth.x_range[0]
+    for a in arms:
+        true_marks = fig.truth.censor_times[a.name]
+        # marks closer than two mark widths cannot be told apart: count distinguishable ones
+        sep = np.diff(np.r_[-np.inf, true_marks]) > 0.012 * span
+        matched, missed, extra = match_times(a.censor_times, true_marks, 0.006 * span)
+        assert matched >= 0.75 * sep.sum(), (a.name, matched, missed, extra, sep.sum())
+        assert extra <= max(2, 0.15 * true_marks.size), (a.name, extra)
+        assert a.censor_px.shape == (a.censor_times.size, 2)
+        assert a.trace_px.shape[1] == 2 and 0.9 <= a.confidence <= 1.0
+
+
+def test_user_mask_is_bridged(two_colour_figure):
+    """A masked-out vertical strip (as over a legend or text) is bridged by the tracer."""
+    fig = two_colour_figure
+    x0, y0, x1, y1 = fig.truth.plot_area
+    mask = np.zeros(fig.image.shape[:2], bool)
+    mid = (x0 + x1) // 2
+    mask[:, mid - 8:mid + 8] = True
+    cal, arms = _extract(fig, mask=mask)
+    _check_curves(fig, arms, max_iae=0.004)
+    with pytest.raises(KMReconError, match="mask"):
+        _extract(fig, mask=np.zeros((5, 5), bool))
+
+
+def test_near_colours_bands_grid_and_black(tmp_path):
+    names = ("A", "B", "C")
+    ipd = _ipd(names, n=(120, 120, 120), seed=7)
+    fig = render_figure(ipd, _style(names, colors=("#1f4e9c", "#4a90d9", "#000000"), bands=True,
+                                    band_alpha=0.2, grid=True, censor_mark="|", spines="box",
+                                    tick_direction="in"))
+    cal, arms = _extract(fig)
+    _check_curves(fig, arms, max_iae=0.004)
+
+
+def test_jpeg_rotation_noise_low_dpi():
+    names = ("Placebo", "Drug")
+    ipd = _ipd(names, n=(200, 200), seed=11)
+    fig = render_figure(ipd, _style(names, dpi=90, jpeg_quality=50, rotation_deg=0.8, noise_sigma=3.0,
+                                    colors=("#00468b", "#ed0000"), line_width_px=1.5, y_percent=True))
+    cal, arms = _extract(fig)
+    assert cal.y_percent
+    _check_curves(fig, arms, max_iae=0.005)
+
+
+def test_pdf_page_figure(tmp_path):
+    from digitize.image import load_image
+
+    names = ("X", "Y")
+    ipd = _ipd(names, n=(80, 80), seed=5)
+    style = _style(names, dpi=120, colors=("#2ca02c", "#ff7f0e"))
+    truth = render_pdf(ipd, style, tmp_path / "fig.pdf")
+    image = load_image(tmp_path / "fig.pdf", dpi=style.dpi)
+    assert image.shape[:2] == (truth.image_size[1], truth.image_size[0])
+
+    class _Fig:
+        pass
+
+    fig = _Fig()
+    fig.image, fig.truth = image, truth
+    _, arms = _extract(fig)
+    _check_curves(fig, arms, max_iae=0.002)
+
+
+def test_find_arm_colors_colour_and_black():
+    names = ("a", "b", "c")
+    ipd = _ipd(names, n=(80, 80, 80), seed=2)
+    fig = render_figure(ipd, _style(names, colors=("#000000", "#d62728", "#2ca02c"), grid=True,
+                                    legend_loc="lower left"))
+    found = find_arm_colors(fig.image, fig.truth.plot_area)
+    assert len(found) == 3, found
+    lab_found = rgb_to_lab(np.array(found, float))
+    for name in names:
+        true = rgb_to_lab(np.array([fig.truth.colors[name]], float))[0]
+        assert np.linalg.norm(lab_found - true, axis=1).min() < 6.0, (name, found)
+
+
+def test_pipeline_reconstructs_events_and_missing_colour_is_reported(two_colour_figure):
+    fig = two_colour_figure
+    tr = fig.truth
+    cal = Calibration.from_dict(tr.calibration)
+    specs = [ArmSpec(a, tr.colors[a]) for a in tr.arms]
+    res = run_pipeline(fig.image, cal, specs, risk_table=tr.risk_table)
+    ipd = res.ipd
+    for a in tr.arms:
+        true = tr.ipd[tr.ipd["arm"] == a]
+        rec = ipd[ipd["arm"] == a]
+        assert len(rec) == len(true)                       # N from the risk table
+        d_true = int(true["event"].sum())
+        assert abs(int(rec["event"].sum()) - d_true) <= max(1, 0.05 * d_true)
+    assert set(res.curves_frame().columns) == {"arm", "time", "survival"}
+    assert len(res.marks_frame()) == sum(a.censor_times.size for a in res.arms)
+
+    # automatic colours give the same curves under generic names
+    auto = run_pipeline(fig.image, cal, None, reconstruct_ipd=False)
+    assert sorted(a.name for a in auto.arms) == ["arm1", "arm2"]
+
+    # a colour that is not in the figure: an empty arm with a warning, and a clear pipeline error
+    ghost = ArmSpec("Ghost", (0, 200, 200))
+    out = extract_arms(fig.image, cal, [specs[0], ghost])
+    assert out[1].empty and "Ghost" in out[1].warnings[0] and "#00c8c8" in out[1].warnings[0]
+    assert not out[0].empty
+    with pytest.raises(KMReconError, match="Ghost"):
+        run_pipeline(fig.image, cal, [specs[0], ghost])
+    with pytest.raises(KMReconError, match="unique"):
+        extract_arms(fig.image, cal, [specs[0], specs[0]])
+    with pytest.raises(KMReconError, match="HxWx3"):
+        extract_arms(np.zeros((50, 50)), cal, specs)
+
+
+def test_log_time_axis_drawn_steps():
+    """A step curve drawn by hand on a log10 time axis (1-100) comes back with its corners."""
+    import cv2
+
+    from digitize.calibrate import AxisPoint
+
+    img = np.full((300, 420, 3), 255, np.uint8)
+    cv2.rectangle(img, (50, 40), (370, 250), (0, 0, 0), 1)
+
+    def px(t):
+        return 50 + 320 * np.log10(t) / 2.0
+
+    def py(s):
+        return 250 - 200 * s
+
+    times = [1.0, 3.0, 8.0, 20.0, 60.0]
+    surv = [1.0, 0.8, 0.55, 0.4, 0.3]
+    t_end = 90.0
+    pts = []
+    for i, (t, s) in enumerate(zip(times, surv)):
+        t_next = times[i + 1] if i + 1 < len(times) else t_end
+        pts += [(px(t), py(s)), (px(t_next), py(s))]
+        if i + 1 < len(times):
+            pts.append((px(t_next), py(surv[i + 1])))
+    poly = np.round(np.array(pts) * 16).astype(np.int32)
+    cv2.polylines(img, [poly], False, (200, 30, 30), 2, cv2.LINE_AA, shift=4)
+    cal = Calibration(AxisPoint(px(1), 250, 1), AxisPoint(px(100), 250, 100), AxisPoint(50, py(0), 0),
+                      AxisPoint(50, py(1), 1), log_x=True)
+    (arm,) = extract_arms(img, cal, [ArmSpec("A", (200, 30, 30))], plot_area=(50, 40, 370, 250))
+    t_true = np.r_[[1.0], np.repeat(times[1:], 2), [t_end]]
+    s_true = np.r_[[1.0], np.ravel(list(zip(surv[:-1], surv[1:]))), [surv[-1]]]
+    # compare on a log grid: within half a pixel in log time, one pixel in survival
+    grid = np.logspace(0.05, np.log10(85), 300)
+    from digitize.accuracy import step_value
+
+    diff = np.abs(step_value(arm.time, arm.survival, grid) - step_value(t_true, s_true, grid))
+    near_drop = np.min(np.abs(np.log10(grid)[:, None] - np.log10(times[1:])[None, :]), axis=1) < 0.02
+    assert diff[~near_drop].max() < 0.01
+    assert arm.time[-1] == pytest.approx(t_end, rel=0.03)
+    drops = arm.time[1:][np.diff(arm.survival) < -0.05]
+    np.testing.assert_allclose(drops, times[1:], rtol=0.03)

@@ -132,7 +132,7 @@ class PathDP:
             mids = mlo[drops][did] + np.arange(doff[-1]) - doff[:-1][did]
             b = self.base[drops][did]
             a = p.after[drops][did]
-            r = a / b
+            r = np.maximum(a / b, 1e-9)  # a level of ~0 after the drop: avoid overflow below
             pre_lo = lo[drops + 1][did]
             pre_hi = hi[drops + 1][did]
             base = np.minimum(np.rint(mids * ((1.0 - r) / r)), pre_hi).astype(np.int64)
@@ -258,7 +258,7 @@ class PathDP:
                 lo = hi = 0
                 cost = np.array([cost[j] + self.height(g, np.array([n_pre]), np.array([n_pre]), mu)[0]])
                 continue
-            r = a / b
+            r = np.maximum(a / b, 1e-9)  # a level of ~0 after the drop: avoid overflow below
             mlo = max(int(np.floor(f_lo * r)) - 3, 0)
             mids = np.arange(mlo, f_hi + 1)
             base = np.minimum(np.rint(mids * ((1.0 - r) / r)), f_hi + 3).astype(np.int64)

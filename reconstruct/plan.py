@@ -35,6 +35,7 @@ class Plan:
     xmax: np.ndarray        # max unmarked censorings per segment
     ref: np.ndarray         # reference number at risk before node g (K + 2 states: start .. end)
     half: np.ndarray        # half-width of the state band at each state
+    smoothed: bool = False  # preprocessing moved points: the coordinates are noisy
 
 
 def build_plan(arm: ArmInput, n_start: float, free_start: bool) -> Plan:
@@ -108,7 +109,8 @@ def build_plan(arm: ArmInput, n_start: float, free_start: bool) -> Plan:
         half[g0 : g1 + 2] = np.maximum(half[g0 : g1 + 2], w)
     xmax = np.ceil(expected + 3 * np.sqrt(expected) + 2)
     xmax[(seg_end - seg_start) <= 0] = 0
-    return Plan(kind, times, bef, aft, tgt, seg_start, seg_end, marks, mark_times, expected, xmax, ref, half)
+    return Plan(kind, times, bef, aft, tgt, seg_start, seg_end, marks, mark_times, expected, xmax, ref, half,
+                smoothed=curve.smoothed)
 
 
 def noise_level(plan: Plan, band: int = 30) -> float:
@@ -117,7 +119,9 @@ def noise_level(plan: Plan, band: int = 30) -> float:
     Exact coordinates make every drop height S_{k-1} d / n for whole d and n: the best such
     fraction with n near the reference number at risk then misses by rounding error only, far
     less than the spacing S_{k-1} / n^2 between neighbouring candidates. If the median miss is
-    below 1 % of that spacing the coordinates are taken as exact (sigma = 1e-9, heights pin n).
+    below 1 % of that spacing the coordinates are taken as exact (sigma = 1e-9, heights pin n)
+    -- unless preprocessing had to move points or the levels sit on a pixel grid
+    (:func:`_on_pixel_grid`): heights read off pixel rows are fractions too.
     Otherwise sigma is the rms miss of the height at the reference n (noise plus reference
     error), clipped to [2e-4, 0.02], so that noisy heights cannot pull n around.
     """
@@ -137,7 +141,7 @@ def noise_level(plan: Plan, band: int = 30) -> float:
     spacing = b / ref**2 * np.maximum(np.rint(ref * (1 - a / b)), 1)
     rel = best / spacing
     rel = rel[np.isfinite(rel)]
-    if rel.size and np.median(rel) < 0.01 and not _on_pixel_grid(plan):
+    if rel.size and np.median(rel) < 0.01 and not plan.smoothed and not _on_pixel_grid(plan):
         return 1e-9
     d_ref = np.rint(ref * (1 - a / b))
     at_ref = b * d_ref / ref - (b - a)
@@ -146,10 +150,10 @@ def noise_level(plan: Plan, band: int = 30) -> float:
 
 def _on_pixel_grid(plan: Plan, h_min: int = 20, h_max: int = 2000) -> bool:
     """True when (nearly) every drop level is a multiple of 1/H for some H in [h_min, h_max]
-    that is not N itself: survival read off pixel rows of an H-pixel-high plot. Such heights are
-    fractions too (d/n with n = H / gcd) and could pass for exact coordinates; exact ones are
-    multiples of 1/N only without any censoring before the last drop (and then of no coarser
-    grid). H = N is ambiguous and left to the fraction test."""
+    that is not a multiple of N: survival read off pixel rows of an H-pixel-high plot. Such
+    heights are fractions too (d/n with n = H / gcd) and could pass for exact coordinates.
+    A grid that is a multiple of N (e.g. a 400 px plot of 40 patients) is ambiguous and left
+    to the fraction test."""
     drops = plan.kind == 0
     levels = np.unique(np.concatenate([plan.before[drops], plan.after[drops]]))
     levels = levels[(levels > 0) & (levels < 1)][:300]
@@ -161,13 +165,11 @@ def _on_pixel_grid(plan: Plan, h_min: int = 20, h_max: int = 2000) -> bool:
     grid = np.flatnonzero(np.mean(np.abs(x - np.rint(x)) < 1e-6, axis=1) >= 0.8)
     if grid.size == 0:
         return False
-    h_min = int(h[grid[0], 0])
+    h_grid = int(h[grid[0], 0])
     n0 = int(round(plan.ref[0]))
-    if n0 <= 0 or n0 % h_min != 0:
-        return True
-    # exact levels without censoring are k / N: on a coarser grid H < N only if every k shares
-    # a factor with N, which many levels make unlikely
-    return h_min < n0 and levels.size >= 10
+    # exact levels are fractions whose common denominator is (nearly always) a multiple of N:
+    # k / N before the first censoring, times further factors n_j after it
+    return n0 <= 0 or h_grid % n0 != 0
 
 
 def pin_exact(plan: Plan, band: int = 3) -> None:

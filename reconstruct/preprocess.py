@@ -43,6 +43,9 @@ class PreparedCurve:
     survival: np.ndarray
     notes: list[str] = field(default_factory=list)
     percent: bool = False
+    #: preprocessing had to move points (stray clicks, drop-edge alignment, isotonic
+    #: regression): the coordinates are noisy, whatever their heights look like
+    smoothed: bool = False
 
     @property
     def t_end(self) -> float:
@@ -165,6 +168,7 @@ def preprocess_curve(time, survival, name: str = "") -> PreparedCurve:
     # outlier clicks first, so that isotonic regression does not smear them over neighbours
     stray = _stray_points(t, s, STRAY_TOLERANCE, 2 * TIME_JITTER * span)
     stray = stray[stray > 0]
+    smoothed = bool(stray.size)
     if stray.size:
         keep = np.ones(t.size, bool)
         keep[stray] = False
@@ -187,6 +191,7 @@ def preprocess_curve(time, survival, name: str = "") -> PreparedCurve:
         )
         t = fitted_t
         t[0] = 0.0
+        smoothed = True
     if np.any(np.diff(s) > 0):
         # Pool-adjacent-violators (scipy) gives the closest non-increasing sequence in least squares.
         fitted = np.clip(isotonic_regression(s, increasing=False).x, 0.0, 1.0)
@@ -197,6 +202,7 @@ def preprocess_curve(time, survival, name: str = "") -> PreparedCurve:
         )
         s = fitted
         s[0] = 1.0 if t[0] == 0 else s[0]
+        smoothed = True
     # merge points at one time: keep only the top and bottom corner
     uniq, idx, counts = np.unique(t, return_index=True, return_counts=True)
     if (counts > 2).any() or (counts == 2).any():
@@ -213,4 +219,4 @@ def preprocess_curve(time, survival, name: str = "") -> PreparedCurve:
         t, s = np.asarray(tt), np.asarray(ss)
         if t.size < n_before:
             notes.append(f"merged {n_before - t.size} duplicate point(s) at shared times")
-    return PreparedCurve(time=t, survival=s, notes=notes, percent=percent)
+    return PreparedCurve(time=t, survival=s, notes=notes, percent=percent, smoothed=smoothed)

@@ -427,7 +427,8 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, nearest, 
         cy = path.cen[ref[groups[:, 0].astype(int)]] + y0
         ct, _ = cal.to_data(cx, cy)
         censor_px = np.column_stack([cx, cy])
-        censor_times = np.sort(np.minimum(np.asarray(ct, float), tt[-1]))   # a mark at the end is on it
+        # marks lie on the drawn curve: clip to its span (line caps, rotation)
+        censor_times = np.sort(np.clip(np.asarray(ct, float), tt[0], tt[-1]))
     else:
         censor_px = np.empty((0, 2))
         censor_times = np.empty(0)

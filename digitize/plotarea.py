@@ -61,7 +61,10 @@ def default_plot_area(image: np.ndarray, calibration: Calibration) -> tuple[int,
         origin = np.array([min(q1[0], q2[0]), max(p1[1], p2[1])])
     xr = p2 if p2[0] >= p1[0] else p1
     yt = q2 if q2[1] <= q1[1] else q1
-    right = xr + _follow_line(dark, xr, ux) * ux / np.hypot(*ux)
+    reach = _follow_line(dark, xr, ux)
+    if reach < 2.0:   # no drawn x-axis line past X2: allow curves a little beyond the last point
+        reach = 0.15 * float(np.hypot(*ux))
+    right = xr + reach * ux / np.hypot(*ux)
     top = yt + _follow_line(dark, yt, uy) * uy / np.hypot(*uy)
     # at least the data box up to survival 1.0 (small margin)
     _, py_one = cal.to_pixel(cal.x1.value, 1.0)

@@ -227,3 +227,17 @@ def test_log_time_axis_drawn_steps():
     assert arm.time[-1] == pytest.approx(t_end, rel=0.03)
     drops = arm.time[1:][np.diff(arm.survival) < -0.05]
     np.testing.assert_allclose(drops, times[1:], rtol=0.03)
+
+
+def test_default_plot_area_follows_axis_lines():
+    from digitize.calibrate import AxisPoint
+    from digitize.plotarea import default_plot_area
+
+    img = np.full((300, 400, 3), 255, np.uint8)
+    cal = Calibration(AxisPoint(50, 250, 0), AxisPoint(300, 250, 10), AxisPoint(50, 250, 0),
+                      AxisPoint(50, 50, 1))
+    x0, y0, x1, y1 = default_plot_area(img, cal)      # no axis lines drawn: a margin past X2
+    assert (x0, y1) == (50, 250) and 330 <= x1 <= 345 and y0 < 50
+    img[250, 50:380] = 0                               # x axis drawn to 379, y axis up to 40
+    img[40:251, 50] = 0
+    assert default_plot_area(img, cal) == (50, 40, 379, 250)

@@ -419,7 +419,8 @@ def _legend_entries(img, ink, cands: list[Token], th: float, pa) -> list[NamedCo
     for row in rows_of(words, 0.5 * th):
         for ph in merge_phrases(row, 0.9 * th):
             name, n = clean_name(ph.text)
-            if not is_wordy(name.split(" ")[0]) or len(name) > 40:
+            if (not is_wordy(name.split(" ")[0]) or len(name) > 40 or ph.score < 0.6
+                    or len(re.findall(r"[A-Za-z]", name)) < 3):
                 continue
             rgb = swatch_colour(img, ink, ph, th)
             if rgb is None:
@@ -480,6 +481,22 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
     differ = len(rgbs) > 1 and max(delta_e(a, b) for a in rgbs for b in rgbs) > 20
     informative = (lambda rgb: rgb is not None and (differ or _chromatic(rgb)))  # noqa: E731
     entries: list[NamedColour] = list(legend)
+    if labelled_rows:
+        # with labelled table rows, a legend entry must name one of them (else it is a stray
+        # word inside the plot); no such entry: the rows name the arms
+        entries = [e for e in entries
+                   if max(similar(e.name, clean_name(r.label)[0]) for r in labelled_rows) >= 0.6]
+        if len({e.name for e in entries}) < len(entries):
+            # the legend was misread into duplicates ('Stage I' twice): take the names from
+            # the table rows, pairing entries and rows by similarity and then by order
+            from scipy.optimize import linear_sum_assignment  # noqa: PLC0415
+
+            names = [clean_name(r.label)[0] for r in labelled_rows]
+            cost = np.array([[-similar(e.name, nm) + 0.05 * abs(i - j) for j, nm in enumerate(names)]
+                             for i, e in enumerate(entries)])
+            for i, j in zip(*linear_sum_assignment(cost)):
+                if -cost[i, j] + 0.05 * abs(i - j) >= 0.6:
+                    entries[i].name = names[j]
     source = "legend"
     if not entries:
         source = "risk_table"
@@ -526,7 +543,10 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
                 arms.append(ArmSpec(e.name, c))
             elif e.rgb is not None:
                 n_guess += 1 if colours else 0
-                arms.append(ArmSpec(e.name, refine_colour(image, det.plot_area, e.rgb, exclude)))
+                # a label's text colour is solid; a thin swatch is snapped to the plot's ink
+                rgb = tuple(int(v) for v in e.rgb) if e.source == "risk_table" else \
+                    refine_colour(image, det.plot_area, e.rgb, exclude)
+                arms.append(ArmSpec(e.name, rgb))
                 if colours:
                     warnings.append(f"arms: '{e.name}' took its colour from the {source.replace('_', ' ')} "
                                     "(no curve of that colour was found); check it")
@@ -557,6 +577,16 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
     if not arms:
         warnings.append("arms: no curve colours found in the plot area; pick the arm colours by hand")
         how = 0.0
+    seen: dict[str, int] = {}
+    for k, a in enumerate(arms):  # names must be unique downstream
+        if a.name in seen:
+            seen[a.name] += 1
+            arms[k] = ArmSpec(f"{a.name} ({seen[a.name]})", a.rgb, a.tolerance)
+            warnings.append(f"arms: two arms read as '{a.name}'; the second is now '{arms[k].name}' - "
+                            "rename it")
+            how = min(how, 0.4)
+        else:
+            seen[a.name] = 1
     det.arms = arms
     conf["arms"] = float(max(0.0, how))
     # ---------------------------------------------------------------- table rows -> arms

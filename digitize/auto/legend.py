@@ -200,4 +200,15 @@ def harmonise_names(names: list[str]) -> list[str]:
             out.append(f"{prefix} {_ROMAN_LIKE[suffix]}")
         else:
             out.append(f"{prefix} {suffix}".strip())
+    # 'Stage I', 'Stage II', 'Stage II', 'Stage IV' (a serif III read as II): names listed in
+    # order with Roman numbers are I, II, III, ... - a duplicate takes its position's numeral
+    seq = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"]
+    parts = [n.rsplit(" ", 1) if " " in n else [n, ""] for n in out]
+    sufs = [p[1] for p in parts]
+    if (2 <= len(out) <= len(seq) and len({p[0] for p in parts}) == 1 and len(set(sufs)) < len(sufs)
+            and all(x in seq for x in sufs)):
+        dup = {x for x in sufs if sufs.count(x) > 1}
+        expected = seq[:len(out)]
+        if all(x == e or x in dup for x, e in zip(sufs, expected)):
+            out = [f"{parts[0][0]} {e}" for e in expected]
     return out

@@ -118,7 +118,7 @@ def _out_paths(out: Path) -> dict[str, Path]:
 
 
 def run(args) -> int:
-    from reconstruct.cli import _parse_assignments
+    from reconstruct.cli import parse_assignments
     from reconstruct.io import atomic_path, read_risk_csv, write_ipd
 
     from digitize.image import load_image
@@ -145,7 +145,7 @@ def run(args) -> int:
         risk = det.risk_table
         warnings.append("risk table read automatically from the figure; check it")
     arm_names = [s.name for s in specs]
-    total_events = _parse_assignments(args.total_events, "--total-events", arm_names) if arm_names else {}
+    total_events = parse_assignments(args.total_events, "--total-events", arm_names) if arm_names else {}
     if args.total_events and not arm_names:
         raise KMReconError("--total-events needs named arms: give them with --arm NAME=#RRGGBB")
     result = run_pipeline(image, cal, specs or None, risk_table=risk, total_events=total_events,

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--export-formats", metavar="DIR", help="also write the cleaned curves as IPDfromKM and survHE input files into DIR")
 
 
-def _parse_assignments(items: list[str], option: str, arms: list[str]) -> dict[str, int]:
+def parse_assignments(items: list[str], option: str, arms: list[str]) -> dict[str, int]:
     from reconstruct.errors import ReconstructionInputError
 
     out: dict[str, int] = {}
@@ -80,8 +80,8 @@ def build_arms(args) -> list:
 
     curves = read_curve_csv(args.curve)
     arms = list(curves)
-    n_given = _parse_assignments(args.n, "--n", arms)
-    d_given = _parse_assignments(args.total_events, "--total-events", arms)
+    n_given = parse_assignments(args.n, "--n", arms)
+    d_given = parse_assignments(args.total_events, "--total-events", arms)
     risk: dict = {}
     risk_path = None
     if args.risk_table:

@@ -185,3 +185,19 @@ def test_blank_image_gives_warnings_not_errors():
     assert any("no x axis line" in w for w in det.warnings)
     with pytest.raises(ValueError):
         detect_figure(np.zeros((5, 5), np.uint8))
+
+
+def test_roman_numerals_misread_as_digits_are_restored():
+    from digitize.auto.legend import harmonise_names
+
+    assert harmonise_names(["Stage 1", "Stage II", "Stage III"]) == ["Stage I", "Stage II", "Stage III"]
+    assert harmonise_names(["Arm 1", "Arm 2"]) == ["Arm 1", "Arm 2"]   # real digits stay
+    # a serif 'III' read as 'II': listed in order, the duplicate takes its position's numeral
+    assert harmonise_names(["Stage I", "Stage II", "Stage II", "Stage IV"])[2] == "Stage III"
+
+
+def test_ocr_decodes_latin_characters_only():
+    chars = ["blank", "4", "主", "A", " "]
+    wrapped = ocr._LatinOnly(lambda x: np.array([[[0.0, 0.3, 0.6, 0.1, 0.0]]]), chars)
+    out = wrapped(None)
+    assert out[0, 0].argmax() == 1 and out[0, 0, 2] == 0   # '主' can no longer win

@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_assignments(items: list[str], option: str, arms: list[str]) -> dict[str, int]:
+    """Parse ``ARM=COUNT`` options (``--n``, ``--total-events``) into {arm: count}; a bare
+    COUNT is allowed when there is one arm. Unknown arms and non-integers are user errors."""
     from reconstruct.errors import ReconstructionInputError
 
     out: dict[str, int] = {}

@@ -195,7 +195,7 @@ def main(argv=None) -> int:
         print(f"  end-to-end IAE median:                        {np.median(finite) if finite else float('nan'):.4f}"
               f"     ({len(finite)}/{len(rows)} figures; target <= 0.002)")
     else:
-        print("  end-to-end IAE median:                        n/a (digitize.extract / reconstruct not available)")
+        print("  end-to-end IAE median:                        n/a (--no-e2e, or digitize.extract/reconstruct missing)")
     refs = [r["iae_ref"] for r in rows if r["iae_ref"] is not None and np.isfinite(r["iae_ref"])]
     if refs:
         print(f"    same chain from the TRUE calibration/colours/table: IAE median {np.median(refs):.4f}")

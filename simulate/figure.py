@@ -27,9 +27,6 @@ Typical use::
 from __future__ import annotations
 
 import json
-import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -38,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from kmrecon.data import RiskTable
+from kmrecon.jsonio import atomic_path, json_safe
 from simulate.ipd import km_corners, km_table, number_at_risk
 from simulate.styles import (  # noqa: F401  (FigureStyle, random_case: re-exported per contract)
     LEGEND_LOCS, FigureSpecError, FigureStyle, random_case, x_axis_ticks)
@@ -52,20 +50,6 @@ _LINESTYLES = {"solid": "-", "dashed": (0, (5, 3)), "dotted": (0, (1, 1.6))}
 
 # ---------------------------------------------------------------------------------------------
 # truth
-
-def _jsonable(v):
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, np.ndarray):
-        return _jsonable(v.tolist())
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return None if not math.isfinite(float(v)) else float(v)
-    return v
-
 
 @dataclass
 class FigureTruth:
@@ -163,7 +147,7 @@ class FigureTruth:
             "censor_mark": self.censor_mark,
             "line_styles": self.line_styles,
         }
-        return _jsonable(d)
+        return json_safe(d)
 
     @classmethod
     def from_dict(cls, d: dict) -> "FigureTruth":
@@ -213,16 +197,8 @@ class FigureTruth:
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
 
 
 @dataclass

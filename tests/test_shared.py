@@ -58,3 +58,21 @@ def test_cli_without_command_prints_help(capsys):
 
 def test_cli_lists_every_stage():
     assert set(SUBCOMMANDS) == {"reconstruct", "extract", "pool", "gui"}
+
+
+def test_write_json_is_strict_and_atomic(tmp_path):
+    import json
+
+    from kmrecon.jsonio import file_sha256, write_json
+
+    path = tmp_path / "sub" / "a.json"
+    write_json({"x": np.float64("nan"), "n": np.int64(3), "a": np.arange(2), "t": (1, 2)}, path)
+    assert json.loads(path.read_text()) == {"x": None, "n": 3, "a": [0, 1], "t": [1, 2]}
+    before = path.read_bytes()
+    with pytest.raises(TypeError):
+        write_json({"bad": object()}, path)
+    assert path.read_bytes() == before  # the failed write left the old file intact
+    assert [p.name for p in path.parent.iterdir()] == ["a.json"]  # and no temp file behind
+    import hashlib
+
+    assert file_sha256(path) == hashlib.sha256(before).hexdigest()

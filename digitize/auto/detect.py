@@ -27,6 +27,7 @@ from digitize.auto.ticklabels import AxisFit, fit_axis, label_positions
 from digitize.calibrate import Calibration
 from digitize.extract import ArmSpec
 from kmrecon.data import RiskTable
+from kmrecon.jsonio import json_safe
 
 #: a piece with confidence below this is reported as needing review
 REVIEW_BELOW = 0.7
@@ -72,23 +73,9 @@ class FigureDetection:
             "confidence": {k: round(float(v), 3) for k, v in self.confidence.items()},
             "needs_review": self.needs_review,
             "warnings": list(self.warnings),
-            "details": _jsonable(self.details),
+            "details": json_safe(self.details),
             "seconds": round(self.seconds, 3),
         }
-
-
-def _jsonable(o):
-    if isinstance(o, dict):
-        return {str(k): _jsonable(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_jsonable(v) for v in o]
-    if isinstance(o, np.ndarray):
-        return _jsonable(o.tolist())
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating, float)):
-        return None if not np.isfinite(o) else float(o)
-    return o
 
 
 def _as_rgb(image) -> np.ndarray:

@@ -233,12 +233,45 @@ def time_big_arm(seed: int = 7) -> float:
     return best
 
 
+def estimate_n_on_figures(n_figures: int, seed: int = 0) -> pd.DataFrame:
+    """N estimated without a risk table from curves traced off rendered figures (clean and
+    typical tiers of ``simulate.figure.generate_set``, true calibration and colours): one row
+    per arm with the true N, the estimate and the reconstruction's time and traced peak memory."""
+    import tracemalloc
+
+    from digitize.calibrate import Calibration
+    from digitize.extract import ArmSpec, extract_arms
+    from reconstruct.arm import estimate_n, prepare_arm
+    from simulate.figure import generate_set
+
+    rows = []
+    for i, fig in enumerate(generate_set(n_figures, seed=seed, tiers=("clean", "typical"))):
+        cal = Calibration.from_dict(fig.truth.calibration)
+        arms = extract_arms(fig.image, cal, [ArmSpec(a, fig.truth.colors[a]) for a in fig.truth.arms])
+        for arm in arms:
+            data = arm.to_arm_data()
+            n_true = int((fig.truth.ipd["arm"] == arm.name).sum())
+            n_est = estimate_n(prepare_arm(data).curve)
+            tracemalloc.start()
+            t0 = time.perf_counter()
+            reconstruct([data])
+            secs = time.perf_counter() - t0
+            peak = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
+            rows.append(dict(figure=i, arm=arm.name, n_true=n_true, n_est=n_est, ratio=n_est / n_true,
+                             seconds=secs, peak_mb=peak))
+    return pd.DataFrame(rows)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="25 pairs instead of 110")
     ap.add_argument("--pairs", type=int, default=None)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--settings", nargs="*", default=None, help="run only these settings (no target checks)")
+    ap.add_argument("--figures", type=int, default=None,
+                    help="also estimate N on this many traced generated figures (default 20, 0 = skip; "
+                         "needs digitize)")
     args = ap.parse_args(argv)
     n_pairs = args.pairs or (25 if args.quick else 110)
     t0 = time.perf_counter()
@@ -277,6 +310,15 @@ def main(argv=None) -> None:
         })
     for name, ok in checks.items():
         print(f"target {name}: {'met' if ok else 'MISSED'}")
+    n_fig = 20 if args.figures is None else args.figures
+    if n_fig:
+        est = estimate_n_on_figures(n_fig)
+        dev = np.abs(est["ratio"] - 1)
+        print(f"N unknown, no risk table: estimate_n on {len(est)} arms of {n_fig} traced figures (clean + typical): "
+              f"estimate / true N median {est['ratio'].median():.2f}, range {est['ratio'].min():.2f}-"
+              f"{est['ratio'].max():.2f}; within 10 % {100 * (dev < 0.1).mean():.0f} %, within 25 % "
+              f"{100 * (dev < 0.25).mean():.0f} %, within 50 % {100 * (dev < 0.5).mean():.0f} %; reconstruction "
+              f"max {est['seconds'].max():.2f} s, peak traced memory max {est['peak_mb'].max():.0f} MB")
     print(f"benchmark wall time {time.perf_counter() - t0:.0f} s")
 
 

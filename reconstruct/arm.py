@@ -10,6 +10,8 @@ from reconstruct.errors import ReconstructionInputError
 from reconstruct.preprocess import PreparedCurve, preprocess_curve
 
 
+#: drop edges closer than this fraction of the time range are one drop for :func:`estimate_n`
+LATTICE_GAP = 0.006
 #: risk times up to this fraction of the curve's time range past its last point extend the curve
 RISK_END_SLACK = 0.01
 
@@ -51,8 +53,14 @@ def _as_count(value: float, what: str) -> int:
     return int(round(value))
 
 
-def prepare_arm(arm: ArmData) -> ArmInput:
-    """Clean the curve and check the risk table, N, D and censor marks against it."""
+def prepare_arm(arm: ArmData, extend_to_risk_times: bool = False) -> ArmInput:
+    """Clean the curve and check the risk table, N, D and censor marks against it.
+
+    extend_to_risk_times: a risk-table time (with patients at risk) beyond the end of the curve
+    extends the curve flat to it, with a note, instead of raising (a tracer that lost the tail);
+    the patients still at risk there are then censored by the new end. Off by default: for
+    hand-entered input such a time is an error to fix.
+    """
     label = f"arm '{arm.name}'"
     curve = preprocess_curve(arm.time, arm.survival, arm.name)
     notes = list(curve.notes)
@@ -102,6 +110,16 @@ def prepare_arm(arm: ArmData) -> ArmInput:
             curve.survival = np.append(curve.survival, curve.survival[-1])
             notes.append(f"extended the curve flat from {t_end:g} to the risk-table time {new_end:g}")
             t_end = new_end
+        far = (rt > t_end + slack) & (counts > 0)
+        if extend_to_risk_times and far.any():
+            new_end = float(rt[far].max())
+            curve.time = np.append(curve.time, new_end)
+            curve.survival = np.append(curve.survival, curve.survival[-1])
+            notes.append(
+                f"extended the curve flat from {t_end:g} to the last risk-table time {new_end:g} "
+                f"({int(counts[far][-1])} at risk there, censored at the new end)"
+            )
+            t_end = new_end
         beyond = rt > t_end + slack
         if beyond.any():
             bad = np.flatnonzero(beyond & (counts > 0))
@@ -142,13 +160,18 @@ def prepare_arm(arm: ArmData) -> ArmInput:
             )
     cens = np.asarray(arm.censor_times, float)
     cens = cens[np.isfinite(cens)]
-    if (cens < 0).any():
-        raise ReconstructionInputError(
-            f"{label}: censor mark at negative time {float(cens.min()):g}; times must be >= 0"
+    # marks outside the curve's time range cannot be censorings of this curve (a mark read at
+    # the y axis, text or legend picked up as a mark): drop them with a note, do not fail
+    early = cens < 0
+    if early.any():
+        notes.append(
+            f"ignored {int(early.sum())} censor mark(s) at negative time(s) "
+            + ", ".join(f"{v:g}" for v in np.sort(cens[early])[:5])
         )
+        cens = cens[~early]
     late = cens > t_end + slack
     if late.any():
-        notes.append(f"ignored {int(late.sum())} censor mark(s) after the end of the curve")
+        notes.append(f"ignored {int(late.sum())} censor mark(s) after the end of the curve at {t_end:g}")
         cens = cens[~late]
     return ArmInput(
         name=arm.name,
@@ -162,38 +185,94 @@ def prepare_arm(arm: ArmData) -> ArmInput:
     )
 
 
-def estimate_n(curve: PreparedCurve, lower: int = 1, upper: int | None = None) -> int:
-    """Estimate the number of patients N from the heights of the first drops.
+#: hard upper bound of an estimated N (the DP's memory is bounded anyway; this keeps it fast)
+MAX_ESTIMATED_N = 20000
 
-    With exact coordinates the first drop gives it directly (n = d / (1 - S_1 / S_0)).
 
-    Before much censoring the number at risk just before drop k is about N * S_{k-1}, so the
-    events d_k = N * (S_{k-1} - S_k) must be whole numbers >= 1. The smallest N in
-    [lower, upper] whose implied event counts round well (rms rounding error < 0.15) is taken;
-    multiples of the true N also fit, hence the smallest. Falls back to the best fit.
-    """
-    _, before, after = curve.steps()
-    # exact coordinates: the first drop's factor 1 - d / n is a fraction with a whole n
-    # (the number at risk at the first event, which is N unless someone left before it)
-    if before.size and after[0] > 0:
-        hazard = 1.0 - after[0] / before[0]
+def _exact_n(before: np.ndarray, after: np.ndarray, upper: int) -> int | None:
+    """N from exact coordinates: the first drop's factor 1 - d / n is a fraction with a whole n
+    (the number at risk at the first event), confirmed by the second drop being a fraction
+    d' / n' with a whole n' <= n. None when the heights are not exact fractions (digitized)."""
+    if before.size == 0 or not after[0] > 0:
+        return None
+
+    def whole(hazard: float, limit: int) -> np.ndarray:
         cand = np.arange(1, 11) / hazard
-        whole = np.flatnonzero(np.abs(cand - np.rint(cand)) <= 1e-6 * cand)
-        if whole.size and np.rint(cand[whole[0]]) >= lower:
-            return int(np.rint(cand[whole[0]]))
-    heights = (before - after)[: 25]
-    scale = before[: 25]
-    heights, scale = heights[heights > 1e-9], scale[heights > 1e-9]
-    if heights.size == 0:
+        ok = (np.abs(cand - np.rint(cand)) <= 1e-6) & (cand <= limit + 0.5)
+        return np.rint(cand[ok]).astype(int)
+
+    n = whole(1.0 - after[0] / before[0], upper)
+    if n.size == 0:
+        return None
+    n0 = int(n[0])
+    if before.size > 1 and after[1] > 0 and whole(1.0 - after[1] / before[1], n0).size == 0:
+        return None
+    return n0
+
+
+def estimated_n_note(n: int) -> str:
+    """Diagnostics note for an N taken from :func:`estimate_n`."""
+    return (
+        f"N unknown: estimated N = {n} from the number and heights of the drops; this is an "
+        f"estimate (digitized drop heights are rounded to pixels), give N or a risk table for "
+        f"exact counts"
+    )
+
+
+def drop_clusters(curve: PreparedCurve, gap: float) -> tuple[np.ndarray, np.ndarray]:
+    """(level before, level after) of groups of drops less than ``gap`` (x-axis units) apart:
+    a traced drop edge is often split over a few pixel columns."""
+    u, before, after = curve.steps()
+    if u.size == 0:
+        return before, after
+    start = np.flatnonzero(np.concatenate([[True], np.diff(u) > gap]))
+    end = np.append(start[1:], u.size) - 1
+    return before[start], after[end]
+
+
+def estimate_n(curve: PreparedCurve, lower: int = 1, upper: int | None = None) -> int:
+    """Estimate the number of patients N from the drops of the curve (no risk table, no N).
+
+    Exact coordinates: the first drop's factor 1 - d / n gives N directly (:func:`_exact_n`).
+
+    Digitized curves (heights read off pixels, single events often below one pixel) do not
+    carry N in single heights, so two robust estimates from the drops above S = 0.5 (before
+    censoring has removed many patients) are used:
+
+    * count: each drop is about one event, so N ~ (number of drops) / (1 - S_lowest);
+    * lattice: drop edges less than ``LATTICE_GAP`` of the time range apart are merged (a traced
+      edge is split over pixel columns), and the smallest N in [0.3, 1.2] x the count estimate
+      for which at least 80 % of the small merged drops (<= 4.5 events) lie within 0.2 of a
+      whole number of events d / N is taken -- only found when single events are several
+      pixels high (small N), exactly where the count over-counts split edges.
+
+    On 49 arms of 27 generated figures (clean + typical tiers, traced with the true
+    calibration) N came within 25 % of the truth for 65 % of arms, range 0.56-2.4 x (the first
+    drop alone: 0 %, up to 677 x). The result is bounded by [lower, min(upper, MAX_ESTIMATED_N)].
+    """
+    upper = MAX_ESTIMATED_N if upper is None else min(int(upper), MAX_ESTIMATED_N)
+    upper = max(upper, lower, 1)
+    _, before, after = curve.steps()
+    if not curve.smoothed:
+        n = _exact_n(before, after, upper)
+        if n is not None and n >= lower:
+            return n
+    use = before >= max(0.5, float(after.min())) if after.size else np.zeros(0, bool)
+    if not use.any():
         return max(lower, 1)
-    if upper is None:
-        upper = int(min(20000, max(lower + 10, np.ceil(2.0 / heights.min()))))
-    upper = max(upper, lower)
-    cand = np.arange(max(lower, 1), upper + 1, dtype=float)[:, None]
-    # use only drops early enough that censoring has probably removed little (S above 0.6)
-    use = scale >= min(0.6, float(scale.max()))
-    d = cand * heights[use][None, :]
-    err = np.sqrt(np.mean((d - np.maximum(np.round(d), 1.0)) ** 2, axis=1))
-    good = np.flatnonzero(err < 0.15)
-    pick = good[0] if good.size else int(np.argmin(err + 1e-4 * cand.ravel()))
-    return int(cand[pick, 0])
+    fall = 1.0 - float(after[use].min())
+    n_count = int(use.sum()) / max(fall, 1e-12)
+    pick = n_count
+    b, a = drop_clusters(curve, LATTICE_GAP * curve.t_end)
+    keep = b >= max(0.5, float(a.min()))
+    h = (b - a)[keep][:30]
+    if h.size >= 8:
+        cand = np.arange(max(2, int(0.3 * n_count)), int(min(1.2 * n_count, upper)) + 2, dtype=float)[:, None]
+        d = cand * h[None, :]
+        small = d <= 4.5
+        near = small & (np.abs(d - np.maximum(np.round(d), 1.0)) <= 0.2)
+        share = near.sum(axis=1) / np.maximum(small.sum(axis=1), 1)
+        ok = np.flatnonzero((share >= 0.8) & (small.sum(axis=1) >= max(8, 0.5 * h.size)))
+        if ok.size:
+            pick = float(cand[ok[0], 0])
+    return int(min(max(round(pick), lower, 1), upper))

@@ -82,12 +82,16 @@ def reconstruct(
     arms: list[ArmData],
     method: str = "default",
     progress: Callable[[float], None] | None = None,
+    *,
+    extend_to_risk_times: bool = False,
 ) -> Reconstruction:
     """Reconstruct IPD for each arm.
 
     method: "default" (exact integer solve matching numbers at risk, D and censor marks; see
     :mod:`reconstruct.exact`) or "guyot" (Guyot et al. 2012 as published; :mod:`reconstruct.guyot`).
     progress: called with the fraction done (0-1) after each arm.
+    extend_to_risk_times: extend a curve that ends before its last risk-table time flat to that
+    time (with a note) instead of raising; for traced curves whose tail was lost.
     Raises :class:`ReconstructionInputError` on inconsistent input (message names arm and row).
     """
     arms = list(arms)
@@ -98,7 +102,7 @@ def reconstruct(
     if dup:
         raise ReconstructionInputError(f"arm name(s) used twice: {', '.join(sorted(dup))}")
     fn = _arm_function(method)
-    prepared = [prepare_arm(a) for a in arms]  # validate everything before any work
+    prepared = [prepare_arm(a, extend_to_risk_times) for a in arms]  # validate everything before any work
     frames, diags = [], {}
     for i, arm_in in enumerate(prepared):
         result = fn(arm_in)
@@ -123,13 +127,16 @@ class KMReconstructor:
     """lifelines-style wrapper: ``KMReconstructor(method="default").fit(arms)`` then ``.ipd_``,
     ``.diagnostics_`` and ``.reconstruction_``."""
 
-    def __init__(self, method: str = "default"):
+    def __init__(self, method: str = "default", *, extend_to_risk_times: bool = False):
         if method not in METHODS:
             raise ReconstructionInputError(f"unknown method '{method}'; use one of: {', '.join(METHODS)}")
         self.method = method
+        self.extend_to_risk_times = extend_to_risk_times
 
     def fit(self, arms: list[ArmData], progress: Callable[[float], None] | None = None) -> "KMReconstructor":
-        self.reconstruction_ = reconstruct(arms, method=self.method, progress=progress)
+        self.reconstruction_ = reconstruct(
+            arms, method=self.method, progress=progress, extend_to_risk_times=self.extend_to_risk_times
+        )
         self.ipd_ = self.reconstruction_.ipd
         self.diagnostics_ = self.reconstruction_.diagnostics
         return self

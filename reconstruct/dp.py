@@ -2,6 +2,8 @@
 
 See :mod:`reconstruct.exact` for the model. States are whole numbers at risk within bands
 [lo, hi]; each drop chooses events d, each segment censorings c; a traceback returns them.
+Working memory is bounded by construction (:data:`PAIR_BUDGET` (state, censoring) pairs at a
+time, about 50-100 MB), whatever N and the band widths are: a large N only costs time.
 """
 from __future__ import annotations
 
@@ -12,6 +14,9 @@ from reconstruct.plan import Plan
 #: cost per censor mark left unused (marks are near-certain censorings)
 MARK_WEIGHT = 1e3
 INF = np.inf
+#: most (state, censoring) pairs gathered at once; the bulk gathers hold about 8 arrays of
+#: 8 bytes per pair, so this bounds the DP's working memory to roughly 50-100 MB whatever N is
+PAIR_BUDGET = 1_000_000
 
 
 class PathDP:
@@ -100,10 +105,11 @@ class PathDP:
             return None
         return lo, hi, mlo, mhi
 
-    def _precompute(self, g0: int, g1: int, lo, hi, mlo, mhi, mu: float):
-        """Gather indices and transition costs for segments and drops g0..g1-1 (all g < K)."""
+    def _precompute(self, g0: int, g1: int, lo, hi, mlo, mhi, mu: float, skip_segments: bool = False):
+        """Gather indices and transition costs for segments and drops g0..g1-1 (all g < K);
+        with ``skip_segments`` only the drops (the caller solves the segment in blocks)."""
         p = self.p
-        segs = np.arange(g0, g1)
+        segs = np.arange(g0, g0 if skip_segments else g1)
         prev = np.maximum(segs - 1, 0)
         src_lo = np.where(segs == 0, lo[0], mlo[prev])
         src_hi = np.where(segs == 0, hi[0], mhi[prev])
@@ -123,7 +129,8 @@ class PathDP:
             (idx[off[i] : off[i + 1]].reshape(T[i], C[i]), pen[off[i] : off[i + 1]].reshape(T[i], C[i]))
             for i in range(segs.size)
         ]
-        drops = segs[(p.kind[segs] == 0) & (p.after[segs] > 0)]
+        nodes = np.arange(g0, g1)
+        drops = nodes[(p.kind[nodes] == 0) & (p.after[nodes] > 0)]
         drop_views = {}
         if drops.size:
             M = mhi[drops] - mlo[drops] + 1
@@ -155,8 +162,43 @@ class PathDP:
                 drop_views[int(g)] = (didx[sl], H[sl], ds[sl])
         return seg_views, drop_views
 
-    def _run_fast(self, start_lo: int, start_hi: int, mu: float, chunk: int = 512):
-        """Banded DP with all gathers precomputed in bulk (numpy), chunk nodes at a time."""
+    def _chunks(self, lo, hi, K: int, budget: int = PAIR_BUDGET):
+        """Node ranges [c0, c1) whose segments hold at most ``budget`` (state, censoring) pairs
+        together (a single larger segment gets a range of its own and is solved in row blocks)."""
+        p = self.p
+        size = (hi[1 : K + 1] - lo[1 : K + 1] + 1) * (p.marks[:K] + p.xmax[:K].astype(np.int64) + 1)
+        out, c0, acc = [], 0, 0
+        for g in range(K):
+            if g > c0 and acc + size[g] > budget:
+                out.append((c0, g))
+                c0, acc = g, 0
+            acc += int(size[g])
+        if K:
+            out.append((c0, K))
+        return out
+
+    def _seg_blocked(self, g: int, cost, src_lo: int, src_hi: int, t_lo: int, t_hi: int,
+                     budget: int = PAIR_BUDGET):
+        """Segment g's transition (censor c from states src_lo..src_hi to t_lo..t_hi) computed a
+        block of target states at a time, so memory stays within ``budget`` pairs."""
+        cs = np.arange(int(self.p.marks[g] + self.p.xmax[g]) + 1)
+        pen = self.pen(g, cs)
+        rows = max(1, budget // cs.size)
+        best = np.empty(t_hi - t_lo + 1)
+        arg = np.empty(t_hi - t_lo + 1, np.int64)
+        for r0 in range(t_lo, t_hi + 1, rows):
+            tg = np.arange(r0, min(r0 + rows, t_hi + 1))
+            idx = tg[:, None] + cs[None, :] - src_lo
+            ok = (idx >= 0) & (idx <= src_hi - src_lo)
+            v = np.where(ok, cost[np.clip(idx, 0, src_hi - src_lo)], INF) + pen[None, :]
+            a = v.argmin(axis=1)
+            best[r0 - t_lo : r0 - t_lo + tg.size] = v[np.arange(tg.size), a]
+            arg[r0 - t_lo : r0 - t_lo + tg.size] = a
+        return best, arg
+
+    def _run_fast(self, start_lo: int, start_hi: int, mu: float):
+        """Banded DP with all gathers precomputed in bulk (numpy), a memory-bounded chunk of
+        nodes at a time (:data:`PAIR_BUDGET`)."""
         p = self.p
         K = p.kind.size
         win = self._static_windows(start_lo, start_hi)
@@ -166,14 +208,19 @@ class PathDP:
         ar = np.arange(int(max((hi - lo).max(), (mhi - mlo).max() if K else 0)) + 2)
         cost = np.zeros(start_hi - start_lo + 1)
         trace = []
-        for c0 in range(0, K, chunk):
-            c1 = min(c0 + chunk, K)
-            seg_views, drop_views = self._precompute(c0, c1, lo, hi, mlo, mhi, mu)
+        for c0, c1 in self._chunks(lo, hi, K):
+            big = c1 == c0 + 1 and (hi[c0 + 1] - lo[c0 + 1] + 1) * (p.marks[c0] + p.xmax[c0] + 1) > PAIR_BUDGET
+            seg_views, drop_views = self._precompute(c0, c1, lo, hi, mlo, mhi, mu, skip_segments=big)
             for g in range(c0, c1):
-                idx, pen = seg_views[g - c0]
-                v = cost[idx] + pen
-                arg = v.argmin(axis=1)
-                cost = v[ar[: arg.size], arg]
+                if big:
+                    s_lo = lo[0] if g == 0 else mlo[g - 1]
+                    s_hi = hi[0] if g == 0 else mhi[g - 1]
+                    cost, arg = self._seg_blocked(g, cost, int(s_lo), int(s_hi), int(lo[g + 1]), int(hi[g + 1]))
+                else:
+                    idx, pen = seg_views[g - c0]
+                    v = cost[idx] + pen
+                    arg = v.argmin(axis=1)
+                    cost = v[ar[: arg.size], arg]
                 trace.append(("seg", int(lo[g + 1]), arg))
                 if p.kind[g] == 1:
                     val = cost[int(p.target[g]) - lo[g + 1]]
@@ -222,18 +269,26 @@ class PathDP:
             targets = np.arange(nlo, nhi + 1)
             # c in 0..cmax, plus the c that comes from the highest finite state, so that
             # every target stays reachable whatever the band
-            cs = np.concatenate(
-                [np.broadcast_to(np.arange(0, cmax + 1), (targets.size, cmax + 1)), (f_hi - targets)[:, None]],
-                axis=1,
-            )
-            cs = np.maximum(cs, 0)
-            idx = targets[:, None] + cs - lo
-            ok = (idx >= 0) & (idx <= hi - lo)
-            vals = np.where(ok, cost[np.clip(idx, 0, hi - lo)], INF) + self.pen(g, cs)
-            arg = np.argmin(vals, axis=1)
-            rows = np.arange(targets.size)
-            cost = vals[rows, arg]
-            trace.append(("seg", nlo, cs[rows, arg]))
+            # (computed a block of targets at a time: memory bounded by PAIR_BUDGET)
+            step = max(1, PAIR_BUDGET // (cmax + 2))
+            new_cost = np.empty(targets.size)
+            chosen = np.empty(targets.size, np.int64)
+            for r0 in range(0, targets.size, step):
+                tg = targets[r0 : r0 + step]
+                cs = np.concatenate(
+                    [np.broadcast_to(np.arange(0, cmax + 1), (tg.size, cmax + 1)), (f_hi - tg)[:, None]],
+                    axis=1,
+                )
+                cs = np.maximum(cs, 0)
+                idx = tg[:, None] + cs - lo
+                ok = (idx >= 0) & (idx <= hi - lo)
+                vals = np.where(ok, cost[np.clip(idx, 0, hi - lo)], INF) + self.pen(g, cs)
+                arg = np.argmin(vals, axis=1)
+                rows = np.arange(tg.size)
+                new_cost[r0 : r0 + tg.size] = vals[rows, arg]
+                chosen[r0 : r0 + tg.size] = cs[rows, arg]
+            cost = new_cost
+            trace.append(("seg", nlo, chosen))
             lo, hi = nlo, nhi
             # ---- node g ----
             if p.kind[g] == 1:

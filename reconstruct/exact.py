@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reconstruct.arm import ArmInput, ArmResult, estimate_n
+from reconstruct.arm import ArmInput, ArmResult, estimate_n, estimated_n_note
 from reconstruct.dp import INF, PathDP
 from reconstruct.plan import Plan, at_risk_path, build_plan, km_levels, noise_level, pin_exact
 
@@ -69,7 +69,7 @@ def _solve(arm: ArmInput, sigma: float, spread_weight: float):
         n0 = estimate_n(curve)
         start = (n0, n0)
         n_estimated = True
-        notes.append(f"N unknown: estimated N = {n0} from the step heights")
+        notes.append(estimated_n_note(n0))
     plan = build_plan(arm, float(n0), free_start)
     if sigma is None:
         sigma = min(noise_level(plan), MAX_SIGMA)

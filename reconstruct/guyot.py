@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reconstruct.arm import ArmInput, ArmResult, estimate_n
+from reconstruct.arm import ArmInput, ArmResult, estimate_n, estimated_n_note
 
 MAX_ITER = 2000
 
@@ -43,7 +43,7 @@ def guyot_arm(arm: ArmInput) -> ArmResult:
             lower_bound = int(n_risk.max()) if n_risk.size else 1
             n0 = estimate_n(arm.curve, lower=lower_bound)
             n_estimated = True
-            notes.append(f"N unknown: estimated N = {n0} from the step heights")
+            notes.append(estimated_n_note(n0))
         t_risk = np.concatenate([[0.0], t_risk])
         n_risk = np.concatenate([[n0], n_risk])
     # Each risk interval needs at least one digitized point; drop risk times that have none.

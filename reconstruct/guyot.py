@@ -134,7 +134,8 @@ def guyot_arm(arm: ArmInput) -> ArmResult:
     if n_int > 1:
         # censoring continues at the average rate (per time unit) of the earlier intervals
         span = t_s[upper[-2]] - t_s[lower[0]]
-        rate_part = (t_s[hi] - t_s[lo]) / span if span > 0 else 0.0
+        # a vanishing span (earlier intervals at one time) gives no usable rate
+        rate_part = (t_s[hi] - t_s[lo]) / span if span > 1e-9 * max(1.0, abs(t_s[hi])) else 0.0
         guess = float(np.round(n_censor[:-1].sum() * rate_part))
         n_censor[-1] = int(np.clip(guess, 0, n_risk[-1])) if np.isfinite(guess) else int(n_risk[-1])
     else:

@@ -138,6 +138,12 @@ def run(args) -> int:
     image = load_image(figure, page=args.page, dpi=args.dpi)
     warnings: list[str] = []
     cal, det = _calibration(args, image, warnings)
+    if det is not None:
+        if plot_area is None and det.plot_area is not None:
+            plot_area = tuple(det.plot_area)
+        for piece in det.needs_review:
+            warnings.append(f"low confidence in the automatic {piece.replace('_', ' ')} "
+                            f"({det.confidence.get(piece, 0):.2f}): check it in the sidecar or the GUI")
     if not specs and det is not None and getattr(det, "arms", None):
         specs = list(det.arms)
     risk = read_risk_csv(args.risk_table) if args.risk_table else None
@@ -154,7 +160,7 @@ def run(args) -> int:
     paths = _out_paths(out)
     auto = None
     if det is not None:
-        auto = {"used": True, "confidence": dict(getattr(det, "confidence", {}) or {})}
+        auto = {"used": True, **det.to_dict()}  # every detection, for review and correction
     side = sidecar_dict(result, figure=figure.resolve(), page=args.page, dpi=args.dpi,
                         outputs={k: p.name for k, p in paths.items() if k != "sidecar"}, auto=auto)
     write_ipd(result.ipd, paths["ipd"])

@@ -117,7 +117,10 @@ def run_pipeline(
         from reconstruct import reconstruct
 
         data = [a.to_arm_data(risk_table, n_total.get(a.name), total_events.get(a.name)) for a in extracted]
-        result.reconstruction = reconstruct(data, method=method, progress=stage(0.7, 1.0))
+        # A traced curve can stop a little short of the last risk-table time (the tail is
+        # thin or hidden under a mark); extend it flat there instead of failing the figure.
+        result.reconstruction = reconstruct(data, method=method, progress=stage(0.7, 1.0),
+                                            extend_to_risk_times=True)
     if progress is not None:
         progress(1.0)
     return result

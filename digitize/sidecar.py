@@ -5,7 +5,6 @@ atomically.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from pathlib import Path
@@ -14,37 +13,10 @@ from digitize.calibrate import Calibration
 from digitize.extract import ArmSpec
 from kmrecon.data import RiskTable
 from kmrecon.errors import InputFileError
+from kmrecon.jsonio import file_sha256, json_safe, write_json
 
 KIND = "kmrecon-extract"
 FORMAT_VERSION = 1
-
-
-def file_sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _clean(v):
-    """JSON-safe copy: numpy scalars/arrays to Python, NaN/inf to None."""
-    import numpy as np
-
-    if isinstance(v, dict):
-        return {str(k): _clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
-    if isinstance(v, np.ndarray):
-        return [_clean(x) for x in v.tolist()]
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating, float)):
-        f = float(v)
-        return f if math.isfinite(f) else None
-    if isinstance(v, np.bool_):
-        return bool(v)
-    return v
 
 
 def sidecar_dict(result, *, figure: Path | None = None, page: int = 0, dpi: int = 200,
@@ -67,7 +39,7 @@ def sidecar_dict(result, *, figure: Path | None = None, page: int = 0, dpi: int 
                      "n_points": int(a.time.size), "n_censor_marks": int(a.censor_times.size),
                      "warnings": list(a.warnings)})
     rec = result.reconstruction
-    return _clean({
+    return json_safe({
         "kind": KIND,
         "format_version": FORMAT_VERSION,
         "kmrecon_version": __version__,
@@ -86,9 +58,7 @@ def sidecar_dict(result, *, figure: Path | None = None, page: int = 0, dpi: int 
 
 def write_sidecar(data: dict, path) -> Path:
     """Write the sidecar atomically (temp file in the same folder + os.replace)."""
-    from reconstruct.io import write_json
-
-    return write_json(_clean(data), path)
+    return write_json(data, path)
 
 
 def read_sidecar(path) -> dict:

@@ -18,7 +18,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import pandas as pd
 
 from kmrecon.data import ArmData, RiskTable
 from kmrecon.errors import KMReconError
+from kmrecon.jsonio import atomic_path, file_sha256  # noqa: F401  (file_sha256 re-exported for gui)
 
 FORMAT = "kmrecon-project"
 VERSION = 1
@@ -426,14 +426,6 @@ class Project:
         return img
 
 
-def file_sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def encode_png(image: np.ndarray) -> str:
     """RGB uint8 array -> base64 PNG text (lossless)."""
     import cv2
@@ -458,19 +450,12 @@ def decode_png(text: str) -> np.ndarray:
 
 
 def write_json_atomic(data: dict, path) -> None:
-    """Write JSON to a temp file in the same directory, fsync, then os.replace (never half-written)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, allow_nan=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write compact strict JSON atomically (project files and their autosave copies).
+    Unlike :func:`kmrecon.jsonio.write_json` nothing is coerced: a NaN anywhere in a project
+    is a bug, so the write fails and the previous file stays as it was."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, allow_nan=False)
 
 
 def save_project(project: Project, path) -> None:

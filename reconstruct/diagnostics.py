@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from kmrecon.jsonio import json_safe
 from reconstruct.preprocess import PreparedCurve
 from simulate.ipd import km_table
 
@@ -41,7 +42,7 @@ class ArmDiagnostics:
 
     def to_dict(self) -> dict:
         """JSON-safe dict (plain floats/ints/None)."""
-        return _json_safe(asdict(self))
+        return json_safe(asdict(self))
 
     @property
     def risk_matched(self) -> bool:
@@ -64,21 +65,6 @@ class ArmDiagnostics:
             f"{self.arm}: N = {n}, events {ev}, censored {self.censored}{risk}, "
             f"IAE {self.iae:.5f}, max|dS| {self.max_abs_dev:.4f}, RMSE {self.rmse:.4f}, median {med}"
         )
-
-
-def _json_safe(obj):
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        v = float(obj)
-        return v if np.isfinite(v) else None
-    return obj
 
 
 def km_steps(time, event) -> tuple[np.ndarray, np.ndarray]:

@@ -8,16 +8,13 @@ then ``os.replace``) so a failure never leaves a half-written file.
 from __future__ import annotations
 
 import csv
-import json
-import os
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from kmrecon.data import ArmData, RiskTable
+from kmrecon.jsonio import atomic_path, write_json  # noqa: F401  (part of this module's API)
 from reconstruct.errors import ReconstructionInputError
 from reconstruct.preprocess import preprocess_curve
 
@@ -150,22 +147,6 @@ def read_marks_csv(path) -> dict[str, np.ndarray]:
     return {arm: np.sort(np.asarray(v, float)) for arm, v in out.items()}
 
 
-@contextmanager
-def atomic_path(path):
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_ipd(ipd: pd.DataFrame, path) -> Path:
     """IPD (arm, time, event) as .csv or .xlsx, chosen by the suffix; atomic."""
     path = Path(path)
@@ -179,14 +160,6 @@ def write_ipd(ipd: pd.DataFrame, path) -> Path:
         else:
             frame.to_excel(tmp, index=False, sheet_name="IPD", engine="openpyxl")
     return path
-
-
-def write_json(data: dict, path) -> Path:
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, allow_nan=False)
-            fh.write("\n")
-    return Path(path)
 
 
 def write_diagnostics_json(rec, path) -> Path:

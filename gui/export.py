@@ -6,26 +6,19 @@
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from kmrecon.errors import KMReconError
+from kmrecon.jsonio import atomic_path
 
 
 def _atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent or ".")
-    os.close(fd)
-    try:
+    """Call ``write(tmp_path)`` and move the result onto ``path`` atomically."""
+    with atomic_path(path) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def write_points_csv(arms, path) -> None:
@@ -102,11 +95,13 @@ def plot_km_with_risk(ipd: pd.DataFrame, path, *, colors: dict[str, tuple[int, i
     ax.set_xticks(risk_times)
     tab.set_ylim(-0.6, len(arms) - 0.4)
     tab.set_yticks(range(len(arms)), [a for a in reversed(arms)], fontsize=8)
-    tab.set_xlabel(f"Time ({time_unit})" if time_unit else "Time")
+    ax.set_xlabel(f"Time ({time_unit})" if time_unit else "Time")
     tab.set_title("Number at risk", fontsize=8, loc="left")
-    for side in ("top", "right", "left"):
+    for side in ("top", "right", "left", "bottom"):
         tab.spines[side].set_visible(False)
     tab.tick_params(axis="y", length=0, pad=10)
+    # the counts sit under the KM axis' own ticks: no second time axis under the table
+    tab.tick_params(axis="x", bottom=False, labelbottom=False)
     for k, lab in enumerate(reversed(tab.get_yticklabels())):
         arm = arms[k]
         lab.set_color(tuple(v / 255 for v in colors[arm]) if colors and arm in colors else f"C{k}")

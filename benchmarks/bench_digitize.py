@@ -90,7 +90,9 @@ def run_figure(fig, methods=("default", "guyot")) -> dict:
     for m in methods:
         t1 = time.perf_counter()
         try:
-            rec = reconstruct([a.to_arm_data(risk) for a in res.arms], method=m)
+            # as digitize.pipeline does: a trace that stops short of the last risk time is extended
+            rec = reconstruct([a.to_arm_data(risk) for a in res.arms], method=m,
+                              extend_to_risk_times=True)
         except Exception as exc:  # noqa: BLE001 - reported, not fatal for the benchmark
             out["methods"][m] = {"error": str(exc)}
             continue

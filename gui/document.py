@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from kmrecon.errors import KMReconError
+from kmrecon.jsonio import json_safe
 from kmrecon.project import ArmState, ImageRef, Project, RiskGrid, encode_png
 
 EDITABLE_FIELDS = ("calibration", "arms", "masks", "risk_table", "settings")
@@ -184,7 +185,7 @@ class Document(QObject):
         self.project.reconstruction = {
             "ipd": {"arm": ipd["arm"].astype(str).tolist(), "time": ipd["time"].astype(float).tolist(),
                     "event": ipd["event"].astype(int).tolist()},
-            "diagnostics": _json_safe(diag),
+            "diagnostics": json_safe(diag),
             "inputs": inputs_hash or self.project.inputs_hash(),
         }
         self.exported = False
@@ -205,24 +206,6 @@ class Document(QObject):
                                        or self.project.settings.get("embed_image", True)):
             ref.png_base64 = encode_png(self.image)
         return ref
-
-
-def _json_safe(obj):
-    """Replace NaN/inf by None and numpy scalars by Python ones, recursively (strict JSON)."""
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _json_safe(obj.tolist())
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        v = float(obj)
-        return v if np.isfinite(v) else None
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return obj
 
 
 def empty_risk_grid(arms: list[str]) -> RiskGrid:

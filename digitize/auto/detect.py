@@ -224,12 +224,7 @@ def _fit_x(rows_below, xt, xa, xlen, pa, th, det: FigureDetection):
     xfit = fit_axis([p for p, _ in xpos], [parse_number(t.text) for t in xlab],
                     [f for _, f in xpos], [t.text for t in xlab], True)
     det.details["x_labels"] = _axis_tokens(xlab, xpos, xfit)
-    if xfit is None:
-        warnings.append("x axis: fewer than two tick labels agree on a scale; "
-                        "calibrate the x axis by hand")
-    elif xfit.rejected:
-        warnings.append(f"x axis: ignored tick label(s) {', '.join(map(repr, xfit.rejected))} "
-                        "that disagree with the others")
+    _warn_fit("x", xfit, warnings)
     return xfit, i
 
 
@@ -244,13 +239,18 @@ def _fit_y(ylab, yt, th, det: FigureDetection):
     yfit = fit_axis([p for p, _ in ypos], [parse_number(t.text) for t in ylab],
                     [f for _, f in ypos], [t.text for t in ylab], False, allow_log=False)
     det.details["y_labels"] = _axis_tokens(ylab, ypos, yfit)
-    if yfit is None:
-        warnings.append("y axis: fewer than two tick labels agree on a scale; "
-                        "calibrate the y axis by hand")
-    elif yfit.rejected:
-        warnings.append(f"y axis: ignored tick label(s) {', '.join(map(repr, yfit.rejected))} "
-                        "that disagree with the others")
+    _warn_fit("y", yfit, warnings)
     return yfit
+
+
+def _warn_fit(axis: str, fit, warnings: list[str]) -> None:
+    """Say when an axis fit failed, or which misread tick labels it left out."""
+    if fit is None:
+        warnings.append(f"{axis} axis: fewer than two tick labels agree on a scale; "
+                        f"calibrate the {axis} axis by hand")
+    elif fit.rejected:
+        warnings.append(f"{axis} axis: ignored tick label(s) {', '.join(map(repr, fit.rejected))} "
+                        "that disagree with the others")
 
 
 def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from kmrecon.jsonio import json_safe
+from kmrecon.km import km_table
 from reconstruct.preprocess import PreparedCurve
-from simulate.ipd import km_table
 
 #: a median on a flat step within this of 0.5 is on a knife edge
 PLATEAU_TOLERANCE = 1e-9

@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kmrecon.km import km_table  # noqa: F401  (re-exported: the truth tools use it)
+
 
 def simulate_arm(
     n: int,
@@ -40,22 +42,6 @@ def simulate_arm(
     # A time of exactly 0 after rounding is not drawable on a KM curve: move it off the axis.
     time = np.maximum(time, 10.0 ** -(decimals if decimals is not None else 6))
     return pd.DataFrame({"time": time, "event": event})
-
-
-def km_table(time, event) -> pd.DataFrame:
-    """Exact Kaplan-Meier table at each distinct time: time, n_risk, events, censored, survival."""
-    time = np.asarray(time, float)
-    event = np.asarray(event, int)
-    order = np.argsort(time, kind="stable")
-    time, event = time[order], event[order]
-    uniq, idx = np.unique(time, return_index=True)
-    d = np.add.reduceat(event, idx) if time.size else np.empty(0, int)
-    total = np.diff(np.append(idx, time.size))
-    n_risk = time.size - idx
-    surv = np.cumprod(1.0 - d / n_risk) if time.size else np.empty(0)
-    return pd.DataFrame(
-        {"time": uniq, "n_risk": n_risk, "events": d, "censored": total - d, "survival": surv}
-    )
 
 
 def km_corners(time, event) -> tuple[np.ndarray, np.ndarray]:

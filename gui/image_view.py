@@ -328,21 +328,20 @@ class ImageView(QGraphicsView):
         """Viewport widget position of image pixel (x, y) — for tests and tools."""
         return self.mapFromScene(QPointF(x, y))
 
-    def selected_points(self) -> dict[int, list[int]]:
+    def _selected(self, kind: str) -> dict[int, list[int]]:
+        """Selected items of one kind ("pt" traced point, "cen" censor mark): {arm: [indices]}."""
         out: dict[int, list[int]] = {}
         for it in self.scene().selectedItems():
             role = role_of(it)
-            if role and role[0] == "pt":
+            if role and role[0] == kind:
                 out.setdefault(role[1], []).append(role[2])
         return out
 
+    def selected_points(self) -> dict[int, list[int]]:
+        return self._selected("pt")
+
     def selected_censors(self) -> dict[int, list[int]]:
-        out: dict[int, list[int]] = {}
-        for it in self.scene().selectedItems():
-            role = role_of(it)
-            if role and role[0] == "cen":
-                out.setdefault(role[1], []).append(role[2])
-        return out
+        return self._selected("cen")
 
     def delete_selected(self) -> None:
         pts, cens = self.selected_points(), self.selected_censors()

@@ -77,6 +77,53 @@ def nice_ticks(lo: float, hi: float, n: int = 6) -> np.ndarray:
     return np.arange(start, hi + step * 1e-6, step)
 
 
+ROUND_MANTISSAS = (1.0, 2.0, 2.5, 5.0)          # 1-2-5 steps (matplotlib, R defaults)
+TIME_MANTISSAS = (1.2, 3.0, 6.0)               # 3-, 6-, 12-month steps common in KM figures
+
+
+def overlay_ticks(v1: float, v2: float, hints=None, n_target: int = 5) -> np.ndarray:
+    """Values (axis units) for the calibration overlay's ticks: the two typed calibration
+    values and equal subdivisions of the span between them.
+
+    The user reads both calibration values off printed ticks, so subdividing their span into
+    the printed number of intervals puts every overlay tick on a printed tick; a tick that
+    does not coincide then shows a wrong value or click at a glance. The number of intervals
+    is taken from ``hints`` (e.g. the risk-table times, which are printed at the ticks) when
+    they are equally spaced and divide the span; otherwise the count in 2-10 closest to
+    ``n_target`` whose step is a round number (1-2-2.5-5, or 3/6/12 as for months), the
+    1-2-5 steps winning ties."""
+    lo, hi = (float(min(v1, v2)), float(max(v1, v2)))
+    span = hi - lo
+    if not (np.isfinite(lo) and np.isfinite(hi)) or span <= 0:
+        return np.array([lo]) if np.isfinite(lo) else np.empty(0)
+    tol = 1e-6 * span
+    if hints is not None:
+        h = np.unique(np.asarray([v for v in hints if v is not None], float))
+        h = h[np.isfinite(h) & (h >= lo - tol) & (h <= hi + tol)]
+        if h.size >= 3:
+            d = np.diff(h)
+            step = float(np.median(d))
+            n = span / step if step > 0 else 0
+            on_grid = np.abs((h - lo) / step - np.rint((h - lo) / step)) < 1e-3 if step > 0 else [False]
+            if (step > 0 and np.allclose(d, step, rtol=1e-3) and abs(n - round(n)) < 1e-3
+                    and 2 <= round(n) <= 20 and np.all(on_grid)):
+                return np.linspace(lo, hi, int(round(n)) + 1)
+    best, best_key = 1, None
+    for n in range(2, 11):
+        step = span / n
+        mant = step / 10 ** np.floor(np.log10(step) + 1e-9)
+        if any(abs(mant - m) < 1e-6 for m in ROUND_MANTISSAS):
+            kind = 0
+        elif any(abs(mant - m) < 1e-6 for m in TIME_MANTISSAS):
+            kind = 1
+        else:
+            continue
+        key = (abs(n - n_target), kind, -n)
+        if best_key is None or key < best_key:
+            best, best_key = n, key
+    return np.linspace(lo, hi, best + 1)
+
+
 class _Selectable:
     """Mixin: restyle on selection via itemChange. (No Python ``paint`` overrides anywhere in
     this module: PySide6 6.12 drops a reference to None on every call of an overridden
@@ -263,6 +310,7 @@ class ImageView(QGraphicsView):
         doc.image_changed.connect(self._on_image)
         doc.changed.connect(self._on_changed)
         doc.reconstruction_changed.connect(self._draw_reconstruction)
+        self._show_empty_hint()
 
     # -- public -------------------------------------------------------------------------
     def set_tool(self, tool: str) -> None:
@@ -281,7 +329,9 @@ class ImageView(QGraphicsView):
     def fit(self) -> None:
         self._auto_fit = True
         if self._pixmap_item is not None:
-            self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+            # the scene is the image plus just enough margin for the handle labels at its
+            # edges, so fitting it shows every label with no scrollbars
+            self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
             self._update_marker_visibility()
 
     def zoom(self, factor: float, anchor=None) -> None:
@@ -364,6 +414,7 @@ class ImageView(QGraphicsView):
         self._qimage = None
         self.next_cal_key = None
         if self.doc.image is None:
+            self._show_empty_hint()
             return
         pre = getattr(self.doc, "qimage", None)    # converted in the loading worker, if available
         self._qimage = pre if pre is not None else numpy_to_qimage(self.doc.image)
@@ -374,9 +425,20 @@ class ImageView(QGraphicsView):
         # from the cache instead of rescaling a 12-megapixel image on every frame
         self._pixmap_item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         h, w = self.doc.image.shape[:2]
-        m = max(60.0, 0.08 * max(w, h))   # room for handle labels at the image edge
+        m = max(70.0, 0.07 * max(w, h))   # room for handle labels at the image edge
         sc.setSceneRect(QRectF(-m, -m, w + 2 * m, h + 2 * m))
         self.fit()
+
+    def _show_empty_hint(self):
+        """What to do first, in the middle of the empty view."""
+        sc = self.scene()
+        it = sc.addText("Open a Kaplan–Meier figure to start:\n\n"
+                        "File > Open (Ctrl+O): an image, a PDF page or a saved project\n"
+                        "or drop a file here, or paste an image (Ctrl+V)")
+        f = it.font(); f.setPointSize(12); it.setFont(f)
+        it.setDefaultTextColor(QColor("#546e7a"))
+        sc.setSceneRect(it.boundingRect().adjusted(-20, -20, 20, 20))
+        self.empty_hint = it
 
     def _on_changed(self, fields):
         if self.doc.image is None:
@@ -385,7 +447,8 @@ class ImageView(QGraphicsView):
             return
         if "masks" in fields:
             self._draw_masks()
-        if {"calibration", "arms"} & set(fields):
+        hints_moved = "risk_table" in fields and self._risk_times() != getattr(self, "_drawn_hints", None)
+        if {"calibration", "arms"} & set(fields) or hints_moved:
             self._draw_overlays()
             self._draw_reconstruction()
 
@@ -470,10 +533,13 @@ class ImageView(QGraphicsView):
         self._update_marker_visibility()
 
     def _draw_axes(self, calib):
-        """The calibrated axes drawn back over the image (ticks at round data values), so a
-        wrong click shows at once as axes that do not sit on the printed ones."""
+        """The calibrated axes drawn back over the image, with a tick mark, a grid line and a
+        label at each ``overlay_ticks`` value (the calibration values and equal subdivisions
+        between them), so each overlay tick should sit on a printed tick; a wrong click or
+        value shows at once as ticks that do not."""
         c = self.doc.project.calibration
         try:
+            tv = [float(c[k]["value"]) for k in ("x1", "x2")]
             tx = [float(calib.to_data(c[k]["px"], c[k]["py"])[0]) for k in ("x1", "x2")]
             sy = [float(calib.to_data(c[k]["px"], c[k]["py"])[1]) for k in ("y1", "y2")]
         except Exception:  # noqa: BLE001 - overlay only; a bad calibration is reported elsewhere
@@ -482,10 +548,14 @@ class ImageView(QGraphicsView):
         s0, s1 = min(sy), max(sy)
         if calib.log_x:
             xt = 10.0 ** np.arange(np.floor(np.log10(max(t0, 1e-12))), np.ceil(np.log10(t1)) + 1)
-            xt = xt[(xt >= t0 * 0.999) & (xt <= t1 * 1.001)]
+            xt = np.unique(np.concatenate([[t0, t1], xt[(xt >= t0 * 0.999) & (xt <= t1 * 1.001)]]))
         else:
-            xt = nice_ticks(t0, t1)
-        yt = nice_ticks(s0, s1, 5)
+            self._drawn_hints = self._risk_times()
+            xt = overlay_ticks(*tv, hints=self._drawn_hints)
+        pct = self.doc.project.calibration.get("y_percent")
+        if pct is None:
+            pct = max(abs(c["y1"]["value"]), abs(c["y2"]["value"])) > 1.5
+        yt = overlay_ticks(*sy)
         color = QColor(0, 150, 136)
         pen = QPen(color, 2)
         pen.setCosmetic(True)
@@ -498,21 +568,38 @@ class ImageView(QGraphicsView):
             self._overlay_items.append(it)
             return it
 
+        def tick(t, s, dx, dy):
+            """A short solid mark (screen pixels) out of the axis, over the printed tick."""
+            x, y = calib.to_pixel(np.array([t]), np.array([s]))
+            it = sc.addLine(0.0, 0.0, dx, dy, QPen(color, 2))
+            it.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            it.setPos(float(x[0]), float(y[0]))
+            it.setZValue(5)
+            self._overlay_items.append(it)
+
         line(t0, s0, t1, s0)
         line(t0, s0, t0, s1)
         grid = QPen(QColor(0, 150, 136, 90), 1, Qt.PenStyle.DashLine)
         grid.setCosmetic(True)
-        pct = self.doc.project.calibration.get("y_percent")
-        if pct is None:
-            pct = max(abs(c["y1"]["value"]), abs(c["y2"]["value"])) > 1.5
         for t in xt:
-            it = line(t, s0, t, s1)
-            it.setPen(grid)
-            self._label(calib, t, s0, f"{t:g}", color, dy=-18)   # inside the plot, above the axis
+            line(t, s0, t, s1).setPen(grid)
+            tick(t, s0, 0.0, 9.0)
+            self._label(calib, t, s0, f"{t:.6g}", color, dy=-18)   # inside the plot, above the axis
         for s in yt:
-            it = line(t0, s, t1, s)
-            it.setPen(grid)
-            self._label(calib, t0, s, f"{s * 100:g}%" if pct else f"{s:g}", color, dx=6)  # right of the axis
+            line(t0, s, t1, s).setPen(grid)
+            tick(t0, s, -9.0, 0.0)
+            self._label(calib, t0, s, f"{s * 100:.6g}%" if pct else f"{s:.6g}", color, dx=6)  # right of the axis
+        self.overlay_tick_values = (np.asarray(xt, float), np.asarray(yt, float))
+
+    def _risk_times(self) -> list[float]:
+        """Risk-table times as typed (printed under the ticks in most KM figures)."""
+        out = []
+        for t in self.doc.project.risk_table.times:
+            try:
+                out.append(float(str(t).strip().replace(",", ".")))
+            except ValueError:
+                continue
+        return out
 
     def _label(self, calib, t, s, text, color, dx=0, dy=0, right=False):
         x, y = calib.to_pixel(np.array([t]), np.array([s]))

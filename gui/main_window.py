@@ -118,7 +118,8 @@ class MainWindow(QMainWindow):
 
     def _size_docks(self):
         left, right, bottom = self._docks
-        self.resizeDocks([left, right], [300, 330], Qt.Orientation.Horizontal)
+        # side docks as narrow as their controls allow, so the figure gets the middle
+        self.resizeDocks([left, right], [left.minimumSizeHint().width(), 320], Qt.Orientation.Horizontal)
         self.resizeDocks([bottom], [max(170, self.height() // 5)], Qt.Orientation.Vertical)
 
     # ------------------------------------------------------------------------------- layout
@@ -137,7 +138,6 @@ class MainWindow(QMainWindow):
         ll.addWidget(self.checklist)
         ll.addWidget(QLabel("<b>Axis calibration</b>"))
         ll.addWidget(self.calib_panel)
-        ll.addWidget(self.settings_panel)
         scroll = QScrollArea()          # the panel must not force a tall minimum window height
         scroll.setWidget(left)
         scroll.setWidgetResizable(True)
@@ -150,9 +150,14 @@ class MainWindow(QMainWindow):
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         self.arm_panel = ArmPanel(self.doc)
+        right = QWidget()               # arms on top; the study settings fill the space below
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(2, 2, 2, 2)
+        rl.addWidget(self.arm_panel, 1)
+        rl.addWidget(self.settings_panel)
         adock = QDockWidget("Arms", self)
         adock.setObjectName("arms")
-        adock.setWidget(self.arm_panel)
+        adock.setWidget(right)
         adock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, adock)
         self.risk_model = RiskTableModel(self.doc, self)

@@ -431,9 +431,11 @@ class DiagnosticsPanel(QWidget):
         self.summary = QTextBrowser()
         self.summary.setMinimumWidth(320)
         self.intervals = QTableWidget(0, 7)
-        self.intervals.setHorizontalHeaderLabels(["Arm", "Start", "End", "n published",
-                                                  "n reconstructed", "Events", "Censored"])
-        self.intervals.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.intervals.setHorizontalHeaderLabels(["Arm", "Start", "End", "At risk (published)",
+                                                  "At risk (reconstr.)", "Events", "Censored"])
+        hh = self.intervals.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)   # headers never clipped
+        hh.setStretchLastSection(True)
         self.intervals.verticalHeader().hide()
         lay.addWidget(self.summary, 1)
         lay.addWidget(self.intervals, 1)
@@ -533,6 +535,10 @@ class SettingsPanel(QGroupBox):
         self.method = QComboBox(); self.method.addItems(["default", "guyot"])
         form.addRow("Study", self.study); form.addRow("Subgroup", self.subgroup)
         form.addRow("Time unit", self.unit); form.addRow("Method", self.method)
+        self.study.setToolTip("Study name, used when the reconstruction is added to pooling")
+        self.unit.setToolTip("Unit of the time axis, for the exported KM plot and pooling")
+        self.method.setToolTip("Reconstruction algorithm: default (KMRecon) or guyot "
+                               "(Guyot et al. 2012, BMC Med Res Methodol 12:9)")
         self._updating = False
         for key, w in (("study", self.study), ("subgroup", self.subgroup), ("time_unit", self.unit)):
             w.editingFinished.connect(lambda k=key, w=w: self._set(k, w.text().strip()))

@@ -315,3 +315,16 @@ def test_add_to_pooling(qtbot, make_window, figure, figure_file, monkeypatch):
     monkeypatch.setattr(w.doc, "current_ipd", lambda: pd.DataFrame({"arm": ["A"], "time": [1.0], "event": [1]}))
     w.add_to_pooling()
     assert calls and calls[0][0] == "S" and list(calls[0][2].columns) == ["arm", "time", "event"]
+
+
+def test_overlay_ticks_line_up_with_printed_ticks(figure):
+    """The teal overlay ticks are the calibration values and equal subdivisions of their span,
+    so they fall on the printed ticks (the figure's own tick values from its truth)."""
+    from gui.image_view import overlay_ticks
+
+    assert list(overlay_ticks(0, 60)) == [0, 12, 24, 36, 48, 60]
+    assert list(overlay_ticks(0, 60, hints=[0, 6, 12, 18, 24])) == list(range(0, 61, 6))
+    assert overlay_ticks(1, 0) == pytest.approx([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    printed = [t["value"] for t in figure.truth.x_ticks]
+    vals = overlay_ticks(printed[0], printed[-1], hints=printed)
+    assert vals == pytest.approx(printed)

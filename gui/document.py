@@ -114,30 +114,23 @@ class Document(QObject):
     def set_image(self, image: np.ndarray, ref: ImageRef, qimage=None) -> None:
         """Start a new project on this figure (``qimage``: the same pixels already converted to a
         QImage off the GUI thread, to keep a 12-megapixel open from freezing the window)."""
-        self.project = Project(image=ref)
-        self.image = np.ascontiguousarray(image)
-        self.qimage = qimage
-        self.path = None
-        self.result = None
-        self.exported = False
-        self.detect_info = {}
-        self.undo_stack.clear()
-        self.extra_dirty = True
-        self.image_changed.emit()
-        self.changed.emit(list(EDITABLE_FIELDS))
-        self.reconstruction_changed.emit()
+        self._replace(Project(image=ref), image, qimage, path=None, dirty=True)
 
     def set_project(self, project: Project, image: np.ndarray | None, path: str | None) -> None:
+        self._replace(project, image, None, path=path, dirty=False)
+
+    def _replace(self, project: Project, image, qimage, *, path, dirty: bool) -> None:
+        """Swap in a whole document: results and history go (``clear`` leaves the undo stack
+        clean), and every view is told to redraw everything."""
         self.project = project
         self.image = None if image is None else np.ascontiguousarray(image)
-        self.qimage = None
+        self.qimage = qimage
         self.path = path
         self.result = None
         self.exported = False
         self.detect_info = {}
         self.undo_stack.clear()
-        self.undo_stack.setClean()
-        self.extra_dirty = False
+        self.extra_dirty = dirty
         self.image_changed.emit()
         self.changed.emit(list(EDITABLE_FIELDS))
         self.reconstruction_changed.emit()

@@ -42,30 +42,14 @@ def column_levels(path: Runs, line_width: float, centred: np.ndarray | None = No
 
 
 def isotonic_non_increasing(s: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """Least-squares non-increasing fit by pool-adjacent-violators (Barlow et al. 1972).
+    """Least-squares non-increasing fit (pool-adjacent-violators, via scipy, as reconstruct's
+    preprocessing uses it too)."""
+    from scipy.optimize import isotonic_regression
 
-    Written out (O(n)) rather than scipy.optimize.isotonic_regression, whose import alone costs
-    about a second per command-line run.
-    """
     y = np.asarray(s, float)
-    n = y.size
-    if n == 0:
+    if y.size == 0:
         return y.copy()
-    w = np.ones(n) if weights is None else np.asarray(weights, float)
-    vals: list[float] = []
-    wts: list[float] = []
-    cnt: list[int] = []
-    for yi, wi in zip(y.tolist(), w.tolist()):
-        vals.append(yi)
-        wts.append(wi)
-        cnt.append(1)
-        while len(vals) > 1 and vals[-2] < vals[-1]:   # violates non-increasing: pool
-            wv = wts[-2] + wts[-1]
-            v = (vals[-2] * wts[-2] + vals[-1] * wts[-1]) / wv
-            c = cnt[-2] + cnt[-1]
-            del vals[-1], wts[-1], cnt[-1]
-            vals[-1], wts[-1], cnt[-1] = v, wv, c
-    return np.repeat(np.asarray(vals), cnt)
+    return isotonic_regression(y, weights=weights, increasing=False).x
 
 
 def step_corners(t: np.ndarray, s: np.ndarray, min_step: float, min_width: float = 0.0

@@ -15,6 +15,8 @@ import numpy as np
 
 #: pixels closer than this (Delta E) to the paper colour are background
 BG_DELTA_E = 8.0
+#: box (pixels) over which a coloured line's washed-out colour is judged (JPEG 4:2:0 halves chroma)
+CHROMA_BLUR = 3
 
 
 def rgb_to_lab(rgb) -> np.ndarray:
@@ -138,9 +140,17 @@ def arm_coverage(
     lab: np.ndarray,
     bg_rgb: np.ndarray,
     arm_rgbs: list[tuple[int, int, int]],
+    chroma_blur: int = CHROMA_BLUR,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per arm k: coverage ``a_k`` (H, W) of each pixel by the arm's ink (projection on the segment
     paper -> arm colour; may exceed 1 slightly) and Delta E ``d_k`` to the nearest blend.
+
+    For a coloured arm ``d_k`` is the smaller of the pixel's own distance and that of the
+    ``chroma_blur`` x ``chroma_blur`` box mean around it, scaled from the mean's coverage to the
+    pixel's: JPEG keeps colour at half resolution (4:2:0), so the core of a 1-2 px line keeps
+    its lightness but loses much of its saturation and hue, while the local mean of the line and
+    its neighbours still lies on the blend segment (at the mean coverage). Black and grey arms
+    have no colour to lose and use the pixel alone.
 
     Returns (coverage (K, H, W) float32, distance (K, H, W) float32).
     """
@@ -151,6 +161,12 @@ def arm_coverage(
     cov = np.empty((k,) + rgbf.shape[:2], np.float32)
     dist = np.empty_like(cov)
     levels = np.linspace(0.0, 1.0, 256, dtype=np.float32)
+    blurred = None
+
+    def blend_distance(pixel_lab, a, lut):
+        idx = np.rint(np.clip(a, 0.0, 1.0) * 255.0).astype(np.intp)
+        return np.linalg.norm(lut[idx] - pixel_lab, axis=-1)
+
     for i, c in enumerate(arm_rgbs):
         v = np.asarray(c, np.float32) - bg
         n2 = float(v @ v)
@@ -161,9 +177,20 @@ def arm_coverage(
         a = (d @ v) / n2
         # the blend's Lab depends on the clipped coverage only: a 256-entry lookup table
         lut = rgb_to_lab(bg[None, :] + levels[:, None] * v[None, :])
-        idx = np.rint(np.clip(a, 0.0, 1.0) * 255.0).astype(np.intp)
-        dist[i] = np.linalg.norm(lut[idx] - lab, axis=-1)
+        dist[i] = blend_distance(lab, a, lut)
         cov[i] = a
+        if chroma_blur > 1 and not is_neutral(c):
+            if blurred is None:
+                import cv2
+
+                mean = cv2.blur(rgbf, (chroma_blur, chroma_blur))
+                blurred = (mean - bg, rgb_to_lab(mean))
+            dm, lab_m = blurred
+            a_m = (dm @ v) / n2
+            # the mean's distance shrinks with its coverage (blends converge on the paper):
+            # rescale it to the pixel's own coverage so faint dark ink nearby gains nothing
+            scale = np.clip(a, 0.0, 1.0) / np.maximum(np.clip(a_m, 0.0, 1.0), 0.05)
+            np.minimum(dist[i], blend_distance(lab_m, a_m, lut) * np.maximum(scale, 1.0), out=dist[i])
     return cov, dist
 
 

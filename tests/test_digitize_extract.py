@@ -121,6 +121,40 @@ def test_jpeg_rotation_noise_low_dpi():
     _check_curves(fig, arms, max_iae=0.005)
 
 
+def test_thin_near_colours_washed_by_jpeg():
+    """1.2 px red/orange/blue lines under JPEG 50: 4:2:0 chroma subsampling washes the lines'
+    cores to near grey, so each pixel alone matches no arm; the local mean still does."""
+    from digitize.inkmask import arm_coverage, background_color, default_tolerance
+
+    names = ("Low", "Mid", "High")
+    ipd = _ipd(names, n=(70, 110, 300), seed=5, medians=(30.0, 12.0, 14.0))
+    fig = render_figure(ipd, _style(names, dpi=150, width_in=6.0, height_in=4.6, line_width_px=1.2,
+                                    jpeg_quality=50, noise_sigma=4.0, colors=("#c0392b", "#e67e22", "#1f4e9c"),
+                                    legend_loc="lower right", grid=True, grid_style="dashed"))
+    cal, arms = _extract(fig)
+    _check_curves(fig, arms, max_iae=0.003)
+    # the pixels on the red curve: most are beyond the tolerance alone, within it with the mean
+    tr = fig.truth
+    t, s = tr.km("Low")
+    px, py = cal.to_pixel(0.5 * (t[1:] + t[:-1]), s[:-1])
+    img = fig.image
+    bg = background_color(img)
+    rgbs = [tr.colors[a] for a in names]
+    ys = np.rint(py).astype(int)[:, None] + np.arange(-1, 2)[None, :]
+    xs = np.repeat(np.rint(px).astype(int)[:, None], 3, axis=1)
+    from digitize.inkmask import rgb_to_lab
+
+    lab = rgb_to_lab(img)
+    tol = default_tolerance(rgbs[0], bg)
+    best = {}
+    for blur in (1, 3):
+        cov, dist = arm_coverage(img, lab, bg, rgbs, chroma_blur=blur)
+        core = np.argmax(cov[0][ys, xs], axis=1)
+        best[blur] = dist[0][ys, xs][np.arange(ys.shape[0]), core]
+    assert np.mean(best[1] > tol) > 0.4 and np.mean(best[3] <= tol) > 0.8, (np.mean(best[1] > tol),
+                                                                            np.mean(best[3] <= tol))
+
+
 def test_pdf_page_figure(tmp_path):
     from digitize.image import load_image
 

@@ -18,8 +18,9 @@ from digitize.calibrate import Calibration
 from digitize.censor import find_marks, plateau_reference
 from digitize.inkmask import (arm_coverage, assign_arms, background_color, default_tolerance, foreground,
                               frame_lines, grid_lines, is_neutral, rgb_to_lab, top_hat)
+from digitize.shades import separate_shades
 from digitize.steps import column_levels, isotonic_non_increasing, step_corners
-from digitize.trace import Runs, column_runs, trace_path
+from digitize.trace import Runs, column_runs, line_width_guess, trace_path
 from kmrecon.data import ArmData, RiskTable
 from kmrecon.errors import KMReconError
 
@@ -107,20 +108,6 @@ def _validate_image(image) -> np.ndarray:
     return img
 
 
-def _line_width_guess(cov: np.ndarray) -> float:
-    """Typical vertical run length of well-covered pixels (pixels): about the line width."""
-    m = cov >= 0.5
-    if not m.any():
-        return 1.5
-    r = column_runs(m, cov)
-    ln = (r.bot - r.top + 1)
-    ln = ln[ln <= 40]
-    if ln.size == 0:
-        return 1.5
-    # a low quantile, not the mode: dense censor marks make many taller runs
-    return float(max(1.0, np.percentile(ln, 30)))
-
-
 def _empty_arm(spec: ArmSpec, warning: str) -> ExtractedArm:
     return ExtractedArm(spec.name, spec.rgb, np.empty(0), np.empty(0), np.empty(0),
                         np.empty((0, 2)), np.empty((0, 2)), 0.0, [warning])
@@ -170,6 +157,7 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
     tols = [a.tolerance if a.tolerance is not None else default_tolerance(a.rgb, bg) for a in arms]
     nearest = assign_arms(cov, dist, [t * 1.6 if a.tolerance is None else t for t, a in zip(tols, arms)],
                           [a.rgb for a in arms])
+    nearest, by_shade = separate_shades(crop, nearest, cov, dist, [a.rgb for a in arms], bg)
     # bare paper for the tracer: a curve there would be visible (fg dilated by a pixel)
     import cv2
 
@@ -187,7 +175,7 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
     start_col = int(np.clip(round(px0) - x0, 0, cw - 1))
     def run(k: int, ign: np.ndarray) -> ExtractedArm:
         spec, tol = arms[k], tols[k]
-        args = ((crop, lab), cov, dist, nearest, ign, empty, calibration, (x0, y0), frame, start_col)
+        args = ((crop, lab), cov, dist, (nearest, by_shade), ign, empty, calibration, (x0, y0), frame, start_col)
         res = _extract_one(spec, k, tol, *args)
         if spec.tolerance is None and res.confidence < 0.5:
             wider = _extract_one(spec, k, tol * 1.6, *args)
@@ -308,19 +296,21 @@ def _colour_mismatch(spec: ArmSpec, pixels, path: Runs) -> str | None:
             f"#%02x%02x%02x); check the colour" % seen_rgb)
 
 
-def _arm_runs(spec: ArmSpec, k: int, tol: float, cov, dist, nearest, ignore, frame
+def _arm_runs(spec: ArmSpec, k: int, tol: float, cov, dist, assigned, ignore, frame
               ) -> tuple[Runs, float] | str:
-    """The arm's ink as vertical runs and its line width (pixels), or a message if none."""
+    """The arm's ink as vertical runs and its line width (pixels), or a message if none.
+    assigned: (arm index per pixel, bool map of pixels given by darkness, not colour)."""
     import cv2
 
-    sel = (nearest == k) & (dist[k] <= tol) & ~ignore
+    nearest, by_shade = assigned
+    sel = (nearest == k) & ((dist[k] <= tol) | by_shade) & ~ignore
     if is_neutral(spec.rgb):   # black/grey curves: the axes, ticks and frame are the same colour
         sel &= ~frame[0]
     a = np.where(sel, np.clip(cov[k], 0.0, 1.0), 0.0).astype(np.float32)
     if float(a.max(initial=0.0)) < 0.5:
         return (f"arm '{spec.name}': no pixels of colour {spec.hex} found inside the plot area; check "
                 "the colour (or pick it from the curve) or widen the tolerance")
-    lw_guess = _line_width_guess(a)
+    lw_guess = line_width_guess(a)
     th = top_hat(a, int(max(7, 2 * round(lw_guess) + 3)) | 1)
     ink = cv2.morphologyEx((th >= INK_THRESHOLD).astype(np.uint8), cv2.MORPH_CLOSE,
                            np.ones((3, 1), np.uint8)) > 0
@@ -400,11 +390,11 @@ def _step_curve(spec: ArmSpec, path: Runs, lw: float, groups: np.ndarray, px: np
     return tt, ss, warnings
 
 
-def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, nearest, ignore, empty,
+def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned, ignore, empty,
                  cal: Calibration, offset: tuple[int, int], frame, start_col: int) -> ExtractedArm:
     ch, cw = cov.shape[1:]
     x0, y0 = offset
-    got = _arm_runs(spec, k, tol, cov, dist, nearest, ignore, frame)
+    got = _arm_runs(spec, k, tol, cov, dist, assigned, ignore, frame)
     if isinstance(got, str):
         return _empty_arm(spec, got)
     runs, lw = got

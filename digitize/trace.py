@@ -68,6 +68,20 @@ def column_runs(mask: np.ndarray, weight: np.ndarray) -> Runs:
     return Runs(sc.astype(np.int64), top.astype(np.int64), bot.astype(np.int64), cen, ws)
 
 
+def line_width_guess(cov: np.ndarray) -> float:
+    """Typical vertical run length of well-covered pixels (pixels): about the line width."""
+    m = cov >= 0.5
+    if not m.any():
+        return 1.5
+    r = column_runs(m, cov)
+    ln = (r.bot - r.top + 1)
+    ln = ln[ln <= 40]
+    if ln.size == 0:
+        return 1.5
+    # a low quantile, not the mode: dense censor marks make many taller runs
+    return float(max(1.0, np.percentile(ln, 30)))
+
+
 def trace_path(
     runs: Runs,
     empty: np.ndarray,

@@ -155,6 +155,25 @@ def test_thin_near_colours_washed_by_jpeg():
                                                                             np.mean(best[3] <= tol))
 
 
+def test_dark_and_light_blue_told_apart_by_darkness():
+    """Dark and light blue 1.3 px lines under JPEG 42: both cores wash out to the same greyish
+    blue, so colour alone sends the light curve's ink to the dark arm; the luma deficit per
+    plateau (line width vs about 0.7 line width) tells them apart."""
+    from digitize.shades import shade_pairs
+
+    names = ("Dark", "Light")
+    ipd = _ipd(names, n=(200, 200), seed=3, medians=(20.0, 30.0))
+    fig = render_figure(ipd, _style(names, dpi=150, width_in=6.0, height_in=4.6, line_width_px=1.3,
+                                    jpeg_quality=42, noise_sigma=2.0, colors=("#1f4e9c", "#4a90d9"),
+                                    legend_loc="upper right", grid=True))
+    (dark, light, lam), = shade_pairs([fig.truth.colors[a] for a in names], (255, 255, 255))
+    assert (dark, light) == (0, 1) and 0.6 < lam < 0.75
+    cal, arms = _extract(fig)
+    _check_curves(fig, arms, max_iae=0.003)
+    # arms of different hues are not paired
+    assert shade_pairs([(31, 78, 156), (214, 39, 40), (0, 0, 0)], (255, 255, 255)) == []
+
+
 def test_pdf_page_figure(tmp_path):
     from digitize.image import load_image
 

@@ -10,16 +10,27 @@ import numpy as np
 
 from digitize.trace import Runs
 
+#: a centred mark column's ink above the line is at least this fraction of its ink below
+MARK_MIN_SYMMETRY = 0.3
+
 
 def plateau_reference(path: Runs, line_width: float) -> tuple[np.ndarray, np.ndarray]:
     """For each traced column: (is_plateau, index of the plateau column to compare with: the
-    last plateau column at or before it, else the first one after)."""
+    last solid plateau column at or before it, else the first one after).
+
+    A solid plateau column has an adjacent plateau column at the same level (within a pixel) or
+    a full line's ink: a lone faint line-high run between two drops (a steep staircase, a curve
+    crossing) is no level to measure marks against, and drops next to it would look like ink
+    above and below it."""
     height = path.bot - path.top + 1
     plateau = height <= line_width + 2.0
+    pair = (plateau[:-1] & plateau[1:] & (np.diff(path.col) == 1)
+            & (np.abs(np.diff(path.cen)) <= 1.0))
+    solid = plateau & (np.r_[pair, False] | np.r_[False, pair] | (path.weight >= 0.75 * line_width))
     idx = np.arange(len(path))
-    last = np.where(plateau, idx, -1)
+    last = np.where(solid, idx, -1)
     last = np.maximum.accumulate(last) if last.size else last
-    nxt = np.where(plateau, idx, len(path))
+    nxt = np.where(solid, idx, len(path))
     nxt = np.minimum.accumulate(nxt[::-1])[::-1] if nxt.size else nxt
     ref = np.where(last >= 0, last, np.minimum(nxt, max(len(path) - 1, 0)))
     return plateau, ref
@@ -37,9 +48,15 @@ def find_marks(path: Runs, line_width: float) -> tuple[np.ndarray, np.ndarray]:
         return np.empty((0, 3)), np.zeros(0, bool)
     plateau, ref = plateau_reference(path, line_width)
     thr = max(1.5, 0.4 * line_width)
-    above = path.top < path.top[ref] - thr
-    below = path.bot > path.bot[ref] + thr
-    is_mark = above & below & ~plateau
+    up = path.top[ref] - path.top
+    down = path.bot - path.bot[ref]
+    both = (up > thr) & (down > thr) & ~plateau
+    # a mark is centred on the line; where a drop continues below it, its part above the line
+    # must be about as tall as the figure's other marks': a drop with a pixel or two of noise
+    # above its corner is no mark
+    centred = both & (up >= MARK_MIN_SYMMETRY * down)
+    half = float(np.median(up[centred])) if np.count_nonzero(centred) >= 3 else np.inf
+    is_mark = centred | (both & (up > 2.0 * thr) & (up >= 0.75 * half))
     groups = []
     if is_mark.any():
         idx = np.nonzero(is_mark)[0]

@@ -303,7 +303,8 @@ def _arm_runs(spec: ArmSpec, k: int, tol: float, cov, dist, assigned, ignore, fr
     import cv2
 
     nearest, by_shade = assigned
-    sel = (nearest == k) & ((dist[k] <= tol) | by_shade) & ~ignore
+    own = (nearest == k) & ((dist[k] <= tol) | by_shade)
+    sel = own & ~ignore
     if is_neutral(spec.rgb):   # black/grey curves: the axes, ticks and frame are the same colour
         sel &= ~frame[0]
     a = np.where(sel, np.clip(cov[k], 0.0, 1.0), 0.0).astype(np.float32)
@@ -311,7 +312,10 @@ def _arm_runs(spec: ArmSpec, k: int, tol: float, cov, dist, assigned, ignore, fr
         return (f"arm '{spec.name}': no pixels of colour {spec.hex} found inside the plot area; check "
                 "the colour (or pick it from the curve) or widen the tolerance")
     lw_guess = line_width_guess(a)
-    th = top_hat(a, int(max(7, 2 * round(lw_guess) + 3)) | 1)
+    # band level from the ink before blanking grid lines/frame (thin band strips left beside
+    # their holes would look like lines)
+    th = top_hat(a, int(max(7, 2 * round(lw_guess) + 3)) | 1,
+                 base=np.where(own, np.clip(cov[k], 0.0, 1.0), 0.0).astype(np.float32))
     ink = cv2.morphologyEx((th >= INK_THRESHOLD).astype(np.uint8), cv2.MORPH_CLOSE,
                            np.ones((3, 1), np.uint8)) > 0
     runs = column_runs(ink, np.clip(th, 0, 1))

@@ -238,16 +238,24 @@ def default_tolerance(arm_rgb, bg_rgb) -> float:
     return float(np.clip(0.45 * near, 10.0, 30.0))
 
 
-def top_hat(coverage: np.ndarray, size: int, band_max: float = 0.6) -> np.ndarray:
-    """Coverage minus its grey opening by a ``size`` x ``size`` square where that opening is
-    fainter than ``band_max``, relative to the band's headroom: keeps thin lines and solid blobs,
-    removes wide shaded regions (confidence bands, drawn with low opacity) of the same colour."""
+def top_hat(coverage: np.ndarray, size: int, band_max: float = 0.6, base: np.ndarray | None = None
+            ) -> np.ndarray:
+    """Coverage minus its grey opening by a ``size`` x ``size`` square (pixels) where that opening
+    is fainter than ``band_max``, relative to the band's headroom: keeps thin lines and solid blobs,
+    removes wide shaded regions (confidence bands, drawn with low opacity) of the same colour.
+
+    ``base``: the coverage the band level is estimated from (default ``coverage``). Pass it
+    before pixels were blanked out (grid lines, the frame, a user mask): a strip of band left
+    between such a hole and the band's edge, thinner than the square, would otherwise keep its
+    full coverage and look like a curve line.
+    """
     import cv2
 
     if size < 3:
         return coverage
     kernel = np.ones((size, size), np.uint8)
-    opened = cv2.morphologyEx(coverage.astype(np.float32), cv2.MORPH_OPEN, kernel)
+    src = coverage if base is None else base
+    opened = cv2.morphologyEx(src.astype(np.float32), cv2.MORPH_OPEN, kernel)
     # only faint wide regions are bands; solid wide ink (overlapping censor marks) stays.
     # A line over a band of level b has coverage b + c (1 - b): report c, the line's own.
     band = np.where(opened < band_max, opened, 0.0)

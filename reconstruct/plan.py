@@ -80,15 +80,25 @@ def build_plan(arm: ArmInput, n_start: float, free_start: bool) -> Plan:
         length = seg_end[segs] - seg_start[segs]
         total = length.sum()
         share = length / total if total > 0 else np.full(segs.size, 1.0 / segs.size)
-        # n after segment g1 = A - B * X; nodes g0..g1-1 are the drops inside the interval
+        # a drop to 0 inside the interval: the curve reaches 0 when the last patient at risk
+        # dies, so the censorings go before it and leave one patient (not n1 after the end:
+        # that would read the drop as everybody left dying at once)
+        zero = [g for g in segs[:-1] if kind[g] == 0 and ratio[g] <= 0.0]
+        if zero:
+            g1z, n1z = zero[0], 1.0
+            share = np.where(segs <= g1z, length, 0.0)
+            share = share / share.sum() if share.sum() > 0 else (segs <= g1z) / float(g1z - g0 + 1)
+        else:
+            g1z, n1z = g1, n1
+        # n after segment g1z = A - B * X; nodes g0..g1z-1 are the drops before it
         A, B = float(n0), 0.0
-        for g in segs:
+        for g in segs[segs <= g1z]:
             A -= marks[g]
             B += share[g - g0]
-            if g < g1:
+            if g < g1z:
                 A *= ratio[g]
                 B *= ratio[g]
-        X = max((A - n1) / B, 0.0) if B > 1e-12 else 0.0
+        X = max((A - n1z) / B, 0.0) if B > 1e-12 else 0.0
         expected[segs] = X * share
         # reference path: ref[g + 1] is the number at risk after segment g (before node g)
         n = float(n0)

@@ -215,3 +215,21 @@ def test_risk_time_just_past_the_last_click_extends_the_curve():
     diag = reconstruct([arm]).diagnostics["A"]
     assert any("extended the curve" in note for note in diag.notes)
     assert diag.risk_matched
+
+
+def test_curve_ending_in_a_drop_to_zero_keeps_the_last_interval_censored():
+    """The last patient at risk dies at the end (the curve drops to 0) after many were censored
+    in the last risk interval: the drop to 0 is one death, not everybody left dying at once."""
+    rng = np.random.default_rng(24)
+    ipd = simulate_arm(120, rng, median=40.0, follow_up=36.0, accrual=30.0)
+    last = ipd["time"].idxmax()
+    ipd.loc[last, "event"] = 1
+    ipd.loc[last, "time"] = ipd["time"].max() + 0.5
+    rt = np.arange(0.0, 36.0, 6.0)
+    last_cens = ((ipd["time"] >= rt[-1]) & (ipd["event"] == 0)).sum()
+    assert last_cens >= 5  # the case: heavy censoring in the last interval
+    rec = reconstruct([_arm(ipd, step=6.0)])
+    r = rec.ipd
+    assert int(r["event"].sum()) == int(ipd["event"].sum())
+    tail = r[r["time"] >= rt[-1]]
+    assert int(tail["event"].sum()) == int(ipd.loc[ipd["time"] >= rt[-1], "event"].sum())

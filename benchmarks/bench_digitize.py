@@ -11,7 +11,12 @@ compare with the true IPD:
   |dlogHR|  |log HR (Cox, arm k vs first arm) reconstructed - true|
   med err   |median time reconstructed - true| / last follow-up (%), arms whose median is reached
   missed    arms not found (empty, or confidence < 0.3, or IAE > 0.05)
-  s/fig     extraction + one reconstruction, seconds
+  s/fig     extraction + one reconstruction, seconds (wall clock)
+
+Speed (issue target: <= 2 s per figure on a 2-core machine) is checked here, not by a timed test:
+wall-clock seconds depend on the machine's load. The slowest figures are the high-dpi hard ones
+(hard #28, #3, #29 at seed 0); to see where the time goes, profile one of them, e.g.
+``python -m cProfile -s tottime`` on a script calling ``run_pipeline(..., reconstruct_ipd=False)``.
 
 When a figure has no drawn risk table, the true numbers at risk at the x ticks are given.
 Usage: python benchmarks/bench_digitize.py [--n 30] [--quick] [--seed 0] [--tiers clean typical hard]

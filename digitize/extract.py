@@ -382,8 +382,15 @@ def _step_curve(spec: ArmSpec, path: Runs, lw: float, groups: np.ndarray, px: np
             tt, ss = np.r_[t0, tt], np.r_[ss[0], ss]
     ss = np.clip(ss, 0.0, 1.0)
     if path.bot[-1] - path.top[-1] + 1 > lw + 2 and ss[-1] < 4.0 / max(ppu, 1e-9):
-        # ends with a drop to (a few pixels from) zero: the last patient had the event
-        tt, ss = np.r_[tt, tt[-1]], np.r_[ss, 0.0]
+        # ends with a drop to (a few pixels from) zero: the last patient had the event. A last
+        # level that short (at most a line width and a pixel each side) is the drop's foot (line
+        # cap, the axis drawn over it), not a plateau of 1/N: the drop goes straight to 0
+        k = int(np.flatnonzero(ss != ss[-1])[-1]) + 1 if np.any(ss != ss[-1]) else 0
+        t_per_px = abs(float(tt[-1] - tt[0])) / max(abs(float(px[-1] - px[0])), 1.0)
+        if k >= 1 and tt[k - 1] == tt[k] and tt[-1] - tt[k] <= (lw + 2.0) * t_per_px and not cal.log_x:
+            tt, ss = tt[:k + 1], np.r_[ss[:k], 0.0]
+        else:
+            tt, ss = np.r_[tt, tt[-1]], np.r_[ss, 0.0]
     # a first plateau within centre-line noise of 1 is the curve's start at 1
     if 1.0 - ss[0] < 3.0 * min_step:
         lead = np.cumprod(ss >= ss[0] - 1e-12).astype(bool)

@@ -51,25 +51,52 @@ def background_color(rgb: np.ndarray) -> np.ndarray:
     return a[sel].astype(float).mean(axis=0)
 
 
+def lab_distance(lab: np.ndarray, ref, index: np.ndarray | None = None) -> np.ndarray:
+    """CIE76 Delta E (float32) between Lab pixels ``lab`` (..., 3) and ``ref``: one colour (3,),
+    per-pixel colours (..., 3), or with ``index`` (integer array shaped like the pixels) a colour
+    table (N, 3) looked up per pixel. Channel by channel: the same float32 operations as
+    ``np.linalg.norm`` of the difference, without its (..., 3) temporaries."""
+    lab = np.asarray(lab, np.float32)
+    ref = np.asarray(ref, np.float32)
+    out = None
+    for ch in range(3):
+        e = (ref[:, ch][index] if index is not None else ref[..., ch]) - lab[..., ch]
+        e *= e
+        out = e if out is None else np.add(out, e, out=out)
+    return np.sqrt(out, out=out)
+
+
 def foreground(lab: np.ndarray, bg_lab: np.ndarray, delta_e: float = BG_DELTA_E) -> np.ndarray:
     """Bool map of pixels visibly different from the paper (any ink, text, band, legend frame)."""
-    return np.linalg.norm(lab - np.asarray(bg_lab, np.float32), axis=-1) > delta_e
+    return lab_distance(lab, bg_lab) > delta_e
 
 
-def _tilted_rows(h: int, w: int, slope: float) -> tuple[np.ndarray, np.ndarray]:
-    """Row index (h, w) of the line through row r with ``slope`` (pixels down per pixel right),
-    centred on the middle column, and whether it lies inside the region."""
+def _tilted_segments(w: int, slope: float) -> list[tuple[int, int, int]]:
+    """The line through row r with ``slope`` (pixels down per pixel right), centred on the middle
+    column, lies in row r + o over columns c0..c1-1: the (c0, c1, o) segments, left to right."""
     off = np.rint(slope * (np.arange(w) - (w - 1) / 2.0)).astype(np.intp)
-    y = np.arange(h)[:, None] + off[None, :]
-    return np.clip(y, 0, h - 1), (y >= 0) & (y < h)
+    cut = np.r_[0, np.nonzero(np.diff(off))[0] + 1, w]
+    return [(int(c0), int(c1), int(off[c0])) for c0, c1 in zip(cut[:-1], cut[1:])]
+
+
+def _shifted(h: int, o: int) -> tuple[slice, slice]:
+    """Rows r (first slice) whose shifted row r + o (second slice) lies in 0..h-1."""
+    return slice(max(0, -o), h - max(0, o)), slice(max(0, o), h + min(0, o))
 
 
 def line_fractions(mask: np.ndarray, slope: float = 0.0) -> np.ndarray:
     """Fraction of True pixels along each (slightly tilted) row line of ``mask``."""
     h, w = mask.shape
-    y, valid = _tilted_rows(h, w, slope)
-    vals = mask[y, np.arange(w)[None, :]] & valid
-    return vals.sum(axis=1) / np.maximum(valid.sum(axis=1), 1)
+    seg = _tilted_segments(w, slope)
+    sums = np.add.reduceat(np.asarray(mask, bool).view(np.uint8), [c0 for c0, _, _ in seg], axis=1,
+                           dtype=np.int32)   # (h, segments)
+    num = np.zeros(h, np.intp)
+    den = np.zeros(h, np.intp)
+    for j, (c0, c1, o) in enumerate(seg):
+        r, y = _shifted(h, o)
+        num[r] += sums[y, j]
+        den[r] += c1 - c0
+    return num / np.maximum(den, 1)
 
 
 def lines_mask(rows: np.ndarray, shape: tuple[int, int], slope: float = 0.0, widen: int = 1) -> np.ndarray:
@@ -81,9 +108,9 @@ def lines_mask(rows: np.ndarray, shape: tuple[int, int], slope: float = 0.0, wid
     out = np.zeros(shape, bool)
     if not rows.any():
         return out
-    y, valid = _tilted_rows(h, w, slope)
-    sel = rows[:, None] & valid
-    out[y[sel], np.broadcast_to(np.arange(w)[None, :], (h, w))[sel]] = True
+    for c0, c1, o in _tilted_segments(w, slope):
+        r, y = _shifted(h, o)
+        out[y, c0:c1] = rows[r, None]
     return out
 
 
@@ -105,12 +132,14 @@ def grid_lines(lab: np.ndarray, fg: np.ndarray, min_fraction: float = 0.55,
     h, w = fg.shape
     if h < 3 or w < 3:
         return np.zeros_like(fg)
-    light_grey = fg & (chroma(lab) < 12.0) & (lab[..., 0] > 45.0)
+    light = fg & (lab[..., 0] > 45.0)
+    c = chroma(lab)
+    light_grey = light & (c < 12.0)
     # solid lines: mostly light grey; dotted/dashed lines: light grey with regular gaps
     strong = _both_directions(light_grey, slopes, lambda f, n: f >= min_fraction)
     weak = _both_directions(light_grey, slopes, lambda f, n: f >= 0.3)
     dense = _both_directions(fg, slopes, lambda f, n: f >= min_fraction)
-    return (strong | (weak & dense)) & fg & (lab[..., 0] > 45.0) & (chroma(lab) < 15.0)
+    return (strong | (weak & dense)) & light & (c < 15.0)
 
 
 def frame_lines(lab: np.ndarray, band: int, min_fraction: float = 0.8,
@@ -156,7 +185,8 @@ def arm_coverage(
     """
     rgbf = np.asarray(rgb, np.float32)
     bg = np.asarray(bg_rgb, np.float32)
-    d = rgbf - bg
+    h, w = rgbf.shape[:2]
+    d = (rgbf.reshape(h, w * 3) - np.tile(bg, w)).reshape(h, w, 3)   # long rows: faster than broadcasting
     k = len(arm_rgbs)
     cov = np.empty((k,) + rgbf.shape[:2], np.float32)
     dist = np.empty_like(cov)
@@ -164,8 +194,7 @@ def arm_coverage(
     blurred = None
 
     def blend_distance(pixel_lab, a, lut):
-        idx = np.rint(np.clip(a, 0.0, 1.0) * 255.0).astype(np.intp)
-        return np.linalg.norm(lut[idx] - pixel_lab, axis=-1)
+        return lab_distance(pixel_lab, lut, np.rint(np.clip(a, 0.0, 1.0) * 255.0).astype(np.intp))
 
     for i, c in enumerate(arm_rgbs):
         v = np.asarray(c, np.float32) - bg
@@ -206,10 +235,17 @@ def assign_arms(cov: np.ndarray, dist: np.ndarray, tolerances, arm_rgbs) -> np.n
     import cv2
 
     tol = np.asarray(tolerances, np.float32)[:, None, None]
-    score = dist + COVERAGE_TIE_WEIGHT * np.abs(1.0 - cov)
-    score = np.where(dist <= tol, score, np.inf)
-    nearest = np.argmin(score, axis=0)
-    nearest[~np.isfinite(np.min(score, axis=0))] = -1
+    # argmin over the arms of the score, one arm at a time (first minimum, as np.argmin)
+    nearest = np.zeros(cov.shape[1:], np.intp)
+    low = None
+    for k in range(cov.shape[0]):
+        score = np.where(dist[k] <= tol[k], dist[k] + COVERAGE_TIE_WEIGHT * np.abs(1.0 - cov[k]), np.inf)
+        if low is None:
+            low = score
+            continue
+        nearest[score < low] = k
+        np.minimum(low, score, out=low)
+    nearest[~np.isfinite(low)] = -1
     lightness = rgb_to_lab(np.asarray(arm_rgbs, float))[:, 0]
     kernel = np.ones((5, 5), np.uint8)
     for k in np.argsort(lightness):   # darkest first
@@ -217,12 +253,13 @@ def assign_arms(cov: np.ndarray, dist: np.ndarray, tolerances, arm_rgbs) -> np.n
         if not core.any():
             continue
         rim = (cv2.dilate(core.astype(np.uint8), kernel) > 0) & (dist[k] <= tol[k]) & (cov[k] >= 0.15)
-        owner = np.where(nearest < 0, k, nearest)
-        owner_cov = np.take_along_axis(cov, owner[None], axis=0)[0]
+        ys, xs = np.nonzero(rim & (nearest != k))   # rim pixels another arm (or none) holds
+        held = nearest[ys, xs]
+        owner = np.where(held < 0, k, held)
         # a lighter arm's pixel that is not its own solid core: the darker line's rim
-        lighter_rim = (lightness[owner] > lightness[k] + 5.0) & (owner_cov < 0.85)
-        steal = rim & (nearest != k) & ((nearest < 0) | lighter_rim)
-        nearest[steal] = k
+        lighter_rim = (lightness[owner] > lightness[k] + 5.0) & (cov[owner, ys, xs] < 0.85)
+        steal = (held < 0) | lighter_rim
+        nearest[ys[steal], xs[steal]] = k
     return nearest
 
 

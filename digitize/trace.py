@@ -7,7 +7,8 @@ through drawn vertical segments, and it may vanish only where something else lie
 (another curve, a legend, text: non-paper pixels). Gaps over bare paper are expensive, so the
 trace ends where the drawn curve ends instead of jumping to a legend swatch. The chain is found
 by dynamic programming over the runs (a longest-path problem on a DAG ordered by column),
-vectorised per column with numpy.
+vectorised per column with numpy: the costs from the runs of the nearest columns are computed for
+many columns at once, and farther runs that cannot be a best predecessor are skipped (exactly).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ COST_LATE_START = 0.3      # per column between the plot's left edge and the fir
 FORBIDDEN = 1e9
 SHORT_GAP = 12             # columns back within which every run is a possible predecessor
 KEEP_PER_COLUMN = 4        # beyond that, the best few runs of each column
+NEAR_PAIRS_PER_CHUNK = 1 << 18   # (run, earlier run) costs computed at once (memory bound)
 
 
 @dataclass
@@ -48,22 +50,27 @@ def column_runs(mask: np.ndarray, weight: np.ndarray) -> Runs:
     """All vertical runs of True in ``mask`` (H, W); centres weighted by ``weight`` (coverage
     0-1) over the run and one pixel either side (anti-aliased edges below the mask threshold)."""
     h, w = mask.shape
-    m = np.zeros((w, h + 2), np.int8)
-    m[:, 1:-1] = mask.T
-    d = np.diff(m, axis=1)
-    sc, sr = np.nonzero(d == 1)      # start rows (in run coordinates: row index of first True)
-    ec, er = np.nonzero(d == -1)     # one past the last True
-    top, bot = sr, er - 1
-    wt = np.clip(np.asarray(weight, np.float32), 0.0, 1.0).T
-    rows = np.arange(h, dtype=np.float64)
-    cw = np.zeros((w, h + 1))
-    cy = np.zeros((w, h + 1))
-    np.cumsum(wt, axis=1, out=cw[:, 1:])
-    np.cumsum(wt * rows, axis=1, out=cy[:, 1:])
+    # True pixels in column-major order; a run starts where the row does not follow the last one
+    c, r = np.nonzero(np.asarray(mask, bool).T)
+    if c.size == 0:
+        e = np.zeros(0, np.int64)
+        return Runs(e, e.copy(), e.copy(), np.zeros(0), np.zeros(0))
+    first = np.ones(c.size, bool)
+    first[1:] = (c[1:] != c[:-1]) | (r[1:] != r[:-1] + 1)
+    i0 = np.nonzero(first)[0]
+    i1 = np.r_[i0[1:], c.size] - 1
+    sc, top, bot = c[i0], r[i0], r[i1]
+    # summed weight and weighted row over each run +- 1 row, gathered pixel by pixel
     lo = np.maximum(top - 1, 0)
     hi = np.minimum(bot + 1, h - 1) + 1
-    ws = cw[sc, hi] - cw[sc, lo]
-    ys = cy[sc, hi] - cy[sc, lo]
+    n = hi - lo
+    ends = np.cumsum(n)
+    run = np.repeat(np.arange(sc.size), n)
+    starts = ends - n
+    rows = lo[run] + np.arange(ends[-1]) - starts[run]
+    wt = np.clip(np.asarray(weight, np.float32)[rows, sc[run]], 0.0, 1.0).astype(np.float64)
+    ws = np.add.reduceat(wt, starts)
+    ys = np.add.reduceat(wt * rows, starts)
     cen = np.where(ws > 1e-6, ys / np.maximum(ws, 1e-6), 0.5 * (top + bot))
     return Runs(sc.astype(np.int64), top.astype(np.int64), bot.astype(np.int64), cen, ws)
 
@@ -111,39 +118,82 @@ def trace_path(
     # long gaps are bridged from the best few runs of each earlier column only (keeps the work
     # per column small); short gaps from every run
     col_best = np.full((w, KEEP_PER_COLUMN), -1, np.int64)
-    for c in np.unique(col):
-        i0, i1 = starts[c], starts[c + 1]
-        b = np.arange(i0, i1)
-        start_score = -COST_LATE_START * max(0, c - start_col)
-        lo = max(0, c - max_gap - 1)
-        mid = max(lo, c - SHORT_GAP)
-        j0 = starts[mid]
-        far = col_best[lo:mid].ravel()
-        a = np.concatenate([far[far >= 0], np.arange(j0, i0)])
-        if a.size == 0:
-            best[b] = 1.0 + start_score
-            keep = b[np.argsort(-best[b])][:KEEP_PER_COLUMN]
-            col_best[c, :keep.size] = keep
-            continue
-        ca = col[a][:, None]
-        gap = c - ca - 1
-        ta, ba, ya, ra = top[a][:, None], bot[a][:, None], cen[a][:, None], row[a][:, None]
-        tb, bb, yb, rb = top[b][None, :], bot[b][None, :], cen[b][None, :], row[b][None, :]
-        dy = np.maximum(np.maximum(tb - ba, ta - bb) - 1, 0)
-        rises = (ya - yb) > (up_tol0 + 0.02 * (gap + 1))
-        e_a = ecum[ra, c] - ecum[ra, ca + 1]
-        e_b = ecum[rb, c] - ecum[rb, ca + 1]
+
+    def rises(a: np.ndarray, gap: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Going from run a to run b, ``gap`` columns later, would climb (forbidden); arrays
+        broadcast together."""
+        return (cen[a] - cen[b]) > (up_tol0 + 0.02 * (gap + 1))
+
+    def costs(a: np.ndarray, b: np.ndarray, c, gap: np.ndarray, climbs: np.ndarray) -> np.ndarray:
+        """Cost of reaching run b (in column c) from run a, ``gap`` columns earlier (``climbs``:
+        :func:`rises`); arrays broadcast together."""
+        ra, rb, ca1 = row[a], row[b], c - gap
+        dy = np.maximum(np.maximum(top[b] - bot[a], top[a] - bot[b]) - 1, 0)
+        e_a = ecum[ra, c] - ecum[ra, ca1]
+        e_b = ecum[rb, c] - ecum[rb, ca1]
         n_empty = np.minimum(e_a, e_b)
-        cost = (COST_OCCLUDED_GAP * gap + (COST_EMPTY_GAP - COST_OCCLUDED_GAP) * n_empty
-                + COST_JUMP * dy + FORBIDDEN * rises)
-        score = best[a][:, None] - cost
-        k = np.argmax(score, axis=0)
-        sbest = score[k, np.arange(b.size)]
-        use_pred = sbest > start_score
-        best[b] = 1.0 + np.where(use_pred, sbest, start_score)
-        pred[b] = np.where(use_pred, a[k], -1)
-        keep = b[np.argsort(-best[b])][:KEEP_PER_COLUMN]
-        col_best[c, :keep.size] = keep
+        return (COST_OCCLUDED_GAP * gap + (COST_EMPTY_GAP - COST_OCCLUDED_GAP) * n_empty
+                + COST_JUMP * dy + FORBIDDEN * climbs)
+
+    # the costs from the runs of the SHORT_GAP previous columns do not depend on the scores:
+    # computed for many columns at once, (near runs x column runs) blocks in one flat array
+    cols = np.unique(col)
+    i0s, i1s = starts[cols], starts[cols + 1]
+    j0s = starts[np.maximum(cols - SHORT_GAP, 0)]
+    nbs = i1s - i0s
+    sizes = (i0s - j0s) * nbs
+    offsets = np.r_[0, np.cumsum(sizes)]
+    chunk_end, near_cost, base = 0, np.empty(0), 0
+    # python ints for the per-column bookkeeping (numpy scalars are slow)
+    for ci, (c, i0, i1, j0, o0, o1) in enumerate(zip(cols.tolist(), i0s.tolist(), i1s.tolist(), j0s.tolist(),
+                                                      offsets[:-1].tolist(), offsets[1:].tolist())):
+        if ci == chunk_end:   # next chunk of columns
+            chunk_end = max(ci + 1, int(np.searchsorted(offsets, o0 + NEAR_PAIRS_PER_CHUNK, "right")) - 1)
+            chunk_end = min(chunk_end, cols.size)
+            m = sizes[ci:chunk_end]
+            pc = np.repeat(np.arange(ci, chunk_end), m)   # per pair: its column's index in cols
+            q = np.arange(int(m.sum())) - (offsets[pc] - o0)
+            pa, pb = j0s[pc] + q // nbs[pc], i0s[pc] + q % nbs[pc]
+            gap = cols[pc] - col[pa] - 1
+            near_cost = costs(pa, pb, cols[pc], gap, rises(pa, gap, pb))
+            base = o0
+        start_score = -COST_LATE_START * max(0, c - start_col)
+        score = best[j0:i0, None] - near_cost[o0 - base:o1 - base].reshape(i0 - j0, i1 - i0)
+        sbest = score.max(axis=0, initial=-np.inf)
+        floor = np.maximum(sbest, start_score)
+        lo = max(0, c - max_gap - 1)
+        far = col_best[lo:max(lo, c - SHORT_GAP)].ravel()
+        far = far[far >= 0]
+        if far.size:
+            # a far run can only be a run's best predecessor if it does not climb to it and if,
+            # as every cost is at least COST_OCCLUDED_GAP per skipped column, its score can reach
+            # the best from near runs or a fresh start: only those far runs are scored (exact: every
+            # possible maximiser is kept, in the same order)
+            gap = c - col[far] - 1
+            bound = best[far] - COST_OCCLUDED_GAP * gap
+            ok = bound >= floor.min()
+            far, gap, bound = far[ok], gap[ok], bound[ok]
+            b = np.arange(i0, i1)[None, :]
+            climbs = rises(far[:, None], gap[:, None], b)
+            ok = ((bound[:, None] >= floor[None, :]) & ~climbs).any(axis=1)
+            far, gap, climbs = far[ok], gap[ok], climbs[ok]
+        if far.size:
+            score = np.concatenate([best[far][:, None] - costs(far[:, None], b, c, gap[:, None], climbs), score])
+            sbest = score.max(axis=0)
+            k = np.concatenate([far, np.arange(j0, i0)])[np.argmax(score, axis=0)]
+        elif i0 > j0:
+            k = j0 + np.argmax(score, axis=0)
+        if far.size or i0 > j0:
+            use_pred = sbest > start_score
+            best[i0:i1] = 1.0 + np.where(use_pred, sbest, start_score)
+            pred[i0:i1] = np.where(use_pred, k, -1)
+        else:
+            best[i0:i1] = 1.0 + start_score
+        if i1 - i0 == 1:
+            col_best[c, 0] = i0
+        else:
+            keep = np.argsort(-best[i0:i1])[:KEEP_PER_COLUMN]
+            col_best[c, :keep.size] = keep + i0
     end = int(np.argmax(best))
     path = [end]
     while pred[path[-1]] >= 0:

@@ -88,9 +88,25 @@ def _solve(arm: ArmInput, sigma: float, spread_weight: float):
         d, c, n_start = _refine(dp, solve, d, c, n_start)
     if D is not None and int(d.sum()) != D:
         d, c, n_start = _match_events(dp, solve, d, c, n_start, D, notes)
+    elif D is None:
+        d, c = _one_death_at_zero(plan, d, c)
     if n_estimated and free_start:
         notes.append(f"N unknown: estimated N = {n_start} (solver, from the curve and risk table)")
     return plan, d, c, n_start, n_estimated, notes
+
+
+def _one_death_at_zero(plan: Plan, d: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A drop to 0 fits any number at risk (all of them die), so the solver may end the curve
+    with several deaths where the patients were censored before; the curve reaches 0 when the
+    last patient at risk dies: keep one death there, the others censored just before it."""
+    zero = np.flatnonzero((plan.kind == 0) & (plan.after <= 0.0))
+    if zero.size == 0 or d[zero[0]] <= 1:
+        return d, c
+    z = int(zero[0])
+    d, c = d.copy(), c.copy()
+    c[z] += d[z] - 1
+    d[z] = 1
+    return d, c
 
 
 def _allocate(total: int, weights: np.ndarray) -> np.ndarray:

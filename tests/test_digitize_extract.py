@@ -206,6 +206,30 @@ def test_find_arm_colors_colour_and_black():
         assert np.linalg.norm(lab_found - true, axis=1).min() < 6.0, (name, found)
 
 
+def test_curve_dropping_to_zero_at_the_end():
+    """The last patient dies at the end after heavy censoring: the drawn drop to the axis is one
+    drop straight to 0 (its foot, a line cap on the axis, is no plateau of 1/N), and the last
+    risk interval keeps its censorings."""
+    names = ("Control",)
+    ipd = _ipd(names, n=(130,), seed=1, medians=(60.0,))
+    last = ipd["time"].idxmax()
+    ipd.loc[last, "event"] = 1
+    ipd.loc[last, "time"] = ipd["time"].max() + 0.3
+    fig = render_figure(ipd, _style(names, dpi=114, line_width_px=2.1, censor_mark="+", risk_table=True,
+                                    colors=("#bc3c29",)))
+    tr = fig.truth
+    cal, (arm,) = _extract(fig)
+    span = tr.x_range[1] - tr.x_range[0]
+    assert arm.survival[-1] == 0.0 and arm.survival[-2] > 0.3
+    assert arm.time[-1] == arm.time[-2] and abs(arm.time[-1] - ipd["time"].max()) <= 0.005 * span
+    res = run_pipeline(fig.image, cal, [ArmSpec("Control", tr.colors["Control"])], risk_table=tr.risk_table)
+    t_last = tr.risk_table.times[tr.risk_table.times < ipd["time"].max()][-1]
+    rec = res.ipd[res.ipd["time"] >= t_last]
+    true = ipd[ipd["time"] >= t_last]
+    assert (true["event"] == 0).sum() >= 10   # the case: heavy censoring in the last interval
+    assert int(rec["event"].sum()) == int(true["event"].sum())
+
+
 def test_pipeline_reconstructs_events_and_missing_colour_is_reported(two_colour_figure):
     fig = two_colour_figure
     tr = fig.truth

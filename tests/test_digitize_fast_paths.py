@@ -1,0 +1,139 @@
+"""The vectorised fast paths of digitize give exactly what the plain formulations give.
+
+References here are the direct (slow) definitions: per-pixel tilted-line sums, per-column run
+scans, np.linalg.norm, np.argmin, and the dynamic program scoring every candidate run.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from digitize import trace
+from digitize.inkmask import assign_arms, lab_distance, line_fractions, lines_mask
+from digitize.trace import (COST_EMPTY_GAP, COST_JUMP, COST_LATE_START, COST_OCCLUDED_GAP, FORBIDDEN,
+                            KEEP_PER_COLUMN, SHORT_GAP, Runs, column_runs, trace_path)
+
+
+def _tilted(h, w, slope):
+    off = np.rint(slope * (np.arange(w) - (w - 1) / 2.0)).astype(int)
+    y = np.arange(h)[:, None] + off[None, :]
+    return y, (y >= 0) & (y < h)
+
+
+@pytest.mark.parametrize("h,w,slope", [(40, 60, 0.0), (40, 60, 0.1), (61, 37, -0.07), (25, 30, 0.5)])
+def test_tilted_lines_match_per_pixel_definition(h, w, slope):
+    rng = np.random.default_rng(h * w)
+    mask = rng.random((h, w)) < 0.3
+    y, valid = _tilted(h, w, slope)
+    vals = mask[np.clip(y, 0, h - 1), np.arange(w)[None, :]] & valid
+    np.testing.assert_array_equal(line_fractions(mask, slope), vals.sum(1) / np.maximum(valid.sum(1), 1))
+    rows = rng.random(h) < 0.2
+    want = np.zeros((h, w), bool)
+    sel = rows[:, None] & valid
+    want[y[sel], np.broadcast_to(np.arange(w), (h, w))[sel]] = True
+    np.testing.assert_array_equal(lines_mask(rows, (h, w), slope, widen=0), want)
+
+
+def test_column_runs_match_column_scan():
+    rng = np.random.default_rng(3)
+    mask = rng.random((30, 20)) < 0.4
+    weight = (rng.random((30, 20)) * 1.3 - 0.1).astype(np.float32)
+    runs = column_runs(mask, weight)
+    k = 0
+    for c in range(20):
+        r = 0
+        while r < 30:
+            if not mask[r, c]:
+                r += 1
+                continue
+            t = r
+            while r < 30 and mask[r, c]:
+                r += 1
+            lo, hi = max(t - 1, 0), min(r, 29) + 1
+            wt = np.clip(weight[lo:hi, c], 0, 1).astype(float)
+            assert (runs.col[k], runs.top[k], runs.bot[k]) == (c, t, r - 1)
+            assert runs.weight[k] == pytest.approx(wt.sum(), abs=1e-12)
+            assert runs.cen[k] == pytest.approx((wt * np.arange(lo, hi)).sum() / wt.sum(), abs=1e-9)
+            k += 1
+    assert k == len(runs)
+    assert len(column_runs(np.zeros((5, 4), bool), weight[:5, :4])) == 0
+
+
+def test_lab_distance_and_assignment_match_numpy_definitions():
+    rng = np.random.default_rng(5)
+    lab = (rng.random((40, 50, 3)) * 80).astype(np.float32)
+    table = (rng.random((256, 3)) * 80).astype(np.float32)
+    idx = rng.integers(0, 256, (40, 50))
+    np.testing.assert_array_equal(lab_distance(lab, table, idx), np.linalg.norm(table[idx] - lab, axis=-1))
+    np.testing.assert_array_equal(lab_distance(lab, table[7]), np.linalg.norm(lab - table[7], axis=-1))
+    cov = (rng.random((3, 40, 50)) * 1.2 - 0.1).astype(np.float32)
+    dist = (rng.random((3, 40, 50)) * 30).astype(np.float32)
+    cov[:, :5], dist[:, :5] = 1.0, 4.0   # exact ties: the first arm wins, as np.argmin
+    tol = np.array([15.0, 20.0, 12.0], np.float32)
+    # no solid cores (cov < 0.7): only the nearest-blend step acts
+    got = assign_arms(np.minimum(cov, 0.69), dist, tol, [(200, 0, 0), (0, 0, 200), (0, 150, 0)])
+    score = np.where(dist <= tol[:, None, None], dist + 3.0 * np.abs(1.0 - np.minimum(cov, 0.69)), np.inf)
+    want = np.where(np.isfinite(score.min(0)), np.argmin(score, axis=0), -1)
+    np.testing.assert_array_equal(got, want)
+
+
+def _reference_trace(runs, empty, line_width, max_gap, start_col):
+    """The dynamic program scoring every near run and the best runs of every far column."""
+    h, w = empty.shape
+    ecum = np.zeros((h, w + 1), np.int64)
+    np.cumsum(empty, axis=1, out=ecum[:, 1:])
+    col, top, bot, cen = runs.col, runs.top, runs.bot, runs.cen
+    row = np.clip(np.rint(cen).astype(int), 0, h - 1)
+    n = len(runs)
+    best, pred = np.full(n, -np.inf), np.full(n, -1)
+    col_best = np.full((w, KEEP_PER_COLUMN), -1)
+    up_tol0 = max(1.2, 0.5 * line_width)
+    for c in np.unique(col):
+        bs = np.nonzero(col == c)[0]
+        far = col_best[max(0, c - max_gap - 1):max(0, c - SHORT_GAP)].ravel()
+        a = np.r_[far[far >= 0], np.nonzero((col < c) & (col >= c - SHORT_GAP))[0]]
+        start = -COST_LATE_START * max(0, c - start_col)
+        for b in bs:
+            gap = c - col[a] - 1
+            dy = np.maximum(np.maximum(top[b] - bot[a], top[a] - bot[b]) - 1, 0)
+            e = np.minimum(ecum[row[a], c] - ecum[row[a], col[a] + 1], ecum[row[b], c] - ecum[row[b], col[a] + 1])
+            rises = (cen[a] - cen[b]) > (up_tol0 + 0.02 * (gap + 1))
+            score = best[a] - (COST_OCCLUDED_GAP * gap + (COST_EMPTY_GAP - COST_OCCLUDED_GAP) * e
+                               + COST_JUMP * dy + FORBIDDEN * rises)
+            k = int(np.argmax(score)) if a.size else -1
+            if a.size and score[k] > start:
+                best[b], pred[b] = 1.0 + score[k], a[k]
+            else:
+                best[b] = 1.0 + start
+        keep = bs[np.argsort(-best[bs])][:KEEP_PER_COLUMN]
+        col_best[c, :keep.size] = keep
+    path = [int(np.argmax(best))]
+    while pred[path[-1]] >= 0:
+        path.append(int(pred[path[-1]]))
+    return np.asarray(path[::-1])
+
+
+@pytest.mark.parametrize("seed,chunk", [(0, 1 << 18), (1, 1 << 18), (2, 50)])
+def test_trace_path_matches_full_dynamic_program(seed, chunk, monkeypatch):
+    """Dashed descending curve plus stray runs above and below it, over paper with occluded parts
+    (small chunks of precomputed costs: chunk boundaries change nothing)."""
+    monkeypatch.setattr(trace, "NEAR_PAIRS_PER_CHUNK", chunk)
+    rng = np.random.default_rng(seed)
+    h, w = 80, 160
+    cols, tops, bots = [], [], []
+    for c in range(w):
+        if (c // 15) % 3 != 2:   # dashes: gaps longer than SHORT_GAP to bridge
+            y = int(10 + 0.4 * c)
+            cols.append(c), tops.append(y), bots.append(y + 1 + (c % 23 == 0) * 6)
+        for _ in range(rng.integers(0, 3)):   # strays
+            y = int(rng.integers(0, h - 3))
+            cols.append(c), tops.append(y), bots.append(y + int(rng.integers(0, 3)))
+    order = np.lexsort((tops, cols))
+    col, top, bot = (np.asarray(v)[order] for v in (cols, tops, bots))
+    keep = np.r_[True, (col[1:] != col[:-1]) | (top[1:] > bot[:-1] + 1)]   # disjoint runs per column
+    col, top, bot = col[keep], top[keep], bot[keep]
+    cen = 0.5 * (top + bot) + rng.normal(0, 0.2, col.size)
+    runs = Runs(col, top, bot, cen, (bot - top + 1).astype(float))
+    empty = rng.random((h, w)) < 0.3
+    for kw in (dict(line_width=2.0, max_gap=40, start_col=0), dict(line_width=1.0, max_gap=25, start_col=5)):
+        np.testing.assert_array_equal(trace_path(runs, empty, **kw), _reference_trace(runs, empty, **kw))

@@ -19,17 +19,21 @@ median/p90 (time units = months), and the time to reconstruct one 10,000-patient
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from kmrecon.data import ArmData
-from reconstruct import reconstruct
-from reconstruct.diagnostics import curve_distance, km_median, km_steps
-from reconstruct.preprocess import preprocess_curve
-from simulate.ipd import km_corners, number_at_risk, simulate_arm
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from kmrecon.data import ArmData  # noqa: E402
+from reconstruct import reconstruct  # noqa: E402
+from reconstruct.diagnostics import curve_distance, km_median, km_steps  # noqa: E402
+from reconstruct.preprocess import preprocess_curve  # noqa: E402
+from simulate.ipd import km_corners, number_at_risk, simulate_arm  # noqa: E402
 
 SETTINGS = ("risk table", "risk + D", "N only", "risk + marks", "risk, noisy clicks", "risk, pixel trace")
 NOISY = ("risk, noisy clicks", "risk, pixel trace")

@@ -30,6 +30,9 @@ INK_THRESHOLD = 0.3
 MIN_RUN_WEIGHT = 0.35
 #: largest hue difference (degrees, Lab) between an arm's colour and the ink traced for it
 MAX_HUE_DIFF = 40.0
+#: traces with a confidence (inked fraction of their span x extent) below this are tried again
+#: with a wider colour tolerance
+WIDEN_BELOW = 0.5
 #: merge plateau levels closer than this many pixels (centre-line noise)
 MIN_STEP_PX = 0.3
 
@@ -177,9 +180,14 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
         spec, tol = arms[k], tols[k]
         args = ((crop, lab), cov, dist, (nearest, by_shade), ign, empty, calibration, (x0, y0), frame, start_col)
         res = _extract_one(spec, k, tol, *args)
-        if spec.tolerance is None and res.confidence < 0.5:
+        # a trace with many uninked columns (JPEG washes thin lines' colour out of tolerance) is
+        # tried again with a wider tolerance, kept if it is surer or reaches further as surely
+        if spec.tolerance is None and (res.confidence < WIDEN_BELOW or res.empty):
             wider = _extract_one(spec, k, tol * 1.6, *args)
-            if wider.confidence > res.confidence + 0.05:
+            further = (not res.empty and not wider.empty
+                       and wider.trace_px[-1, 0] > res.trace_px[-1, 0] + 0.05 * cw
+                       and wider.confidence >= res.confidence - 0.05)
+            if wider.confidence > res.confidence + 0.05 or further:
                 wider.warnings.append(f"colour tolerance widened to Delta E {tol * 1.6:.0f}")
                 res = wider
         return res
@@ -410,6 +418,13 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned,
         return _empty_arm(spec, got)
     runs, lw = got
     idx = trace_path(runs, empty, line_width=lw, max_gap=max(20, int(0.2 * cw)), start_col=start_col)
+    # a drop starts at its plateau: a last column whose ink reaches well above it and on to the
+    # x axis or the top of the plot is a vertical line the curve ends against (the right spine),
+    # not the curve's last drop (a censor mark there reaches neither)
+    axis_row = float(min(frame[1], ch - 1))
+    while idx.size > 2 and runs.top[idx[-1]] < runs.top[idx[-2]] - (lw + 2.0) and \
+            (runs.bot[idx[-1]] >= axis_row - lw - 2.0 or runs.top[idx[-1]] <= lw + 2.0):
+        idx = idx[:-1]
     path = runs.take(idx)
     # the traced ink must have this colour's hue (JPEG and anti-aliasing wash colours out but
     # keep their hue): else a wrong colour would pick up another curve through faint blends
@@ -417,7 +432,7 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned,
     if mismatch:
         return _empty_arm(spec, mismatch)
     groups, is_mark = find_marks(path, lw)
-    xcol, level = _path_levels(path, lw, is_mark, float(min(frame[1], ch - 1)))
+    xcol, level = _path_levels(path, lw, is_mark, axis_row)
     px, py = xcol + x0, level + y0
     neutral = is_neutral(spec.rgb)
     tt, ss, warnings = _step_curve(spec, path, lw, groups, px, py, cal, float(x0 + start_col), neutral)

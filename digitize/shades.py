@@ -71,8 +71,8 @@ def separate_shades(rgb: np.ndarray, nearest: np.ndarray, cov: np.ndarray, dist:
                     bg_rgb) -> tuple[np.ndarray, np.ndarray]:
     """Re-assign plateau runs between arms of one hue by the ink they put down.
 
-    rgb: (H, W, 3) image region; nearest: (H, W) arm index per pixel (-1 none); cov, dist: (K, H, W) from
-    :func:`digitize.inkmask.arm_coverage`. Returns (nearest, decided): the updated map and a
+    rgb: (H, W, 3) image region; nearest: (H, W) arm index per pixel (-1 none); cov, dist:
+    (K, H, W) from :func:`digitize.inkmask.arm_coverage`. Returns (nearest, decided): the updated map and a
     bool map of the pixels this step gave an arm (they count as that arm's ink even where their
     washed colour is beyond its tolerance).
     """

@@ -109,11 +109,14 @@ def trace_path(
     h, w = empty.shape
     ecum = np.zeros((h, w + 1), np.int32)
     np.cumsum(empty, axis=1, out=ecum[:, 1:])
+    vcum = np.zeros((h + 1, w), np.int32)   # bare paper down each column
+    np.cumsum(empty, axis=0, out=vcum[1:])
     col, top, bot, cen = runs.col, runs.top, runs.bot, runs.cen
     row = np.clip(np.rint(cen).astype(np.int64), 0, h - 1)
     best = np.full(n, -np.inf)
     pred = np.full(n, -1, np.int64)
     up_tol0 = max(1.2, 0.5 * line_width)
+    dash_gap = int(np.ceil(2.0 * line_width + 3.0))   # pixels: the longest gap of a dashed line
     starts = np.searchsorted(col, np.arange(w + 1), side="left")
     # long gaps are bridged from the best few runs of each earlier column only (keeps the work
     # per column small); short gaps from every run
@@ -132,8 +135,14 @@ def trace_path(
         e_a = ecum[ra, c] - ecum[ra, ca1]
         e_b = ecum[rb, c] - ecum[rb, ca1]
         n_empty = np.minimum(e_a, e_b)
+        # a drop is drawn: moving down from one column to the next across bare paper (in both
+        # columns) beyond a dash's gap costs like a gap over bare paper, not like a hidden drop
+        # (over skipped columns the drop may lie anywhere between: the gap cost applies instead)
+        y0, y1 = np.minimum(bot[a] + 1, h), np.maximum(np.minimum(top[b], h), np.minimum(bot[a] + 1, h))
+        v_empty = np.minimum(vcum[y1, c] - vcum[y0, c], vcum[y1, ca1 - 1] - vcum[y0, ca1 - 1])
+        v_empty = np.where(gap == 0, np.maximum(v_empty - dash_gap, 0), 0)
         return (COST_OCCLUDED_GAP * gap + (COST_EMPTY_GAP - COST_OCCLUDED_GAP) * n_empty
-                + COST_JUMP * dy + FORBIDDEN * climbs)
+                + COST_JUMP * dy + (COST_EMPTY_GAP - COST_JUMP) * v_empty + FORBIDDEN * climbs)
 
     # the costs from the runs of the SHORT_GAP previous columns do not depend on the scores:
     # computed for many columns at once, (near runs x column runs) blocks in one flat array

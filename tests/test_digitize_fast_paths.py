@@ -83,6 +83,7 @@ def _reference_trace(runs, empty, line_width, max_gap, start_col):
     ecum = np.zeros((h, w + 1), np.int64)
     np.cumsum(empty, axis=1, out=ecum[:, 1:])
     col, top, bot, cen = runs.col, runs.top, runs.bot, runs.cen
+
     row = np.clip(np.rint(cen).astype(int), 0, h - 1)
     n = len(runs)
     best, pred = np.full(n, -np.inf), np.full(n, -1)
@@ -98,8 +99,13 @@ def _reference_trace(runs, empty, line_width, max_gap, start_col):
             dy = np.maximum(np.maximum(top[b] - bot[a], top[a] - bot[b]) - 1, 0)
             e = np.minimum(ecum[row[a], c] - ecum[row[a], col[a] + 1], ecum[row[b], c] - ecum[row[b], col[a] + 1])
             rises = (cen[a] - cen[b]) > (up_tol0 + 0.02 * (gap + 1))
+            # a drop from one column to the next across bare paper (in both columns), beyond a
+            # dash's gap
+            y0, y1 = np.minimum(bot[a] + 1, h), np.maximum(np.minimum(top[b], h), np.minimum(bot[a] + 1, h))
+            v = np.array([min(empty[p:q, cc].sum() for cc in (ca, c)) for ca, p, q in zip(col[a], y0, y1)], int)
+            v = np.where(gap == 0, np.maximum(v - int(np.ceil(2.0 * line_width + 3.0)), 0), 0)
             score = best[a] - (COST_OCCLUDED_GAP * gap + (COST_EMPTY_GAP - COST_OCCLUDED_GAP) * e
-                               + COST_JUMP * dy + FORBIDDEN * rises)
+                               + COST_JUMP * dy + (COST_EMPTY_GAP - COST_JUMP) * v + FORBIDDEN * rises)
             k = int(np.argmax(score)) if a.size else -1
             if a.size and score[k] > start:
                 best[b], pred[b] = 1.0 + score[k], a[k]

@@ -12,6 +12,8 @@ from digitize.trace import Runs
 
 #: a centred mark column's ink above the line is at least this fraction of its ink below
 MARK_MIN_SYMMETRY = 0.3
+#: a column of a ribbon of overlapping marks is inked over at least this fraction of its height
+MIN_BAND_SOLIDITY = 0.75
 
 
 def plateau_reference(path: Runs, line_width: float) -> tuple[np.ndarray, np.ndarray]:
@@ -36,6 +38,33 @@ def plateau_reference(path: Runs, line_width: float) -> tuple[np.ndarray, np.nda
     return plateau, ref
 
 
+def dense_band(path: Runs, line_width: float, mark_height: float, min_marks: int = 3) -> np.ndarray:
+    """Columns of a stretch drawn as one thick band: censor marks so dense (low dpi, heavy
+    censoring) that they overlap into a ribbon with no plateau column left to measure them
+    against. Every column of the ribbon is about as tall as the figure's other marks
+    (``mark_height`` pixels, from the isolated ones: curves running together make taller or
+    thinner ribbons) and shares more than a line's height with both neighbours (a steep
+    staircase's columns only touch at a line's thickness) and is solid ink (stacked marks; a
+    pale blend of crossing curves is not), over at least ``min_marks`` mark pitches (line
+    width + 1 pixels)."""
+    n = len(path)
+    out = np.zeros(n, bool)
+    if n < 3:
+        return out
+    adj = np.diff(path.col) == 1
+    overlap = np.minimum(path.bot[1:], path.bot[:-1]) - np.maximum(path.top[1:], path.top[:-1]) + 1
+    shared = adj & (overlap > line_width + 1.5)
+    height = path.bot - path.top + 1
+    thick = ((height > 2.0 * line_width + 1.0) & (np.abs(height - mark_height) <= line_width + 1.0)
+             & (path.weight >= MIN_BAND_SOLIDITY * height) & np.r_[False, shared] & np.r_[shared, False])
+    pitch = max(2.0, line_width + 1.0)
+    edges = np.diff(np.r_[0, thick.astype(np.int8), 0])
+    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+        if path.col[b - 1] - path.col[a] + 1 >= min_marks * pitch:
+            out[a:b] = True
+    return out
+
+
 def find_marks(path: Runs, line_width: float) -> tuple[np.ndarray, np.ndarray]:
     """Censor marks on a traced path.
 
@@ -57,6 +86,8 @@ def find_marks(path: Runs, line_width: float) -> tuple[np.ndarray, np.ndarray]:
     centred = both & (up >= MARK_MIN_SYMMETRY * down)
     half = float(np.median(up[centred])) if np.count_nonzero(centred) >= 3 else np.inf
     is_mark = centred | (both & (up > 2.0 * thr) & (up >= 0.75 * half))
+    if np.isfinite(half):
+        is_mark |= dense_band(path, line_width, 2.0 * half)
     groups = []
     if is_mark.any():
         idx = np.nonzero(is_mark)[0]

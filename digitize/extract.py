@@ -335,6 +335,19 @@ def _arm_runs(spec: ArmSpec, k: int, tol: float, cov, dist, assigned, ignore, fr
     return runs, max(0.8, lw)
 
 
+def _path_line_width(path: Runs, lw: float) -> float:
+    """Line width (pixels) re-read off the traced path: the median ink of its thinnest runs (at
+    most a pixel taller than its lower-quartile run height: plateaus, not drops, nor marks
+    overlapping into a ribbon where censoring is dense). The arm's first estimate, from all its
+    runs, is pulled down by faint ink off the curve (a band's edge, anti-aliased pixels of a
+    grey curve); too thin a line makes every plateau column look taller than a line, so no
+    column is a plateau to measure censor marks against."""
+    height = path.bot - path.top + 1
+    if height.size < 10:
+        return lw
+    return max(0.8, float(np.median(path.weight[height <= np.percentile(height, 25) + 1])))
+
+
 def _path_levels(path: Runs, lw: float, is_mark: np.ndarray, axis_row: float) -> tuple[np.ndarray, np.ndarray]:
     """Centre-line (x, y) per traced column (crop pixels); a last drop into the x axis reaches it
     (the axis is drawn over the curve, or excluded for a black curve)."""
@@ -346,8 +359,10 @@ def _path_levels(path: Runs, lw: float, is_mark: np.ndarray, axis_row: float) ->
 
 
 def _step_curve(spec: ArmSpec, path: Runs, lw: float, groups: np.ndarray, px: np.ndarray, py: np.ndarray,
-                cal: Calibration, start_px: float, neutral: bool) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Step corners (time, survival) in data units from the centre line (image pixels px, py)."""
+                cal: Calibration, start_px: float, neutral: bool,
+                mark_lw: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Step corners (time, survival) in data units from the centre line (image pixels px, py);
+    mark_lw: the line width (pixels) the censor marks ``groups`` were found with."""
     t, s = cal.to_data(px, py)
     order = np.argsort(t, kind="stable")
     t, s = t[order], s[order]
@@ -360,7 +375,7 @@ def _step_curve(spec: ArmSpec, path: Runs, lw: float, groups: np.ndarray, px: np
     t_last, _ = cal.to_data(px[-1] - cap, py[-1])
     if groups.size:
         # a censor mark at the very end ("+" arms stick out past the curve's end): end there
-        _, ref = plateau_reference(path, lw)
+        _, ref = plateau_reference(path, mark_lw)
         gl = int(groups[-1, 1])
         half = float(path.top[ref[gl]] - path.top[gl]) + lw / 2.0 + 1.0
         if groups[-1, 2] >= path.col[-1] - half - lw:
@@ -431,14 +446,15 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned,
     mismatch = _colour_mismatch(spec, pixels, path)
     if mismatch:
         return _empty_arm(spec, mismatch)
-    groups, is_mark = find_marks(path, lw)
+    mark_lw = _path_line_width(path, lw)
+    groups, is_mark = find_marks(path, mark_lw)
     xcol, level = _path_levels(path, lw, is_mark, axis_row)
     px, py = xcol + x0, level + y0
     neutral = is_neutral(spec.rgb)
-    tt, ss, warnings = _step_curve(spec, path, lw, groups, px, py, cal, float(x0 + start_col), neutral)
+    tt, ss, warnings = _step_curve(spec, path, lw, groups, px, py, cal, float(x0 + start_col), neutral, mark_lw)
     # censor marks -> data
     if groups.size:
-        _, ref = plateau_reference(path, lw)
+        _, ref = plateau_reference(path, mark_lw)
         cx = groups[:, 2] + x0
         cy = path.cen[ref[groups[:, 0].astype(int)]] + y0
         ct, _ = cal.to_data(cx, cy)

@@ -13,6 +13,9 @@ from reconstruct.plan import Plan
 
 #: cost per censor mark left unused (marks are near-certain censorings)
 MARK_WEIGHT = 1e3
+#: cost per unused mark where a risk interval's marks contradict its curve and numbers at risk
+#: (:func:`reconstruct.plan.mark_weights`): as much as a 3-sigma drop-height misfit
+SOFT_MARK_WEIGHT = 9.0
 INF = np.inf
 #: most (state, censoring) pairs gathered at once; the bulk gathers hold about 8 arrays of
 #: 8 bytes per pair, so this bounds the DP's working memory to roughly 50-100 MB whatever N is
@@ -22,7 +25,7 @@ PAIR_BUDGET = 1_000_000
 class PathDP:
     """Forward pass with traceback over windows [lo, hi] of the number at risk."""
 
-    def __init__(self, plan: Plan, sigma: float, spread_weight: float):
+    def __init__(self, plan: Plan, sigma: float, spread_weight: float, mark_weight: np.ndarray | None = None):
         self.p = plan
         self.inv_var = 1.0 / sigma**2
         # level the KM is taken to have just before each drop: the digitized one at first, the
@@ -30,6 +33,8 @@ class PathDP:
         # rounding errors do not accumulate along the curve)
         self.base = plan.before.copy()
         self.spread_weight = spread_weight
+        # cost per unused mark, per segment
+        self.mark_weight = np.full(plan.marks.size, MARK_WEIGHT) if mark_weight is None else mark_weight
 
     def _window(self, g: int, lo_reach: int, hi_reach: int) -> tuple[int, int]:
         """Band for state g intersected with what is reachable (never empty)."""
@@ -52,7 +57,7 @@ class PathDP:
         e = self.p.expected[g]
         x = c - m
         unmarked = self.spread_weight * (np.maximum(x, 0) - e) ** 2 / (e + 1.0)
-        return np.where(x < 0, MARK_WEIGHT * (-x) + self.spread_weight * e**2 / (e + 1.0), unmarked)
+        return np.where(x < 0, self.mark_weight[g] * (-x) + self.spread_weight * e**2 / (e + 1.0), unmarked)
 
     def height(self, k: int, d: np.ndarray, n: np.ndarray, mu: float) -> np.ndarray:
         b = self.base[k]

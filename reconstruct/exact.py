@@ -36,8 +36,8 @@ from __future__ import annotations
 import numpy as np
 
 from reconstruct.arm import ArmInput, ArmResult, estimate_n, estimated_n_note
-from reconstruct.dp import INF, PathDP
-from reconstruct.plan import Plan, at_risk_path, build_plan, km_levels, noise_level, pin_exact
+from reconstruct.dp import INF, MARK_WEIGHT, SOFT_MARK_WEIGHT, PathDP
+from reconstruct.plan import Plan, at_risk_path, build_plan, km_levels, mark_weights, noise_level, pin_exact
 
 #: weight of the even-spread penalty on unmarked censorings, relative to the height cost
 SPREAD_WEIGHT = 1.0
@@ -71,11 +71,12 @@ def _solve(arm: ArmInput, sigma: float, spread_weight: float):
         n_estimated = True
         notes.append(estimated_n_note(n0))
     plan = build_plan(arm, float(n0), free_start)
+    noise = noise_level(plan) if sigma is None else sigma
     if sigma is None:
-        sigma = min(noise_level(plan), MAX_SIGMA)
+        sigma = min(noise, MAX_SIGMA)
     if sigma <= 1e-8:
         pin_exact(plan)
-    dp = PathDP(plan, sigma, spread_weight)
+    dp = PathDP(plan, sigma, spread_weight, mark_weights(plan, noise, MARK_WEIGHT, SOFT_MARK_WEIGHT))
     K = plan.kind.size
     D = arm.total_events
 
@@ -139,9 +140,10 @@ def _even_spread(plan: Plan, d, c, n_start):
     for g1 in bounds:
         segs = np.arange(g0, min(g1, K - 1) + 1) if g1 < K else np.arange(g0, K)
         if segs.size:
-            unmarked = int(np.maximum(c[segs] - plan.marks[segs], 0).sum())
+            kept = np.minimum(plan.marks[segs], c[segs])  # marks the solution kept
+            unmarked = int((c[segs] - kept).sum())
             weights = plan.seg_end[segs] - plan.seg_start[segs]
-            c[segs] = plan.marks[segs] + _allocate(unmarked, weights)
+            c[segs] = kept + _allocate(unmarked, weights)
         g0 = g1 + 1
     return d, c, n_start
 
@@ -161,9 +163,10 @@ def _walk(plan: Plan, d, c, n_start, max_rounds: int = 50):
     for g1 in bounds:
         segs = np.arange(g0, g1 + 1)
         weights = plan.seg_end[segs] - plan.seg_start[segs]
-        marks = plan.marks[segs]
+        # the marks the solution kept (it may drop marks that contradict the curve and table)
+        marks = np.minimum(plan.marks[segs], c[segs])
         target = int(plan.target[g1]) if g1 < K else 0
-        unmarked = int(sum(max(int(c[g]) - int(plan.marks[g]), 0) for g in segs if g < K))
+        unmarked = int(sum(int(c[g]) - int(marks[j]) for j, g in enumerate(segs) if g < K))
         cs = c[segs].copy()
         for _ in range(max_rounds):
             nn, ss = n, s_last

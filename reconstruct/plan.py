@@ -36,6 +36,11 @@ class Plan:
     ref: np.ndarray         # reference number at risk before node g (K + 2 states: start .. end)
     half: np.ndarray        # half-width of the state band at each state
     smoothed: bool = False  # preprocessing moved points: the coordinates are noisy
+    #: per segment, the marks its risk interval holds beyond the room the curve's drops and the
+    #: numbers at risk leave for censorings (patients; <= 0 where they fit)
+    mark_surplus: np.ndarray | None = None
+    #: per segment, patients the interval's implied events shift per unit of noise in the levels
+    mark_spread: np.ndarray | None = None
 
 
 def build_plan(arm: ArmInput, n_start: float, free_start: bool) -> Plan:
@@ -66,6 +71,8 @@ def build_plan(arm: ArmInput, n_start: float, free_start: bool) -> Plan:
     # drop and by (marks + X * share of time) in each segment; X is solved so that the interval
     # ends at its published count (or at 0 after the curve's end).
     expected = np.zeros(K + 1)
+    surplus = np.zeros(K + 1)
+    spread = np.zeros(K + 1)
     ref = np.zeros(K + 2)
     half = np.zeros(K + 2)
     bounds = [i for i in range(K) if kind[i] == 1]
@@ -75,6 +82,7 @@ def build_plan(arm: ArmInput, n_start: float, free_start: bool) -> Plan:
     start_counts = [n_start] + [tgt[i] for i in bounds]
     end_counts = [tgt[i] for i in bounds] + [0.0]
     ratio = np.where(kind == 0, np.divide(aft, bef, out=np.zeros(K), where=bef > 0), 1.0)
+    level = np.concatenate([[1.0], np.cumprod(ratio)])  # KM level in segment g (relative)
     for g0, g1, n0, n1 in zip(starts, ends, start_counts, end_counts):
         segs = np.arange(g0, g1 + 1)
         length = seg_end[segs] - seg_start[segs]
@@ -99,6 +107,11 @@ def build_plan(arm: ArmInput, n_start: float, free_start: bool) -> Plan:
                 A *= ratio[g]
                 B *= ratio[g]
         X = max((A - n1z) / B, 0.0) if B > 1e-12 else 0.0
+        # the marks plus the events the curve's drops imply leave fewer than n1z at risk: that
+        # many marks (or the curve) are wrong -- no censoring pattern fits all three. The
+        # implied events move by about n0 sqrt(2) noise / level when both end levels are off
+        surplus[segs] = n1z - A
+        spread[segs] = float(n0) * np.sqrt(2.0) / max(level[g0], 1e-3)
         expected[segs] = X * share
         # reference path: ref[g + 1] is the number at risk after segment g (before node g)
         n = float(n0)
@@ -120,7 +133,24 @@ def build_plan(arm: ArmInput, n_start: float, free_start: bool) -> Plan:
     xmax = np.ceil(expected + 3 * np.sqrt(expected) + 2)
     xmax[(seg_end - seg_start) <= 0] = 0
     return Plan(kind, times, bef, aft, tgt, seg_start, seg_end, marks, mark_times, expected, xmax, ref, half,
-                smoothed=curve.smoothed)
+                smoothed=curve.smoothed, mark_surplus=surplus, mark_spread=spread)
+
+
+def mark_weights(plan: Plan, noise: float, hard: float, soft: float) -> np.ndarray:
+    """Cost per unused censor mark in each segment (DP cost units, (height error / sigma)^2).
+
+    Marks are near-certain censorings (``hard``) -- except, for noisy coordinates (a traced
+    figure, whose marks are detected too), in a risk interval whose marks exceed the room for
+    censorings that its numbers at risk leave after the events the curve's drops imply, by
+    more than a patient plus 2 sd of the events' reading error (``plan.mark_spread`` * noise,
+    noise the drop-height sigma in probability units): no censoring pattern fits curve, table
+    and marks there, and the surplus marks are more likely false detections (another curve's
+    crossing, a confidence band's edge) than the curve is a whole event off. There a mark
+    costs ``soft``, so the solver drops marks rather than events the curve shows."""
+    w = np.full(plan.marks.size, float(hard))
+    if noise > 1e-6 and plan.mark_surplus is not None:
+        w[plan.mark_surplus > 1.0 + 2.0 * noise * plan.mark_spread] = soft
+    return w
 
 
 def noise_level(plan: Plan, band: int = 30) -> float:

@@ -19,7 +19,7 @@ from digitize.censor import find_marks, plateau_reference
 from digitize.inkmask import (arm_coverage, assign_arms, background_color, default_tolerance, foreground,
                               frame_lines, grid_lines, is_neutral, rgb_to_lab, top_hat)
 from digitize.shades import separate_shades
-from digitize.steps import column_levels, isotonic_non_increasing, step_corners
+from digitize.steps import column_levels, drop_columns, isotonic_non_increasing, step_corners
 from digitize.trace import Runs, column_runs, line_width_guess, trace_path
 from kmrecon.data import ArmData, RiskTable
 from kmrecon.errors import KMReconError
@@ -359,13 +359,15 @@ def _path_levels(path: Runs, lw: float, is_mark: np.ndarray, axis_row: float) ->
 
 
 def _step_curve(spec: ArmSpec, path: Runs, lw: float, groups: np.ndarray, px: np.ndarray, py: np.ndarray,
-                cal: Calibration, start_px: float, neutral: bool,
-                mark_lw: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Step corners (time, survival) in data units from the centre line (image pixels px, py);
-    mark_lw: the line width (pixels) the censor marks ``groups`` were found with."""
-    t, s = cal.to_data(px, py)
+                cal: Calibration, start_px: float, neutral: bool, mark_lw: float, drop: np.ndarray,
+                plateau: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Step corners (time, survival) in data units from the centre line (image pixels px, py),
+    leaving out the columns of drops drawn across a few columns (``drop``, ``plateau`` from
+    steps.drop_columns); mark_lw: the line width (pixels) the censor marks ``groups`` were
+    found with."""
+    t, s = cal.to_data(px[~drop], py[~drop])
     order = np.argsort(t, kind="stable")
-    t, s = t[order], s[order]
+    t, s, plateau = t[order], s[order], plateau[~drop][order]
     s_iso = isotonic_non_increasing(s)
     ppu, _ = cal.pixels_per_unit()
     min_step = MIN_STEP_PX / max(ppu, 1e-9)
@@ -383,7 +385,7 @@ def _step_curve(spec: ArmSpec, path: Runs, lw: float, groups: np.ndarray, px: np
     # plateau widths are judged in a coordinate linear in pixels (log10 time on a log axis)
     u = np.log10(np.maximum(t, 1e-300)) if cal.log_x else t
     u_per_px = abs(float(u[-1] - u[0])) / max(abs(float(px[-1] - px[0])), 1.0) if u.size > 1 else 0.0
-    uu, ss = step_corners(u, s_iso, min_step, min_width=(lw + 1.0) * u_per_px)
+    uu, ss = step_corners(u, s_iso, min_step, min_width=(lw + 1.0) * u_per_px, plateau=plateau)
     tt = np.power(10.0, uu) if cal.log_x else uu
     tt[0] = max(tt[0], float(t_first)) if tt.size > 1 else tt[0]
     if tt.size > 1 and float(t_last) > tt[-2]:
@@ -449,9 +451,11 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned,
     mark_lw = _path_line_width(path, lw)
     groups, is_mark = find_marks(path, mark_lw)
     xcol, level = _path_levels(path, lw, is_mark, axis_row)
-    px, py = xcol + x0, level + y0
+    drop, plateau, mid_row = drop_columns(path, lw, centred=is_mark)
+    px, py = xcol + x0, np.where(np.isnan(mid_row), level, mid_row) + y0
     neutral = is_neutral(spec.rgb)
-    tt, ss, warnings = _step_curve(spec, path, lw, groups, px, py, cal, float(x0 + start_col), neutral, mark_lw)
+    tt, ss, warnings = _step_curve(spec, path, lw, groups, px, py, cal, float(x0 + start_col), neutral,
+                                   mark_lw, drop, plateau)
     # censor marks -> data
     if groups.size:
         _, ref = plateau_reference(path, mark_lw)

@@ -16,6 +16,89 @@ import numpy as np
 from digitize.trace import Runs
 
 
+def _tall(path: Runs, line_width: float, centred: np.ndarray | None) -> np.ndarray:
+    """Columns crossed by a drop: run taller than the line by more than 2 px, not a centred mark."""
+    tall = (path.bot - path.top + 1) > float(line_width) + 2.0
+    if centred is not None:
+        tall &= ~np.asarray(centred, bool)
+    return tall
+
+
+def drop_columns(path: Runs, line_width: float, centred: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(drop, plateau, level) per traced column: drops drawn across a few columns.
+
+    A drop drawn ``line_width`` px wide crosses at most about line_width + 1 consecutive columns
+    (anti-aliasing adds one) whose runs are taller than the line; their level mixes the entering
+    and leaving ones and is no plateau. ``drop`` flags such short runs of tall columns between
+    plateau columns when they share their top or bottom row (leaving them out puts the drop
+    midway between the plateau columns either side); a longer run, or one whose rows move from
+    column to column, is a steep stretch and is not flagged.
+    Two drops less than a line width apart touch: a run of at most twice that many columns whose
+    first columns share their top row and last ones their top and bottom rows, the first wall
+    ending where the second begins, each taller than the line and no column spanning both, is
+    two drops; its middle column is kept as the plateau between them, at sub-pixel row ``level`` (NaN elsewhere).
+    ``plateau`` numbers (1, 2, ...; 0 elsewhere) the plateaus narrower than line_width + 2
+    columns between two flagged drops, or jumps (runs of adjacent columns that do not touch: the
+    drop's own columns were not traced), and those middle columns: each is a real plateau (one
+    event), however short.
+    """
+    col = np.asarray(path.col)
+    n = col.size
+    level = np.full(n, np.nan)
+    if n < 3:
+        return np.zeros(n, bool), np.zeros(n, int), level
+    lw = float(line_width)
+    tall = _tall(path, lw, centred)
+    adjacent = np.diff(col) == 1
+    top, bot = np.asarray(path.top), np.asarray(path.bot)
+    # a drop whose own columns were not traced: the runs of two adjacent columns do not touch
+    jump = (top[1:] > bot[:-1] + 1) | (bot[1:] < top[:-1] - 1)
+    cut = np.flatnonzero((tall[1:] != tall[:-1]) | ~adjacent | jump) + 1
+    starts, ends = np.r_[0, cut], np.r_[cut - 1, n - 1]
+    length = ends - starts + 1
+    # runs with adjacent columns on both sides (not the path's ends, not next to a gap or a
+    # censor mark)
+    bounded = np.r_[False, adjacent][starts] & np.r_[adjacent, False][ends]
+    if centred is not None:
+        mark = np.r_[True, np.asarray(centred, bool), True]
+        bounded &= ~mark[starts] & ~mark[ends + 2]
+    # one plateau shares its top and bottom rows (within 1 px) across its columns, one drop (a
+    # vertical wall, partly covered in its edge column) at least one of them; a steep slope of
+    # small drops moves both from column to column
+    same_top = np.maximum.reduceat(top, starts) - np.minimum.reduceat(top, starts) <= 1
+    same_bot = np.maximum.reduceat(bot, starts) - np.minimum.reduceat(bot, starts) <= 1
+    pad = np.r_[False, tall, False]   # tall runs between plateau columns (not split by a jump)
+    walls = tall[starts] & bounded & ~pad[starts] & ~pad[ends + 2]
+    is_drop = walls & (same_top | same_bot) & (length <= lw + 1.0)
+    middle = np.full(starts.size, -1)
+    for r in np.flatnonzero(walls & ~is_drop & (length <= 2.0 * (lw + 1.0))):
+        s, e = starts[r], ends[r]
+        k = 1   # columns of the first wall (sharing the top row)
+        while s + k <= e and max(top[s:s + k + 1]) - min(top[s:s + k + 1]) <= 1:
+            k += 1
+        a, b = top[s:s + k], bot[s + k:e + 1]   # first wall's tops, second wall's bottoms
+        if s + k > e or np.ptp(b) > 1 or np.ptp(top[s + k:e + 1]) > 1 or max(k, b.size) > lw + 1.0:
+            continue
+        mid = float(top[s + k:e + 1].min())      # where the second wall begins
+        spans = (top[s:e + 1] <= a.min() + 1) & (bot[s:e + 1] >= b.max() - 1)
+        if (not spans.any() and abs(bot[s:s + k].min() - mid) <= 1
+                and mid - a.min() >= lw + 2.0 and b.max() - mid >= lw + 2.0):
+            is_drop[r] = True
+            middle[r] = s + k - 1 if 2 * k > length[r] else s + k
+            level[middle[r]] = mid - 0.5 + lw / 2.0
+    after = np.r_[False, is_drop[:-1] | jump[ends[:-1]]]      # a drop or a jump before the run
+    before = np.r_[is_drop[1:] | jump[ends[:-1]], False]     # and after it
+    between = ~tall[starts] & bounded & same_top & same_bot & after & before & (length < lw + 2.0)
+    run = np.repeat(np.arange(starts.size), length)
+    drop = is_drop[run]
+    plateau = np.where(between, np.arange(1, starts.size + 1), 0)[run]
+    m = middle[middle >= 0]
+    drop[m] = False
+    plateau[m] = n + 1 + np.arange(m.size)
+    return drop, plateau, level
+
+
 def column_levels(path: Runs, line_width: float, centred: np.ndarray | None = None
                   ) -> tuple[np.ndarray, np.ndarray]:
     """(x, y) centre-line pixel per traced column (x = column, y = sub-pixel row).
@@ -27,10 +110,7 @@ def column_levels(path: Runs, line_width: float, centred: np.ndarray | None = No
     if x.size == 0:
         return x, x.copy()
     lw = float(line_width)
-    height = (path.bot - path.top + 1).astype(float)
-    tall = height > lw + 2.0
-    if centred is not None:
-        tall &= ~np.asarray(centred, bool)
+    tall = _tall(path, lw, centred)
     y_in = np.where(tall, path.top - 0.5 + lw / 2.0, path.cen)
     y_out = np.where(tall, path.bot + 0.5 - lw / 2.0, path.cen)
     y_out = np.maximum(y_out, y_in)
@@ -52,38 +132,45 @@ def isotonic_non_increasing(s: np.ndarray, weights: np.ndarray | None = None) ->
     return isotonic_regression(y, weights=weights, increasing=False).x
 
 
-def step_corners(t: np.ndarray, s: np.ndarray, min_step: float, min_width: float = 0.0
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def step_corners(t: np.ndarray, s: np.ndarray, min_step: float, min_width: float = 0.0,
+                 plateau: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Step corners from per-column samples (t increasing, s already non-increasing).
 
     Levels closer than ``min_step`` (survival units; sub-pixel noise) are merged into one
     plateau (mean). Plateaus shorter than ``min_width`` (time units; about a line width, where
     a drawn vertical line hides them) spanning less than that between two longer
-    ones are the drop's own columns: they become a single drop at their centre. Each drop yields two corners at the same time.
+    ones are the drop's own columns: they become a single drop, placed to keep the area under
+    them (at their centre for a level midway; a drop's columns left out of ``t`` next to them, a
+    gap of at most 1.5 min_width, count as theirs).
+    Samples sharing a ``plateau`` number > 0 (per sample: a short plateau between two drops)
+    form one level, kept however narrow. Each drop yields two corners at the same time.
     Returns (time, survival) from the first sample to the last one.
     """
     t = np.asarray(t, float)
     s = np.asarray(s, float)
     if t.size == 0:
         return t.copy(), s.copy()
-    # clusters of nearly equal consecutive levels: [t_first, t_last, sum_s, n]
+    label = np.zeros(t.size, int) if plateau is None else np.asarray(plateau, int)
+    # clusters of nearly equal consecutive levels: [t_first, t_last, sum_s, n, plateau number]
     cl: list[list[float]] = []
-    for ti, si in zip(t, s):
-        if cl and abs(cl[-1][2] / cl[-1][3] - si) < min_step:
+    for ti, si, li in zip(t, s, label):
+        if cl and (abs(cl[-1][2] / cl[-1][3] - si) < min_step or 0 < li == cl[-1][4]):
             cl[-1][1] = ti
             cl[-1][2] += si
             cl[-1][3] += 1
+            cl[-1][4] = cl[-1][4] or li
         else:
-            cl.append([ti, ti, si, 1])
+            cl.append([ti, ti, si, 1, li])
     m = len(cl)
     first = np.array([c[0] for c in cl])
     last = np.array([c[1] for c in cl])
     level = np.array([c[2] / c[3] for c in cl])
-    narrow = (last - first) < min_width
+    narrow = ((last - first) < min_width) & ~np.array([bool(c[4]) for c in cl])
     narrow[0] = narrow[-1] = False
     keep = np.ones(m, bool)
     forced: dict[int, float] = {}   # kept cluster index -> boundary time before it
     centre = 0.5 * (first + last)
+    dt = float(np.median(np.diff(t))) if t.size > 1 else 0.0   # sample spacing (one column)
     i = 1
     while i < m - 1:
         if not narrow[i]:
@@ -94,9 +181,15 @@ def step_corners(t: np.ndarray, s: np.ndarray, min_step: float, min_width: float
             j += 1
         # narrow levels i..j between two plateaus: one drop drawn across a few columns becomes a
         # single drop at their centre; a longer staircase (a steep stretch) is kept
-        if j == i or last[j] - first[i] < min_width:
+        lo = last[i - 1] + dt if first[i] - last[i - 1] <= 1.5 * min_width else first[i]
+        hi = first[j + 1] - dt if first[j + 1] - last[j] <= 1.5 * min_width else last[j]
+        if j == i or hi - lo < min_width:
             keep[i:j + 1] = False
-            forced[j + 1] = 0.5 * (first[i] + last[j])
+            # the drop goes where the step keeps the area under those levels: their centre for
+            # a level midway, their end for one within noise of the level before
+            mean = sum(c[2] for c in cl[i:j + 1]) / sum(c[3] for c in cl[i:j + 1])
+            gone = (level[i - 1] - mean) / (level[i - 1] - level[j + 1]) if level[i - 1] > level[j + 1] else 0.5
+            forced[j + 1] = hi - float(np.clip(gone, 0.0, 1.0)) * (hi - lo)
         i = j + 1
     first = np.where(narrow, centre, first)
     last = np.where(narrow, centre, last)

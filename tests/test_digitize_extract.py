@@ -246,6 +246,42 @@ def test_curve_dropping_to_zero_at_the_end():
     assert int(rec["event"].sum()) == int(true["event"].sum())
 
 
+@pytest.mark.parametrize("dpi, pair_px, style", [(94, 1.3, dict(rotation_deg=0.57, line_width_px=1.1)),
+                                                 (182, 2.5, dict(line_width_px=1.2))])
+def test_close_drops_of_a_thin_line_are_not_split(dpi, pair_px, style):
+    """A thin (about 1 px) line: a drop's own columns read a level midway between the entering
+    and leaving ones. Drops 3 px apart (two-column plateaus between) and pairs of drops
+    ``pair_px`` apart (1.3 px: touching, at 94 dpi with rotation) come back as those drops, not
+    a staircase of part drops (each of which the reconstruction would count as an event)."""
+    px = 48.0 / (4.75 * dpi)   # months per pixel (the plot is about 4.75 in wide)
+    pairs = [5.0, 12.0, 30.0, 40.0]                 # two deaths pair_px apart
+    chains = [18.0, 24.0, 35.0]                     # four deaths 3 px apart
+    events = np.r_[pairs, np.add(pairs, pair_px * px),
+                   np.ravel([np.add(c, 3 * px * np.arange(4)) for c in chains])]
+    n = 40
+    ipd = pd.DataFrame({"arm": "A", "time": np.r_[events, np.full(n - events.size, 46.0)],
+                        "event": np.r_[np.ones(events.size, int), np.zeros(n - events.size, int)]})
+    fig = render_figure(ipd, FigureStyle(arm_names=("A",), dpi=dpi, width_in=5.5, height_in=4.2,
+                                         colors=("#d62728",), censor_mark="none", spines="L", axis_pad=0.02,
+                                         **style))
+    tr = fig.truth
+    cal = Calibration.from_dict(tr.calibration)
+    (arm,) = extract_arms(fig.image, cal, [ArmSpec("A", tr.colors["A"])])
+    _, span = cal.pixels_per_unit()
+    tol = 1.5 * abs(cal.x2.value - cal.x1.value) / span   # 1.5 px in months
+    t_true = np.sort(events)
+    drop = -np.diff(arm.survival)
+    big = drop > 0.25 / n                                   # a quarter of one death
+    t_ext, d_ext = arm.time[1:][big], drop[big]
+    near = np.abs(t_ext[:, None] - t_true[None, :]).min(axis=1)
+    assert np.all(near <= tol), t_ext[near > tol]
+    # no censoring before 46 months: every death drops S by 1/n; a drop is one death, or two
+    # for touching deaths, never a part of one
+    k = d_ext * n
+    assert np.all(np.abs(k - np.round(k)) < 0.3) and np.all(np.round(k) >= 1), np.round(k, 2)
+    assert events.size - len(pairs) <= t_ext.size <= events.size, t_ext
+
+
 def test_pipeline_reconstructs_events_and_missing_colour_is_reported(two_colour_figure):
     fig = two_colour_figure
     tr = fig.truth

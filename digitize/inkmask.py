@@ -191,7 +191,7 @@ def arm_coverage(
     cov = np.empty((k,) + rgbf.shape[:2], np.float32)
     dist = np.empty_like(cov)
     levels = np.linspace(0.0, 1.0, 256, dtype=np.float32)
-    blurred = None
+    mean = None   # the chroma_blur box mean of the image, (H * W, 3), when first needed
 
     def blend_distance(pixel_lab, a, lut):
         return lab_distance(pixel_lab, lut, np.rint(np.clip(a, 0.0, 1.0) * 255.0).astype(np.intp))
@@ -209,17 +209,19 @@ def arm_coverage(
         dist[i] = blend_distance(lab, a, lut)
         cov[i] = a
         if chroma_blur > 1 and not is_neutral(c):
-            if blurred is None:
+            if mean is None:
                 import cv2
 
-                mean = cv2.blur(rgbf, (chroma_blur, chroma_blur))
-                blurred = (mean - bg, rgb_to_lab(mean))
-            dm, lab_m = blurred
-            a_m = (dm @ v) / n2
+                mean = cv2.blur(rgbf, (chroma_blur, chroma_blur)).reshape(-1, 3)
+            # only inked pixels the arm does not already explain can gain (a small fraction)
+            flat = dist[i].reshape(-1)
+            idx = np.flatnonzero((a.reshape(-1) >= 0.15) & (flat > 4.0))
+            a_m = ((mean[idx] - bg) @ v) / n2
             # the mean's distance shrinks with its coverage (blends converge on the paper):
             # rescale it to the pixel's own coverage so faint dark ink nearby gains nothing
-            scale = np.clip(a, 0.0, 1.0) / np.maximum(np.clip(a_m, 0.0, 1.0), 0.05)
-            np.minimum(dist[i], blend_distance(lab_m, a_m, lut) * np.maximum(scale, 1.0), out=dist[i])
+            scale = np.clip(a.reshape(-1)[idx], 0.0, 1.0) / np.maximum(np.clip(a_m, 0.0, 1.0), 0.05)
+            d_m = blend_distance(rgb_to_lab(mean[idx]), a_m, lut) * np.maximum(scale, 1.0)
+            flat[idx] = np.minimum(flat[idx], d_m)
     return cov, dist
 
 

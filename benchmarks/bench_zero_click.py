@@ -102,7 +102,8 @@ def end_to_end_iae(image, calibration, arms, risk_table, plot_area, truth) -> fl
         return None
     try:
         ex = extract_arms(image, calibration, arms, plot_area=plot_area)
-        rec = reconstruct([e.to_arm_data(risk_table) for e in ex])
+        # as digitize.pipeline does: a trace that stops short of the last risk time is extended
+        rec = reconstruct([e.to_arm_data(risk_table) for e in ex], extend_to_risk_times=True)
     except Exception as exc:  # report, keep benchmarking
         print(f"      end-to-end failed: {type(exc).__name__}: {exc}")
         return float("nan")

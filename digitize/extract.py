@@ -30,6 +30,9 @@ INK_THRESHOLD = 0.3
 MIN_RUN_WEIGHT = 0.35
 #: largest hue difference (degrees, Lab) between an arm's colour and the ink traced for it
 MAX_HUE_DIFF = 40.0
+#: a coloured arm's trace that looks grey must keep at least this fraction of the colour's chroma
+#: in its 3x3 neighbourhood (per unit coverage) to count as the arm washed out by JPEG
+LOCAL_CHROMA_MIN = 0.3
 #: traces with a confidence (inked fraction of their span x extent) below this are tried again
 #: with a wider colour tolerance
 WIDEN_BELOW = 0.5
@@ -291,7 +294,9 @@ def _colour_mismatch(spec: ArmSpec, pixels, path: Runs) -> str | None:
         h = abs(np.degrees(np.arctan2(seen[2], seen[1]) - np.arctan2(want[2], want[1]))) % 360.0
         bad = min(h, 360.0 - h) > MAX_HUE_DIFF
     elif c_want >= 15.0:
-        bad = c_seen < 0.2 * c_want
+        # JPEG (4:2:0) washes a thin line's core to grey; its 3x3 neighbourhood keeps some of
+        # the colour: judged there, per unit of the neighbourhood's coverage
+        bad = c_seen < 0.2 * c_want and _local_chroma(spec, rgb_crop, path, step) < LOCAL_CHROMA_MIN * c_want
     else:
         bad = c_seen > 30.0
     if not bad:
@@ -302,6 +307,22 @@ def _colour_mismatch(spec: ArmSpec, pixels, path: Runs) -> str | None:
     seen_rgb = tuple(int(v) for v in np.clip(np.rint(seen_rgb * 255), 0, 255))
     return (f"arm '{spec.name}': no curve drawn in colour {spec.hex} (the curve found there is about "
             f"#%02x%02x%02x); check the colour" % seen_rgb)
+
+
+def _local_chroma(spec: ArmSpec, rgb_crop: np.ndarray, path: Runs, step: int) -> float:
+    """Median Lab chroma of the 3x3 mean around the traced ink's darkest pixels, divided by that
+    mean's coverage by the arm's colour: about the colour's own chroma where JPEG only moved it
+    out of the line's core, near 0 for a black or grey line."""
+    bg = np.median(rgb_crop[::7, ::7].reshape(-1, 3), axis=0).astype(float)
+    v = np.asarray(spec.rgb, float) - bg
+    h, w = rgb_crop.shape[:2]
+    out = []
+    for c, t, b in zip(path.col[::step], path.top[::step], path.bot[::step]):
+        r = t + int(np.argmin(rgb_crop[t:b + 1, c].astype(float).sum(axis=1)))
+        box = rgb_crop[max(r - 1, 0):r + 2, max(c - 1, 0):c + 2].reshape(-1, 3).astype(float).mean(axis=0)
+        a = float((box - bg) @ v) / max(float(v @ v), 1.0)
+        out.append(float(np.hypot(*rgb_to_lab(box[None])[0][1:])) / max(a, 0.05))
+    return float(np.median(out)) if out else 0.0
 
 
 def _arm_runs(spec: ArmSpec, k: int, tol: float, cov, dist, assigned, ignore, frame

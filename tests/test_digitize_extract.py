@@ -190,6 +190,26 @@ def test_grey_palette_with_a_framed_legend_and_the_right_spine():
     assert arms[0].survival[-1] == pytest.approx(s_true[-1], abs=0.01)
 
 
+def test_thin_dashed_dark_blue_washed_grey_is_still_its_arm():
+    """A 1.1 px dashed dark-blue line under JPEG 42 looks grey in its core (#9295a1-ish): the
+    colour check judges the line's 3x3 neighbourhood, so the arm is traced, not reported as
+    'no curve drawn in this colour'; a grey arm asked for as blue still is (see the Ghost
+    check above for a wrong hue)."""
+    names = ("Dark", "Light")
+    ipd = _ipd(names, n=(200, 200), seed=2, medians=(20.0, 30.0))
+    fig = render_figure(ipd, _style(names, dpi=200, width_in=6.0, height_in=4.6, line_width_px=1.1,
+                                    jpeg_quality=42, noise_sigma=1.7, colors=("#1f4e9c", "#3498db"),
+                                    line_styles=("dashed", "solid")))
+    cal, arms = _extract(fig)
+    assert not any(a.empty for a in arms)
+    _check_curves(fig, arms, max_iae=0.003)
+    grey = render_figure(ipd, _style(names, dpi=120, colors=("#000000", "#3498db")))
+    tr = grey.truth
+    out = extract_arms(grey.image, Calibration.from_dict(tr.calibration),
+                       [ArmSpec("Dark", (31, 78, 156)), ArmSpec("Light", tr.colors["Light"])])
+    assert out[0].empty and "no curve drawn in colour #1f4e9c" in out[0].warnings[0]
+
+
 def test_pdf_page_figure(tmp_path):
     from digitize.image import load_image
 

@@ -315,7 +315,6 @@ def _local_chroma(spec: ArmSpec, rgb_crop: np.ndarray, path: Runs, step: int) ->
     out of the line's core, near 0 for a black or grey line."""
     bg = np.median(rgb_crop[::7, ::7].reshape(-1, 3), axis=0).astype(float)
     v = np.asarray(spec.rgb, float) - bg
-    h, w = rgb_crop.shape[:2]
     out = []
     for c, t, b in zip(path.col[::step], path.top[::step], path.bot[::step]):
         r = t + int(np.argmin(rgb_crop[t:b + 1, c].astype(float).sum(axis=1)))

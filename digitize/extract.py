@@ -16,8 +16,8 @@ import numpy as np
 
 from digitize.calibrate import Calibration
 from digitize.censor import find_marks, plateau_reference
-from digitize.inkmask import (arm_coverage, assign_arms, background_color, default_tolerance, foreground,
-                              frame_lines, grid_lines, is_neutral, rgb_to_lab, top_hat)
+from digitize.inkmask import (arm_coverage, assign_arms, background_color, chroma, default_tolerance,
+                              foreground, frame_lines, grid_lines, is_neutral, rgb_to_lab, top_hat)
 from digitize.shades import separate_shades
 from digitize.steps import column_levels, drop_columns, isotonic_non_increasing, step_corners
 from digitize.trace import Runs, column_runs, line_width_guess, trace_path
@@ -315,13 +315,15 @@ def _local_chroma(spec: ArmSpec, rgb_crop: np.ndarray, path: Runs, step: int) ->
     out of the line's core, near 0 for a black or grey line."""
     bg = np.median(rgb_crop[::7, ::7].reshape(-1, 3), axis=0).astype(float)
     v = np.asarray(spec.rgb, float) - bg
-    out = []
+    boxes = []
     for c, t, b in zip(path.col[::step], path.top[::step], path.bot[::step]):
         r = t + int(np.argmin(rgb_crop[t:b + 1, c].astype(float).sum(axis=1)))
-        box = rgb_crop[max(r - 1, 0):r + 2, max(c - 1, 0):c + 2].reshape(-1, 3).astype(float).mean(axis=0)
-        a = float((box - bg) @ v) / max(float(v @ v), 1.0)
-        out.append(float(np.hypot(*rgb_to_lab(box[None])[0][1:])) / max(a, 0.05))
-    return float(np.median(out)) if out else 0.0
+        boxes.append(rgb_crop[max(r - 1, 0):r + 2, max(c - 1, 0):c + 2].reshape(-1, 3).astype(float).mean(axis=0))
+    if not boxes:
+        return 0.0
+    boxes = np.asarray(boxes)
+    a = (boxes - bg) @ v / max(float(v @ v), 1.0)
+    return float(np.median(chroma(rgb_to_lab(boxes)) / np.maximum(a, 0.05)))
 
 
 def _arm_runs(spec: ArmSpec, k: int, tol: float, cov, dist, assigned, ignore, frame

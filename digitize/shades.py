@@ -7,9 +7,10 @@ line puts down, read from luma (Y' = 0.299 R + 0.587 G + 0.114 B, which JPEG kee
 resolution and which is linear in the coverage of an sRGB blend): across a plateau (a vertical
 run of the ink mask in one column) the summed luma deficit, in units of the darker colour's,
 is about the line width ``w`` for the darker arm and ``lambda * w`` for the lighter one, where
-``lambda`` is the lighter colour's deficit over the darker's (about 0.7 for dark vs light blue). Both arms are drawn with one pen width
-in practice, so the runs fall into two clusters whose ratio is known; each plateau run goes to
-the cluster its (along-the-line smoothed) sum is nearest to. Vertical drops and marks keep the
+``lambda`` is the lighter colour's deficit over the darker's (about 0.7 for dark vs light
+blue). Both arms are drawn with one pen width in practice, so the runs fall into two clusters
+whose ratio is known; each plateau run goes to the cluster its (along-the-line smoothed) sum is
+nearest to. Vertical drops and marks keep the
 per-pixel colour decision, as do runs whose colour tells the arms apart clearly.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from digitize.inkmask import is_neutral
-from digitize.trace import Runs, column_runs, line_width_guess
+from digitize.trace import column_runs, line_width_guess, run_pixels
 
 #: blends whose directions from the paper differ by less than this (degrees, RGB) are one hue
 MAX_ANGLE_DEG = 20.0
@@ -72,9 +73,9 @@ def separate_shades(rgb: np.ndarray, nearest: np.ndarray, cov: np.ndarray, dist:
     """Re-assign plateau runs between arms of one hue by the ink they put down.
 
     rgb: (H, W, 3) image region; nearest: (H, W) arm index per pixel (-1 none); cov, dist:
-    (K, H, W) from :func:`digitize.inkmask.arm_coverage`. Returns (nearest, decided): the updated map and a
-    bool map of the pixels this step gave an arm (they count as that arm's ink even where their
-    washed colour is beyond its tolerance).
+    (K, H, W) from :func:`digitize.inkmask.arm_coverage`. Returns (nearest, decided): the
+    updated map and a bool map of the pixels this step gave an arm (they count as that arm's ink
+    even where their washed colour is beyond its tolerance).
     """
     nearest = nearest.copy()
     decided = np.zeros(nearest.shape, bool)
@@ -103,7 +104,7 @@ def separate_shades(rgb: np.ndarray, nearest: np.ndarray, cov: np.ndarray, dist:
         core = _run_argmax(runs, c_dark)
         ambiguous = np.abs(dist[dark, core, runs.col] - dist[light, core, runs.col]) < CLEAR_COLOUR_DE
         for sel, arm in ((ambiguous & to_dark, dark), (ambiguous & ~to_dark, light)):
-            rows, cols = _run_pixels(runs.take(sel))
+            rows, cols, _ = run_pixels(runs.col[sel], runs.top[sel], runs.bot[sel])
             nearest[rows, cols] = arm
             decided[rows, cols] = True
     return nearest, decided
@@ -115,28 +116,18 @@ def _ink_sums(runs, y: np.ndarray, y_ink: float) -> np.ndarray:
     below (a shaded band or grid line under the curve is not counted as ink)."""
     h = y.shape[0]
     local = np.maximum(y[np.maximum(runs.top - 2, 0), runs.col], y[np.minimum(runs.bot + 2, h - 1), runs.col])
-    wide = Runs(runs.col, np.maximum(runs.top - 1, 0), np.minimum(runs.bot + 1, h - 1), runs.cen, runs.weight)
-    rows, cols = _run_pixels(wide)
-    height = wide.bot - wide.top + 1
-    paper = np.repeat(local, height)
+    lo, hi = np.maximum(runs.top - 1, 0), np.minimum(runs.bot + 1, h - 1)
+    rows, cols, starts = run_pixels(runs.col, lo, hi)
+    paper = np.repeat(local, hi - lo + 1)
     a = np.clip((paper - y[rows, cols]) / np.maximum(paper - y_ink, 1.0), 0.0, 1.2)
-    return np.add.reduceat(a, np.cumsum(height) - height)
-
-
-def _run_pixels(runs) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, cols) of every pixel of the runs."""
-    height = runs.bot - runs.top + 1
-    idx = np.repeat(np.arange(len(runs)), height)
-    offset = np.arange(idx.size) - np.repeat(np.cumsum(height) - height, height)
-    return runs.top[idx] + offset, runs.col[idx]
+    return np.add.reduceat(a, starts)
 
 
 def _run_argmax(runs, values: np.ndarray) -> np.ndarray:
     """Row of each run's largest value (its line core)."""
-    rows, cols = _run_pixels(runs)
+    rows, cols, starts = run_pixels(runs.col, runs.top, runs.bot)
     v = values[rows, cols]
     height = runs.bot - runs.top + 1
-    starts = np.cumsum(height) - height
     best = np.maximum.reduceat(v, starts)
     is_best = v >= np.repeat(best, height)
     first = np.maximum.reduceat(np.where(is_best, -np.arange(v.size), -v.size), starts)
@@ -148,7 +139,7 @@ def _smooth_along(runs, s: np.ndarray, shape) -> np.ndarray:
     plateau's neighbours), read at each run's middle row."""
     import cv2
 
-    rows, cols = _run_pixels(runs)
+    rows, cols, _ = run_pixels(runs.col, runs.top, runs.bot)
     height = runs.bot - runs.top + 1
     acc = np.zeros(shape, np.float32)
     cnt = np.zeros(shape, np.float32)

@@ -61,18 +61,21 @@ def column_runs(mask: np.ndarray, weight: np.ndarray) -> Runs:
     i1 = np.r_[i0[1:], c.size] - 1
     sc, top, bot = c[i0], r[i0], r[i1]
     # summed weight and weighted row over each run +- 1 row, gathered pixel by pixel
-    lo = np.maximum(top - 1, 0)
-    hi = np.minimum(bot + 1, h - 1) + 1
-    n = hi - lo
-    ends = np.cumsum(n)
-    run = np.repeat(np.arange(sc.size), n)
-    starts = ends - n
-    rows = lo[run] + np.arange(ends[-1]) - starts[run]
-    wt = np.clip(np.asarray(weight, np.float32)[rows, sc[run]], 0.0, 1.0).astype(np.float64)
+    rows, cols, starts = run_pixels(sc, np.maximum(top - 1, 0), np.minimum(bot + 1, h - 1))
+    wt = np.clip(np.asarray(weight, np.float32)[rows, cols], 0.0, 1.0).astype(np.float64)
     ws = np.add.reduceat(wt, starts)
     ys = np.add.reduceat(wt * rows, starts)
     cen = np.where(ws > 1e-6, ys / np.maximum(ws, 1e-6), 0.5 * (top + bot))
     return Runs(sc.astype(np.int64), top.astype(np.int64), bot.astype(np.int64), cen, ws)
+
+
+def run_pixels(col: np.ndarray, top: np.ndarray, bot: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, cols, starts): every pixel of the vertical runs top..bot (inclusive) of columns
+    ``col``, run after run; ``starts`` indexes each run's first pixel (for ``np.add.reduceat``)."""
+    n = np.asarray(bot) - np.asarray(top) + 1
+    starts = np.cumsum(n) - n
+    run = np.repeat(np.arange(n.size), n)
+    return np.asarray(top)[run] + np.arange(int(n.sum())) - starts[run], np.asarray(col)[run], starts
 
 
 def line_width_guess(cov: np.ndarray) -> float:
@@ -138,7 +141,8 @@ def trace_path(
         # a drop is drawn: moving down from one column to the next across bare paper (in both
         # columns) beyond a dash's gap costs like a gap over bare paper, not like a hidden drop
         # (over skipped columns the drop may lie anywhere between: the gap cost applies instead)
-        y0, y1 = np.minimum(bot[a] + 1, h), np.maximum(np.minimum(top[b], h), np.minimum(bot[a] + 1, h))
+        y0 = np.minimum(bot[a] + 1, h)
+        y1 = np.maximum(np.minimum(top[b], h), y0)
         v_empty = np.minimum(vcum[y1, c] - vcum[y0, c], vcum[y1, ca1 - 1] - vcum[y0, ca1 - 1])
         v_empty = np.where(gap == 0, np.maximum(v_empty - dash_gap, 0), 0)
         return (COST_OCCLUDED_GAP * gap + (COST_EMPTY_GAP - COST_OCCLUDED_GAP) * n_empty

@@ -90,7 +90,8 @@ def run_figure(fig, methods=("default", "guyot")) -> dict:
         tt, st = tr.km(a.name)
         e = curve_errors(a.time, a.survival, tt, st)
         missed = a.empty or a.confidence < 0.3 or e["iae"] > 0.05
-        out["arms"].append({"name": a.name, "iae": e["iae"], "max_abs": e["max_abs"], "missed": missed})
+        out["arms"].append({"name": a.name, "iae": e["iae"], "max_abs": e["max_abs"], "missed": missed,
+                            "confidence": a.confidence})
     from reconstruct import reconstruct
 
     for m in methods:
@@ -169,6 +170,9 @@ def main(argv=None) -> int:
                 ev = r["methods"].get("default", {}).get("events", [])
                 print(f"  {tier} #{i}: dpi {style.dpi} arms {len(r['arms'])} IAE {iaes} "
                       f"events% {' '.join(f'{e:.1f}' for e in ev)} {r['seconds']:.2f}s", flush=True)
+                missed = [f"{a['name']} (confidence {a['confidence']:.2f})" for a in r["arms"] if a["missed"]]
+                if missed:
+                    print(f"    missed: {', '.join(missed)}", flush=True)
                 for m, v in r["methods"].items():
                     if "error" in v:
                         print(f"    {m} reconstruction failed: {v['error']}", flush=True)

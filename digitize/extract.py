@@ -16,7 +16,7 @@ import numpy as np
 
 from digitize.calibrate import Calibration
 from digitize.censor import find_marks, plateau_reference
-from digitize.inkmask import (arm_coverage, assign_arms, background_color, chroma, default_tolerance,
+from digitize.inkmask import (arm_coverage, assign_arms, background_color, chroma, default_tolerance, local_paper,
                               foreground, frame_lines, grid_lines, is_neutral, rgb_to_lab, top_hat)
 from digitize.shades import separate_shades
 from digitize.steps import column_levels, drop_columns, isotonic_non_increasing, step_corners
@@ -159,7 +159,7 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
         if m.shape != (h, w):
             raise KMReconError(f"mask is {m.shape[1]}x{m.shape[0]} but the image is {w}x{h}")
         ignore |= m[y0:y1 + 1, x0:x1 + 1]
-    cov, dist = arm_coverage(crop, lab, bg, [a.rgb for a in arms])
+    cov, dist = arm_coverage(crop, lab, bg, [a.rgb for a in arms], paper=local_paper(crop, bg))
     tols = [a.tolerance if a.tolerance is not None else default_tolerance(a.rgb, bg) for a in arms]
     nearest = assign_arms(cov, dist, [t * 1.6 if a.tolerance is None else t for t, a in zip(tols, arms)],
                           [a.rgb for a in arms])

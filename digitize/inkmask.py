@@ -25,6 +25,8 @@ def rgb_to_lab(rgb) -> np.ndarray:
 
     a = np.asarray(rgb, dtype=np.float32)
     shape = a.shape
+    if a.size == 0:
+        return a.copy()
     flat = np.ascontiguousarray(a.reshape(-1, 1, 3) / 255.0, dtype=np.float32)
     return cv2.cvtColor(flat, cv2.COLOR_RGB2Lab).reshape(shape)
 
@@ -122,6 +124,10 @@ def _both_directions(mask: np.ndarray, slopes: tuple[float, float], test) -> np.
     return lines_mask(rows, mask.shape, sh) | lines_mask(cols, mask.T.shape, sv).T
 
 
+#: pixels from a grid line to the parallel lines that must be mostly free of it
+GRID_CLEAR = 5
+
+
 def grid_lines(lab: np.ndarray, fg: np.ndarray, min_fraction: float = 0.55,
                slopes: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
     """Bool map of light, neutral grid-line pixels: lines (tilted like the axes by ``slopes``:
@@ -135,9 +141,16 @@ def grid_lines(lab: np.ndarray, fg: np.ndarray, min_fraction: float = 0.55,
     light = fg & (lab[..., 0] > 45.0)
     c = chroma(lab)
     light_grey = light & (c < 12.0)
-    # solid lines: mostly light grey; dotted/dashed lines: light grey with regular gaps
-    strong = _both_directions(light_grey, slopes, lambda f, n: f >= min_fraction)
-    weak = _both_directions(light_grey, slopes, lambda f, n: f >= 0.3)
+    # solid lines: mostly light grey; dotted/dashed lines: light grey with regular gaps. A grid
+    # line is thin: the lines GRID_CLEAR pixels either side hold much less of it (a grey shaded
+    # band covering most of a row is no grid line, and a grey curve drawn over it stays)
+    def thin(f: np.ndarray, thr: float) -> np.ndarray:
+        pad = np.pad(f, GRID_CLEAR)   # no lines beyond the region
+        around = np.maximum(pad[:-2 * GRID_CLEAR], pad[2 * GRID_CLEAR:])
+        return (f >= thr) & (f - around >= 0.5 * thr)
+
+    strong = _both_directions(light_grey, slopes, lambda f, n: thin(f, min_fraction))
+    weak = _both_directions(light_grey, slopes, lambda f, n: thin(f, 0.3))
     dense = _both_directions(fg, slopes, lambda f, n: f >= min_fraction)
     return (strong | (weak & dense)) & light & (c < 15.0)
 
@@ -164,12 +177,50 @@ def frame_lines(lab: np.ndarray, band: int, min_fraction: float = 0.8,
     return out, int(h - band + bottom[0]) if bottom.size else h
 
 
+#: gamma-encoded luma weights (Y' = 0.299 R + 0.587 G + 0.114 B)
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+#: square (pixels) whose closing gives the local paper: wider than lines and censor-mark strokes
+LOCAL_PAPER_SIZE = 9
+#: a closed region is shaded paper (a band) only if its luma deficit is at most this (0-255)
+BAND_MAX_DEFICIT = 110.0
+#: ... and it differs from the paper by more than this in some channel (0-255; a band at 10 %
+#: opacity differs by 11 or more, JPEG halos by less). A pixel on a band is ink if it differs
+#: from the band by as much.
+BAND_MIN_OFF = 10.0
+#: ... and it holds squares of this side (pixels)
+BAND_MIN_SIZE = 15
+
+
+def local_paper(rgb: np.ndarray, bg_rgb, size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Where the paper under a pixel is a shaded band, and its colour there.
+
+    A closing by a ``size`` square (pixels, per channel; default LOCAL_PAPER_SIZE) removes
+    thin lines and marks but keeps wide light regions: confidence bands of any arm, drawn with
+    low opacity. Dark or paper-coloured closings are no band. Returns (band: bool (H, W),
+    colours: (N, 3) float32 RGB of the band at its N pixels, row-major)."""
+    import cv2
+
+    size = LOCAL_PAPER_SIZE if size is None else int(size)
+    bg = np.asarray(bg_rgb, np.float32)
+    closed = cv2.morphologyEx(np.ascontiguousarray(rgb, np.uint8), cv2.MORPH_CLOSE,
+                              np.ones((size, size), np.uint8))
+    luma = cv2.cvtColor(closed, cv2.COLOR_RGB2GRAY)   # Y' = 0.299 R + 0.587 G + 0.114 B
+    off = [cv2.absdiff(ch, float(b)) for ch, b in zip(cv2.split(closed), np.rint(bg))]
+    off = cv2.max(cv2.max(off[0], off[1]), off[2])
+    band = (luma >= float(bg @ LUMA) - BAND_MAX_DEFICIT) & (off > BAND_MIN_OFF)
+    # bands are wide both ways: JPEG halos round a line's corners and plateaus are not
+    wide = np.ones((BAND_MIN_SIZE, BAND_MIN_SIZE), np.uint8)
+    band = cv2.morphologyEx(band.view(np.uint8), cv2.MORPH_OPEN, wide).view(bool)
+    return band, closed[band].astype(np.float32)
+
+
 def arm_coverage(
     rgb: np.ndarray,
     lab: np.ndarray,
     bg_rgb: np.ndarray,
     arm_rgbs: list[tuple[int, int, int]],
     chroma_blur: int = CHROMA_BLUR,
+    paper: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per arm k: coverage ``a_k`` (H, W) of each pixel by the arm's ink (projection on the segment
     paper -> arm colour; may exceed 1 slightly) and Delta E ``d_k`` to the nearest blend.
@@ -180,6 +231,10 @@ def arm_coverage(
     its lightness but loses much of its saturation and hue, while the local mean of the line and
     its neighbours still lies on the blend segment (at the mean coverage). Black and grey arms
     have no colour to lose and use the pixel alone.
+
+    paper: optional shaded bands under the pixels (:func:`local_paper`). Over a band the blend
+    runs from the band's colour to the arm's: a curve drawn over another arm's band keeps its
+    colour, and the band itself is no ink (coverage 0).
 
     Returns (coverage (K, H, W) float32, distance (K, H, W) float32).
     """
@@ -192,6 +247,14 @@ def arm_coverage(
     dist = np.empty_like(cov)
     levels = np.linspace(0.0, 1.0, 256, dtype=np.float32)
     mean = None   # the chroma_blur box mean of the image, (H * W, 3), when first needed
+    inked = None   # flat indices of band pixels with ink on them (unmixed against the band)
+    if paper is not None and paper[0].any():
+        band_idx = np.flatnonzero(paper[0])   # row-major, as the colours
+        rgb_band = rgbf.reshape(-1, 3)[band_idx]
+        ink = np.abs(rgb_band - paper[1]).max(axis=1) > BAND_MIN_OFF
+        inked, bare = band_idx[ink], band_idx[~ink]
+        paper_band, rgb_band = paper[1][ink], rgb_band[ink]
+        lab_band = np.asarray(lab, np.float32).reshape(-1, 3)[inked]
 
     def blend_distance(pixel_lab, a, lut):
         return lab_distance(pixel_lab, lut, np.rint(np.clip(a, 0.0, 1.0) * 255.0).astype(np.intp))
@@ -208,6 +271,15 @@ def arm_coverage(
         lut = rgb_to_lab(bg[None, :] + levels[:, None] * v[None, :])
         dist[i] = blend_distance(lab, a, lut)
         cov[i] = a
+        if inked is not None:
+            # bare band: no arm's ink; inked band pixels: the blend from the band to the arm colour
+            cov[i].reshape(-1)[bare] = 0.0
+            dist[i].reshape(-1)[bare] = np.inf
+            vb = np.asarray(c, np.float32)[None, :] - paper_band
+            ab = ((rgb_band - paper_band) * vb).sum(axis=1) / np.maximum((vb * vb).sum(axis=1), 1.0)
+            cov[i].reshape(-1)[inked] = ab
+            dist[i].reshape(-1)[inked] = lab_distance(
+                lab_band, rgb_to_lab(paper_band + np.clip(ab, 0.0, 1.0)[:, None] * vb))
         if chroma_blur > 1 and not is_neutral(c):
             if mean is None:
                 import cv2
@@ -215,7 +287,10 @@ def arm_coverage(
                 mean = cv2.blur(rgbf, (chroma_blur, chroma_blur)).reshape(-1, 3)
             # only inked pixels the arm does not already explain can gain (a small fraction)
             flat = dist[i].reshape(-1)
-            idx = np.flatnonzero((a.reshape(-1) >= 0.15) & (flat > 4.0))
+            sel = (a.reshape(-1) >= 0.15) & (flat > 4.0)
+            if inked is not None:   # the band pixels have their own blend
+                sel &= ~paper[0].reshape(-1)
+            idx = np.flatnonzero(sel)
             a_m = ((mean[idx] - bg) @ v) / n2
             # the mean's distance shrinks with its coverage (blends converge on the paper):
             # rescale it to the pixel's own coverage so faint dark ink nearby gains nothing

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitize.inkmask import is_neutral
+from digitize.inkmask import LUMA, is_neutral
 from digitize.trace import column_runs, line_width_guess, run_pixels
 
 #: blends whose directions from the paper differ by less than this (degrees, RGB) are one hue
@@ -36,7 +36,7 @@ SMOOTH_COLUMNS = 9
 
 def luma(rgb) -> np.ndarray:
     """Gamma-encoded luma Y' (0-255) of RGB values, any leading shape."""
-    return np.asarray(rgb, np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    return np.asarray(rgb, np.float32) @ LUMA
 
 
 def shade_pairs(arm_rgbs, bg_rgb) -> list[tuple[int, int, float]]:

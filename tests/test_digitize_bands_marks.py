@@ -2,6 +2,9 @@
 
 - a grey curve under grey confidence bands with a grid: rows of a wide band were taken for grid
   lines and blanked, and the band's edges along that hole were traced as the curve;
+- a grey curve inside another grey curve's band: rows mostly covered by the band were taken for
+  grid lines and the curve under them blanked; and band blends matched the light-grey arm's
+  colour (a black band at 20 % looks like light grey ink), so its trace followed band edges;
 - censor marks found where there are none: a drop whose corner has a pixel of noise above it,
   or a drop measured against a lone faint line-high run in a steep staircase, looked like a mark.
 """
@@ -11,7 +14,7 @@ import numpy as np
 
 from digitize.accuracy import curve_errors
 from digitize.censor import find_marks
-from digitize.inkmask import top_hat
+from digitize.inkmask import arm_coverage, grid_lines, local_paper, rgb_to_lab, top_hat
 from digitize.trace import Runs
 from test_digitize_extract import _extract, _ipd, _style
 from simulate.figure import render_figure
@@ -32,6 +35,41 @@ def test_top_hat_band_level_ignores_blanked_rows():
     assert (old[10:14, 10:70] >= 0.3).all()      # the strip left over looks like ink
     assert not (new[10:14, 10:70] >= 0.3).any()
     assert np.all(new[30, 10:70] > 0.9)
+
+
+def test_grid_lines_are_thin_and_a_grey_band_is_none():
+    """A light-grey band across most of the plot width, with a grey curve in it, and a true grid
+    line below: only the grid line is flagged (the band's rows used to be, blanking the curve)."""
+    h, w = 200, 300
+    img = np.full((h, w, 3), 255, np.uint8)
+    img[40:90, 20:290] = 204                      # black band at 20 % opacity
+    img[62:64, 20:290] = 140                      # the grey (#8c8c8c) curve inside it
+    img[150, :] = 176                             # a grid line
+    img[0:200, 120] = 176                         # and a vertical one
+    lab = rgb_to_lab(img)
+    fg = np.abs(lab[..., 0] - 100.0) > 2.0
+    grid = grid_lines(lab, fg)
+    assert grid[150, 5:295].all() and grid[100:140, 120].all()
+    assert not grid[40:90, 20:119].any() and not grid[40:90, 122:290].any()
+
+
+def test_curve_over_another_arms_band_keeps_its_colour():
+    """A grey line at half coverage (anti-aliased) over a pink (red at 20 %) band: against the
+    paper it is a tinted grey, Delta E ~7 from any grey blend, and the bare band is faint red
+    ink; against the local band colour it is the grey arm's ink at coverage 0.5 exactly, and
+    the band itself is no arm's ink."""
+    img = np.full((120, 200, 3), 255, np.uint8)
+    pink, grey = np.array([247, 212, 212]), np.array([140, 140, 140])
+    img[20:100, 10:190] = pink
+    img[59:61, 10:190] = np.rint(0.5 * grey + 0.5 * pink)
+    lab = rgb_to_lab(img)
+    bg = np.array([255.0, 255.0, 255.0])
+    arms = [(214, 39, 40), tuple(grey)]
+    cov0, dist0 = arm_coverage(img, lab, bg, arms)
+    cov, dist = arm_coverage(img, lab, bg, arms, paper=local_paper(img, bg))
+    assert dist0[1, 60, 20:180].min() > 5.0 and (cov0[0, 30:50, 20:180] > 0.15).all()
+    assert dist[1, 60, 20:180].max() < 1.0 and np.allclose(cov[1, 60, 20:180], 0.5, atol=0.03)
+    assert (cov[:, 30:50, 20:180] == 0.0).all() and np.isinf(dist[:, 30:50, 20:180]).all()
 
 
 def test_grey_dashed_curve_under_grey_bands_and_grid():

@@ -4,11 +4,12 @@ Each image column's ink is split into vertical runs (connected segments). The cu
 of runs, at most one per column, that covers the most columns while respecting what a KM curve
 can do: it never rises (in pixels: y never decreases beyond a noise tolerance), it moves down
 through drawn vertical segments, and it may vanish only where something else lies on top
-(another curve, a legend, text: non-paper pixels). Gaps over bare paper are expensive, so the
-trace ends where the drawn curve ends instead of jumping to a legend swatch. The chain is found
-by dynamic programming over the runs (a longest-path problem on a DAG ordered by column),
-vectorised per column with numpy: the costs from the runs of the nearest columns are computed for
-many columns at once, and farther runs that cannot be a best predecessor are skipped (exactly).
+(another curve, a legend, text: non-paper pixels), also where it drops out of sight (down a
+stair of columns). Gaps over bare paper are expensive, so the trace ends where the drawn curve
+ends instead of jumping to a legend swatch. The chain is found by dynamic programming over the
+runs (a longest-path problem on a DAG ordered by column), vectorised per column with numpy: the
+costs from the runs of the nearest columns are computed for many columns at once, and farther
+runs that cannot be a best predecessor are skipped (exactly).
 """
 from __future__ import annotations
 
@@ -78,6 +79,19 @@ def run_pixels(col: np.ndarray, top: np.ndarray, bot: np.ndarray) -> tuple[np.nd
     return np.asarray(top)[run] + np.arange(int(n.sum())) - starts[run], np.asarray(col)[run], starts
 
 
+def paper_below(empty: np.ndarray) -> np.ndarray:
+    """(H + 1, W) int16 (int32 if H is larger): the first bare row (pixels) at or below row y of
+    column x (H if none): a drop in column x from row y is hidden (by other ink) down to that
+    row. empty: bool (H, W)."""
+    h, w = empty.shape
+    dtype = np.int16 if h < np.iinfo(np.int16).max else np.int32
+    first = np.full((h + 1, w), h, dtype)
+    np.copyto(first[:h], np.arange(h, dtype=dtype)[:, None], where=empty)
+    for y in range(h - 1, -1, -1):   # (a row loop: np.minimum.accumulate down axis 0 is slower)
+        np.minimum(first[y], first[y + 1], out=first[y])
+    return first
+
+
 def line_width_guess(cov: np.ndarray) -> float:
     """Typical vertical run length of well-covered pixels (pixels): about the line width."""
     m = cov >= 0.5
@@ -113,7 +127,8 @@ def trace_path(
     ecum = np.zeros((h, w + 1), np.int32)
     np.cumsum(empty, axis=1, out=ecum[:, 1:])
     vcum = np.zeros((h + 1, w), np.int32)   # bare paper down each column
-    np.cumsum(empty, axis=0, out=vcum[1:])
+    vcum[1:] = empty
+    np.cumsum(vcum[1:], axis=0, out=vcum[1:])   # (in place: much faster than from bool)
     col, top, bot, cen = runs.col, runs.top, runs.bot, runs.cen
     row = np.clip(np.rint(cen).astype(np.int64), 0, h - 1)
     best = np.full(n, -np.inf)
@@ -124,29 +139,47 @@ def trace_path(
     # long gaps are bridged from the best few runs of each earlier column only (keeps the work
     # per column small); short gaps from every run
     col_best = np.full((w, KEEP_PER_COLUMN), -1, np.int64)
+    # a drop over skipped columns is hidden only where other ink covers it, in one column or in
+    # steps down a stair of columns (a steep run of small drops under another curve): from the
+    # row below run a, the lowest row a hidden stair through the columns col(a) .. c reaches
+    # (:func:`paper_below`, one column after the other) is
+    #   near[a, c - col(a)] for c - col(a) <= SHORT_GAP (every run),
+    #   stair[col(a), k] for the far runs col_best[col(a), k], c being the column traced
+    below = paper_below(empty)
+    near = np.empty((n, SHORT_GAP + 1), below.dtype)
+    y = np.minimum(bot + 1, h)
+    for j in range(SHORT_GAP + 1):
+        y = below[y, np.minimum(col + j, w - 1)]
+        near[:, j] = y
+    stair = np.full((w, KEEP_PER_COLUMN), h, below.dtype)
+    stair_col = 0   # the next column to take ``stair`` through
 
     def rises(a: np.ndarray, gap: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Going from run a to run b, ``gap`` columns later, would climb (forbidden); arrays
         broadcast together."""
         return (cen[a] - cen[b]) > (up_tol0 + 0.02 * (gap + 1))
 
-    def costs(a: np.ndarray, b: np.ndarray, c, gap: np.ndarray, climbs: np.ndarray) -> np.ndarray:
+    def costs(a: np.ndarray, b: np.ndarray, c, gap: np.ndarray, climbs: np.ndarray, low=None) -> np.ndarray:
         """Cost of reaching run b (in column c) from run a, ``gap`` columns earlier (``climbs``:
-        :func:`rises`); arrays broadcast together."""
+        :func:`rises`; ``low``: the far runs' ``stair`` rows, else a are near runs); arrays
+        broadcast together."""
         ra, rb, ca1 = row[a], row[b], c - gap
         dy = np.maximum(np.maximum(top[b] - bot[a], top[a] - bot[b]) - 1, 0)
         e_a = ecum[ra, c] - ecum[ra, ca1]
         e_b = ecum[rb, c] - ecum[rb, ca1]
         n_empty = np.minimum(e_a, e_b)
-        # a drop is drawn: moving down from one column to the next across bare paper (in both
-        # columns) beyond a dash's gap costs like a gap over bare paper, not like a hidden drop
-        # (over skipped columns the drop may lie anywhere between: the gap cost applies instead)
+        # a drop is drawn: below the hidden stair from a's column to b's, its bare rows beyond a
+        # dash's gap cost like a gap over bare paper, not like a hidden drop; from one column to
+        # the next, the bare paper in both columns beyond a dash's gap does
         y0 = np.minimum(bot[a] + 1, h)
-        y1 = np.maximum(np.minimum(top[b], h), y0)
-        v_empty = np.minimum(vcum[y1, c] - vcum[y0, c], vcum[y1, ca1 - 1] - vcum[y0, ca1 - 1])
-        v_empty = np.where(gap == 0, np.maximum(v_empty - dash_gap, 0), 0)
-        return (COST_OCCLUDED_GAP * gap + (COST_EMPTY_GAP - COST_OCCLUDED_GAP) * n_empty
-                + COST_JUMP * dy + (COST_EMPTY_GAP - COST_JUMP) * v_empty + FORBIDDEN * climbs)
+        y1 = np.maximum(top[b], y0)
+        if low is None:
+            v_next = np.minimum(vcum[y1, c] - vcum[y0, c], vcum[y1, ca1 - 1] - vcum[y0, ca1 - 1])
+            v_empty = np.where(gap == 0, v_next, y1 - near[a, gap + 1])
+        else:
+            v_empty = y1 - low
+        return (COST_OCCLUDED_GAP * gap + (COST_EMPTY_GAP - COST_OCCLUDED_GAP) * n_empty + COST_JUMP * dy
+                + (COST_EMPTY_GAP - COST_JUMP) * np.maximum(v_empty - dash_gap, 0) + FORBIDDEN * climbs)
 
     # the costs from the runs of the SHORT_GAP previous columns do not depend on the scores:
     # computed for many columns at once, (near runs x column runs) blocks in one flat array
@@ -175,8 +208,17 @@ def trace_path(
         sbest = score.max(axis=0, initial=-np.inf)
         floor = np.maximum(sbest, start_score)
         lo = max(0, c - max_gap - 1)
+        while stair_col <= c:   # far runs' stairs through the columns up to c
+            x, e = stair_col, stair_col - SHORT_GAP - 1   # e: a column becoming far
+            if e >= 0:
+                stair[e] = near[col_best[e], SHORT_GAP]   # (-1: no run, never looked up)
+            f0 = max(0, x - max_gap - 1)
+            if e >= f0:
+                stair[f0:e + 1] = below[stair[f0:e + 1], x]
+            stair_col += 1
         far = col_best[lo:max(lo, c - SHORT_GAP)].ravel()
-        far = far[far >= 0]
+        valid = far >= 0
+        far = far[valid]
         if far.size:
             # a far run can only be a run's best predecessor if it does not climb to it and if,
             # as every cost is at least COST_OCCLUDED_GAP per skipped column, its score can reach
@@ -186,12 +228,17 @@ def trace_path(
             bound = best[far] - COST_OCCLUDED_GAP * gap
             ok = bound >= floor.min()
             far, gap, bound = far[ok], gap[ok], bound[ok]
+            low = stair[lo:max(lo, c - SHORT_GAP)].ravel()[valid][ok]
+        if far.size:
             b = np.arange(i0, i1)[None, :]
             climbs = rises(far[:, None], gap[:, None], b)
-            ok = ((bound[:, None] >= floor[None, :]) & ~climbs).any(axis=1)
-            far, gap, climbs = far[ok], gap[ok], climbs[ok]
+            # and a drop below the hidden stair costs at least as in :func:`costs`
+            hidden = np.maximum(top[i0:i1][None, :] - low[:, None] - dash_gap, 0)
+            ok = ((bound[:, None] - (COST_EMPTY_GAP - COST_JUMP) * hidden >= floor[None, :]) & ~climbs).any(axis=1)
+            far, gap, climbs, low = far[ok], gap[ok], climbs[ok], low[ok]
         if far.size:
-            score = np.concatenate([best[far][:, None] - costs(far[:, None], b, c, gap[:, None], climbs), score])
+            score = np.concatenate([best[far][:, None] - costs(far[:, None], b, c, gap[:, None], climbs,
+                                                               low[:, None]), score])
             sbest = score.max(axis=0)
             k = np.concatenate([far, np.arange(j0, i0)])[np.argmax(score, axis=0)]
         elif i0 > j0:

@@ -178,8 +178,8 @@ def test_grey_palette_with_a_framed_legend_and_the_right_spine():
     """Black, grey and dark grey curves over grey bands, legend box at the lower right, the black
     curve ending against the right spine: the spine is not the black curve's last drop (it used
     to end with a drop to 0 there). The grey curve lies in the others' bands, whose blends
-    match its colour: against the local band colour they are no ink (its trace followed band
-    edges, IAE 0.09)."""
+    match its colour: against the local band colour they are no ink, and its trace does not
+    drop across bare paper out of sight over skipped columns (it followed band edges, IAE 0.09)."""
     names = ("Observation", "Radiotherapy", "Chemoradiation")
     ipd = _ipd(names, n=(170, 50, 290), seed=3, medians=(150.0, 40.0, 60.0))
     fig = render_figure(ipd, _style(names, dpi=130, width_in=6.5, height_in=4.8, line_width_px=2.0,
@@ -189,6 +189,22 @@ def test_grey_palette_with_a_framed_legend_and_the_right_spine():
     _check_curves(fig, arms, max_iae=0.003)
     t_true, s_true = fig.truth.km("Observation")
     assert arms[0].survival[-1] == pytest.approx(s_true[-1], abs=0.01)
+
+
+def test_grey_curves_do_not_drop_across_bare_paper_between_bands():
+    """Grey palette, grey bands, a left spine only, the legend box at the lower right: where the
+    dark grey curve is hidden for a column or more (under the black one), its trace does not
+    drop from it across the bare paper between the bands onto the curves below or the legend
+    (no column between draws that drop; it did, IAE 0.12)."""
+    names = ("Observation", "Radiotherapy", "Chemoradiation")
+    ipd = _ipd(names, n=(170, 50, 290), seed=3, medians=(150.0, 40.0, 60.0))
+    fig = render_figure(ipd, _style(names, dpi=130, width_in=6.3, height_in=5.1, line_width_px=2.0,
+                                    colors=("#000000", "#8c8c8c", "#4d4d4d"), line_styles=("solid", "dashed", "solid"),
+                                    bands=True, band_alpha=0.19, spines="L", legend_loc="lower right",
+                                    censor_mark="|", jpeg_quality=70))
+    cal, arms = _extract(fig)
+    _check_curves(fig, [arms[0], arms[2]], max_iae=0.003)
+    _check_curves(fig, [arms[1]], max_iae=0.005)
 
 
 def test_thin_dashed_dark_blue_washed_grey_is_still_its_arm():

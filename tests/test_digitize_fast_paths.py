@@ -77,9 +77,23 @@ def test_lab_distance_and_assignment_match_numpy_definitions():
     np.testing.assert_array_equal(got, want)
 
 
+def _paper_below(empty):
+    """(H + 1, W): the first bare row at or below row y of column x (H if none), by a scan."""
+    h, w = empty.shape
+    out = np.full((h + 1, w), h)
+    for x in range(w):
+        for y in range(h):
+            bare = np.flatnonzero(empty[y:, x])
+            if bare.size:
+                out[y, x] = y + bare[0]
+    return out
+
+
 def _reference_trace(runs, empty, line_width, max_gap, start_col):
     """The dynamic program scoring every near run and the best runs of every far column."""
     h, w = empty.shape
+    dash_gap = int(np.ceil(2.0 * line_width + 3.0))
+    below = _paper_below(empty)
     ecum = np.zeros((h, w + 1), np.int64)
     np.cumsum(empty, axis=1, out=ecum[:, 1:])
     col, top, bot, cen = runs.col, runs.top, runs.bot, runs.cen
@@ -103,7 +117,12 @@ def _reference_trace(runs, empty, line_width, max_gap, start_col):
             # dash's gap
             y0, y1 = np.minimum(bot[a] + 1, h), np.maximum(np.minimum(top[b], h), np.minimum(bot[a] + 1, h))
             v = np.array([min(empty[p:q, cc].sum() for cc in (ca, c)) for ca, p, q in zip(col[a], y0, y1)], int)
-            v = np.where(gap == 0, np.maximum(v - int(np.ceil(2.0 * line_width + 3.0)), 0), 0)
+            # over skipped columns: the part of the drop below the lowest row that a stair down
+            # the columns from a's to b's reaches unseen (each step down to the paper below it)
+            low = y0.copy()
+            for x in range(int(col[a].min(initial=c)), c + 1):
+                low = np.where(col[a] <= x, below[low, x], low)
+            v = np.maximum(np.where(gap == 0, v, y1 - low) - dash_gap, 0)
             score = best[a] - (COST_OCCLUDED_GAP * gap + (COST_EMPTY_GAP - COST_OCCLUDED_GAP) * e
                                + COST_JUMP * dy + (COST_EMPTY_GAP - COST_JUMP) * v + FORBIDDEN * rises)
             k = int(np.argmax(score)) if a.size else -1
@@ -117,6 +136,16 @@ def _reference_trace(runs, empty, line_width, max_gap, start_col):
     while pred[path[-1]] >= 0:
         path.append(int(pred[path[-1]]))
     return np.asarray(path[::-1])
+
+
+def _runs(cols, tops, bots, rng) -> Runs:
+    """Runs from (column, top, bottom) lists: sorted, overlaps within a column dropped."""
+    order = np.lexsort((tops, cols))
+    col, top, bot = (np.asarray(v)[order] for v in (cols, tops, bots))
+    keep = np.r_[True, (col[1:] != col[:-1]) | (top[1:] > bot[:-1] + 1)]   # disjoint runs per column
+    col, top, bot = col[keep], top[keep], bot[keep]
+    cen = 0.5 * (top + bot) + rng.normal(0, 0.2, col.size)
+    return Runs(col, top, bot, cen, (bot - top + 1).astype(float))
 
 
 @pytest.mark.parametrize("seed,chunk", [(0, 1 << 18), (1, 1 << 18), (2, 50)])
@@ -134,12 +163,42 @@ def test_trace_path_matches_full_dynamic_program(seed, chunk, monkeypatch):
         for _ in range(rng.integers(0, 3)):   # strays
             y = int(rng.integers(0, h - 3))
             cols.append(c), tops.append(y), bots.append(y + int(rng.integers(0, 3)))
-    order = np.lexsort((tops, cols))
-    col, top, bot = (np.asarray(v)[order] for v in (cols, tops, bots))
-    keep = np.r_[True, (col[1:] != col[:-1]) | (top[1:] > bot[:-1] + 1)]   # disjoint runs per column
-    col, top, bot = col[keep], top[keep], bot[keep]
-    cen = 0.5 * (top + bot) + rng.normal(0, 0.2, col.size)
-    runs = Runs(col, top, bot, cen, (bot - top + 1).astype(float))
+    runs = _runs(cols, tops, bots, rng)
     empty = rng.random((h, w)) < 0.3
+    empty[25:60, 30:70] = True   # bare paper a drop over skipped columns may not cross
+    empty[40:70, 90:120] = rng.random((30, 30)) < 0.9
     for kw in (dict(line_width=2.0, max_gap=40, start_col=0), dict(line_width=1.0, max_gap=25, start_col=5)):
         np.testing.assert_array_equal(trace_path(runs, empty, **kw), _reference_trace(runs, empty, **kw))
+
+
+@pytest.mark.parametrize("seed,stair", [(0, False), (1, False), (0, True)])
+def test_trace_path_does_not_hide_a_drop_across_bare_paper(seed, stair):
+    """A curve hidden for a few columns (under something else) does not reappear far below it
+    across bare paper that no column between covers: the drop would be drawn. The curve at
+    row 20 vanishes at column 60 and goes on at row 21 from column 67 to 110; a longer curve
+    runs at row 70 from column 67, below bare paper in every column. Unless ink covers a stair
+    down the hidden columns (a steep descent under another curve): then it is the curve. (The
+    full dynamic program gives the same paths.)"""
+    rng = np.random.default_rng(seed)
+    h, w = 90, 160
+    cols, tops, bots = [], [], []
+    for c in range(w):
+        if c <= 60 or 67 <= c <= 110:
+            cols.append(c), tops.append(20 + (c > 60)), bots.append(21 + (c > 60))
+        if c >= 67:
+            cols.append(c), tops.append(70), bots.append(71)
+        for _ in range(rng.integers(0, 2)):   # strays (none in the bare paper: no dashed drop)
+            y = int(rng.integers(0, h - 3))
+            if not 22 <= y <= 68:
+                cols.append(c), tops.append(y), bots.append(y + 1)
+    runs = _runs(cols, tops, bots, rng)
+    empty = rng.random((h, w)) < 0.3
+    empty[:, 61:67] = False   # something covers the curve where it is hidden ...
+    empty[24:68] = True   # ... but not the paper between the two curves
+    for k, x in enumerate(range(61, 67) if stair else ()):
+        empty[22 + 8 * k:34 + 8 * k, x] = False
+    for kw in (dict(line_width=2.0, max_gap=40, start_col=0), dict(line_width=1.0, max_gap=25, start_col=0)):
+        path = trace_path(runs, empty, **kw)
+        np.testing.assert_array_equal(path, _reference_trace(runs, empty, **kw))
+        after = path[runs.col[path] == 80]
+        assert after.size == 1 and runs.top[after[0]] == (70 if stair else 21), kw

@@ -32,7 +32,7 @@ MIN_RUN_WEIGHT = 0.35
 MAX_HUE_DIFF = 40.0
 #: a coloured arm's trace that looks grey must keep at least this fraction of the colour's chroma
 #: in its 3x3 neighbourhood (per unit coverage) to count as the arm washed out by JPEG
-LOCAL_CHROMA_MIN = 0.3
+LOCAL_CHROMA_MIN = 0.15
 #: traces with a confidence (inked fraction of their span x extent) below this are tried again
 #: with a wider colour tolerance
 WIDEN_BELOW = 0.5
@@ -343,9 +343,12 @@ def _arm_runs(spec: ArmSpec, k: int, tol: float, cov, dist, assigned, ignore, fr
                 "the colour (or pick it from the curve) or widen the tolerance")
     lw_guess = line_width_guess(a)
     # band level from the ink before blanking grid lines/frame (thin band strips left beside
-    # their holes would look like lines)
+    # their holes would look like lines), and for a coloured arm from every pixel its colour
+    # explains, won or not: where bands of near colours overlap, their pixels go to either arm
+    # in small patches (every grey ink is within a black or grey arm's tolerance)
+    base = own if is_neutral(spec.rgb) else own | (dist[k] <= tol)
     th = top_hat(a, int(max(7, 2 * round(lw_guess) + 3)) | 1,
-                 base=np.where(own, np.clip(cov[k], 0.0, 1.0), 0.0).astype(np.float32))
+                 base=np.where(base, np.clip(cov[k], 0.0, 1.0), 0.0).astype(np.float32))
     ink = cv2.morphologyEx((th >= INK_THRESHOLD).astype(np.uint8), cv2.MORPH_CLOSE,
                            np.ones((3, 1), np.uint8)) > 0
     runs = column_runs(ink, np.clip(th, 0, 1))

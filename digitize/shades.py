@@ -10,14 +10,17 @@ is about the line width ``w`` for the darker arm and ``lambda * w`` for the ligh
 ``lambda`` is the lighter colour's deficit over the darker's (about 0.7 for dark vs light
 blue). Both arms are drawn with one pen width in practice, so the runs fall into two clusters
 whose ratio is known; each plateau run goes to the cluster its (along-the-line smoothed) sum is
-nearest to. Vertical drops and marks keep the
-per-pixel colour decision, as do runs whose colour tells the arms apart clearly.
+nearest to, and so does each row run across a vertical drop (its sum read along the row). Sums
+are read perpendicular to the line (a steep stretch of small steps is a slanted line, taller
+per column), over the ink left after removing bands of any colour, and only for runs that can
+be a line: black or grey text and axes, and band edges, would make clusters of their own. Marks
+keep the per-pixel colour decision, as do runs whose colour tells the arms apart clearly.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from digitize.inkmask import LUMA, is_neutral
+from digitize.inkmask import LUMA, chroma, is_neutral, rgb_to_lab, top_hat
 from digitize.trace import column_runs, line_width_guess, run_pixels
 
 #: blends whose directions from the paper differ by less than this (degrees, RGB) are one hue
@@ -32,6 +35,11 @@ MIN_CLUSTER_FRACTION = 0.1
 MIN_SUM_PX = 0.35
 #: columns over which run sums are averaged along a plateau
 SMOOTH_COLUMNS = 9
+#: a line's core is darker than the paper on both sides by at least this fraction of the ink's depth
+MIN_DIP = 0.2
+#: runs with less Lab chroma than this in the 3 x 3 means at their core and on both sides are
+#: black or grey ink on neutral paper (text, axes)
+MIN_CHROMA = 2.0
 
 
 def luma(rgb) -> np.ndarray:
@@ -70,7 +78,8 @@ def _fit_width(s: np.ndarray, lam: float) -> float:
 
 def separate_shades(rgb: np.ndarray, nearest: np.ndarray, cov: np.ndarray, dist: np.ndarray, arm_rgbs,
                     bg_rgb) -> tuple[np.ndarray, np.ndarray]:
-    """Re-assign plateau runs between arms of one hue by the ink they put down.
+    """Re-assign line runs (across plateaus and across drops) between arms of one hue by the
+    ink they put down.
 
     rgb: (H, W, 3) image region; nearest: (H, W) arm index per pixel (-1 none); cov, dist:
     (K, H, W) from :func:`digitize.inkmask.arm_coverage`. Returns (nearest, decided): the
@@ -82,32 +91,78 @@ def separate_shades(rgb: np.ndarray, nearest: np.ndarray, cov: np.ndarray, dist:
     pairs = shade_pairs(arm_rgbs, bg_rgb)
     y = luma(rgb) if pairs else None
     for dark, light, lam in pairs:
-        either = ((nearest == dark) | (nearest == light)) & (np.maximum(cov[dark], cov[light]) >= 0.3)
+        pair = (nearest == dark) | (nearest == light)
+        a = np.clip(np.maximum(cov[dark], cov[light]), 0.0, 1.0)
         # the pixel's coverage by the darker colour as its luma says (the lighter one's is lambda x)
         c_dark = np.clip((luma(bg_rgb) - y) / (luma(bg_rgb) - luma(arm_rgbs[dark])), 0.0, 1.2)
-        lw = line_width_guess(np.where(either, c_dark, 0.0))
-        runs = column_runs(either, np.ones(either.shape, np.float32))
-        runs = runs.take((runs.bot - runs.top + 1) <= lw + 2.0)   # plateaus, not drops or marks
-        if len(runs) < 20:
+        lw = line_width_guess(np.where(pair & (a >= 0.3), c_dark, 0.0))
+        # the ink over any band (of whatever colour: its level from all pixels) is the lines'
+        either = pair & (top_hat(np.where(pair, a, 0.0), int(max(7, 2 * round(lw) + 3)) | 1, base=a) >= 0.3)
+        y_ink = float(luma(arm_rgbs[dark]))
+        runs = column_runs(either, a)   # (a: any weight; centres and weights are not used)
+        tall = (runs.bot - runs.top + 1) > lw + 2.0   # drops and marks, not a line's cross-section
+        plateaus = _line_runs(rgb, y, runs.take(~tall), c_dark, y_ink)
+        s = plateaus[1]
+        if s.size < 20:
             continue
-        s = _ink_sums(runs, y, float(luma(arm_rgbs[dark])))
-        s = _smooth_along(runs, s, either.shape)
-        line = s >= MIN_SUM_PX   # lighter than any line: band or anti-aliasing fringe, left as is
-        if line.sum() < 20:
-            continue
-        runs, s = runs.take(line), s[line]
         w = _fit_width(s, lam)
-        to_dark = s > 0.5 * (1.0 + lam) * w
-        if not MIN_CLUSTER_FRACTION <= to_dark.mean() <= 1.0 - MIN_CLUSTER_FRACTION:
+        split = 0.5 * (1.0 + lam) * w
+        if not MIN_CLUSTER_FRACTION <= (s > split).mean() <= 1.0 - MIN_CLUSTER_FRACTION:
             continue   # one cluster only: nothing to tell apart by darkness
-        # the colour itself decides where it clearly can (PNG, thick lines)
-        core = _run_argmax(runs, c_dark)
-        ambiguous = np.abs(dist[dark, core, runs.col] - dist[light, core, runs.col]) < CLEAR_COLOUR_DE
-        for sel, arm in ((ambiguous & to_dark, dark), (ambiguous & ~to_dark, light)):
-            rows, cols, _ = run_pixels(runs.col[sel], runs.top[sel], runs.bot[sel])
-            nearest[rows, cols] = arm
-            decided[rows, cols] = True
+        # drops are lines too, read across (in rows) where a column's ink is taller than a line
+        in_drop = np.zeros(either.shape, bool)
+        rows, cols, _ = run_pixels(runs.col[tall], runs.top[tall], runs.bot[tall])
+        in_drop[rows, cols] = True
+        runs = column_runs(in_drop.T, a.T)
+        across = _line_runs(rgb.transpose(1, 0, 2), y.T, runs.take((runs.bot - runs.top + 1) <= lw + 2.0),
+                            c_dark.T, y_ink)
+        for (r, sums, core), flip in ((plateaus, False), (across, True)):
+            to_dark = sums > split
+            # the colour itself decides where it clearly can (PNG, thick lines)
+            at = (r.col, core) if flip else (core, r.col)
+            ambiguous = np.abs(dist[dark][at] - dist[light][at]) < CLEAR_COLOUR_DE
+            for sel, arm in ((ambiguous & to_dark, dark), (ambiguous & ~to_dark, light)):
+                rows, cols, _ = run_pixels(r.col[sel], r.top[sel], r.bot[sel])
+                if flip:   # at corners the plateau's decision stands
+                    rows, cols = cols, rows
+                    free = ~decided[rows, cols]
+                    rows, cols = rows[free], cols[free]
+                nearest[rows, cols] = arm
+                decided[rows, cols] = True
     return nearest, decided
+
+
+def _column_factor(ink: np.ndarray, rows: np.ndarray, cols: np.ndarray, size: int = 5) -> np.ndarray:
+    """|cos| of the local line direction's angle from the horizontal at (rows, cols): the line's
+    width over its height in a column (a steep stretch of small steps is a slanted line), from
+    the structure tensor of the ``ink`` map summed over a ``size`` x ``size`` pixel box (1 where
+    the box is flat)."""
+    h, w = ink.shape
+    d = np.arange(-(size // 2) - 1, size // 2 + 2)
+    patch = ink[np.clip(rows[:, None, None] + d[None, :, None], 0, h - 1),
+                np.clip(cols[:, None, None] + d[None, None, :], 0, w - 1)].astype(np.float32)
+    gx = patch[:, 1:-1, 2:] - patch[:, 1:-1, :-2]
+    gy = patch[:, 2:, 1:-1] - patch[:, :-2, 1:-1]
+    jd, je = (gx * gx - gy * gy).sum(axis=(1, 2)), (2.0 * gx * gy).sum(axis=(1, 2))
+    r = np.hypot(jd, je)
+    cos2 = np.where(r > 1e-6, jd / np.maximum(r, 1e-6), -1.0)   # of twice the gradient's angle
+    return np.sqrt(np.clip(0.5 * (1.0 - cos2), 0.0, 1.0))
+
+
+def _line_runs(rgb: np.ndarray, y: np.ndarray, runs, c_dark: np.ndarray, y_ink: float):
+    """(runs, sums, core rows): of the vertical ``runs`` (each no taller than a line: a
+    horizontal line's cross-section), those that look like a line of either arm, with their ink
+    sums (pixels of line width of ink of luma ``y_ink``) times the line's width over its height
+    in the column, smoothed along the line. Transposed arrays give the row runs across vertical
+    lines."""
+    core = _run_argmax(runs, c_dark)
+    if core.size == 0:
+        return runs, np.zeros(0), core
+    keep = _line_like(rgb, y, runs, core, y_ink)
+    runs, core = runs.take(keep), core[keep]
+    s = _smooth_along(runs, _ink_sums(runs, y, y_ink) * _column_factor(c_dark, core, runs.col), c_dark.shape)
+    line = s >= MIN_SUM_PX   # lighter than any line: band or anti-aliasing fringe, left as is
+    return runs.take(line), s[line], core[line]
 
 
 def _ink_sums(runs, y: np.ndarray, y_ink: float) -> np.ndarray:
@@ -121,6 +176,31 @@ def _ink_sums(runs, y: np.ndarray, y_ink: float) -> np.ndarray:
     paper = np.repeat(local, hi - lo + 1)
     a = np.clip((paper - y[rows, cols]) / np.maximum(paper - y_ink, 1.0), 0.0, 1.2)
     return np.add.reduceat(a, starts)
+
+
+def _line_like(rgb: np.ndarray, y: np.ndarray, runs, core: np.ndarray, y_ink: float) -> np.ndarray:
+    """Bool per run (``core``: its darkest row): it can be a line of either arm. Not so: a
+    band's edge (a step in luma, not a dip below the paper on both sides, two rows above and
+    below), and black or grey ink on neutral paper (text, axes, ticks; often only their
+    anti-aliased rim is a run). Both would make clusters of their own that the width fit must
+    not see."""
+    h = y.shape[0]
+    above, below = np.maximum(runs.top - 2, 0), np.minimum(runs.bot + 2, h - 1)
+    side = np.minimum(y[above, runs.col], y[below, runs.col])
+    dip = side - y[core, runs.col] >= MIN_DIP * np.maximum(side - y_ink, 1.0)
+    grey = np.maximum.reduce([_box_chroma(rgb, runs.col, r) for r in (core, above, below)]) < MIN_CHROMA
+    return dip & ~grey
+
+
+def _box_chroma(rgb: np.ndarray, cols: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Lab chroma of the 3 x 3 pixel mean around each (row, col): a JPEG-washed coloured line
+    keeps some colour there (4:2:0 only moves it aside), black or grey ink none."""
+    h, w = rgb.shape[:2]
+    d = np.arange(-1, 2)
+    r = np.clip(rows[:, None, None] + d[None, :, None], 0, h - 1)
+    c = np.clip(cols[:, None, None] + d[None, None, :], 0, w - 1)
+    box = np.asarray(rgb)[r, c].reshape(-1, 9, 3).astype(np.float32).mean(axis=1)
+    return chroma(rgb_to_lab(box))
 
 
 def _run_argmax(runs, values: np.ndarray) -> np.ndarray:

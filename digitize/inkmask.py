@@ -126,6 +126,8 @@ def _both_directions(mask: np.ndarray, slopes: tuple[float, float], test) -> np.
 
 #: pixels from a grid line to the parallel lines that must be mostly free of it
 GRID_CLEAR = 5
+#: pixels darker (L*) than a grid line's core by more than this are not the grid line
+GRID_DARKER = 8.0
 
 
 def grid_lines(lab: np.ndarray, fg: np.ndarray, min_fraction: float = 0.55,
@@ -152,7 +154,23 @@ def grid_lines(lab: np.ndarray, fg: np.ndarray, min_fraction: float = 0.55,
     strong = _both_directions(light_grey, slopes, lambda f, n: thin(f, min_fraction))
     weak = _both_directions(light_grey, slopes, lambda f, n: thin(f, 0.3))
     dense = _both_directions(fg, slopes, lambda f, n: f >= min_fraction)
-    return (strong | (weak & dense)) & light & (c < 15.0)
+    out = (strong | (weak & dense)) & light & (c < 15.0)
+    if out.any():
+        # a grid line's pixels are as light as its core or lighter (anti-aliasing): darker ones
+        # along it for a while are a grey curve lying on it (not where curves cross it, nor at
+        # the region's border: the fringe of a spine)
+        import cv2
+
+        core = float(np.percentile(lab[..., 0][out], 20))
+        dark = (out & (lab[..., 0] < core - GRID_DARKER)).view(np.uint8)
+        n = 2 * GRID_CLEAR + 1
+        lying = (cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((1, n), np.uint8))
+                 | cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((n, 1), np.uint8))).view(bool)
+        b = GRID_CLEAR
+        lying[:b] = lying[-b:] = False
+        lying[:, :b] = lying[:, -b:] = False
+        out &= ~lying
+    return out
 
 
 def frame_lines(lab: np.ndarray, band: int, min_fraction: float = 0.8,

@@ -53,6 +53,24 @@ def test_grid_lines_are_thin_and_a_grey_band_is_none():
     assert not grid[40:90, 20:119].any() and not grid[40:90, 122:290].any()
 
 
+def test_grey_curve_lying_on_a_grid_line_is_not_grid():
+    """A grey (#8c8c8c) curve's first plateau lies on the dashed grid line at S = 1: its
+    pixels, darker than the grid lines' core, stay; the rest of the grid is flagged."""
+    img = np.full((200, 300, 3), 255, np.uint8)
+    for r in (30, 70, 110, 150, 190):
+        img[r, (np.arange(300) % 6) < 4] = 200    # dashed light grey grid lines
+    for c in (50, 100, 150, 200, 250):
+        img[(np.arange(200) % 6) < 4, c] = 200
+    img[29:31, 10:140] = 140                      # the curve on the top line, then its first drop
+    img[29:70, 139:141] = 140
+    lab = rgb_to_lab(img)
+    fg = np.abs(lab[..., 0] - 100.0) > 2.0
+    grid = grid_lines(lab, fg)
+    dashes = (np.arange(300) % 6) < 4
+    assert grid[150, dashes].all() and grid[30, 150:].any() and grid[10:25, 100].any()
+    assert not grid[29:31, 10:140].any()
+
+
 def test_curve_over_another_arms_band_keeps_its_colour():
     """A grey line at half coverage (anti-aliased) over a pink (red at 20 %) band: against the
     paper it is a tinted grey, Delta E ~7 from any grey blend, and the bare band is faint red

@@ -14,11 +14,16 @@ from digitize.trace import Runs
 MARK_MIN_SYMMETRY = 0.3
 #: a column of a ribbon of overlapping marks is inked over at least this fraction of its height
 MIN_BAND_SOLIDITY = 0.75
+#: a mark's bar inks the rows it adds above and below the line: in at least one of its columns
+#: the ink beyond a line's is this fraction of those rows (a JPEG-blurred line is as tall, but
+#: holds no more ink than the line)
+MARK_MIN_INK = 0.5
 
 
-def plateau_reference(path: Runs, line_width: float) -> tuple[np.ndarray, np.ndarray]:
-    """For each traced column: (is_plateau, index of the plateau column to compare with: the
-    last solid plateau column at or before it, else the first one after).
+def plateau_reference(path: Runs, line_width: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each traced column: (is_plateau, index of the last solid plateau column at or before
+    it (else the first one after), index of the first one at or after it (else the last one
+    before)): the levels to compare a column with.
 
     A solid plateau column has an adjacent plateau column at the same level (within a pixel) or
     a full line's ink: a lone faint line-high run between two drops (a steep staircase, a curve
@@ -29,13 +34,15 @@ def plateau_reference(path: Runs, line_width: float) -> tuple[np.ndarray, np.nda
     pair = (plateau[:-1] & plateau[1:] & (np.diff(path.col) == 1)
             & (np.abs(np.diff(path.cen)) <= 1.0))
     solid = plateau & (np.r_[pair, False] | np.r_[False, pair] | (path.weight >= 0.75 * line_width))
-    idx = np.arange(len(path))
+    n = len(path)
+    idx = np.arange(n)
     last = np.where(solid, idx, -1)
     last = np.maximum.accumulate(last) if last.size else last
-    nxt = np.where(solid, idx, len(path))
+    nxt = np.where(solid, idx, n)
     nxt = np.minimum.accumulate(nxt[::-1])[::-1] if nxt.size else nxt
-    ref = np.where(last >= 0, last, np.minimum(nxt, max(len(path) - 1, 0)))
-    return plateau, ref
+    before = np.where(last >= 0, last, np.minimum(nxt, max(n - 1, 0)))
+    after = np.where(nxt < n, nxt, before)
+    return plateau, before, after
 
 
 def dense_band(path: Runs, line_width: float, mark_height: float, min_marks: int = 3) -> np.ndarray:
@@ -65,21 +72,58 @@ def dense_band(path: Runs, line_width: float, mark_height: float, min_marks: int
     return out
 
 
+def _inked(path: Runs, cand: np.ndarray, ref: np.ndarray, rows: np.ndarray, line_width: float) -> np.ndarray:
+    """Per column: False for the candidate mark columns (``cand``) farther than a line width and
+    a pixel from any candidate column whose ink beyond its reference plateau's (or a line's) is
+    over :data:`MARK_MIN_INK` of the ``rows`` it adds to that plateau (a mark's bar; its
+    anti-aliased edge columns hold less)."""
+    keep = np.ones(len(path), bool)
+    idx = np.flatnonzero(cand)
+    if idx.size == 0:
+        return keep
+    extra = path.weight[idx] - np.maximum(path.weight[ref[idx]], line_width)
+    solid = path.col[idx][extra >= MARK_MIN_INK * np.maximum(rows[idx], 1)]
+    if solid.size == 0:
+        keep[idx] = False
+        return keep
+    cols = path.col[idx]
+    pos = np.searchsorted(solid, cols)
+    left, right = solid[np.maximum(pos - 1, 0)], solid[np.minimum(pos, solid.size - 1)]
+    keep[idx] = np.minimum(np.abs(cols - left), np.abs(cols - right)) <= line_width + 1.0
+    return keep
+
+
 def find_marks(path: Runs, line_width: float) -> tuple[np.ndarray, np.ndarray]:
     """Censor marks on a traced path.
 
-    Returns (mark_groups, is_mark): ``mark_groups`` (M, 3) rows of (first path index, last path
-    index, centre column in pixels, sub-pixel), and a bool per path column flagging mark columns
-    (their level is the run's centre: marks are drawn centred on the curve).
+    Returns (mark_groups, is_mark): ``mark_groups`` (M, 4) rows of (first path index, last path
+    index, centre column in pixels (sub-pixel), path index of the plateau column the mark was
+    measured against), and a bool per path column flagging mark columns (their level is the
+    run's centre: marks are drawn centred on the curve).
+
+    A column is compared with the plateau before it -- or, if that shows no mark, with the one
+    after it: a mark right after a drop sits on the level the drop leads to, not the one it
+    leaves.
     """
     n = len(path)
     if n == 0:
-        return np.empty((0, 3)), np.zeros(0, bool)
-    plateau, ref = plateau_reference(path, line_width)
+        return np.empty((0, 4)), np.zeros(0, bool)
+    plateau, before, after = plateau_reference(path, line_width)
     thr = max(1.5, 0.4 * line_width)
-    up = path.top[ref] - path.top
-    down = path.bot - path.bot[ref]
-    both = (up > thr) & (down > thr) & ~plateau
+
+    def ink_out(ref):
+        """(ink rows above, below) the reference plateau's run, and both clearly there."""
+        up, down = path.top[ref] - path.top, path.bot - path.bot[ref]
+        return up, down, (up > thr) & (down > thr) & ~plateau
+
+    # against the plateau after it only a centred mark: a drop's column has ink above that
+    # plateau all the way up, and at most a pixel or two of its foot below
+    up_a, down_a, at_after = ink_out(after)
+    at_after &= np.minimum(up_a, down_a) >= MARK_MIN_SYMMETRY * np.maximum(up_a, down_a)
+    ref = np.where(ink_out(before)[2], before, np.where(at_after, after, before))
+    up, down, both = ink_out(ref)
+    # the rows a mark adds: as many below the line as above it (a drop may continue below)
+    both &= _inked(path, both, ref, up + np.minimum(down, up), line_width)
     # a mark is centred on the line; where a drop continues below it, its part above the line
     # must be about as tall as the figure's other marks': a drop with a pixel or two of noise
     # above its corner is no mark
@@ -87,7 +131,9 @@ def find_marks(path: Runs, line_width: float) -> tuple[np.ndarray, np.ndarray]:
     half = float(np.median(up[centred])) if np.count_nonzero(centred) >= 3 else np.inf
     is_mark = centred | (both & (up > 2.0 * thr) & (up >= 0.75 * half))
     if np.isfinite(half):
-        is_mark |= dense_band(path, line_width, 2.0 * half)
+        band = dense_band(path, line_width, 2.0 * half)
+        ref = np.where(band & ~is_mark, before, ref)
+        is_mark |= band
     groups = []
     if is_mark.any():
         idx = np.nonzero(is_mark)[0]
@@ -102,10 +148,10 @@ def find_marks(path: Runs, line_width: float) -> tuple[np.ndarray, np.ndarray]:
             n_marks = 1 if width <= 2.0 * pitch + 1.0 else int(round(width / pitch))
             if n_marks == 1:
                 centre = float(np.sum(c * ext) / max(np.sum(ext), 1e-9))
-                groups.append((ii[0], ii[-1], centre))
+                groups.append((ii[0], ii[-1], centre, ref[ii[0]]))
             else:
                 # overlapping marks (dense censoring): spread evenly over the blob
                 for cc in np.linspace(c[0] + 0.5 * line_width, c[-1] - 0.5 * line_width, n_marks):
                     j = ii[int(np.argmin(np.abs(c - cc)))]
-                    groups.append((j, j, float(cc)))
-    return np.asarray(groups, float).reshape(-1, 3), is_mark
+                    groups.append((j, j, float(cc), ref[j]))
+    return np.asarray(groups, float).reshape(-1, 4), is_mark

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from digitize.calibrate import Calibration
-from digitize.censor import find_marks, plateau_reference
-from digitize.inkmask import (arm_coverage, assign_arms, background_color, chroma, default_tolerance, local_paper,
-                              foreground, frame_lines, grid_lines, is_neutral, rgb_to_lab, top_hat)
+from digitize.censor import find_marks
+from digitize.inkmask import (arm_coverage, assign_arms, background_color, chroma, default_tolerance,
+                              foreground, frame_lines, grid_lines, is_neutral, local_paper, rgb_to_lab,
+                              top_hat)
 from digitize.shades import separate_shades
 from digitize.steps import column_levels, drop_columns, isotonic_non_increasing, step_corners
 from digitize.trace import Runs, column_runs, line_width_guess, trace_path
@@ -365,18 +366,46 @@ def _path_line_width(path: Runs, lw: float) -> float:
     most a pixel taller than its lower-quartile run height: plateaus, not drops, nor marks
     overlapping into a ribbon where censoring is dense). The arm's first estimate, from all its
     runs, is pulled down by faint ink off the curve (a band's edge, anti-aliased pixels of a
-    grey curve); too thin a line makes every plateau column look taller than a line, so no
-    column is a plateau to measure censor marks against."""
+    grey curve, a dashed line's ends); too thin a line makes every plateau column look taller
+    than a line, so no column is a plateau to measure censor marks against, and a drop drawn
+    over a few columns (rotation, a thick or dashed line) wider than the line, so it is read as
+    a staircase of several drops."""
     height = path.bot - path.top + 1
     if height.size < 10:
         return lw
     return max(0.8, float(np.median(path.weight[height <= np.percentile(height, 25) + 1])))
 
 
-def _path_levels(path: Runs, lw: float, is_mark: np.ndarray, axis_row: float) -> tuple[np.ndarray, np.ndarray]:
+def _dashed_last_drop(runs: Runs, path: Runs, lw: float, axis_row: float) -> Runs:
+    """The path with its last column's run carried down to the x axis (crop row ``axis_row``)
+    when the arm's ink right below it continues as a dashed vertical line to the axis: a dashed
+    curve's last drop to 0, whose dashes are runs of their own that the tracer does not chain
+    (a solid line's drop is one run with the plateau). The dashes may lie a column either side
+    (line width ``lw`` pixels); gaps up to 3.5 line widths + 2 pixels (dashed and dotted lines)."""
+    if len(path) < 2 or path.bot[-1] >= axis_row - lw - 2.0:
+        return path
+    c, bottom = path.col[-1], int(path.bot[-1])
+    below = np.flatnonzero((np.abs(runs.col - c) <= 1) & (runs.top > bottom))
+    below = below[np.argsort(runs.top[below], kind="stable")]
+    w, wc = float(path.weight[-1]), float(path.weight[-1] * path.cen[-1])
+    for j in below:
+        if runs.top[j] - bottom - 1 > 3.5 * lw + 2.0:
+            break
+        bottom = max(bottom, int(runs.bot[j]))
+        w, wc = w + float(runs.weight[j]), wc + float(runs.weight[j] * runs.cen[j])
+    if bottom < axis_row - lw - 2.0:
+        return path
+    out = path.take(np.arange(len(path)))
+    out.bot[-1], out.weight[-1], out.cen[-1] = bottom, w, wc / max(w, 1e-9)
+    return out
+
+
+def _path_levels(path: Runs, lw: float, is_mark: np.ndarray, drop: np.ndarray, axis_row: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Centre-line (x, y) per traced column (crop pixels); a last drop into the x axis reaches it
-    (the axis is drawn over the curve, or excluded for a black curve)."""
-    xcol, level = column_levels(path, lw, centred=is_mark)
+    (the axis is drawn over the curve, or excluded for a black curve). ``drop``: columns of
+    drops drawn across a few columns, whose ends are no levels (steps.drop_columns)."""
+    xcol, level = column_levels(path, lw, centred=is_mark, drop=drop)
     if path.bot[-1] >= axis_row - lw - 2 and path.bot[-1] - path.top[-1] + 1 > lw + 2:
         level = level.copy()
         level[-1] = axis_row
@@ -384,12 +413,12 @@ def _path_levels(path: Runs, lw: float, is_mark: np.ndarray, axis_row: float) ->
 
 
 def _step_curve(spec: ArmSpec, path: Runs, lw: float, groups: np.ndarray, px: np.ndarray, py: np.ndarray,
-                cal: Calibration, start_px: float, neutral: bool, mark_lw: float, drop: np.ndarray,
+                cal: Calibration, start_px: float, neutral: bool, drop: np.ndarray,
                 plateau: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Step corners (time, survival) in data units from the centre line (image pixels px, py),
     leaving out the columns of drops drawn across a few columns (``drop``, ``plateau`` from
-    steps.drop_columns); mark_lw: the line width (pixels) the censor marks ``groups`` were
-    found with."""
+    steps.drop_columns); lw: the path's line width (pixels), censor marks ``groups`` from
+    censor.find_marks."""
     t, s = cal.to_data(px[~drop], py[~drop])
     order = np.argsort(t, kind="stable")
     t, s, plateau = t[order], s[order], plateau[~drop][order]
@@ -402,9 +431,8 @@ def _step_curve(spec: ArmSpec, path: Runs, lw: float, groups: np.ndarray, px: np
     t_last, _ = cal.to_data(px[-1] - cap, py[-1])
     if groups.size:
         # a censor mark at the very end ("+" arms stick out past the curve's end): end there
-        _, ref = plateau_reference(path, mark_lw)
         gl = int(groups[-1, 1])
-        half = float(path.top[ref[gl]] - path.top[gl]) + lw / 2.0 + 1.0
+        half = float(path.top[int(groups[-1, 3])] - path.top[gl]) + lw / 2.0 + 1.0
         if groups[-1, 2] >= path.col[-1] - half - lw:
             t_last, _ = cal.to_data(groups[-1, 2] + (px[0] - path.col[0]), py[-1])
     # plateau widths are judged in a coordinate linear in pixels (log10 time on a log axis)
@@ -473,19 +501,19 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned,
     mismatch = _colour_mismatch(spec, pixels, path)
     if mismatch:
         return _empty_arm(spec, mismatch)
-    mark_lw = _path_line_width(path, lw)
-    groups, is_mark = find_marks(path, mark_lw)
-    xcol, level = _path_levels(path, lw, is_mark, axis_row)
+    lw = _path_line_width(path, lw)
+    path = _dashed_last_drop(runs, path, lw, axis_row)
+    groups, is_mark = find_marks(path, lw)
     drop, plateau, mid_row = drop_columns(path, lw, centred=is_mark)
+    xcol, level = _path_levels(path, lw, is_mark, drop | ~np.isnan(mid_row), axis_row)
     px, py = xcol + x0, np.where(np.isnan(mid_row), level, mid_row) + y0
     neutral = is_neutral(spec.rgb)
     tt, ss, warnings = _step_curve(spec, path, lw, groups, px, py, cal, float(x0 + start_col), neutral,
-                                   mark_lw, drop, plateau)
+                                   drop, plateau)
     # censor marks -> data
     if groups.size:
-        _, ref = plateau_reference(path, mark_lw)
         cx = groups[:, 2] + x0
-        cy = path.cen[ref[groups[:, 0].astype(int)]] + y0
+        cy = path.cen[groups[:, 3].astype(int)] + y0
         ct, _ = cal.to_data(cx, cy)
         censor_px = np.column_stack([cx, cy])
         # marks lie on the drawn curve: clip to its span (line caps, rotation)

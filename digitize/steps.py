@@ -37,7 +37,9 @@ def drop_columns(path: Runs, line_width: float, centred: np.ndarray | None = Non
     Two drops less than a line width apart touch: a run of at most twice that many columns whose
     first columns share their top row and last ones their top and bottom rows, the first wall
     ending where the second begins, each taller than the line and no column spanning both, is
-    two drops; its middle column is kept as the plateau between them, at sub-pixel row ``level`` (NaN elsewhere).
+    two drops; its middle column is kept as the plateau between them, at sub-pixel row ``level``
+    (NaN elsewhere) -- unless a column spans both walls: then the drops are one wall (several
+    events at one time). A dashed drop's columns get rows in ``level`` too (:func:`_dashed_walls`).
     ``plateau`` numbers (1, 2, ...; 0 elsewhere) the plateaus narrower than line_width + 2
     columns between two flagged drops, or jumps (runs of adjacent columns that do not touch: the
     drop's own columns were not traced), and those middle columns: each is a real plateau (one
@@ -82,7 +84,10 @@ def drop_columns(path: Runs, line_width: float, centred: np.ndarray | None = Non
             continue
         mid = float(top[s + k:e + 1].min())      # where the second wall begins
         spans = (top[s:e + 1] <= a.min() + 1) & (bot[s:e + 1] >= b.max() - 1)
-        if (not spans.any() and abs(bot[s:s + k].min() - mid) <= 1
+        if spans.any():
+            # drops closer than a line width: one wall with no level showing between them
+            is_drop[r] = True
+        elif (abs(bot[s:s + k].min() - mid) <= 1
                 and mid - a.min() >= lw + 2.0 and b.max() - mid >= lw + 2.0):
             is_drop[r] = True
             middle[r] = s + k - 1 if 2 * k > length[r] else s + k
@@ -96,15 +101,46 @@ def drop_columns(path: Runs, line_width: float, centred: np.ndarray | None = Non
     m = middle[middle >= 0]
     drop[m] = False
     plateau[m] = n + 1 + np.arange(m.size)
+    wall = _dashed_walls(path, tall & ~drop, adjacent, centred, lw)
+    level = np.where(np.isnan(level), wall, level)
     return drop, plateau, level
 
 
-def column_levels(path: Runs, line_width: float, centred: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def _dashed_walls(path: Runs, tall: np.ndarray, adjacent: np.ndarray, centred, lw: float) -> np.ndarray:
+    """Sub-pixel row per column of a dashed drop (NaN elsewhere): at most line_width + 1
+    adjacent columns taller than the line between plateau columns (either may lie a dash gap
+    away) and within their rows, stepping down from column to column, with a gap somewhere
+    between the plateaus (each column's traced run is one of the vertical line's dashes).
+    Their own levels would make a staircase of several drops; the columns left of the wall's
+    centre take the plateau level before it, those right of it the level after it (a middle
+    column the mean), so that the step comes out as one drop at the wall's centre."""
+    col, top, bot, cen = path.col, path.top, path.bot, path.cen
+    n = col.size
+    out = np.full(n, np.nan)
+    cut = np.flatnonzero((tall[1:] != tall[:-1]) | ~adjacent) + 1
+    mark = np.zeros(n + 2, bool) if centred is None else np.r_[True, np.asarray(centred, bool), True]
+    for s, e in zip(np.r_[0, cut], np.r_[cut - 1, n - 1]):
+        if (not tall[s] or s == 0 or e == n - 1 or e - s + 1 > lw + 1.0
+                or tall[s - 1] or tall[e + 1] or mark[s] or mark[e + 2]):
+            continue
+        seg = slice(s, e + 1)
+        apart = (top[s:e + 2] > bot[s - 1:e + 1] + 1).any()
+        inside = top[s] >= top[s - 1] - 1 and bot[e] <= bot[e + 1] + 1
+        if apart and inside and (np.diff(top[seg]) >= -1).all() and (np.diff(bot[seg]) >= -1).all():
+            side = np.sign(col[seg] - 0.5 * (col[s] + col[e]))
+            out[seg] = np.where(side < 0, cen[s - 1], np.where(side > 0, cen[e + 1], 0.5 * (cen[s - 1] + cen[e + 1])))
+    return out
+
+
+def column_levels(path: Runs, line_width: float, centred: np.ndarray | None = None,
+                  drop: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(x, y) centre-line pixel per traced column (x = column, y = sub-pixel row).
 
     ``centred`` flags columns whose run is symmetric about the line (censor marks drawn centred
-    on the curve): their level is the run's weighted centre, not a drop.
+    on the curve): their level is the run's weighted centre, not a drop. ``drop`` flags the
+    columns of drops drawn across a few columns (:func:`drop_columns`): their entering and
+    leaving levels are the plateaus' either side (a dashed drop's traced run is one dash, whose
+    ends are neither).
     """
     x = path.col.astype(float)
     if x.size == 0:
@@ -113,6 +149,12 @@ def column_levels(path: Runs, line_width: float, centred: np.ndarray | None = No
     tall = _tall(path, lw, centred)
     y_in = np.where(tall, path.top - 0.5 + lw / 2.0, path.cen)
     y_out = np.where(tall, path.bot + 0.5 - lw / 2.0, path.cen)
+    if drop is not None and drop.any() and not drop.all():
+        keep = np.flatnonzero(~np.asarray(drop, bool))
+        i = np.arange(x.size)
+        prev = keep[np.maximum(np.searchsorted(keep, i, side="right") - 1, 0)]
+        nxt = keep[np.minimum(np.searchsorted(keep, i, side="left"), keep.size - 1)]
+        y_in, y_out = np.where(drop, y_out[prev], y_in), np.where(drop, y_in[nxt], y_out)
     y_out = np.maximum(y_out, y_in)
     h = max(0.0, (lw - 1.0) / 2.0)
     level = 0.5 * (np.interp(x - h, x, y_out) + np.interp(x + h, x, y_in))

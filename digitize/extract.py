@@ -20,7 +20,7 @@ from digitize.inkmask import (arm_coverage, assign_arms, background_color, chrom
                               foreground, frame_lines, grid_lines, is_neutral, local_paper, rgb_to_lab,
                               top_hat)
 from digitize.shades import separate_shades
-from digitize.steps import column_levels, drop_columns, isotonic_non_increasing, step_corners
+from digitize.steps import column_levels, drop_columns, gapped_walls, isotonic_non_increasing, step_corners
 from digitize.trace import Runs, column_runs, line_width_guess, trace_path
 from kmrecon.data import ArmData, RiskTable
 from kmrecon.errors import KMReconError
@@ -403,8 +403,8 @@ def _dashed_last_drop(runs: Runs, path: Runs, lw: float, axis_row: float) -> Run
 def _path_levels(path: Runs, lw: float, is_mark: np.ndarray, drop: np.ndarray, axis_row: float
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Centre-line (x, y) per traced column (crop pixels); a last drop into the x axis reaches it
-    (the axis is drawn over the curve, or excluded for a black curve). ``drop``: columns of
-    drops drawn across a few columns, whose ends are no levels (steps.drop_columns)."""
+    (the axis is drawn over the curve, or excluded for a black curve). ``drop``: columns whose
+    run ends are no levels (a dashed drop's dashes: steps.gapped_walls, steps.drop_columns)."""
     xcol, level = column_levels(path, lw, centred=is_mark, drop=drop)
     if path.bot[-1] >= axis_row - lw - 2 and path.bot[-1] - path.top[-1] + 1 > lw + 2:
         level = level.copy()
@@ -505,7 +505,7 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned,
     path = _dashed_last_drop(runs, path, lw, axis_row)
     groups, is_mark = find_marks(path, lw)
     drop, plateau, mid_row = drop_columns(path, lw, centred=is_mark)
-    xcol, level = _path_levels(path, lw, is_mark, drop | ~np.isnan(mid_row), axis_row)
+    xcol, level = _path_levels(path, lw, is_mark, gapped_walls(path, drop) | ~np.isnan(mid_row), axis_row)
     px, py = xcol + x0, np.where(np.isnan(mid_row), level, mid_row) + y0
     neutral = is_neutral(spec.rgb)
     tt, ss, warnings = _step_curve(spec, path, lw, groups, px, py, cal, float(x0 + start_col), neutral,

@@ -132,15 +132,34 @@ def _dashed_walls(path: Runs, tall: np.ndarray, adjacent: np.ndarray, centred, l
     return out
 
 
+def gapped_walls(path: Runs, drop: np.ndarray) -> np.ndarray:
+    """The ``drop`` columns (from :func:`drop_columns`) of walls with a vertical gap between
+    consecutive columns' runs: a dashed drop, each column's run one dash, whose ends are no
+    levels. A solid drop drawn across a few columns (a steep staircase, anti-aliasing) has
+    touching runs whose ends are the plateaus' levels."""
+    drop = np.asarray(drop, bool)
+    n = drop.size
+    if n < 2 or not drop.any():
+        return np.zeros(n, bool)
+    gap = np.zeros(n + 1, bool)   # between column i - 1 and i
+    gap[1:n] = (path.top[1:] > path.bot[:-1] + 1) & (path.col[1:] == path.col[:-1] + 1)
+    start = np.flatnonzero(drop & ~np.r_[False, drop[:-1]])
+    end = np.flatnonzero(drop & ~np.r_[drop[1:], False])
+    out = np.zeros(n, bool)
+    for s, e in zip(start, end):
+        if gap[s:e + 2].any():
+            out[s:e + 1] = True
+    return out
+
+
 def column_levels(path: Runs, line_width: float, centred: np.ndarray | None = None,
                   drop: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(x, y) centre-line pixel per traced column (x = column, y = sub-pixel row).
 
     ``centred`` flags columns whose run is symmetric about the line (censor marks drawn centred
-    on the curve): their level is the run's weighted centre, not a drop. ``drop`` flags the
-    columns of drops drawn across a few columns (:func:`drop_columns`): their entering and
-    leaving levels are the plateaus' either side (a dashed drop's traced run is one dash, whose
-    ends are neither).
+    on the curve): their level is the run's weighted centre, not a drop. ``drop`` flags
+    columns whose run ends are no levels (a dashed drop's traced run is one dash:
+    :func:`gapped_walls`): their entering and leaving levels are the plateaus' either side.
     """
     x = path.col.astype(float)
     if x.size == 0:

@@ -21,7 +21,7 @@ from digitize.inkmask import (arm_coverage, assign_arms, background_color, chrom
                               top_hat)
 from digitize.shades import separate_shades
 from digitize.steps import column_levels, drop_columns, gapped_walls, isotonic_non_increasing, step_corners
-from digitize.trace import Runs, column_runs, line_width_guess, trace_path
+from digitize.trace import BarePaper, Runs, column_runs, line_width_guess, trace_path
 from kmrecon.data import ArmData, RiskTable
 from kmrecon.errors import KMReconError
 
@@ -169,7 +169,8 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
     import cv2
 
     occupied = cv2.dilate(fg.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    empty = ~occupied & ~ignore   # user-masked areas may hide the curve: bridging them is cheap
+    # user-masked areas may hide the curve: bridging them is cheap (lookups shared by all arms)
+    empty = BarePaper.of(~occupied & ~ignore)
     border = max(3, int(round(0.012 * cw)))
     frame = frame_lines(lab, max(border, int(0.04 * min(ch, cw))), slopes=slopes)
     # start column: time 0 (or the left edge)

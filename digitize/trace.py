@@ -106,9 +106,32 @@ def line_width_guess(cov: np.ndarray) -> float:
     return float(max(1.0, np.percentile(ln, 30)))
 
 
+@dataclass
+class BarePaper:
+    """Lookups on a bare-paper map (bool (H, W): True where a curve would be visible), built
+    once per figure and shared by every arm's trace: ``ecum`` bare pixels along each row
+    (cumulative, (H, W + 1)), ``vcum`` down each column ((H + 1, W)), ``below``
+    (:func:`paper_below`)."""
+
+    ecum: np.ndarray
+    vcum: np.ndarray
+    below: np.ndarray
+
+    @classmethod
+    def of(cls, empty: np.ndarray) -> "BarePaper":
+        empty = np.asarray(empty, bool)
+        h, w = empty.shape
+        ecum = np.zeros((h, w + 1), np.int32)
+        np.cumsum(empty, axis=1, out=ecum[:, 1:])
+        vcum = np.zeros((h + 1, w), np.int32)
+        vcum[1:] = empty
+        np.cumsum(vcum[1:], axis=0, out=vcum[1:])   # (in place: much faster than from bool)
+        return cls(ecum, vcum, paper_below(empty))
+
+
 def trace_path(
     runs: Runs,
-    empty: np.ndarray,
+    empty: np.ndarray | BarePaper,
     *,
     line_width: float,
     max_gap: int,
@@ -116,19 +139,17 @@ def trace_path(
 ) -> np.ndarray:
     """Indices (into ``runs``) of the best curve chain, left to right.
 
-    empty: bool (H, W), True where the paper is bare (a curve there would be visible).
+    empty: bool (H, W), True where the paper is bare (a curve there would be visible), or its
+    :class:`BarePaper` lookups (several arms traced on one figure build them once).
     line_width: ink thickness in pixels (noise tolerance for "never rises").
     max_gap: widest run of skipped columns considered (pixels).
     """
     n = len(runs)
     if n == 0:
         return np.empty(0, np.int64)
-    h, w = empty.shape
-    ecum = np.zeros((h, w + 1), np.int32)
-    np.cumsum(empty, axis=1, out=ecum[:, 1:])
-    vcum = np.zeros((h + 1, w), np.int32)   # bare paper down each column
-    vcum[1:] = empty
-    np.cumsum(vcum[1:], axis=0, out=vcum[1:])   # (in place: much faster than from bool)
+    bare = empty if isinstance(empty, BarePaper) else BarePaper.of(empty)
+    ecum, vcum, below = bare.ecum, bare.vcum, bare.below
+    h, w = vcum.shape[0] - 1, vcum.shape[1]
     col, top, bot, cen = runs.col, runs.top, runs.bot, runs.cen
     row = np.clip(np.rint(cen).astype(np.int64), 0, h - 1)
     best = np.full(n, -np.inf)
@@ -145,7 +166,6 @@ def trace_path(
     # (:func:`paper_below`, one column after the other) is
     #   near[a, c - col(a)] for c - col(a) <= SHORT_GAP (every run),
     #   stair[col(a), k] for the far runs col_best[col(a), k], c being the column traced
-    below = paper_below(empty)
     near = np.empty((n, SHORT_GAP + 1), below.dtype)
     y = np.minimum(bot + 1, h)
     for j in range(SHORT_GAP + 1):

@@ -16,7 +16,7 @@ import numpy as np
 
 from digitize.calibrate import Calibration
 from digitize.censor import find_marks
-from digitize.inkmask import (arm_coverage, assign_arms, background_color, chroma, default_tolerance,
+from digitize.inkmask import (arm_coverage, assign_arms, background_color, chroma, default_tolerance, keeps_hue,
                               foreground, frame_lines, grid_lines, is_neutral, local_paper, rgb_to_lab,
                               top_hat)
 from digitize.shades import separate_shades
@@ -25,6 +25,9 @@ from digitize.trace import BarePaper, Runs, column_runs, line_width_guess, trace
 from kmrecon.data import ArmData, RiskTable
 from kmrecon.errors import KMReconError
 
+#: coverage from which a pixel nearest a coloured arm's colour is its ink even beyond the
+#: tolerance, if it keeps the arm's hue (:func:`digitize.inkmask.keeps_hue`)
+CORE_COVERAGE = 0.8
 #: top-hat coverage above which a pixel counts as curve ink
 INK_THRESHOLD = 0.3
 #: runs with less summed coverage than this (pixels) are speckle
@@ -183,7 +186,7 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
     start_col = int(np.clip(round(px0) - x0, 0, cw - 1))
     def run(k: int, ign: np.ndarray) -> ExtractedArm:
         spec, tol = arms[k], tols[k]
-        args = ((crop, lab), cov, dist, (nearest, by_shade), ign, empty, calibration, (x0, y0), frame, start_col)
+        args = ((crop, lab, bg_lab), cov, dist, (nearest, by_shade), ign, empty, calibration, (x0, y0), frame, start_col)
         res = _extract_one(spec, k, tol, *args)
         # a trace with many uninked columns (JPEG washes thin lines' colour out of tolerance) is
         # tried again with a wider tolerance, kept if it is surer or reaches further as surely
@@ -279,7 +282,7 @@ def _trace_band(arm: ExtractedArm, shape, offset) -> np.ndarray:
 
 def _colour_mismatch(spec: ArmSpec, pixels, path: Runs) -> str | None:
     """A message when the traced ink is visibly not the arm's colour (hue, or colour vs grey)."""
-    rgb_crop, lab_crop = pixels
+    rgb_crop, lab_crop, _ = pixels
     if len(path) == 0:
         return None
     bg_lab = np.median(lab_crop[::7, ::7].reshape(-1, 3), axis=0)
@@ -328,14 +331,20 @@ def _local_chroma(spec: ArmSpec, rgb_crop: np.ndarray, path: Runs, step: int) ->
     return float(np.median(chroma(rgb_to_lab(boxes)) / np.maximum(a, 0.05)))
 
 
-def _arm_runs(spec: ArmSpec, k: int, tol: float, cov, dist, assigned, ignore, frame
+def _arm_runs(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned, ignore, frame
               ) -> tuple[Runs, float] | str:
     """The arm's ink as vertical runs and its line width (pixels), or a message if none.
     assigned: (arm index per pixel, bool map of pixels given by darkness, not colour)."""
     import cv2
 
+    _, lab, bg_lab = pixels
     nearest, by_shade = assigned
     own = (nearest == k) & ((dist[k] <= tol) | by_shade)
+    if not is_neutral(spec.rgb):
+        # a thin line's dark core whose colour JPEG mixed with a near curve's or band's (4:2:0):
+        # still this arm's ink if its colour keeps the arm's hue
+        core = np.flatnonzero(((nearest == k) & ~own & (cov[k] >= CORE_COVERAGE)).reshape(-1))
+        own.reshape(-1)[core] = keeps_hue(lab.reshape(-1, 3)[core], spec.rgb, bg_lab)
     sel = own & ~ignore
     if is_neutral(spec.rgb):   # black/grey curves: the axes, ticks and frame are the same colour
         sel &= ~frame[0]
@@ -484,7 +493,7 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned,
                  cal: Calibration, offset: tuple[int, int], frame, start_col: int) -> ExtractedArm:
     ch, cw = cov.shape[1:]
     x0, y0 = offset
-    got = _arm_runs(spec, k, tol, cov, dist, assigned, ignore, frame)
+    got = _arm_runs(spec, k, tol, pixels, cov, dist, assigned, ignore, frame)
     if isinstance(got, str):
         return _empty_arm(spec, got)
     runs, lw = got

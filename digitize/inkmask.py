@@ -36,6 +36,24 @@ def chroma(lab) -> np.ndarray:
     return np.hypot(lab[..., 1], lab[..., 2])
 
 
+#: a washed-out pixel keeps an arm's hue if its chroma offset from the paper, projected on the
+#: arm's, is at least this share of the arm's and leans no further sideways (hue within 45 deg)
+KEEP_HUE_SHARE = 0.25
+
+
+def keeps_hue(pixel_lab: np.ndarray, arm_rgb, bg_lab) -> np.ndarray:
+    """bool per Lab pixel (N, 3): its colour still points from the paper towards the arm's in
+    the (a, b) plane. JPEG (4:2:0) keeps a thin line's lightness but mixes its chroma with the
+    neighbours' (a near curve of another colour, a band): a dark core can then be farther from
+    every blend of its arm than the tolerance, yet keep the hue; grey ink (text, frames) has none."""
+    v = rgb_to_lab(np.asarray(arm_rgb, float)[None])[0, 1:] - np.asarray(bg_lab, float)[1:]
+    d = np.asarray(pixel_lab, float)[:, 1:] - np.asarray(bg_lab, float)[1:]
+    n2 = max(float(v @ v), 1e-9)
+    along = (d @ v) / n2
+    side = np.abs(d[:, 0] * v[1] - d[:, 1] * v[0]) / n2
+    return (along >= KEEP_HUE_SHARE) & (side <= along)
+
+
 def is_neutral(rgb, max_chroma: float = 15.0) -> bool:
     """True for black/grey colours (low Lab chroma): curves that colour cannot separate from axes."""
     return bool(chroma(rgb_to_lab(np.asarray(rgb, float)[None]))[0] < max_chroma)

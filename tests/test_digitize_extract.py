@@ -155,6 +155,36 @@ def test_thin_near_colours_washed_by_jpeg():
                                                                             np.mean(best[3] <= tol))
 
 
+def test_washed_dark_core_keeps_its_arm():
+    """A 1.35 px dark-blue line at 97 dpi, JPEG 50, right above a red line and over bands (a
+    benchmark case): JPEG mixes the red into the blue core's chroma, so the core is beyond the
+    blue arm's tolerance while its light fringe is not. The trace then took the fringe and a
+    neighbour's ink (two drops 5 px apart read as one, 14 events for 13). A dark pixel nearest
+    the arm that keeps its hue is its ink; grey ink (text, legend frames) is not."""
+    from benchmarks.bench_digitize import TIER_SEEDS
+    from digitize.inkmask import keeps_hue
+    from kmrecon.data import ArmData
+    from reconstruct import reconstruct
+    from simulate.styles import random_case
+
+    white = rgb_to_lab(np.array([[255.0, 255.0, 255.0]]))[0]
+    washed = rgb_to_lab(np.array([[84.0, 81.0, 108.0], [51.0, 51.0, 51.0], [188.0, 60.0, 41.0]]))
+    assert keeps_hue(washed, (31, 78, 156), white).tolist() == [True, False, False]
+
+    ipd, style = random_case(np.random.default_rng([1, 13, TIER_SEEDS["hard"]]), "hard")
+    fig = render_figure(ipd, style)
+    tr = fig.truth
+    cal = Calibration.from_dict(tr.calibration)
+    arms = {a.name: a for a in extract_arms(fig.image, cal, [ArmSpec(a, tr.colors[a]) for a in tr.arms])}
+    arm = arms["Drug B"]
+    t_true, s_true = tr.km("Drug B")
+    assert curve_errors(arm.time, arm.survival, t_true, s_true)["iae"] <= 0.002
+    rt, rn = tr.risk_table.for_arm("Drug B")
+    rec = reconstruct([ArmData("Drug B", arm.time, arm.survival, censor_times=arm.censor_times,
+                               risk_times=rt, n_risk=rn)], extend_to_risk_times=True)
+    assert int(rec.ipd.event.sum()) == int(tr.ipd.loc[tr.ipd.arm == "Drug B", "event"].sum())
+
+
 def test_dark_and_light_blue_told_apart_by_darkness():
     """Dark and light blue 1.3 px lines under JPEG 42: both cores wash out to the same greyish
     blue, so colour alone sends the light curve's ink to the dark arm; the luma deficit per

@@ -41,9 +41,9 @@ def drop_columns(path: Runs, line_width: float, centred: np.ndarray | None = Non
     (NaN elsewhere) -- unless a column spans both walls: then the drops are one wall (several
     events at one time). A dashed drop's columns get rows in ``level`` too (:func:`_dashed_walls`).
     ``plateau`` numbers (1, 2, ...; 0 elsewhere) the plateaus narrower than line_width + 2
-    columns between two flagged drops, or jumps (runs of adjacent columns that do not touch: the
-    drop's own columns were not traced), and those middle columns: each is a real plateau (one
-    event), however short.
+    columns between two flagged or dashed drops, or jumps (runs of adjacent columns that do not
+    touch: the drop's own columns were not traced), and those middle columns: each is a real
+    plateau (one event), however short.
     """
     col = np.asarray(path.col)
     n = col.size
@@ -92,43 +92,87 @@ def drop_columns(path: Runs, line_width: float, centred: np.ndarray | None = Non
             is_drop[r] = True
             middle[r] = s + k - 1 if 2 * k > length[r] else s + k
             level[middle[r]] = mid - 0.5 + lw / 2.0
-    after = np.r_[False, is_drop[:-1] | jump[ends[:-1]]]      # a drop or a jump before the run
-    before = np.r_[is_drop[1:] | jump[ends[:-1]], False]     # and after it
-    between = ~tall[starts] & bounded & same_top & same_bot & after & before & (length < lw + 2.0)
     run = np.repeat(np.arange(starts.size), length)
     drop = is_drop[run]
-    plateau = np.where(between, np.arange(1, starts.size + 1), 0)[run]
     m = middle[middle >= 0]
     drop[m] = False
+    wall = _dashed_walls(path, tall, drop | ~np.isnan(level), lw)
+    dashed = ~np.isnan(wall)
+    level = np.where(dashed, wall, level)
+    # a drop, a dashed one or a jump before the run and after it
+    after = np.r_[False, is_drop[:-1] | jump[ends[:-1]]] | np.r_[False, dashed][starts]
+    before = np.r_[is_drop[1:] | jump[ends[:-1]], False] | np.r_[dashed, False][ends + 1]
+    between = (~tall[starts] & bounded & same_top & same_bot & after & before & (length < lw + 2.0)
+               & (np.add.reduceat(dashed, starts) == 0))
+    plateau = np.where(between, np.arange(1, starts.size + 1), 0)[run]
     plateau[m] = n + 1 + np.arange(m.size)
-    wall = _dashed_walls(path, tall & ~drop, adjacent, centred, lw)
-    level = np.where(np.isnan(level), wall, level)
     return drop, plateau, level
 
 
-def _dashed_walls(path: Runs, tall: np.ndarray, adjacent: np.ndarray, centred, lw: float) -> np.ndarray:
-    """Sub-pixel row per column of a dashed drop (NaN elsewhere): at most line_width + 1
-    adjacent columns taller than the line between plateau columns (either may lie a dash gap
-    away) and within their rows, stepping down from column to column, with a gap somewhere
-    between the plateaus (each column's traced run is one of the vertical line's dashes).
-    Their own levels would make a staircase of several drops; the columns left of the wall's
-    centre take the plateau level before it, those right of it the level after it (a middle
-    column the mean), so that the step comes out as one drop at the wall's centre."""
+def _dashed_walls(path: Runs, tall: np.ndarray, taken: np.ndarray, lw: float) -> np.ndarray:
+    """Sub-pixel row per column of a dashed drop (NaN elsewhere).
+
+    A dashed vertical line crosses at most line_width + 1 columns; the tracer keeps one run per
+    column there -- one of its dashes, a piece left by a curve crossing it, a censor mark at its
+    foot or top -- whose own levels would make a staircase of several drops. A window of at
+    most line_width + 1 columns (``col`` span, untraced ones included) around columns taller
+    than the line (``tall``), between the plateau columns before and after it (not taller than
+    the line, maybe a dash gap away; a centred mark's level is its centre) at rows A above and
+    B below (B - A >= line_width + 2 pixels), whose runs lie within the plateaus' rows, with a
+    vertical gap between two consecutive runs (a solid wall's runs touch) and no column not
+    taller than the line level (within a pixel) with A or B or fainter than half a line (a
+    fleck of a steep solid stretch), is one dashed drop: its columns left of the window's
+    centre take level A, those right of it B (a middle column the mean), so the step comes out
+    as one drop at the centre. Of several windows around the same tall columns, those whose
+    plateau columns are level with the next plateau column out (a piece of the wall, or a mark
+    holding part of it, is no plateau) and of them the narrowest whose drop is within a line
+    width of the tallest one's (a column just off the wall's level is a plateau's: a steep
+    staircase) is taken. ``taken`` columns (a solid drop's, :func:`drop_columns`) are in none."""
     col, top, bot, cen = path.col, path.top, path.bot, path.cen
     n = col.size
     out = np.full(n, np.nan)
-    cut = np.flatnonzero((tall[1:] != tall[:-1]) | ~adjacent) + 1
-    mark = np.zeros(n + 2, bool) if centred is None else np.r_[True, np.asarray(centred, bool), True]
-    for s, e in zip(np.r_[0, cut], np.r_[cut - 1, n - 1]):
-        if (not tall[s] or s == 0 or e == n - 1 or e - s + 1 > lw + 1.0
-                or tall[s - 1] or tall[e + 1] or mark[s] or mark[e + 2]):
+    width = lw + 1.0
+    flat = ~np.asarray(tall, bool)
+    cum = np.r_[0, np.cumsum(taken)]
+    dash = np.r_[top[1:] > bot[:-1] + 1, False]   # a gap between the runs of columns i and i + 1
+    # column i + 1 is a plateau's with column i (adjacent, level within a pixel)
+    steady = np.r_[(np.diff(col) == 1) & (np.abs(np.diff(cen)) <= 1.0) & flat[1:] & flat[:-1], False]
+    # only tall columns with such a gap nearby can be in a window
+    k = int(width) + 1
+    gaps = np.r_[0, np.cumsum(dash[:-1])]
+    i = np.arange(n)
+    near = gaps[np.minimum(i + k, n - 1)] > gaps[np.maximum(i - k, 0)]
+    seeds = np.flatnonzero(tall & ~taken & near)
+    done = -1
+    for j in seeds:
+        if j <= done:
             continue
-        seg = slice(s, e + 1)
-        apart = (top[s:e + 2] > bot[s - 1:e + 1] + 1).any()
-        inside = top[s] >= top[s - 1] - 1 and bot[e] <= bot[e + 1] + 1
-        if apart and inside and (np.diff(top[seg]) >= -1).all() and (np.diff(bot[seg]) >= -1).all():
-            side = np.sign(col[seg] - 0.5 * (col[s] + col[e]))
-            out[seg] = np.where(side < 0, cen[s - 1], np.where(side > 0, cen[e + 1], 0.5 * (cen[s - 1] + cen[e + 1])))
+        found = []   # (steady plateau ends, B - A, columns - 1, a, b, A, B) of windows around j
+        a = j
+        while a > max(done, 0) and col[j] - col[a] + 1 <= width:
+            b = j
+            while b <= n - 2 and col[b] - col[a] + 1 <= width:
+                p, q = a - 1, b + 1
+                if flat[p] and flat[q] and cum[q] == cum[a]:
+                    A, B = float(cen[p]), float(cen[q])
+                    seg = slice(a, b + 1)
+                    level = flat[seg] & ((np.abs(cen[seg] - A) <= 1.0) | (np.abs(cen[seg] - B) <= 1.0)
+                                         | (path.weight[seg] < 0.5 * lw))
+                    if (B - A >= lw + 2.0 and not level.any()
+                            and top[seg].min() >= top[p] - 1 and bot[seg].max() <= bot[q] + 1
+                            and dash[p:b + 1].any()):
+                        found.append((int(steady[p - 1]) + int(steady[q]), B - A, b - a, a, b, A, B))
+                b += 1
+            a -= 1
+        if not found:
+            continue
+        most = max(f[0] for f in found)
+        found = [f for f in found if f[0] == most]
+        most = max(f[1] for f in found)
+        _, _, _, a, b, A, B = min((f for f in found if f[1] >= most - lw), key=lambda f: f[2])
+        side = np.sign(col[a:b + 1] - 0.5 * (col[a] + col[b]))
+        out[a:b + 1] = np.where(side < 0, A, np.where(side > 0, B, 0.5 * (A + B)))
+        done = b
     return out
 
 

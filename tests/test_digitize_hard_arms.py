@@ -5,7 +5,9 @@ more than 5 %:
   several drops, and a dashed curve's last drop to 0 lost (its dashes are runs of their own);
 - censor marks found on a JPEG-blurred line (its runs as tall as a small mark's, measured
   against a faint line-high stub), and marks missed right after a drop;
-- two drops closer than the line is wide (one wall) read as a staircase.
+- two drops closer than the line is wide (one wall) read as a staircase;
+- a dashed drop read as a staircase when a censor mark sits at its foot or a curve crossing it
+  leaves a short piece of it in the trace.
 """
 from __future__ import annotations
 
@@ -127,3 +129,44 @@ def test_steep_solid_staircase_keeps_its_drop_ends():
         d_true = int(tr.ipd.loc[tr.ipd["arm"] == a, "event"].sum())
         d_rec = int(rec.ipd.loc[rec.ipd["arm"] == a, "event"].sum())
         assert abs(d_rec - d_true) <= 0.02 * d_true, (a, d_rec, d_true)
+
+
+@pytest.mark.parametrize("dpi", [80, 93])
+def test_dashed_drops_with_a_mark_at_their_foot(dpi):
+    """A dashed drop with a "|" censor mark right after it (a patient censored just after the
+    death; the mark's column holds the wall's last dash): one drop at the right time. Its
+    columns next to the mark were not taken for one wall, and each dash made a drop of its own
+    (up to 17 drops for 6 before; a hard benchmark arm lost an event of 9)."""
+    deaths = np.array([5.3, 11.2, 17.9, 24.4, 30.6, 36.1])
+    ipd = pd.DataFrame({"arm": "A", "time": np.r_[deaths, deaths + 0.05, 40.0],
+                        "event": np.r_[np.ones(6, int), np.zeros(7, int)]})
+    fig = render_figure(ipd, FigureStyle(arm_names=("A",), colors=("#1f4e9c",), dpi=dpi, width_in=5.5,
+                                         height_in=4.2, line_width_px=2.5, line_styles=("dashed",),
+                                         censor_mark="|", censor_size_pt=7.3))
+    cal = Calibration.from_dict(fig.truth.calibration)
+    (arm,) = extract_arms(fig.image, cal, [ArmSpec("A", fig.truth.colors["A"])])
+    found = _drops(arm.time, arm.survival, cal.pixels_per_unit()[1])
+    assert found.size == deaths.size, found
+    assert np.abs(found - deaths).max() < 0.3, found
+
+
+def test_dashed_drop_crossed_by_another_curve():
+    """A dashed drop crossed by another arm's curve near its top (a hard benchmark arm at 93 dpi):
+    the trace holds a short piece of the wall above the crossing line (a line-high run, no
+    plateau) and a dash below it; together they are one wall, not a staircase of three drops.
+    A faint one-pixel fleck next to a tall run (a steep solid stretch) is no such piece."""
+    lw = 2.5
+    rows = [(c, 89, 91, 2.5) for c in range(400, 419)]
+    rows += [(421, 94, 96, 1.6), (422, 94, 96, 3.0), (423, 100, 106, 6.3)]
+    rows += [(c, 109, 111, 2.5) for c in range(426, 440)]
+    path = _path(rows)
+    drop, plateau, level = drop_columns(path, lw)
+    i = np.searchsorted(path.col, [421, 422, 423])
+    assert not drop.any() and not plateau[i].any()
+    # left of the wall's centre the level before it, right of it the level after it
+    assert np.allclose(level[i], [90.0, 100.0, 110.0])
+    rows[19] = (421, 94, 94, 0.6)   # a faint fleck instead of the piece
+    rows[20] = (422, 100, 106, 6.3)
+    del rows[21]
+    _, _, level = drop_columns(_path(rows), lw)
+    assert np.isnan(level[19])

@@ -16,9 +16,9 @@ import numpy as np
 
 from digitize.calibrate import Calibration
 from digitize.censor import find_marks
-from digitize.inkmask import (arm_coverage, assign_arms, background_color, chroma, default_tolerance, keeps_hue,
-                              foreground, frame_lines, grid_lines, is_neutral, local_paper, rgb_to_lab,
-                              top_hat)
+from digitize.inkmask import (arm_coverage, assign_arms, background_color, chroma, darker_halos,
+                              default_tolerance, foreground, frame_lines, grid_lines, is_neutral, keeps_hue,
+                              local_paper, rgb_to_lab, top_hat)
 from digitize.shades import separate_shades
 from digitize.steps import column_levels, drop_columns, gapped_walls, isotonic_non_increasing, step_corners
 from digitize.trace import BarePaper, Runs, column_runs, line_width_guess, trace_path
@@ -168,6 +168,8 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
     nearest = assign_arms(cov, dist, [t * 1.6 if a.tolerance is None else t for t, a in zip(tols, arms)],
                           [a.rgb for a in arms])
     nearest, by_shade = separate_shades(crop, nearest, cov, dist, [a.rgb for a in arms], bg)
+    light = np.r_[rgb_to_lab(np.array([a.rgb for a in arms], float))[:, 0], np.inf]   # [-1]: no arm
+    halos = darker_halos(nearest, cov, [a.rgb for a in arms], bg)
     # bare paper for the tracer: a curve there would be visible (fg dilated by a pixel)
     import cv2
 
@@ -186,7 +188,8 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
     start_col = int(np.clip(round(px0) - x0, 0, cw - 1))
     def run(k: int, ign: np.ndarray) -> ExtractedArm:
         spec, tol = arms[k], tols[k]
-        args = ((crop, lab, bg_lab), cov, dist, (nearest, by_shade), ign, empty, calibration, (x0, y0), frame, start_col)
+        args = ((crop, lab, bg_lab), cov, dist, (nearest, by_shade, light, halos[k]), ign, empty,
+                calibration, (x0, y0), frame, start_col)
         res = _extract_one(spec, k, tol, *args)
         # a trace with many uninked columns (JPEG washes thin lines' colour out of tolerance) is
         # tried again with a wider tolerance, kept if it is surer or reaches further as surely
@@ -216,10 +219,13 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
         again = run(loser, ignore | block)
         old = out[loser]
         # curves that really coincide for a while (one drawn over the other) keep their trace:
-        # the re-trace must not lose the start nor much coverage
+        # the re-trace must not lose the start nor much coverage, nor the old trace's own line
+        # (its columns off the winner's line: ink only the loser explains)
         keeps_start = (not again.empty and again.trace_px[0, 0] <= old.trace_px[0, 0] + 10
                        and again.confidence >= old.confidence - 0.05)
-        if keeps_start and _overlap(out[winner], again) < 0.2:
+        own = ~_on_line(old, out[winner])
+        keeps_own = own.sum() < 0.2 * own.size or _on_line(old, again)[own].mean() >= 0.5
+        if keeps_start and keeps_own and _overlap(out[winner], again) < 0.2:
             out[loser] = again
         else:
             break
@@ -228,17 +234,21 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
     return out
 
 
+def _on_line(a: ExtractedArm, b: ExtractedArm) -> np.ndarray:
+    """Bool per traced column of ``a``: trace ``b`` has the same column within 3 pixels."""
+    out = np.zeros(a.trace_px.shape[0], bool)
+    if out.size == 0 or b.trace_px.shape[0] == 0:
+        return out
+    _, ia, ib = np.intersect1d(a.trace_px[:, 0], b.trace_px[:, 0], return_indices=True)
+    out[ia] = np.abs(a.trace_px[ia, 1] - b.trace_px[ib, 1]) <= 3.0
+    return out
+
+
 def _overlap(a: ExtractedArm, b: ExtractedArm) -> float:
     """Fraction of the shorter trace's columns where the two traces lie on the same line."""
     if a.trace_px.shape[0] == 0 or b.trace_px.shape[0] == 0:
         return 0.0
-    xa, ya = a.trace_px[:, 0], a.trace_px[:, 1]
-    xb, yb = b.trace_px[:, 0], b.trace_px[:, 1]
-    common, ia, ib = np.intersect1d(xa, xb, return_indices=True)
-    if common.size == 0:
-        return 0.0
-    same = np.abs(ya[ia] - yb[ib]) <= 3.0
-    return float(same.sum()) / min(xa.size, xb.size)
+    return float(_on_line(a, b).sum()) / min(a.trace_px.shape[0], b.trace_px.shape[0])
 
 
 def _shared_trace(out: list[ExtractedArm], lab: np.ndarray, offset) -> tuple[int, int] | None:
@@ -334,11 +344,13 @@ def _local_chroma(spec: ArmSpec, rgb_crop: np.ndarray, path: Runs, step: int) ->
 def _arm_runs(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned, ignore, frame
               ) -> tuple[Runs, float] | str:
     """The arm's ink as vertical runs and its line width (pixels), or a message if none.
-    assigned: (arm index per pixel, bool map of pixels given by darkness, not colour)."""
+    assigned: (arm index per pixel, bool map of pixels given by darkness, not colour, the arms'
+    L* lightness followed by +inf for no arm (indexed by the arm index), the arm's
+    inkmask.darker_halos map or None)."""
     import cv2
 
     _, lab, bg_lab = pixels
-    nearest, by_shade = assigned
+    nearest, by_shade, light, halo = assigned
     own = (nearest == k) & ((dist[k] <= tol) | by_shade)
     if not is_neutral(spec.rgb):
         # a thin line's dark core whose colour JPEG mixed with a near curve's or band's (4:2:0):
@@ -357,13 +369,20 @@ def _arm_runs(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned, ig
     # their holes would look like lines), and for a coloured arm from every pixel its colour
     # explains, won or not: where bands of near colours overlap, their pixels go to either arm
     # in small patches (every grey ink is within a black or grey arm's tolerance)
-    base = own if is_neutral(spec.rgb) else own | (dist[k] <= tol)
+    # (a grey arm's band is cut by darker arms' lines and the rims they took: their pixels are too
+    # dark to be its band, and fill those cuts, which would leave band strips thinner than the square)
+    base = own | (light[nearest] < light[k] - 5.0) if is_neutral(spec.rgb) else own | (dist[k] <= tol)
     th = top_hat(a, int(max(7, 2 * round(lw_guess) + 3)) | 1,
                  base=np.where(base, np.clip(cov[k], 0.0, 1.0), 0.0).astype(np.float32))
     ink = cv2.morphologyEx((th >= INK_THRESHOLD).astype(np.uint8), cv2.MORPH_CLOSE,
                            np.ones((3, 1), np.uint8)) > 0
     runs = column_runs(ink, np.clip(th, 0, 1))
     runs = runs.take(runs.weight >= max(MIN_RUN_WEIGHT, 0.4 * lw_guess))   # speckle, faint hairlines
+    if halo is not None:
+        # a grey arm's faint runs next to a much darker curve: that curve's halo (anti-aliasing,
+        # JPEG ringing over a band), not the grey line
+        level = halo[np.clip(np.rint(runs.cen).astype(np.int64), 0, halo.shape[0] - 1), runs.col]
+        runs = runs.take(runs.weight >= level * (runs.bot - runs.top + 1))
     if len(runs) < 3:
         return f"arm '{spec.name}': colour {spec.hex} found, but it forms no curve"
     short = (runs.bot - runs.top + 1) <= 2 * lw_guess + 2

@@ -376,6 +376,44 @@ def assign_arms(cov: np.ndarray, dist: np.ndarray, tolerances, arm_rgbs) -> np.n
     return nearest
 
 
+#: pixels (about a JPEG block) around a darker line's solid core within which a light neutral
+#: arm's faint ink may be that line's anti-aliasing or compression ringing
+HALO_RADIUS = 8
+#: ... if its mean coverage, in units of the darker arm's coverage, is below this
+HALO_MAX_COVERAGE = 0.15
+
+
+def darker_halos(nearest: np.ndarray, cov: np.ndarray, arm_rgbs, bg_rgb) -> list[np.ndarray | None]:
+    """Per arm: float32 map (H, W) of the mean coverage (0-1, of the arm's colour) below which
+    its ink within HALO_RADIUS pixels of a darker arm's solid core (pixels it holds with
+    coverage >= 0.7) may be that darker line's halo: HALO_MAX_COVERAGE of the darker arm's
+    coverage, converted (0 away from darker cores); None for coloured arms and the darkest.
+    Every light grey pixel lies on a grey arm's blend line, and a faint rim of a much darker
+    line is as dark as the light arm's solid ink."""
+    import cv2
+
+    rgbs = np.asarray(arm_rgbs, float)
+    lightness = rgb_to_lab(rgbs)[:, 0]
+    contrast = np.linalg.norm(rgbs - np.asarray(bg_rgb, float), axis=1)   # (RGB units)
+    kernel = np.ones((2 * HALO_RADIUS + 1, 2 * HALO_RADIUS + 1), np.uint8)
+    near: dict[int, np.ndarray] = {}
+    out: list[np.ndarray | None] = []
+    for k, c in enumerate(arm_rgbs):
+        darker = np.flatnonzero(lightness < lightness[k] - 5.0)
+        if not is_neutral(c) or darker.size == 0:
+            out.append(None)
+            continue
+        level = np.zeros(nearest.shape, np.float32)
+        for j in darker.tolist():
+            if j not in near:
+                core = ((nearest == j) & (cov[j] >= 0.7)).view(np.uint8)
+                near[j] = cv2.dilate(core, kernel).view(bool)
+            np.maximum(level, np.float32(HALO_MAX_COVERAGE * contrast[j] / max(contrast[k], 1.0)), out=level,
+                       where=near[j])
+        out.append(level)
+    return out
+
+
 def default_tolerance(arm_rgb, bg_rgb) -> float:
     """Adaptive Delta E tolerance for an arm colour: about half the distance to the nearest
     non-arm ink (black text/axes, grey grid), clamped to 10-30. Arms compete by nearest colour,

@@ -34,12 +34,11 @@ def drop_columns(path: Runs, line_width: float, centred: np.ndarray | None = Non
     plateau columns when they share their top or bottom row (leaving them out puts the drop
     midway between the plateau columns either side); a longer run, or one whose rows move from
     column to column, is a steep stretch and is not flagged.
-    Two drops less than a line width apart touch: a run of at most twice that many columns whose
-    first columns share their top row and last ones their top and bottom rows, the first wall
-    ending where the second begins, each taller than the line and no column spanning both, is
-    two drops; its middle column is kept as the plateau between them, at sub-pixel row ``level``
-    (NaN elsewhere) -- unless a column spans both walls: then the drops are one wall (several
-    events at one time). A dashed drop's columns get rows in ``level`` too (:func:`_dashed_walls`).
+    Drops less than a line width apart touch: a run of tall columns that splits into walls, each
+    ending where the next begins (:func:`_touching_walls`), is that many drops; a column next to
+    each gap is kept as the plateau between them, at sub-pixel row ``level`` (NaN elsewhere) --
+    unless a column spans all the rows: then the drops are one wall (several events at one
+    time). A dashed drop's columns get rows in ``level`` too (:func:`_dashed_walls`).
     ``plateau`` numbers (1, 2, ...; 0 elsewhere) the plateaus narrower than line_width + 2
     columns between two flagged or dashed drops, or jumps (runs of adjacent columns that do not
     touch: the drop's own columns were not traced), and those middle columns: each is a real
@@ -73,28 +72,15 @@ def drop_columns(path: Runs, line_width: float, centred: np.ndarray | None = Non
     pad = np.r_[False, tall, False]   # tall runs between plateau columns (not split by a jump)
     walls = tall[starts] & bounded & ~pad[starts] & ~pad[ends + 2]
     is_drop = walls & (same_top | same_bot) & (length <= lw + 1.0)
-    middle = np.full(starts.size, -1)
-    for r in np.flatnonzero(walls & ~is_drop & (length <= 2.0 * (lw + 1.0))):
-        s, e = starts[r], ends[r]
-        k = 1   # columns of the first wall (sharing the top row)
-        while s + k <= e and max(top[s:s + k + 1]) - min(top[s:s + k + 1]) <= 1:
-            k += 1
-        a, b = top[s:s + k], bot[s + k:e + 1]   # first wall's tops, second wall's bottoms
-        if s + k > e or np.ptp(b) > 1 or np.ptp(top[s + k:e + 1]) > 1 or max(k, b.size) > lw + 1.0:
-            continue
-        mid = float(top[s + k:e + 1].min())      # where the second wall begins
-        spans = (top[s:e + 1] <= a.min() + 1) & (bot[s:e + 1] >= b.max() - 1)
-        if spans.any():
-            # drops closer than a line width: one wall with no level showing between them
+    for r in np.flatnonzero(walls & ~is_drop):
+        mids = _touching_walls(top, bot, starts[r], ends[r], lw)
+        if mids is not None:
             is_drop[r] = True
-        elif (abs(bot[s:s + k].min() - mid) <= 1
-                and mid - a.min() >= lw + 2.0 and b.max() - mid >= lw + 2.0):
-            is_drop[r] = True
-            middle[r] = s + k - 1 if 2 * k > length[r] else s + k
-            level[middle[r]] = mid - 0.5 + lw / 2.0
+            for c, row in mids:
+                level[c] = row
     run = np.repeat(np.arange(starts.size), length)
     drop = is_drop[run]
-    m = middle[middle >= 0]
+    m = np.flatnonzero(~np.isnan(level))   # the plateau columns between touching walls
     drop[m] = False
     wall = _dashed_walls(path, tall, drop | ~np.isnan(level), lw)
     dashed = ~np.isnan(wall)
@@ -107,6 +93,51 @@ def drop_columns(path: Runs, line_width: float, centred: np.ndarray | None = Non
     plateau = np.where(between, np.arange(1, starts.size + 1), 0)[run]
     plateau[m] = n + 1 + np.arange(m.size)
     return drop, plateau, level
+
+
+def _touching_walls(top: np.ndarray, bot: np.ndarray, s: int, e: int, lw: float
+                    ) -> list[tuple[int, float]] | None:
+    """Tall columns s..e (between plateau columns) as touching walls: drops closer than a line
+    width with no plateau column between them. A wall is a run of at most line_width + 1
+    consecutive columns sharing their top or bottom row (within 1 px; a wall at a sub-pixel
+    position is drawn across two columns, one of them partly covered); each next wall begins
+    at the row where the last column of the one before ends.
+    Returns per gap between walls (column, row) of the plateau between them: the column of the
+    wider wall next to the gap (the later one's on a tie) takes the level, so that each wall
+    becomes one drop, not a staircase of its columns' mid-run levels. Walls are at least
+    line_width + 2 px tall (twice that unless two walls, the first sharing its top row, the
+    second its top and bottom rows). An empty list: the run is one wall (such two walls with
+    a column spanning both: several events at one time). None: no touching walls (a steep
+    stretch)."""
+    cols = np.arange(s, e + 1)
+    k = 1   # the first wall's columns share the top row, the second's their top and bottom rows
+    while s + k <= e and np.ptp(top[s:s + k + 1]) <= 1:
+        k += 1
+    two = (s + k <= e and np.ptp(top[s + k:e + 1]) <= 1 and np.ptp(bot[s + k:e + 1]) <= 1
+           and max(k, e + 1 - s - k) <= lw + 1.0)
+    if two and np.any((top[cols] <= top[s:s + k].min() + 1)
+                      & (bot[cols] >= bot[s + k:e + 1].max() - 1)):
+        return []
+    split = np.flatnonzero((np.abs(np.diff(top[cols])) > 1) & (np.abs(np.diff(bot[cols])) > 1)) + s + 1
+    first, last = np.r_[s, split], np.r_[split - 1, e]
+    size = last - first + 1
+    if first.size < 2 or size.max() > lw + 1.0:
+        return None
+    # the row each wall after the first begins at; the last column of the wall before it ends
+    # there (the plateau line's bottom row, line_width - 1 below its top) -- for such two walls
+    # the first's shortest column
+    mid = np.array([top[a:b + 1].min() for a, b in zip(first[1:], last[1:])], float)
+    meet = np.abs(bot[last[:-1]] - mid) <= max(1.0, lw - 1.0)
+    if two:
+        meet |= abs(bot[s:s + k].min() - mid[0]) <= 1
+    # each wall taller than the line (else columns of a steep staircase of small drops share
+    # rows by chance): by twice that unless the first wall's columns share the top row and the
+    # second's their top and bottom rows
+    rows = np.r_[top[cols].min(), mid, bot[cols].max()]
+    if not meet.all() or np.any(np.diff(rows) < (1.0 if two else 2.0) * (lw + 2.0)):
+        return None
+    take = np.where(size[:-1] > size[1:], last[:-1], first[1:])
+    return [(int(c), float(m) - 0.5 + lw / 2.0) for c, m in zip(take, mid)]
 
 
 def _dashed_walls(path: Runs, tall: np.ndarray, taken: np.ndarray, lw: float) -> np.ndarray:

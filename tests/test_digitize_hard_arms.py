@@ -7,7 +7,9 @@ more than 5 %:
   against a faint line-high stub), and marks missed right after a drop;
 - two drops closer than the line is wide (one wall) read as a staircase;
 - a dashed drop read as a staircase when a censor mark sits at its foot or a curve crossing it
-  leaves a short piece of it in the trace.
+  leaves a short piece of it in the trace;
+- touching walls of a thin line, one drawn across two partly covered columns, read as a
+  staircase of part drops.
 """
 from __future__ import annotations
 
@@ -170,3 +172,27 @@ def test_dashed_drop_crossed_by_another_curve():
     del rows[21]
     _, _, level = drop_columns(_path(rows), lw)
     assert np.isnan(level[19])
+
+
+def test_touching_walls_across_partly_covered_columns():
+    """A thin (1 px) line with few patients at risk: two deaths 0.6 px apart (one wall drawn
+    across two columns, the second of them partly covered) and a third 1.7 px later (the next
+    wall begins where the first ends, with no plateau column between). The walls come back as
+    two drops of whole deaths, not a staircase of each column's mid-run level (3 deaths came
+    out as 5 part drops, which the reconstruction counted as 7 events)."""
+    dpi, n = 96, 24
+    px = 48.0 / (4.75 * dpi)   # months per pixel (the plot is about 4.75 in wide)
+    starts = np.array([8.0, 20.3, 31.6])
+    events = np.ravel([[t, t + 0.6 * px, t + 2.3 * px] for t in starts])
+    ipd = pd.DataFrame({"arm": "A", "time": np.r_[events, np.full(n - events.size, 46.0)],
+                        "event": np.r_[np.ones(events.size, int), np.zeros(n - events.size, int)]})
+    fig = render_figure(ipd, FigureStyle(arm_names=("A",), dpi=dpi, width_in=5.5, height_in=4.2,
+                                         colors=("#4a90d9",), censor_mark="none", spines="L",
+                                         axis_pad=0.02, line_width_px=1.05))
+    tr = fig.truth
+    cal = Calibration.from_dict(tr.calibration)
+    (arm,) = extract_arms(fig.image, cal, [ArmSpec("A", tr.colors["A"])])
+    drop = -np.diff(arm.survival)
+    k = drop[drop > 0.25 / n] * n   # deaths per drop (no censoring before 46 months)
+    assert np.all(np.abs(k - np.round(k)) < 0.3) and np.all(np.round(k) >= 1), np.round(k, 2)
+    assert k.size <= events.size and round(k.sum()) == events.size, np.round(k, 2)

@@ -17,8 +17,8 @@ import numpy as np
 from digitize.calibrate import Calibration
 from digitize.censor import find_marks
 from digitize.inkmask import (arm_coverage, assign_arms, background_color, chroma, darker_halos,
-                              default_tolerance, foreground, frame_lines, grid_lines, is_neutral, keeps_hue,
-                              local_paper, rgb_to_lab, top_hat)
+                              default_tolerance, drawn_boxes, foreground, frame_lines, grid_lines, is_neutral,
+                              keeps_hue, leaning_to_colour, local_paper, rgb_to_lab, top_hat)
 from digitize.shades import separate_shades
 from digitize.steps import column_levels, drop_columns, gapped_walls, isotonic_non_increasing, step_corners
 from digitize.trace import BarePaper, Runs, column_runs, line_width_guess, trace_path
@@ -40,6 +40,16 @@ LOCAL_CHROMA_MIN = 0.15
 #: traces with a confidence (inked fraction of their span x extent) below this are tried again
 #: with a wider colour tolerance
 WIDEN_BELOW = 0.5
+#: a coloured arm is traced again with the washed pixels leaning to its hue off the neutral
+#: arms' traces (:func:`digitize.inkmask.leaning_to_colour`) if they hold at least this many
+#: columns beyond its trace's end
+LEAN_MIN_COLUMNS = 5
+#: ... and that lie farther than this (pixels) from a black or grey arm's traced centre line
+LEAN_TRACE_RADIUS = 1
+#: shortest side of a drawn box (legend frame) taken out of black/grey arms' ink: pixels, and
+#: share of the plot area's smaller side
+BOX_MIN_SIDE = 16
+BOX_MIN_SIDE_SHARE = 0.04
 #: merge plateau levels closer than this many pixels (centre-line noise)
 MIN_STEP_PX = 0.3
 
@@ -163,11 +173,14 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
         if m.shape != (h, w):
             raise KMReconError(f"mask is {m.shape[1]}x{m.shape[0]} but the image is {w}x{h}")
         ignore |= m[y0:y1 + 1, x0:x1 + 1]
-    cov, dist = arm_coverage(crop, lab, bg, [a.rgb for a in arms], paper=local_paper(crop, bg))
+    paper = local_paper(crop, bg)
+    cov, dist = arm_coverage(crop, lab, bg, [a.rgb for a in arms], paper=paper)
     tols = [a.tolerance if a.tolerance is not None else default_tolerance(a.rgb, bg) for a in arms]
-    nearest = assign_arms(cov, dist, [t * 1.6 if a.tolerance is None else t for t, a in zip(tols, arms)],
-                          [a.rgb for a in arms])
-    nearest, by_shade = separate_shades(crop, nearest, cov, dist, [a.rgb for a in arms], bg)
+    reach = [t * 1.6 if a.tolerance is None else t for t, a in zip(tols, arms)]
+    nearest = assign_arms(cov, dist, reach, [a.rgb for a in arms])
+    border = max(3, int(round(0.012 * cw)))
+    frame = frame_lines(lab, max(border, int(0.04 * min(ch, cw))), slopes=slopes)
+    nearest, by_shade = separate_shades(crop, nearest, cov, dist, [a.rgb for a in arms], bg, ignore | frame[0])
     light = np.r_[rgb_to_lab(np.array([a.rgb for a in arms], float))[:, 0], np.inf]   # [-1]: no arm
     halos = darker_halos(nearest, cov, [a.rgb for a in arms], bg)
     # bare paper for the tracer: a curve there would be visible (fg dilated by a pixel)
@@ -176,8 +189,10 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
     occupied = cv2.dilate(fg.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     # user-masked areas may hide the curve: bridging them is cheap (lookups shared by all arms)
     empty = BarePaper.of(~occupied & ~ignore)
-    border = max(3, int(round(0.012 * cw)))
-    frame = frame_lines(lab, max(border, int(0.04 * min(ch, cw))), slopes=slopes)
+    # (axes map, first spine row, drawn boxes): a drawn box (a legend's frame and what it holds)
+    # is, like the axes, no black or grey curve's ink
+    frame = frame + (drawn_boxes(lab, max(BOX_MIN_SIDE, int(BOX_MIN_SIDE_SHARE * min(ch, cw))), slopes,
+                                 exclude=frame[0]),)
     # start column: time 0 (or the left edge)
     # where the curves start: time 0, or the plot's left edge if 0 is not on the axis
     if calibration.log_x:
@@ -186,19 +201,16 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
         px0 = float(calibration.to_pixel(0.0, 1.0)[0])
         px0 = px0 if px0 >= x0 - 1 else float(x0)
     start_col = int(np.clip(round(px0) - x0, 0, cw - 1))
-    def run(k: int, ign: np.ndarray) -> ExtractedArm:
+    def run(k: int, ign: np.ndarray, extra: np.ndarray | None = None) -> ExtractedArm:
         spec, tol = arms[k], tols[k]
         args = ((crop, lab, bg_lab), cov, dist, (nearest, by_shade, light, halos[k]), ign, empty,
                 calibration, (x0, y0), frame, start_col)
-        res = _extract_one(spec, k, tol, *args)
+        res = _extract_one(spec, k, tol, *args, extra=extra)
         # a trace with many uninked columns (JPEG washes thin lines' colour out of tolerance) is
         # tried again with a wider tolerance, kept if it is surer or reaches further as surely
         if spec.tolerance is None and (res.confidence < WIDEN_BELOW or res.empty):
-            wider = _extract_one(spec, k, tol * 1.6, *args)
-            further = (not res.empty and not wider.empty
-                       and wider.trace_px[-1, 0] > res.trace_px[-1, 0] + 0.05 * cw
-                       and wider.confidence >= res.confidence - 0.05)
-            if wider.confidence > res.confidence + 0.05 or further:
+            wider = _extract_one(spec, k, tol * 1.6, *args, extra=extra)
+            if _surer(wider, res, cw):
                 wider.warnings.append(f"colour tolerance widened to Delta E {tol * 1.6:.0f}")
                 res = wider
         return res
@@ -208,6 +220,22 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
         out.append(run(k, ignore))
         if progress is not None:
             progress(0.9 * (k + 1) / len(arms))
+    # a thin coloured line that JPEG washed to grey (a dashed one above all) lies nearer a black or
+    # grey arm's blend than its own, yet its chroma still leans to its hue; so does a neutral
+    # line's next to a coloured one (JPEG spreads chroma over a few pixels), but that lies on the
+    # neutral arm's trace: the leaning pixels off every neutral trace are tried as the arm's ink
+    lean = leaning_to_colour(nearest, lab, bg_lab, dist, reach, [a.rgb for a in arms], paper, fg)
+    if (lean >= 0).any():
+        neutral_lines = np.zeros((ch, cw), bool)
+        for a in out:
+            if is_neutral(a.rgb) and not a.empty:
+                neutral_lines |= _trace_band(a, (ch, cw), (x0, y0), LEAN_TRACE_RADIUS)
+        for k in np.unique(lean[lean >= 0]).tolist():
+            extra = (lean == k) & ~neutral_lines
+            if _columns_beyond(out[k], extra, (x0, y0)) >= LEAN_MIN_COLUMNS:
+                again = run(k, ignore, extra)
+                if _surer(again, out[k], cw):
+                    out[k] = again
     # two arms tracing the same line (near colours, thin or JPEG-washed lines): the arm whose
     # colour explains that ink worse is traced again without it
     for _ in range(2):
@@ -232,6 +260,24 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
     if progress is not None:
         progress(1.0)
     return out
+
+
+def _surer(new: ExtractedArm, old: ExtractedArm, width: int) -> bool:
+    """A second trace of an arm replaces the first if it is surer (confidence higher by 0.05)
+    or reaches further (by 5 % of the plot's ``width``, pixels) as surely."""
+    if new.empty:
+        return False
+    further = (not old.empty and new.trace_px[-1, 0] > old.trace_px[-1, 0] + 0.05 * width
+               and new.confidence >= old.confidence - 0.05)
+    return new.confidence > old.confidence + 0.05 or further
+
+
+def _columns_beyond(arm: ExtractedArm, ink: np.ndarray, offset) -> int:
+    """Number of crop columns holding ``ink`` (bool map) right of the arm's trace's end."""
+    cols = np.flatnonzero(ink.any(axis=0))
+    if arm.empty:
+        return int(cols.size)
+    return int(np.count_nonzero(cols > arm.trace_px[-1, 0] - offset[0]))
 
 
 def _on_line(a: ExtractedArm, b: ExtractedArm) -> np.ndarray:
@@ -274,8 +320,8 @@ def _shared_trace(out: list[ExtractedArm], lab: np.ndarray, offset) -> tuple[int
     return (i, j) if np.linalg.norm(seen - li) <= np.linalg.norm(seen - lj) else (j, i)
 
 
-def _trace_band(arm: ExtractedArm, shape, offset) -> np.ndarray:
-    """Bool map (crop) of the pixels within a few pixels of a trace's centre line."""
+def _trace_band(arm: ExtractedArm, shape, offset, radius: int = 2) -> np.ndarray:
+    """Bool map (crop) of the pixels within ``radius`` pixels (a square) of a trace's centre line."""
     import cv2
 
     x0, y0 = offset
@@ -287,7 +333,7 @@ def _trace_band(arm: ExtractedArm, shape, offset) -> np.ndarray:
     for (xa, ya), (xb, yb) in zip(zip(xs[:-1], ys[:-1]), zip(xs[1:], ys[1:])):
         if xb == xa + 1 and abs(yb - ya) > 1:
             m[min(ya, yb):max(ya, yb) + 1, xb] = 1
-    return cv2.dilate(m, np.ones((5, 5), np.uint8)) > 0
+    return cv2.dilate(m, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)) > 0
 
 
 def _colour_mismatch(spec: ArmSpec, pixels, path: Runs) -> str | None:
@@ -341,12 +387,13 @@ def _local_chroma(spec: ArmSpec, rgb_crop: np.ndarray, path: Runs, step: int) ->
     return float(np.median(chroma(rgb_to_lab(boxes)) / np.maximum(a, 0.05)))
 
 
-def _arm_runs(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned, ignore, frame
-              ) -> tuple[Runs, float] | str:
+def _arm_runs(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned, ignore, frame,
+              extra: np.ndarray | None = None) -> tuple[Runs, float] | str:
     """The arm's ink as vertical runs and its line width (pixels), or a message if none.
     assigned: (arm index per pixel, bool map of pixels given by darkness, not colour, the arms'
     L* lightness followed by +inf for no arm (indexed by the arm index), the arm's
-    inkmask.darker_halos map or None)."""
+    inkmask.darker_halos map or None). frame: (axes map, first spine row, drawn boxes map).
+    extra: bool map of more pixels that are the arm's ink, or None."""
     import cv2
 
     _, lab, bg_lab = pixels
@@ -357,6 +404,8 @@ def _arm_runs(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned, ig
         # still this arm's ink if its colour keeps the arm's hue
         core = np.flatnonzero(((nearest == k) & ~own & (cov[k] >= CORE_COVERAGE)).reshape(-1))
         own.reshape(-1)[core] = keeps_hue(lab.reshape(-1, 3)[core], spec.rgb, bg_lab)
+    if extra is not None:
+        own |= extra
     sel = own & ~ignore
     if is_neutral(spec.rgb):   # black/grey curves: the axes, ticks and frame are the same colour
         sel &= ~frame[0]
@@ -365,6 +414,10 @@ def _arm_runs(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned, ig
         return (f"arm '{spec.name}': no pixels of colour {spec.hex} found inside the plot area; check "
                 "the colour (or pick it from the curve) or widen the tolerance")
     lw_guess = line_width_guess(a)
+    if is_neutral(spec.rgb):
+        # drawn boxes only now: a legend frame's ink (as dark, about as thick) keeps the width guess
+        # up where a dashed curve's faint dash ends alone would pull it below the line's width
+        a[frame[2]] = 0.0
     # band level from the ink before blanking grid lines/frame (thin band strips left beside
     # their holes would look like lines), and for a coloured arm from every pixel its colour
     # explains, won or not: where bands of near colours overlap, their pixels go to either arm
@@ -509,10 +562,11 @@ def _step_curve(spec: ArmSpec, path: Runs, lw: float, groups: np.ndarray, px: np
 
 
 def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned, ignore, empty,
-                 cal: Calibration, offset: tuple[int, int], frame, start_col: int) -> ExtractedArm:
+                 cal: Calibration, offset: tuple[int, int], frame, start_col: int,
+                 extra: np.ndarray | None = None) -> ExtractedArm:
     ch, cw = cov.shape[1:]
     x0, y0 = offset
-    got = _arm_runs(spec, k, tol, pixels, cov, dist, assigned, ignore, frame)
+    got = _arm_runs(spec, k, tol, pixels, cov, dist, assigned, ignore, frame, extra)
     if isinstance(got, str):
         return _empty_arm(spec, got)
     runs, lw = got

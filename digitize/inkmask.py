@@ -39,19 +39,24 @@ def chroma(lab) -> np.ndarray:
 #: a washed-out pixel keeps an arm's hue if its chroma offset from the paper, projected on the
 #: arm's, is at least this share of the arm's and leans no further sideways (hue within 45 deg)
 KEEP_HUE_SHARE = 0.25
+#: ... the share for a pixel a black or grey arm holds to be a washed coloured line's
+#: (:func:`leaning_to_colour`)
+LEAN_SHARE = 0.15
 
 
-def keeps_hue(pixel_lab: np.ndarray, arm_rgb, bg_lab) -> np.ndarray:
-    """bool per Lab pixel (N, 3): its colour still points from the paper towards the arm's in
-    the (a, b) plane. JPEG (4:2:0) keeps a thin line's lightness but mixes its chroma with the
+def keeps_hue(pixel_lab: np.ndarray, arm_rgb, bg_lab, share: float = KEEP_HUE_SHARE) -> np.ndarray:
+    """bool per Lab pixel (N, 3): its colour still points from the paper (Lab: one colour, or
+    one per pixel (N, 3)) towards the arm's in the (a, b) plane, by at least ``share`` of the
+    arm's chroma offset. JPEG (4:2:0) keeps a thin line's lightness but mixes its chroma with the
     neighbours' (a near curve of another colour, a band): a dark core can then be farther from
     every blend of its arm than the tolerance, yet keep the hue; grey ink (text, frames) has none."""
-    v = rgb_to_lab(np.asarray(arm_rgb, float)[None])[0, 1:] - np.asarray(bg_lab, float)[1:]
-    d = np.asarray(pixel_lab, float)[:, 1:] - np.asarray(bg_lab, float)[1:]
-    n2 = max(float(v @ v), 1e-9)
-    along = (d @ v) / n2
-    side = np.abs(d[:, 0] * v[1] - d[:, 1] * v[0]) / n2
-    return (along >= KEEP_HUE_SHARE) & (side <= along)
+    ref = np.asarray(bg_lab, float)[..., 1:]
+    v = rgb_to_lab(np.asarray(arm_rgb, float)[None])[0, 1:] - ref
+    d = np.asarray(pixel_lab, float)[:, 1:] - ref
+    n2 = np.maximum(np.sum(v * v, axis=-1), 1e-9)
+    along = np.sum(d * v, axis=-1) / n2
+    side = np.abs(d[:, 0] * v[..., 1] - d[:, 1] * v[..., 0]) / n2
+    return (along >= share) & (side <= along)
 
 
 def is_neutral(rgb, max_chroma: float = 15.0) -> bool:
@@ -211,6 +216,94 @@ def frame_lines(lab: np.ndarray, band: int, min_fraction: float = 0.8,
     rows = near_edge(line_fractions(dark, slopes[0]), h)
     bottom = np.nonzero(rows[h - band:])[0]
     return out, int(h - band + bottom[0]) if bottom.size else h
+
+
+#: ink darker than this (L*) can be a drawn box's edge (a thin grey frame at low dpi is ~60)
+BOX_MAX_L = 75.0
+#: a box's horizontal sides must be dark along this fraction of their length
+BOX_MIN_COVER = 0.9
+#: ... and at most this fraction of its inside (text, a line swatch; not a patch of ink)
+BOX_MAX_FILL = 0.3
+
+
+def drawn_boxes(lab: np.ndarray, min_side: int, slopes: tuple[float, float] = (0.0, 0.0),
+                exclude: np.ndarray | None = None) -> np.ndarray:
+    """Bool map of drawn rectangles (a legend's frame; pixels, tilted like the axes by
+    ``slopes``) with sides of ``min_side`` pixels or more: the frame, a pixel either side of it,
+    and what it holds (legend text and swatches are no curve either).
+
+    A rectangle is two thin dark vertical lines of the same extent whose tops and bottoms are
+    joined by dark horizontal lines, mostly paper inside. A KM curve never draws one: it cannot
+    return to a row it dropped from, so no two of its drops share both their ends with a plateau
+    across their tops; a black curve passing by or ending on a legend's frame would otherwise
+    follow the frame.
+    ``exclude``: bool map of pixels whose vertical lines are no box sides (the axes' spines).
+    """
+    import cv2
+
+    h, w = lab.shape[:2]
+    out = np.zeros((h, w), bool)
+    k = max(2, int(min_side) // 2)
+    if h < min_side or w < min_side:
+        return out
+    dark = (lab[..., 0] < BOX_MAX_L).view(np.uint8)
+    # lines a few pixels long in one direction, widened across it by a pixel (tilted lines)
+    ver = cv2.morphologyEx(cv2.dilate(dark, np.ones((1, 3), np.uint8)), cv2.MORPH_OPEN,
+                           np.ones((k, 1), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ver, connectivity=8)
+    sx, sy, sw, sh = (stats[1:, i] for i in range(4))
+    keep = (sh >= min_side) & (sw <= k)   # (a patch of overlapping curves is no thin line)
+    if exclude is not None and keep.any():
+        spine = np.bincount(labels.ravel(), weights=np.asarray(exclude, bool).ravel(), minlength=n)[1:]
+        keep &= spine < 0.5 * stats[1:, cv2.CC_STAT_AREA]
+    idx = np.flatnonzero(keep)
+    if idx.size < 2:
+        return out
+    xc = sx[idx] + 0.5 * (sw[idx] - 1)
+    top, bot = sy[idx].astype(float), (sy[idx] + sh[idx] - 1).astype(float)
+    # pairs (left, right) whose ends lie on lines tilted like the x axis, within 3 pixels
+    dx = xc[None, :] - xc[:, None]
+    tilt = slopes[0] * dx
+    tol = 3.0 + np.abs(slopes[1]) * sh[idx][:, None]
+    pair = (dx >= min_side) & (np.abs(top[None, :] - top[:, None] - tilt) <= tol) & \
+           (np.abs(bot[None, :] - bot[:, None] - tilt) <= tol)
+    # a box over most of the region both ways is the axes' own (spines drawn as a box), no legend
+    pair &= ~((dx > 0.5 * w) & (np.minimum(sh[idx][:, None], sh[idx][None, :]) > 0.5 * h))
+    if not pair.any():
+        return out
+    hor = cv2.morphologyEx(cv2.dilate(dark, np.ones((3, 1), np.uint8)), cv2.MORPH_OPEN,
+                           np.ones((1, k), np.uint8)) > 0
+    band = np.zeros((h, w), np.uint8)
+    for i, j in zip(*np.nonzero(pair)):
+        # the sides' line width (the opening widened them by a pixel either side)
+        lw = float(max(1, min(sw[idx[i]], sw[idx[j]]) - 2))
+        xs = np.arange(int(np.ceil(xc[i])), int(xc[j]) + 1)
+        reach = int(3 + 2 * lw)   # rows a curve along a side may add to the sides' extents
+        corners = []
+        for y_i, y_j, inward in ((top[i], top[j], 1), (bot[i], bot[j], -1)):
+            ys = np.rint(y_i + (xs - xc[i]) * (y_j - y_i) / dx[i, j]).astype(np.intp)
+            # the innermost line dark along the side (a curve along it lies outside the box)
+            found = None
+            for d in range(reach, -reach - 1, -1):
+                r = ys + inward * d
+                if r.min() >= 0 and r.max() < h and hor[r, xs].mean() >= BOX_MIN_COVER:
+                    found = d
+                    break
+            if found is None:
+                break
+            # hor is a pixel wider than the line each way: the line's centre from its inner edge
+            c = inward * (found - 1 - 0.5 * (lw - 1.0))
+            corners.append([[xc[i], y_i + c], [xc[j], y_j + c]])
+        if len(corners) == 2:
+            (tl, tr), (bl, br) = corners
+            m = int(np.ceil(lw)) + 2
+            inside = dark[int(max(tl[1], tr[1])) + m:int(min(bl[1], br[1])) - m + 1, xs[0] + m:xs[-1] - m + 1]
+            if inside.size == 0 or inside.mean() > BOX_MAX_FILL:
+                continue
+            poly = [np.rint([tl, tr, br, bl]).astype(np.int32)]
+            cv2.fillPoly(band, poly, 1)
+            cv2.polylines(band, poly, True, 1, int(round(lw)) + 2)
+    return band > 0
 
 
 #: gamma-encoded luma weights (Y' = 0.299 R + 0.587 G + 0.114 B)
@@ -374,6 +467,46 @@ def assign_arms(cov: np.ndarray, dist: np.ndarray, tolerances, arm_rgbs) -> np.n
         steal = (held < 0) | lighter_rim
         nearest[ys[steal], xs[steal]] = k
     return nearest
+
+
+def leaning_to_colour(nearest: np.ndarray, lab: np.ndarray, bg_lab, dist: np.ndarray, tolerances, arm_rgbs,
+                      paper: tuple[np.ndarray, np.ndarray] | None = None, ink: np.ndarray | None = None
+                      ) -> np.ndarray:
+    """Per pixel a black or grey arm holds (``nearest``; only where ``ink``, bool (H, W), e.g.
+    :func:`foreground`): the coloured arm whose hue its colour leans towards from the paper under
+    it (:func:`keeps_hue` at LEAN_SHARE; ``paper``: :func:`local_paper`'s bands), within that
+    arm's ``tolerances`` (Delta E; the nearest such arm); -1 elsewhere (int (H, W)). JPEG washes
+    a thin coloured line (a dashed one above all) to grey, nearer a neutral arm's blend than its
+    own, but its chroma still leans; a neutral line next to a coloured one leans too (JPEG
+    spreads chroma over a few pixels): the caller tells them apart by where the neutral arms'
+    traces run."""
+    out = np.full(nearest.shape, -1, np.intp)
+    neutral = np.array([is_neutral(c) for c in arm_rgbs])
+    if neutral.all() or not neutral.any():
+        return out
+    held = (nearest >= 0) & neutral[np.clip(nearest, 0, None)]
+    if ink is not None:
+        held &= ink
+    near = np.zeros(nearest.shape, bool)
+    for j in np.flatnonzero(~neutral):
+        near |= dist[j] <= tolerances[j]
+    idx = np.flatnonzero(held & near)
+    if idx.size == 0:
+        return out
+    ref = np.broadcast_to(np.asarray(bg_lab, np.float32), (idx.size, 3)).copy()
+    if paper is not None and paper[0].any():
+        pos = np.full(nearest.size, -1, np.int64)
+        pos[np.flatnonzero(paper[0])] = np.arange(paper[1].shape[0])
+        on = pos[idx] >= 0
+        ref[on] = rgb_to_lab(paper[1][pos[idx[on]]])
+    flat_lab = np.asarray(lab, np.float32).reshape(-1, 3)[idx]
+    best = np.full(idx.size, np.inf, np.float32)
+    for j in np.flatnonzero(~neutral):
+        d = dist[j].reshape(-1)[idx]
+        ok = (d <= tolerances[j]) & (d < best) & keeps_hue(flat_lab, arm_rgbs[j], ref, LEAN_SHARE)
+        out.reshape(-1)[idx[ok]] = j
+        best[ok] = d[ok]
+    return out
 
 
 #: pixels (about a JPEG block) around a darker line's solid core within which a light neutral

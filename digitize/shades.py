@@ -33,6 +33,11 @@ CLEAR_COLOUR_DE = 10.0
 MIN_CLUSTER_FRACTION = 0.1
 #: runs putting down less ink than this (pixels of line width) are not lines
 MIN_SUM_PX = 0.35
+#: grey arms are told apart by their ink sums only if their lines are at most this wide (pixels:
+#: the typical run of the ink and the fitted width)
+GREY_MAX_WIDTH = 1.15
+#: run sums further than this log ratio from every level cost no more in the width fit
+FIT_MAX_LOG = 0.25
 #: columns over which run sums are averaged along a plateau
 SMOOTH_COLUMNS = 9
 #: a line's core is darker than the paper on both sides by at least this fraction of the ink's depth
@@ -69,45 +74,78 @@ def shade_pairs(arm_rgbs, bg_rgb) -> list[tuple[int, int, float]]:
     return out
 
 
-def _fit_width(s: np.ndarray, lam: float) -> float:
-    """Line width w minimising sum min(|s - w|, |s - lam w|) (two clusters, known ratio)."""
-    grid = np.linspace(np.percentile(s, 5), np.percentile(s, 95) / lam, 200)
-    cost = np.minimum(np.abs(s[None, :] - grid[:, None]), np.abs(s[None, :] - lam * grid[:, None])).sum(axis=1)
-    return float(grid[int(np.argmin(cost))])
+def grey_groups(arm_rgbs, bg_rgb) -> list[tuple[tuple[int, ...], np.ndarray]]:
+    """The black and grey arms, darkest first, with their luma deficits over the darkest one's
+    (levels, 1 first), if there are two or more and each is at most MAX_DEPTH_RATIO of the next
+    darker: thin grey lines (about a pixel) never reach their full colour, so a dark line's
+    anti-aliased pixels match a lighter grey as well as its own; the ink summed across a line
+    does not depend on where it falls in the pixel grid."""
+    bg = np.asarray(bg_rgb, float)
+    deficit = np.array([float(luma(bg) - luma(c)) for c in arm_rgbs])
+    arms = sorted((k for k, c in enumerate(arm_rgbs) if is_neutral(c) and deficit[k] >= 30.0),
+                  key=lambda k: -deficit[k])
+    levels = deficit[arms] / deficit[arms[0]] if arms else deficit[:0]
+    if len(arms) < 2 or (levels[1:] / levels[:-1]).max() >= MAX_DEPTH_RATIO:
+        return []
+    return [(tuple(arms), levels)]
+
+
+def _fit_width(s: np.ndarray, levels: np.ndarray, grey: bool = False) -> float:
+    """Line width w (pixels) whose multiples ``levels * w`` best match the run sums ``s``: least
+    sum over the runs of the distance to the nearest level. For grey arms (up to four levels
+    that a wrong w can also fit) the log ratio, capped at FIT_MAX_LOG: ink that is no single
+    line (two curves touching, legend samples) then costs the same at any w."""
+    grid = np.linspace(np.percentile(s, 5), np.percentile(s, 95) / levels.min(), 200)
+    fit = grid[:, None, None] * levels[None, None, :]
+    if grey:
+        err = np.minimum(np.abs(np.log(np.maximum(s, 1e-3))[None, :, None] - np.log(fit)).min(axis=2), FIT_MAX_LOG)
+    else:
+        err = np.abs(s[None, :, None] - fit).min(axis=2)
+    return float(grid[int(np.argmin(err.sum(axis=1)))])
 
 
 def separate_shades(rgb: np.ndarray, nearest: np.ndarray, cov: np.ndarray, dist: np.ndarray, arm_rgbs,
-                    bg_rgb) -> tuple[np.ndarray, np.ndarray]:
+                    bg_rgb, skip: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Re-assign line runs (across plateaus and across drops) between arms of one hue by the
     ink they put down.
 
     rgb: (H, W, 3) image region; nearest: (H, W) arm index per pixel (-1 none); cov, dist:
-    (K, H, W) from :func:`digitize.inkmask.arm_coverage`. Returns (nearest, decided): the
+    (K, H, W) from :func:`digitize.inkmask.arm_coverage`; skip: optional bool (H, W) map of
+    pixels that are no curve (grid, axes frame, user mask), left out when the arms are grey (that
+    ink would make a cluster of its own). Returns (nearest, decided): the
     updated map and a bool map of the pixels this step gave an arm (they count as that arm's ink
     even where their washed colour is beyond its tolerance).
     """
     nearest = nearest.copy()
     decided = np.zeros(nearest.shape, bool)
-    pairs = shade_pairs(arm_rgbs, bg_rgb)
-    y = luma(rgb) if pairs else None
-    for dark, light, lam in pairs:
-        pair = (nearest == dark) | (nearest == light)
-        a = np.clip(np.maximum(cov[dark], cov[light]), 0.0, 1.0)
-        # the pixel's coverage by the darker colour as its luma says (the lighter one's is lambda x)
+    groups = [((dark, light), np.array([1.0, lam])) for dark, light, lam in shade_pairs(arm_rgbs, bg_rgb)]
+    groups += grey_groups(arm_rgbs, bg_rgb)
+    y = luma(rgb) if groups else None
+    for arms, levels in groups:
+        dark, grey = arms[0], is_neutral(arm_rgbs[arms[0]])
+        pair = np.isin(nearest, arms)
+        if grey and skip is not None:   # (coloured arms' runs of grey ink are dropped below)
+            pair &= ~skip
+        a = np.clip(cov[list(arms)].max(axis=0), 0.0, 1.0)
+        # the pixel's coverage by the darkest colour as its luma says (the others' is levels x)
         c_dark = np.clip((luma(bg_rgb) - y) / (luma(bg_rgb) - luma(arm_rgbs[dark])), 0.0, 1.2)
         lw = line_width_guess(np.where(pair & (a >= 0.3), c_dark, 0.0))
+        if grey and lw > GREY_MAX_WIDTH:
+            continue   # a wider grey line has a core at its full colour: the colour decides
         # the ink over any band (of whatever colour: its level from all pixels) is the lines'
         either = pair & (top_hat(np.where(pair, a, 0.0), int(max(7, 2 * round(lw) + 3)) | 1, base=a) >= 0.3)
         y_ink = float(luma(arm_rgbs[dark]))
         runs = column_runs(either, a)   # (a: any weight; centres and weights are not used)
         tall = (runs.bot - runs.top + 1) > lw + 2.0   # drops and marks, not a line's cross-section
-        plateaus = _line_runs(rgb, y, runs.take(~tall), c_dark, y_ink)
+        plateaus = _line_runs(rgb, y, runs.take(~tall), c_dark, y_ink, grey)
         s = plateaus[1]
         if s.size < 20:
             continue
-        w = _fit_width(s, lam)
-        split = 0.5 * (1.0 + lam) * w
-        if not MIN_CLUSTER_FRACTION <= (s > split).mean() <= 1.0 - MIN_CLUSTER_FRACTION:
+        w = _fit_width(s, levels, grey)
+        if grey and w > GREY_MAX_WIDTH:
+            continue
+        shares = np.bincount(_nearest_level(s, levels, w), minlength=len(arms)) / s.size
+        if (shares >= MIN_CLUSTER_FRACTION).sum() < 2:
             continue   # one cluster only: nothing to tell apart by darkness
         # drops are lines too, read across (in rows) where a column's ink is taller than a line
         in_drop = np.zeros(either.shape, bool)
@@ -115,13 +153,17 @@ def separate_shades(rgb: np.ndarray, nearest: np.ndarray, cov: np.ndarray, dist:
         in_drop[rows, cols] = True
         runs = column_runs(in_drop.T, a.T)
         across = _line_runs(rgb.transpose(1, 0, 2), y.T, runs.take((runs.bot - runs.top + 1) <= lw + 2.0),
-                            c_dark.T, y_ink)
+                            c_dark.T, y_ink, grey)
         for (r, sums, core), flip in ((plateaus, False), (across, True)):
-            to_dark = sums > split
-            # the colour itself decides where it clearly can (PNG, thick lines)
+            to = np.asarray(arms)[_nearest_level(sums, levels, w)]
+            # the colour itself decides where it clearly can (PNG, thick lines): the run's arm
+            # explains its core much better or worse than any other arm of the group
             at = (r.col, core) if flip else (core, r.col)
-            ambiguous = np.abs(dist[dark][at] - dist[light][at]) < CLEAR_COLOUR_DE
-            for sel, arm in ((ambiguous & to_dark, dark), (ambiguous & ~to_dark, light)):
+            d = dist[np.asarray(arms)[:, None], at[0][None, :], at[1][None, :]]   # (arms, runs)
+            gap = np.abs(d - dist[to, at[0], at[1]])
+            ambiguous = np.where(np.asarray(arms)[:, None] == to, np.inf, gap).min(axis=0) < CLEAR_COLOUR_DE
+            for arm in arms:
+                sel = ambiguous & (to == arm)
                 rows, cols, _ = run_pixels(r.col[sel], r.top[sel], r.bot[sel])
                 if flip:   # at corners the plateau's decision stands
                     rows, cols = cols, rows
@@ -130,6 +172,11 @@ def separate_shades(rgb: np.ndarray, nearest: np.ndarray, cov: np.ndarray, dist:
                 nearest[rows, cols] = arm
                 decided[rows, cols] = True
     return nearest, decided
+
+
+def _nearest_level(s: np.ndarray, levels: np.ndarray, w: float) -> np.ndarray:
+    """Index of the level (times line width ``w``) nearest to each run sum ``s``."""
+    return np.argmin(np.abs(s[:, None] - w * levels[None, :]), axis=1)
 
 
 def _column_factor(ink: np.ndarray, rows: np.ndarray, cols: np.ndarray, size: int = 5) -> np.ndarray:
@@ -149,7 +196,7 @@ def _column_factor(ink: np.ndarray, rows: np.ndarray, cols: np.ndarray, size: in
     return np.sqrt(np.clip(0.5 * (1.0 - cos2), 0.0, 1.0))
 
 
-def _line_runs(rgb: np.ndarray, y: np.ndarray, runs, c_dark: np.ndarray, y_ink: float):
+def _line_runs(rgb: np.ndarray, y: np.ndarray, runs, c_dark: np.ndarray, y_ink: float, grey: bool = False):
     """(runs, sums, core rows): of the vertical ``runs`` (each no taller than a line: a
     horizontal line's cross-section), those that look like a line of either arm, with their ink
     sums (pixels of line width of ink of luma ``y_ink``) times the line's width over its height
@@ -158,7 +205,7 @@ def _line_runs(rgb: np.ndarray, y: np.ndarray, runs, c_dark: np.ndarray, y_ink: 
     core = _run_argmax(runs, c_dark)
     if core.size == 0:
         return runs, np.zeros(0), core
-    keep = _line_like(rgb, y, runs, core, y_ink)
+    keep = _line_like(rgb, y, runs, core, y_ink, grey)
     runs, core = runs.take(keep), core[keep]
     s = _smooth_along(runs, _ink_sums(runs, y, y_ink) * _column_factor(c_dark, core, runs.col), c_dark.shape)
     line = s >= MIN_SUM_PX   # lighter than any line: band or anti-aliasing fringe, left as is
@@ -178,7 +225,8 @@ def _ink_sums(runs, y: np.ndarray, y_ink: float) -> np.ndarray:
     return np.add.reduceat(a, starts)
 
 
-def _line_like(rgb: np.ndarray, y: np.ndarray, runs, core: np.ndarray, y_ink: float) -> np.ndarray:
+def _line_like(rgb: np.ndarray, y: np.ndarray, runs, core: np.ndarray, y_ink: float, grey: bool = False
+               ) -> np.ndarray:
     """Bool per run (``core``: its darkest row): it can be a line of either arm. Not so: a
     band's edge (a step in luma, not a dip below the paper on both sides, two rows above and
     below), and black or grey ink on neutral paper (text, axes, ticks; often only their
@@ -188,8 +236,10 @@ def _line_like(rgb: np.ndarray, y: np.ndarray, runs, core: np.ndarray, y_ink: fl
     above, below = np.maximum(runs.top - 2, 0), np.minimum(runs.bot + 2, h - 1)
     side = np.minimum(y[above, runs.col], y[below, runs.col])
     dip = side - y[core, runs.col] >= MIN_DIP * np.maximum(side - y_ink, 1.0)
-    grey = np.maximum.reduce([_box_chroma(rgb, runs.col, r) for r in (core, above, below)]) < MIN_CHROMA
-    return dip & ~grey
+    if grey:   # the arms are grey themselves
+        return dip
+    neutral = np.maximum.reduce([_box_chroma(rgb, runs.col, r) for r in (core, above, below)]) < MIN_CHROMA
+    return dip & ~neutral
 
 
 def _box_chroma(rgb: np.ndarray, cols: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -155,6 +155,37 @@ def test_thin_near_colours_washed_by_jpeg():
                                                                             np.mean(best[3] <= tol))
 
 
+def test_washed_dashed_line_beside_a_black_arm():
+    """A 1.25 px dashed dark-blue line at 95 dpi, JPEG 45, beside a black dashed arm (as seed 6
+    hard #5): JPEG washes the dashes away from the censor marks to grey, nearer the black arm's
+    blend than the blue one's, so the blue trace stopped at the last well-coloured stretch (a
+    plateau 10 months early, IAE 0.035). Their chroma still leans to the blue off the black
+    trace: the blue arm is traced to its end, and the black arm keeps its curve."""
+    from digitize.inkmask import LEAN_SHARE, keeps_hue
+
+    white = rgb_to_lab(np.array([[255.0, 255.0, 255.0]]))[0]
+    washed = rgb_to_lab(np.array([[118.0, 127.0, 144.0], [120.0, 120.0, 120.0], [128.0, 118.0, 118.0]]))
+    assert keeps_hue(washed, (31, 78, 156), white, LEAN_SHARE).tolist() == [True, False, False]
+
+    rng = np.random.default_rng(3)
+    tb = np.sort(rng.uniform(2, 70, 25))
+    eb = (rng.uniform(size=25) < 0.5).astype(int)
+    ta = np.sort(rng.uniform(1, 70, 60)) * 0.5
+    ea = (rng.uniform(size=60) < 0.6).astype(int)
+    ipd = pd.DataFrame({"arm": ["Placebo"] * 60 + ["Drug B"] * 25, "time": np.r_[ta, tb], "event": np.r_[ea, eb]})
+    style = FigureStyle(arm_names=("Placebo", "Drug B"), colors=("#000000", "#1f4e9c"), dpi=95, width_in=5.0,
+                        height_in=4.0, line_width_px=1.25, line_styles=("dashed", "dashed"), censor_mark="+",
+                        censor_size_pt=7.0, jpeg_quality=45, noise_sigma=4.5, risk_table=False, legend_loc=None,
+                        grid=False, seed=3)
+    fig = render_figure(ipd, style)
+    tr = fig.truth
+    cal = Calibration.from_dict(tr.calibration)
+    for arm in extract_arms(fig.image, cal, [ArmSpec(a, tr.colors[a]) for a in tr.arms]):
+        t_true, s_true = tr.km(arm.name)
+        assert curve_errors(arm.time, arm.survival, t_true, s_true)["iae"] <= 0.005, arm.name
+        assert arm.time[-1] >= t_true[-1] - 1.0, arm.name
+
+
 def test_washed_dark_core_keeps_its_arm():
     """A 1.35 px dark-blue line at 97 dpi, JPEG 50, right above a red line and over bands (a
     benchmark case): JPEG mixes the red into the blue core's chroma, so the core is beyond the

@@ -49,3 +49,27 @@ def test_dashed_light_blue_over_bands_keeps_its_curve():
     for name in names:
         assert err[name]["iae"] <= 0.003, (name, err[name])
         assert err[name]["max_abs"] <= 0.03, (name, err[name])
+
+
+def test_thin_grey_lines_told_apart_by_their_ink():
+    """Black, dark grey, grey and light grey 0.95 px lines at 200 dpi, JPEG 63 and noise, dense
+    "|" marks: no pixel of a thin line reaches its colour, so a dark line's anti-aliased pixels
+    match a lighter grey as well as its own; the grey arms traced the next darker curve (IAE up
+    to 0.2). The ink summed across each line (about the width times the colour's depth) tells
+    them apart."""
+    from digitize.shades import grey_groups
+
+    names = ("Stage I", "Stage II", "Stage III", "Stage IV")
+    colors = ("#000000", "#8c8c8c", "#4d4d4d", "#bdbdbd")
+    ipd = _ipd(names, n=(300, 300, 300, 300), seed=1, medians=(22.0, 70.0, 30.0, 45.0), dropout=0.1)
+    fig = render_figure(ipd, _style(names, dpi=200, width_in=6.1, height_in=4.1, line_width_px=0.95,
+                                    jpeg_quality=63, noise_sigma=4.5, censor_mark="|", rotation_deg=-0.56,
+                                    colors=colors, legend_loc="lower left", spines="L", legend_frame=False))
+    (group, levels), = grey_groups([fig.truth.colors[a] for a in names], (255, 255, 255))
+    assert group == (0, 2, 1, 3) and levels[0] == 1.0 and all(levels[1:] < levels[:-1])
+    cal, arms = _extract(fig)
+    for name, err in _errors(fig, arms).items():
+        assert err["iae"] <= 0.003, (name, err)
+    # one grey arm, or greys too alike to tell apart by depth: no group
+    assert grey_groups([(0, 0, 0), (214, 39, 40)], (255, 255, 255)) == []
+    assert grey_groups([(0, 0, 0), (20, 20, 20)], (255, 255, 255)) == []

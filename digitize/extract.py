@@ -16,7 +16,7 @@ import numpy as np
 
 from digitize.calibrate import Calibration
 from digitize.censor import find_marks
-from digitize.inkmask import (arm_coverage, assign_arms, background_color, chroma, darker_halos,
+from digitize.inkmask import (DARKER_L, arm_coverage, assign_arms, background_color, chroma, darker_halos,
                               default_tolerance, drawn_boxes, foreground, frame_lines, grid_lines, is_neutral,
                               keeps_hue, leaning_to_colour, local_paper, rgb_to_lab, top_hat)
 from digitize.shades import separate_shades
@@ -424,7 +424,7 @@ def _arm_runs(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned, ig
     # in small patches (every grey ink is within a black or grey arm's tolerance)
     # (a grey arm's band is cut by darker arms' lines and the rims they took: their pixels are too
     # dark to be its band, and fill those cuts, which would leave band strips thinner than the square)
-    base = own | (light[nearest] < light[k] - 5.0) if is_neutral(spec.rgb) else own | (dist[k] <= tol)
+    base = own | (light[nearest] < light[k] - DARKER_L) if is_neutral(spec.rgb) else own | (dist[k] <= tol)
     th = top_hat(a, int(max(7, 2 * round(lw_guess) + 3)) | 1,
                  base=np.where(base, np.clip(cov[k], 0.0, 1.0), 0.0).astype(np.float32))
     ink = cv2.morphologyEx((th >= INK_THRESHOLD).astype(np.uint8), cv2.MORPH_CLOSE,

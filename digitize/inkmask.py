@@ -434,6 +434,10 @@ def arm_coverage(
 COVERAGE_TIE_WEIGHT = 3.0
 
 
+#: one arm's colour is darker than another's if its L* is lower by more than this
+DARKER_L = 5.0
+
+
 def assign_arms(cov: np.ndarray, dist: np.ndarray, tolerances, arm_rgbs) -> np.ndarray:
     """Arm index per pixel (H, W): nearest blend, ties broken towards full coverage; then the
     anti-aliased rim of a solid line (pixels next to its core that its blend explains) goes to
@@ -463,7 +467,7 @@ def assign_arms(cov: np.ndarray, dist: np.ndarray, tolerances, arm_rgbs) -> np.n
         held = nearest[ys, xs]
         owner = np.where(held < 0, k, held)
         # a lighter arm's pixel that is not its own solid core: the darker line's rim
-        lighter_rim = (lightness[owner] > lightness[k] + 5.0) & (cov[owner, ys, xs] < 0.85)
+        lighter_rim = (lightness[owner] > lightness[k] + DARKER_L) & (cov[owner, ys, xs] < 0.85)
         steal = (held < 0) | lighter_rim
         nearest[ys[steal], xs[steal]] = k
     return nearest
@@ -532,7 +536,7 @@ def darker_halos(nearest: np.ndarray, cov: np.ndarray, arm_rgbs, bg_rgb) -> list
     near: dict[int, np.ndarray] = {}
     out: list[np.ndarray | None] = []
     for k, c in enumerate(arm_rgbs):
-        darker = np.flatnonzero(lightness < lightness[k] - 5.0)
+        darker = np.flatnonzero(lightness < lightness[k] - DARKER_L)
         if not is_neutral(c) or darker.size == 0:
             out.append(None)
             continue

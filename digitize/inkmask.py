@@ -199,7 +199,8 @@ def grid_lines(lab: np.ndarray, fg: np.ndarray, min_fraction: float = 0.55,
 def frame_lines(lab: np.ndarray, band: int, min_fraction: float = 0.8,
                 slopes: tuple[float, float] = (0.0, 0.0)) -> tuple[np.ndarray, int]:
     """The axes frame (spines) near the region border: lines within ``band`` pixels of an edge
-    (tilted like the axes) that are dark along most of their length, plus a pixel either side.
+    (tilted like the axes) that are dark along most of their length (a tilted thin spine: a
+    pair of neighbouring lines, either dark), plus a pixel either side.
 
     Returns (bool map, first spine row from the bottom at the middle column, or H if none): a
     black curve can only be told from the axes by position.
@@ -212,8 +213,19 @@ def frame_lines(lab: np.ndarray, band: int, min_fraction: float = 0.8,
         keep[band:n - band] = False
         return keep
 
-    out = _both_directions(dark, slopes, near_edge)
-    rows = near_edge(line_fractions(dark, slopes[0]), h)
+    def spines(m: np.ndarray, slope: float) -> np.ndarray:
+        # a thin spine tilted off the pixel grid lies between two row lines for long stretches:
+        # its dark pixels split between them. A pair of neighbouring lines dark (either) along
+        # most of the length, where neither line is alone, is a spine over both lines
+        n = m.shape[0]
+        one = near_edge(line_fractions(m, slope), n)
+        two = near_edge(np.r_[line_fractions(m[:-1] | m[1:], slope), 0.0], n)
+        two &= ~one & ~np.r_[one[1:], False]
+        return one | two | np.r_[False, two[:-1]]
+
+    rows = spines(dark, slopes[0])
+    cols = spines(dark.T, slopes[1])
+    out = lines_mask(rows, dark.shape, slopes[0]) | lines_mask(cols, dark.T.shape, slopes[1]).T
     bottom = np.nonzero(rows[h - band:])[0]
     return out, int(h - band + bottom[0]) if bottom.size else h
 

@@ -21,7 +21,7 @@ from digitize.inkmask import (DARKER_L, arm_coverage, assign_arms, background_co
                               keeps_hue, leaning_to_colour, local_paper, rgb_to_lab, top_hat)
 from digitize.shades import separate_shades
 from digitize.steps import column_levels, drop_columns, gapped_walls, isotonic_non_increasing, step_corners
-from digitize.trace import BarePaper, Runs, column_runs, line_width_guess, trace_path
+from digitize.trace import BarePaper, Runs, column_runs, hidden_foot, line_width_guess, trace_path
 from kmrecon.data import ArmData, RiskTable
 from kmrecon.errors import KMReconError
 
@@ -561,6 +561,18 @@ def _step_curve(spec: ArmSpec, path: Runs, lw: float, groups: np.ndarray, px: np
     return tt, ss, warnings
 
 
+def _other_ink(k: int, cov: np.ndarray, nearest: np.ndarray) -> np.ndarray:
+    """Bool map (crop) of the other arms' solid ink, which hides arm ``k``'s line where drawn over
+    it: pixels nearest another arm and covered by it at least half (no band, no anti-aliased
+    rim), grown by a pixel (where two lines meet, JPEG and anti-aliasing leave the pixels between
+    them to neither)."""
+    import cv2
+
+    idx = np.clip(nearest, 0, cov.shape[0] - 1)
+    solid = (nearest >= 0) & (nearest != k) & (np.take_along_axis(cov, idx[None], axis=0)[0] >= 0.5)
+    return cv2.dilate(solid.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+
+
 def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned, ignore, empty,
                  cal: Calibration, offset: tuple[int, int], frame, start_col: int,
                  extra: np.ndarray | None = None) -> ExtractedArm:
@@ -589,6 +601,14 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned,
     groups, is_mark = find_marks(path, lw)
     drop, plateau, mid_row = drop_columns(path, lw, centred=is_mark)
     xcol, level = _path_levels(path, lw, is_mark, gapped_walls(path, drop) | ~np.isnan(mid_row), axis_row)
+    # a last drop running on under other arms' ink ends on a hidden plateau (the other ink's map
+    # only for a trace ending taller than the line)
+    foot = None
+    if not is_mark[-1] and path.bot[-1] - path.top[-1] + 1 > lw + 2.0:
+        foot = hidden_foot(path, lw, _other_ink(k, cov, assigned[0]), axis_row - lw - 2.0)
+    if foot is not None:
+        level, mid_row = level.copy(), mid_row.copy()
+        level[-1], mid_row[-1] = foot, np.nan
     px, py = xcol + x0, np.where(np.isnan(mid_row), level, mid_row) + y0
     neutral = is_neutral(spec.rgb)
     tt, ss, warnings = _step_curve(spec, path, lw, groups, px, py, cal, float(x0 + start_col), neutral,

@@ -279,3 +279,47 @@ def trace_path(
     while pred[path[-1]] >= 0:
         path.append(int(pred[path[-1]]))
     return np.asarray(path[::-1], np.int64)
+
+
+def hidden_foot(path: Runs, line_width: float, cover: np.ndarray, max_row: float, min_share: float = 0.5
+                ) -> float | None:
+    """Row (pixels) where a curve whose trace ends with a drop lands, when the drop runs on
+    hidden under other curves' ink drawn over it, or None.
+
+    A trace that ends in a column whose run is taller than the line (``line_width`` + 2 px) and
+    starts at the line (not above it: a censor mark) ends with a drop; if the rows right below
+    its foot (within a line width and a pixel) are covered (``cover``: bool map of ink that can
+    hide the curve) the drop may go on unseen, and the curve's last plateau lies somewhere in
+    that column's covered rows (above ``max_row``: the x axis). A plateau hidden there stays
+    covered in the columns to its right: the rows whose covered stretch to the right reaches at
+    least ``min_share`` of the longest one's are the candidates, and their middle row is
+    returned (None where no row stays covered for more than the line's width: the drop ended).
+    """
+    if len(path) < 2:
+        return None
+    c, top, bot = int(path.col[-1]), int(path.top[-1]), int(path.bot[-1])
+    h, w = cover.shape
+    stop = min(h, int(np.floor(max_row)))
+    if bot - top + 1 <= line_width + 2.0 or bot + 1 >= stop or c + 1 >= w:
+        return None
+    # a drop leaves from the line: a run sticking out above the last plateau column's ink is a
+    # censor mark at the curve's end (its lower half hidden)
+    flat = np.flatnonzero(path.bot[:-1] - path.top[:-1] + 1 <= line_width + 2.0)
+    if flat.size == 0 or top < path.top[flat[-1]] - 1:
+        return None
+    # the covered rows below the foot: the foot's own ink may fade out a pixel or two before
+    # the other ink begins (anti-aliasing, JPEG)
+    below = cover[bot + 1:stop, c]
+    first = int(np.argmax(below))
+    if not below[first] or first > line_width + 1.0:
+        return None
+    n = int(np.argmin(below[first:])) if not below[first:].all() else below.size - first
+    y0 = bot + 1 + first
+    # covered columns right of c along each of those rows, up to the first uncovered one
+    right = cover[y0:y0 + n, c + 1:]
+    reach = np.where(right.all(axis=1), w - 1 - c, np.argmin(right, axis=1))
+    longest = int(reach.max())
+    if longest <= line_width + 2.0:
+        return None
+    ok = np.flatnonzero(reach >= min_share * longest)
+    return y0 + 0.5 * float(ok[0] + ok[-1])

@@ -9,7 +9,9 @@ more than 5 %:
 - a dashed drop read as a staircase when a censor mark sits at its foot or a curve crossing it
   leaves a short piece of it in the trace;
 - touching walls of a thin line, one drawn across two partly covered columns, read as a
-  staircase of part drops.
+  staircase of part drops;
+- a thin curve's last drop running on hidden under another arm's censor marks: its last plateau
+  was read at the visible foot of the drop.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from digitize.calibrate import Calibration
 from digitize.censor import find_marks
 from digitize.extract import ArmSpec, extract_arms
 from digitize.steps import drop_columns
-from digitize.trace import Runs
+from digitize.trace import Runs, hidden_foot
 from simulate.figure import FigureStyle, render_figure
 
 #: 12 patients, the last one dies (the curve ends with a drop to 0)
@@ -196,3 +198,38 @@ def test_touching_walls_across_partly_covered_columns():
     k = drop[drop > 0.25 / n] * n   # deaths per drop (no censoring before 46 months)
     assert np.all(np.abs(k - np.round(k)) < 0.3) and np.all(np.round(k) >= 1), np.round(k, 2)
     assert k.size <= events.size and round(k.sum()) == events.size, np.round(k, 2)
+
+
+def test_last_drop_hidden_under_other_marks():
+    """A thin red arm's last death drops it onto a blue arm's level just where 150 blue censor
+    marks (drawn over every curve) begin: the lower part of the drop and the whole last plateau
+    lie under them (JPEG 51, noise). The curve ended 9.5 px (0.02) too high, at the drop's
+    visible foot; the hidden plateau is read in the middle of the covered rows it can run in."""
+    a_t = np.r_[4.0, 8.0, 12.0, 16.0, 30.0, np.linspace(31.0, 40.0, 15)]
+    b_t = np.r_[np.linspace(1.0, 26.0, 50), np.linspace(28.0, 40.0, 150)]
+    ipd = pd.DataFrame({"arm": ["A"] * 20 + ["B"] * 200, "time": np.r_[a_t, b_t],
+                        "event": np.r_[np.ones(5, int), np.zeros(15, int), np.ones(50, int), np.zeros(150, int)]})
+    fig = render_figure(ipd, FigureStyle(arm_names=("A", "B"), colors=("#c0392b", "#1f4e9c"), dpi=100,
+                                         width_in=5.0, height_in=4.0, line_width_px=1.0, censor_mark="|",
+                                         censor_size_pt=7.0, legend_loc=None, risk_table=False,
+                                         jpeg_quality=51, noise_sigma=4.5))
+    tr = fig.truth
+    cal = Calibration.from_dict(tr.calibration)
+    arms = extract_arms(fig.image, cal, [ArmSpec(a, tr.colors[a]) for a in tr.arms])
+    ppy = cal.pixels_per_unit()[1]
+    for arm in arms:
+        t_true, s_true = tr.km(arm.name)
+        assert abs(arm.survival[-1] - s_true[-1]) * ppy <= 2.0, (arm.name, arm.survival[-1], s_true[-1])
+
+
+def test_drop_onto_uncovered_or_short_ink_ends_there():
+    """A trace ending with a drop keeps its visible foot where the rows below are bare (a band
+    is no cover) or where the ink below covers no row to the right for more than a line width
+    (another curve's vertical drop)."""
+    path = _path([(c, 50, 50, 1.0) for c in range(20)] + [(20, 50, 60, 11.0)])
+    cover = np.zeros((100, 60), bool)
+    assert hidden_foot(path, 1.0, cover, 95.0) is None
+    cover[61:75, 19:22] = True                    # a vertical line under the foot
+    assert hidden_foot(path, 1.0, cover, 95.0) is None
+    cover[66:71, 19:60] = True                    # a thick line: the plateau hides in it
+    assert hidden_foot(path, 1.0, cover, 95.0) == pytest.approx(68.0)

@@ -460,21 +460,31 @@ def _path_line_width(path: Runs, lw: float) -> float:
 
 def _dashed_last_drop(runs: Runs, path: Runs, lw: float, axis_row: float) -> Runs:
     """The path with its last column's run carried down to the x axis (crop row ``axis_row``)
-    when the arm's ink right below it continues as a dashed vertical line to the axis: a dashed
-    curve's last drop to 0, whose dashes are runs of their own that the tracer does not chain
-    (a solid line's drop is one run with the plateau). The dashes may lie a column either side
-    (line width ``lw`` pixels); gaps up to 3.5 line widths + 2 pixels (dashed and dotted lines)."""
+    when the arm's ink right below it continues as a vertical line to the axis: a curve's last
+    drop to 0 that the tracer does not chain, because it is dashed (its dashes are runs of their
+    own), cut by a crossing curve, or tilted by the page's rotation over a few columns (a long
+    drop at 1 degree drifts a column every 57 rows). Each piece may lie a column either side of
+    the one before, within a drift of 1 + 2 % of the rows followed; gaps up to 3.5 line widths
+    ``lw`` + 2 pixels (dashed and dotted lines, a crossing curve)."""
     if len(path) < 2 or path.bot[-1] >= axis_row - lw - 2.0:
         return path
-    c, bottom = path.col[-1], int(path.bot[-1])
-    below = np.flatnonzero((np.abs(runs.col - c) <= 1) & (runs.top > bottom))
-    below = below[np.argsort(runs.top[below], kind="stable")]
+    c0 = c = int(path.col[-1])
+    top, start = int(path.top[-1]), int(path.bot[-1])
+    bottom = start
     w, wc = float(path.weight[-1]), float(path.weight[-1] * path.cen[-1])
-    for j in below:
-        if runs.top[j] - bottom - 1 > 3.5 * lw + 2.0:
+    while True:
+        # a piece below starts at most a line width + 2 px above the one before (a tilted
+        # line's pieces in neighbouring columns overlap by rows); a run from higher up is a
+        # vertical line the curve ends against (the right spine)
+        near = (np.abs(runs.col - c) <= 1) & (np.abs(runs.col - c0) <= 1 + 0.02 * (bottom - start)) & \
+            (runs.bot > bottom) & (runs.top > top - lw - 2.0) & (runs.top - bottom - 1 <= 3.5 * lw + 2.0)
+        cand = np.flatnonzero(near)
+        if not cand.size:
             break
-        bottom = max(bottom, int(runs.bot[j]))
-        w, wc = w + float(runs.weight[j]), wc + float(runs.weight[j] * runs.cen[j])
+        j = int(cand[np.argmax(runs.bot[cand])])
+        fresh = (runs.bot[j] - max(bottom, runs.top[j] - 1)) / (runs.bot[j] - runs.top[j] + 1)
+        c, top, bottom = int(runs.col[j]), int(runs.top[j]), int(runs.bot[j])
+        w, wc = w + float(runs.weight[j] * fresh), wc + float(runs.weight[j] * fresh * runs.cen[j])
     if bottom < axis_row - lw - 2.0:
         return path
     out = path.take(np.arange(len(path)))
@@ -482,15 +492,19 @@ def _dashed_last_drop(runs: Runs, path: Runs, lw: float, axis_row: float) -> Run
     return out
 
 
-def _path_levels(path: Runs, lw: float, is_mark: np.ndarray, drop: np.ndarray, axis_row: float
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def _path_levels(path: Runs, lw: float, is_mark: np.ndarray, drop: np.ndarray, axis_row: float,
+                 tilt: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Centre-line (x, y) per traced column (crop pixels); a last drop into the x axis reaches it
-    (the axis is drawn over the curve, or excluded for a black curve). ``drop``: columns whose
-    run ends are no levels (a dashed drop's dashes: steps.gapped_walls, steps.drop_columns)."""
+    (the axis is drawn over the curve, or excluded for a black curve), at the column where the
+    drop, tilted like the survival axis (``tilt``: dx/dy), meets it: on a rotated page a long
+    drop drifts columns, so its foot under the column of its top would be a later time.
+    ``drop``: columns whose run ends are no levels (a dashed drop's dashes: steps.gapped_walls,
+    steps.drop_columns)."""
     xcol, level = column_levels(path, lw, centred=is_mark, drop=drop)
     if path.bot[-1] >= axis_row - lw - 2 and path.bot[-1] - path.top[-1] + 1 > lw + 2:
-        level = level.copy()
+        xcol, level = xcol.copy(), level.copy()
         level[-1] = axis_row
+        xcol[-1] += tilt * (axis_row - (path.top[-1] + lw / 2.0))
     return xcol, level
 
 
@@ -586,9 +600,18 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned,
     # a drop starts at its plateau: a last column whose ink reaches well above it and on to the
     # x axis or the top of the plot is a vertical line the curve ends against (the right spine),
     # not the curve's last drop (a censor mark there reaches neither)
-    axis_row = float(min(frame[1], ch - 1))
+    tilt = axis_slopes(cal)[0]
+
+    def axis_row(col) -> float:
+        """Crop row of the x axis under column ``col``: the spine row found at the middle column
+        (frame_lines), tilted like the axes (a page rotated by 0.5 degrees puts it 9 rows off
+        1000 columns away: a last drop to 0 would stop short of it)."""
+        if frame[1] >= ch:
+            return float(ch - 1)
+        return float(min(frame[1] + tilt * (int(col) - (cw - 1) / 2.0), ch - 1))
+
     while idx.size > 2 and runs.top[idx[-1]] < runs.top[idx[-2]] - (lw + 2.0) and \
-            (runs.bot[idx[-1]] >= axis_row - lw - 2.0 or runs.top[idx[-1]] <= lw + 2.0):
+            (runs.bot[idx[-1]] >= axis_row(runs.col[idx[-1]]) - lw - 2.0 or runs.top[idx[-1]] <= lw + 2.0):
         idx = idx[:-1]
     path = runs.take(idx)
     # the traced ink must have this colour's hue (JPEG and anti-aliasing wash colours out but
@@ -597,15 +620,17 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned,
     if mismatch:
         return _empty_arm(spec, mismatch)
     lw = _path_line_width(path, lw)
-    path = _dashed_last_drop(runs, path, lw, axis_row)
+    row = axis_row(path.col[-1])
+    path = _dashed_last_drop(runs, path, lw, row)
     groups, is_mark = find_marks(path, lw)
     drop, plateau, mid_row = drop_columns(path, lw, centred=is_mark)
-    xcol, level = _path_levels(path, lw, is_mark, gapped_walls(path, drop) | ~np.isnan(mid_row), axis_row)
+    xcol, level = _path_levels(path, lw, is_mark, gapped_walls(path, drop) | ~np.isnan(mid_row), row,
+                                axis_slopes(cal)[1])
     # a last drop running on under other arms' ink ends on a hidden plateau (the other ink's map
     # only for a trace ending taller than the line)
     foot = None
     if not is_mark[-1] and path.bot[-1] - path.top[-1] + 1 > lw + 2.0:
-        foot = hidden_foot(path, lw, _other_ink(k, cov, assigned[0]), axis_row - lw - 2.0)
+        foot = hidden_foot(path, lw, _other_ink(k, cov, assigned[0]), row - lw - 2.0)
     if foot is not None:
         level, mid_row = level.copy(), mid_row.copy()
         level[-1], mid_row[-1] = foot, np.nan

@@ -22,6 +22,16 @@ INF = np.inf
 PAIR_BUDGET = 1_000_000
 
 
+def _last_one(cost: np.ndarray, lo: int) -> int:
+    """Index of the cheapest count at risk just before a drop to 0 (``cost`` per count from
+    ``lo``): at least one, since a KM curve only reaches 0 when the last patient at risk dies
+    (0 at risk would censor everyone before the drop and leave it without its death)."""
+    skip = max(0, 1 - lo)
+    if skip < cost.size and np.isfinite(cost[skip:]).any():
+        return skip + int(np.argmin(cost[skip:]))
+    return int(np.argmin(cost))
+
+
 class PathDP:
     """Forward pass with traceback over windows [lo, hi] of the number at risk."""
 
@@ -234,7 +244,7 @@ class PathDP:
                     trace.append(("risk", int(p.target[g])))
                     cost = np.array([val])
                 elif not p.after[g] > 0:
-                    j = int(np.argmin(cost))
+                    j = _last_one(cost, int(lo[g + 1]))
                     trace.append(("zero", int(lo[g + 1]) + j))
                     cost = np.array([cost[j]])
                 else:
@@ -312,7 +322,7 @@ class PathDP:
             finite = np.flatnonzero(np.isfinite(cost))
             f_lo, f_hi = lo + finite[0], lo + finite[-1]
             if a <= 0:
-                j = int(np.argmin(cost))
+                j = _last_one(cost, lo)
                 n_pre = lo + j
                 trace.append(("zero", n_pre))
                 lo = hi = 0

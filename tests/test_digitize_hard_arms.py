@@ -11,7 +11,9 @@ more than 5 %:
 - touching walls of a thin line, one drawn across two partly covered columns, read as a
   staircase of part drops;
 - a thin curve's last drop running on hidden under another arm's censor marks: its last plateau
-  was read at the visible foot of the drop.
+  was read at the visible foot of the drop;
+- a last drop to 0 cut by a crossing curve and drifting over columns on a rotated page: the trace
+  stopped at the crossing.
 """
 from __future__ import annotations
 
@@ -233,3 +235,32 @@ def test_drop_onto_uncovered_or_short_ink_ends_there():
     assert hidden_foot(path, 1.0, cover, 95.0) is None
     cover[66:71, 19:60] = True                    # a thick line: the plateau hides in it
     assert hidden_foot(path, 1.0, cover, 95.0) == pytest.approx(68.0)
+
+
+@pytest.mark.parametrize("rotation", [0.0, -0.8])
+def test_last_drop_to_zero_crossed_and_tilted(rotation):
+    """A solid curve's last drop to 0, cut by another arm's plateau and (rotated page) drifting
+    over a few columns as it falls, is followed to the axis: the trace stopped at the crossing
+    (S 0.59 for 0, one event lost in the last interval, seed 8 hard #29)."""
+    rng = np.random.default_rng(3)
+    # A: 5 early deaths, 24 censored, the last patient dies at 39 (S 0.83 -> 0); B: a plateau
+    # at 0.53 from 30 to 45 across it
+    a_times = np.r_[rng.uniform(1.0, 9.0, 5), rng.uniform(10.0, 38.0, 24), 39.07]
+    a_events = np.r_[np.ones(5, int), np.zeros(24, int), 1]
+    b_times = np.r_[rng.uniform(1.0, 30.0, 14), np.full(16, 45.0)]
+    b_events = np.r_[np.ones(14, int), np.zeros(16, int)]
+    ipd = pd.DataFrame({"arm": ["A"] * a_times.size + ["B"] * b_times.size,
+                        "time": np.r_[a_times, b_times], "event": np.r_[a_events, b_events]})
+    style = FigureStyle(arm_names=("A", "B"), colors=("#4a90d9", "#d62728"), dpi=88, width_in=5.5,
+                        height_in=4.2, line_width_px=2.4, line_styles=("solid", "solid"), censor_mark="none",
+                        rotation_deg=rotation)
+    fig = render_figure(ipd, style)
+    cal = Calibration.from_dict(fig.truth.calibration)
+    arm, other = extract_arms(fig.image, cal, [ArmSpec(a, fig.truth.colors[a]) for a in ("A", "B")])
+    t_true, s_true = fig.truth.km("A")
+    # the crossing is part way down the last drop
+    assert 0.05 < other.survival[-1] < s_true[-3] - 0.05
+    assert arm.survival[-1] == 0.0
+    assert abs(arm.time[-1] - t_true[-1]) <= 0.01 * t_true[-1] + 0.3
+    # the level before the last drop is the true one (no step at the crossing)
+    assert abs(arm.survival[-3] - s_true[-3]) < 0.02, (arm.time[-4:], arm.survival[-4:])

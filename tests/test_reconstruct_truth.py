@@ -233,3 +233,18 @@ def test_curve_ending_in_a_drop_to_zero_keeps_the_last_interval_censored():
     assert int(r["event"].sum()) == int(ipd["event"].sum())
     tail = r[r["time"] >= rt[-1]]
     assert int(tail["event"].sum()) == int(ipd.loc[ipd["time"] >= rt[-1], "event"].sum())
+
+
+def test_drop_to_zero_keeps_its_death():
+    """A curve ending in a drop to 0 (the last patient at risk dies) after heavy censoring in
+    the last risk interval: spreading the censorings evenly used to censor everyone before the
+    drop, which then had no death (2 events for 3 in [24, 30), seed 8 hard #20)."""
+    times = np.r_[np.linspace(0.5, 23.5, 40), 24.49, np.linspace(24.0, 26.4, 12), 26.53,
+                  np.linspace(26.6, 29.2, 14), 29.76]
+    events = np.r_[np.r_[np.ones(12, int), np.zeros(28, int)], 1, np.zeros(12, int), 1, np.zeros(14, int), 1]
+    ipd = pd.DataFrame({"time": times, "event": events})
+    rec = reconstruct([_arm(ipd)]).ipd
+    late = rec[rec["time"] >= 24.0]
+    assert int(late["event"].sum()) == 3
+    last = rec.sort_values("time", kind="stable").iloc[-1]
+    assert last["event"] == 1 and abs(last["time"] - 29.76) < 1e-6

@@ -18,7 +18,7 @@ from digitize.calibrate import Calibration
 from digitize.censor import find_marks
 from digitize.inkmask import (DARKER_L, arm_coverage, assign_arms, background_color, chroma, darker_halos,
                               default_tolerance, drawn_boxes, foreground, frame_lines, grid_lines, is_neutral,
-                              keeps_hue, leaning_to_colour, local_paper, rgb_to_lab, top_hat)
+                              KEEP_HUE_SHARE, keeps_hue, leaning_to_colour, local_paper, rgb_to_lab, top_hat)
 from digitize.shades import separate_shades
 from digitize.steps import column_levels, drop_columns, gapped_walls, isotonic_non_increasing, step_corners
 from digitize.trace import BarePaper, Runs, column_runs, hidden_foot, line_width_guess, trace_path
@@ -183,14 +183,20 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
     nearest, by_shade = separate_shades(crop, nearest, cov, dist, [a.rgb for a in arms], bg, ignore | frame[0])
     light = np.r_[rgb_to_lab(np.array([a.rgb for a in arms], float))[:, 0], np.inf]   # [-1]: no arm
     halos = darker_halos(nearest, cov, [a.rgb for a in arms], bg)
+    # JPEG keeps a thin coloured line's darkness but washes its chroma: its core can lie nearer a
+    # black or grey arm's blend than its own, yet it still points from the paper towards its hue,
+    # which no black or grey ink does (over a band at most the band's share): such a pixel is the
+    # coloured arm's ink, not the neutral arm's (_arm_runs)
+    claim = leaning_to_colour(nearest, lab, bg_lab, dist, reach, [a.rgb for a in arms], ink=fg,
+                              share=KEEP_HUE_SHARE)
     # bare paper for the tracer: a curve there would be visible (fg dilated by a pixel)
     import cv2
 
     occupied = cv2.dilate(fg.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     # user-masked areas may hide the curve: bridging them is cheap (lookups shared by all arms)
     empty = BarePaper.of(~occupied & ~ignore)
-    # (axes map, first spine row, drawn boxes): a drawn box (a legend's frame and what it holds)
-    # is, like the axes, no black or grey curve's ink
+    # (axes map, first spine row, drawn boxes): a drawn box (a legend's frame and what it holds:
+    # its swatches of the arms' colours) is no curve's ink
     frame = frame + (drawn_boxes(lab, max(BOX_MIN_SIDE, int(BOX_MIN_SIDE_SHARE * min(ch, cw))), slopes,
                                  exclude=frame[0]),)
     # start column: time 0 (or the left edge)
@@ -203,7 +209,7 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
     start_col = int(np.clip(round(px0) - x0, 0, cw - 1))
     def run(k: int, ign: np.ndarray, extra: np.ndarray | None = None) -> ExtractedArm:
         spec, tol = arms[k], tols[k]
-        args = ((crop, lab, bg_lab), cov, dist, (nearest, by_shade, light, halos[k]), ign, empty,
+        args = ((crop, lab, bg_lab), cov, dist, (nearest, by_shade, light, halos[k], claim), ign, empty,
                 calibration, (x0, y0), frame, start_col)
         res = _extract_one(spec, k, tol, *args, extra=extra)
         # a trace with many uninked columns (JPEG washes thin lines' colour out of tolerance) is
@@ -264,12 +270,21 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
 
 def _surer(new: ExtractedArm, old: ExtractedArm, width: int) -> bool:
     """A second trace of an arm replaces the first if it is surer (confidence higher by 0.05)
-    or reaches further (by 5 % of the plot's ``width``, pixels) as surely."""
+    or reaches further (by 5 % of the plot's ``width``, pixels) as surely: overall, or over the
+    first trace's span (a washed-out stretch beyond it is inked more sparsely)."""
     if new.empty:
         return False
-    further = (not old.empty and new.trace_px[-1, 0] > old.trace_px[-1, 0] + 0.05 * width
-               and new.confidence >= old.confidence - 0.05)
-    return new.confidence > old.confidence + 0.05 or further
+    if old.empty or new.trace_px[-1, 0] <= old.trace_px[-1, 0] + 0.05 * width:
+        return new.confidence > old.confidence + 0.05
+    lo, hi = old.trace_px[0, 0], old.trace_px[-1, 0]
+    return (new.confidence >= old.confidence - 0.05
+            or _inked_share(new, lo, hi) >= _inked_share(old, lo, hi) - 0.05)
+
+
+def _inked_share(arm: ExtractedArm, lo: float, hi: float) -> float:
+    """Fraction of the image columns ``lo``..``hi`` (pixels) where the arm's trace has ink."""
+    x = arm.trace_px[:, 0]
+    return np.count_nonzero((x >= lo) & (x <= hi)) / max(hi - lo + 1.0, 1.0)
 
 
 def _columns_beyond(arm: ExtractedArm, ink: np.ndarray, offset) -> int:
@@ -392,14 +407,22 @@ def _arm_runs(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned, ig
     """The arm's ink as vertical runs and its line width (pixels), or a message if none.
     assigned: (arm index per pixel, bool map of pixels given by darkness, not colour, the arms'
     L* lightness followed by +inf for no arm (indexed by the arm index), the arm's
-    inkmask.darker_halos map or None). frame: (axes map, first spine row, drawn boxes map).
+    inkmask.darker_halos map or None, the coloured arm whose hue each pixel a black or grey arm
+    holds keeps (inkmask.leaning_to_colour at KEEP_HUE_SHARE; -1: none)).
+    frame: (axes map, first spine row, drawn boxes map).
     extra: bool map of more pixels that are the arm's ink, or None."""
     import cv2
 
     _, lab, bg_lab = pixels
-    nearest, by_shade, light, halo = assigned
+    nearest, by_shade, light, halo, claim = assigned
     own = (nearest == k) & ((dist[k] <= tol) | by_shade)
-    if not is_neutral(spec.rgb):
+    if is_neutral(spec.rgb):
+        # a coloured line's washed core is not this arm's ink, unless darker than that colour
+        # (this arm's line mixed with the coloured one where they run together)
+        idx = np.flatnonzero((own & (claim >= 0)).reshape(-1))
+        own.reshape(-1)[idx] = lab.reshape(-1, 3)[idx, 0] < light[claim.reshape(-1)[idx]] - DARKER_L
+    else:
+        own |= claim == k
         # a thin line's dark core whose colour JPEG mixed with a near curve's or band's (4:2:0):
         # still this arm's ink if its colour keeps the arm's hue
         core = np.flatnonzero(((nearest == k) & ~own & (cov[k] >= CORE_COVERAGE)).reshape(-1))
@@ -414,10 +437,9 @@ def _arm_runs(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned, ig
         return (f"arm '{spec.name}': no pixels of colour {spec.hex} found inside the plot area; check "
                 "the colour (or pick it from the curve) or widen the tolerance")
     lw_guess = line_width_guess(a)
-    if is_neutral(spec.rgb):
-        # drawn boxes only now: a legend frame's ink (as dark, about as thick) keeps the width guess
-        # up where a dashed curve's faint dash ends alone would pull it below the line's width
-        a[frame[2]] = 0.0
+    # drawn boxes only now: a legend frame's ink (as dark, about as thick) keeps the width guess
+    # up where a dashed curve's faint dash ends alone would pull it below the line's width
+    a[frame[2]] = 0.0
     # band level from the ink before blanking grid lines/frame (thin band strips left beside
     # their holes would look like lines), and for a coloured arm from every pixel its colour
     # explains, won or not: where bands of near colours overlap, their pixels go to either arm

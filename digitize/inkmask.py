@@ -232,6 +232,9 @@ def frame_lines(lab: np.ndarray, band: int, min_fraction: float = 0.8,
 
 #: ink darker than this (L*) can be a drawn box's edge (a thin grey frame at low dpi is ~60)
 BOX_MAX_L = 75.0
+#: ... and no more chroma than this: a legend's frame is black or grey (two coloured curves'
+#: plateaus and censor ticks can also draw a rectangle)
+BOX_MAX_CHROMA = 15.0
 #: a box's horizontal sides must be dark along this fraction of their length
 BOX_MIN_COVER = 0.9
 #: ... and at most this fraction of its inside (text, a line swatch; not a patch of ink)
@@ -258,7 +261,10 @@ def drawn_boxes(lab: np.ndarray, min_side: int, slopes: tuple[float, float] = (0
     k = max(2, int(min_side) // 2)
     if h < min_side or w < min_side:
         return out
-    dark = (lab[..., 0] < BOX_MAX_L).view(np.uint8)
+    dark = lab[..., 0] < BOX_MAX_L
+    idx = np.flatnonzero(dark)
+    dark.reshape(-1)[idx] = chroma(lab.reshape(-1, 3)[idx]) < BOX_MAX_CHROMA
+    dark = dark.view(np.uint8)
     # lines a few pixels long in one direction, widened across it by a pixel (tilted lines)
     ver = cv2.morphologyEx(cv2.dilate(dark, np.ones((1, 3), np.uint8)), cv2.MORPH_OPEN,
                            np.ones((k, 1), np.uint8))
@@ -486,11 +492,11 @@ def assign_arms(cov: np.ndarray, dist: np.ndarray, tolerances, arm_rgbs) -> np.n
 
 
 def leaning_to_colour(nearest: np.ndarray, lab: np.ndarray, bg_lab, dist: np.ndarray, tolerances, arm_rgbs,
-                      paper: tuple[np.ndarray, np.ndarray] | None = None, ink: np.ndarray | None = None
-                      ) -> np.ndarray:
+                      paper: tuple[np.ndarray, np.ndarray] | None = None, ink: np.ndarray | None = None,
+                      share: float = LEAN_SHARE) -> np.ndarray:
     """Per pixel a black or grey arm holds (``nearest``; only where ``ink``, bool (H, W), e.g.
     :func:`foreground`): the coloured arm whose hue its colour leans towards from the paper under
-    it (:func:`keeps_hue` at LEAN_SHARE; ``paper``: :func:`local_paper`'s bands), within that
+    it (:func:`keeps_hue` at ``share``; ``paper``: :func:`local_paper`'s bands), within that
     arm's ``tolerances`` (Delta E; the nearest such arm); -1 elsewhere (int (H, W)). JPEG washes
     a thin coloured line (a dashed one above all) to grey, nearer a neutral arm's blend than its
     own, but its chroma still leans; a neutral line next to a coloured one leans too (JPEG
@@ -519,7 +525,7 @@ def leaning_to_colour(nearest: np.ndarray, lab: np.ndarray, bg_lab, dist: np.nda
     best = np.full(idx.size, np.inf, np.float32)
     for j in np.flatnonzero(~neutral):
         d = dist[j].reshape(-1)[idx]
-        ok = (d <= tolerances[j]) & (d < best) & keeps_hue(flat_lab, arm_rgbs[j], ref, LEAN_SHARE)
+        ok = (d <= tolerances[j]) & (d < best) & keeps_hue(flat_lab, arm_rgbs[j], ref, share)
         out.reshape(-1)[idx[ok]] = j
         best[ok] = d[ok]
     return out

@@ -186,6 +186,54 @@ def test_washed_dashed_line_beside_a_black_arm():
         assert arm.time[-1] >= t_true[-1] - 1.0, arm.name
 
 
+def test_thin_coloured_lines_darkened_by_jpeg_beside_a_black_dashed_arm():
+    """0.94 px red and dark-blue solid lines at 150 dpi, JPEG 45, bands, with a black dashed arm
+    running in the red arm's band (as seed 7 hard #28): JPEG keeps a thin line's darkness but
+    washes its chroma, so the coloured lines' cores lie nearer the black arm's blend than their
+    own (the blue core about #5f6a84). The black trace followed the solid blue line instead of its
+    own dashes (IAE 0.35) and the blue one stopped 12 months early. Such a pixel still points
+    from the paper towards the blue hue, which no black ink does: it is the blue arm's ink."""
+    from digitize.inkmask import KEEP_HUE_SHARE, leaning_to_colour
+
+    white = rgb_to_lab(np.array([[255.0, 255.0, 255.0]]))[0]
+    core = rgb_to_lab(np.array([[[95.0, 106.0, 132.0], [100.0, 100.0, 100.0]]]))   # washed blue, grey
+    rgbs = [(0, 0, 0), (31, 78, 156)]
+    held = np.zeros((1, 2), np.intp)   # both nearest the black arm
+    dist = np.array([[[8.0, 0.0]], [[27.0, 35.0]]], np.float32)
+    claim = leaning_to_colour(held, core, white, dist, [38.0, 38.0], rgbs, share=KEEP_HUE_SHARE)
+    assert claim.tolist() == [[1, -1]]
+
+    names = ("Control", "Drug B", "Drug C")
+    ipd = _ipd(names, n=(250, 80, 300), seed=2, months=36.0, medians=(30.0, 36.0, 9.0))
+    fig = render_figure(ipd, _style(names, dpi=150, width_in=6.0, height_in=4.6, line_width_px=0.94,
+                                    jpeg_quality=45, colors=("#000000", "#d62728", "#1f4e9c"),
+                                    line_styles=("dashed", "solid", "solid"), bands=True, band_alpha=0.17,
+                                    grid=True, grid_style="solid", rotation_deg=-0.45))
+    cal, arms = _extract(fig)
+    _check_curves(fig, arms, max_iae=0.002)
+    assert min(a.confidence for a in arms) >= 0.5
+
+
+def test_retrace_reaching_further_is_judged_over_the_first_span():
+    """A second trace (the washed pixels leaning to the arm's hue added) that reaches 215 columns
+    further is kept when it is inked as densely as the first over the first one's span, though
+    its washed-out rest lowers its overall confidence below the first's by more than 0.05 (seed
+    6 hard #5: the blue dashed arm stopped 40 % early, 27 % of events off)."""
+    from digitize.extract import ExtractedArm, _surer
+
+    def arm(cols):
+        px = np.column_stack([cols, np.full(cols.size, 50.0)]).astype(float)
+        conf = cols.size / (cols[-1] - cols[0] + 1.0)
+        return ExtractedArm("B", (31, 78, 156), np.zeros(2), np.ones(2), np.empty(0), px, np.empty((0, 2)), conf)
+
+    first = arm(np.flatnonzero(np.arange(93, 365) % 10 < 7) + 93)           # 0.70 inked to 364
+    rest = np.flatnonzero(np.arange(365, 580) % 5 < 2) + 365                # 0.40 inked beyond
+    second = arm(np.r_[np.flatnonzero(np.arange(93, 365) % 10 < 8) + 93, rest])
+    assert second.confidence < first.confidence - 0.05 and _surer(second, first, 500)
+    sparse = arm(np.r_[np.flatnonzero(np.arange(93, 365) % 10 < 5) + 93, rest])   # thinner where both run
+    assert not _surer(sparse, first, 500)
+
+
 def test_washed_dark_core_keeps_its_arm():
     """A 1.35 px dark-blue line at 97 dpi, JPEG 50, right above a red line and over bands (a
     benchmark case): JPEG mixes the red into the blue core's chroma, so the core is beyond the

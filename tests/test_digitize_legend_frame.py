@@ -50,3 +50,27 @@ def test_black_curve_ending_above_framed_legend():
         t, s = fig.truth.km(a.name)
         assert curve_errors(a.time, a.survival, t, s)["iae"] <= 0.002, a.name
         assert abs(a.time[-1] - t[-1]) <= 0.01 * 30.0, (a.name, a.time[-1], t[-1])
+
+
+def test_coloured_ink_draws_no_box_and_a_coloured_arm_skips_the_legend():
+    """A legend's frame is black or grey: the same rectangle in a curve's colour (two coloured
+    curves' plateaus joined by their censor ticks) is no box (the traces of seed 0 typical #7
+    stopped there). A red dashed curve ending above a framed legend (seed 7 hard #11) is not
+    traced on into the legend's red swatch (its last drop went 60 days on, 7.9 % of events)."""
+    import cv2
+    from benchmarks.bench_digitize import TIER_SEEDS
+    from simulate.styles import random_case
+
+    for colour, found in (((66, 181, 64), False), ((90, 90, 90), True)):
+        img = np.full((120, 200, 3), 255, np.uint8)
+        cv2.rectangle(img, (40, 30), (160, 70), colour, 1)
+        assert drawn_boxes(rgb_to_lab(img), 16)[50, 100] == found, colour
+
+    ipd, style = random_case(np.random.default_rng([7, 11, TIER_SEEDS["hard"]]), "hard")
+    fig = render_figure(ipd, style)
+    _, arms = _extract(fig)
+    for a in arms:
+        t, s = fig.truth.km(a.name)
+        assert curve_errors(a.time, a.survival, t, s)["iae"] <= 0.003, a.name
+    t, s = fig.truth.km("Arm B")
+    assert abs(arms[1].time[-1] - t[-1]) <= 0.01 * fig.truth.x_range[1], (arms[1].time[-1], t[-1])

@@ -20,7 +20,8 @@ from digitize.inkmask import (DARKER_L, arm_coverage, assign_arms, background_co
                               default_tolerance, drawn_boxes, foreground, frame_lines, grid_lines, is_neutral,
                               KEEP_HUE_SHARE, keeps_hue, leaning_to_colour, local_paper, rgb_to_lab, top_hat)
 from digitize.shades import separate_shades
-from digitize.steps import column_levels, drop_columns, gapped_walls, isotonic_non_increasing, step_corners
+from digitize.steps import (column_levels, drop_columns, gapped_walls, isotonic_non_increasing, steep_walls,
+                            step_corners)
 from digitize.trace import BarePaper, Runs, column_runs, hidden_foot, line_width_guess, trace_path
 from kmrecon.data import ArmData, RiskTable
 from kmrecon.errors import KMReconError
@@ -46,7 +47,7 @@ WIDEN_BELOW = 0.5
 LEAN_MIN_COLUMNS = 5
 #: ... and that lie farther than this (pixels) from a black or grey arm's traced centre line
 LEAN_TRACE_RADIUS = 1
-#: shortest side of a drawn box (legend frame) taken out of black/grey arms' ink: pixels, and
+#: shortest side of a drawn box (legend frame) taken out of every arm's ink: pixels, and
 #: share of the plot area's smaller side
 BOX_MIN_SIDE = 16
 BOX_MIN_SIDE_SHARE = 0.04
@@ -403,8 +404,9 @@ def _local_chroma(spec: ArmSpec, rgb_crop: np.ndarray, path: Runs, step: int) ->
 
 
 def _arm_runs(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned, ignore, frame,
-              extra: np.ndarray | None = None) -> tuple[Runs, float] | str:
-    """The arm's ink as vertical runs and its line width (pixels), or a message if none.
+              extra: np.ndarray | None = None) -> tuple[Runs, float, np.ndarray] | str:
+    """The arm's ink as vertical runs, its line width (pixels) and its coverage map (crop, 0-1,
+    bands removed), or a message if none.
     assigned: (arm index per pixel, bool map of pixels given by darkness, not colour, the arms'
     L* lightness followed by +inf for no arm (indexed by the arm index), the arm's
     inkmask.darker_halos map or None, the coloured arm whose hue each pixel a black or grey arm
@@ -462,7 +464,7 @@ def _arm_runs(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned, ig
         return f"arm '{spec.name}': colour {spec.hex} found, but it forms no curve"
     short = (runs.bot - runs.top + 1) <= 2 * lw_guess + 2
     lw = float(np.median(runs.weight[short])) if short.any() else lw_guess
-    return runs, max(0.8, lw)
+    return runs, max(0.8, lw), np.where(ink, np.clip(th, 0.0, 1.0), 0.0)
 
 
 def _path_line_width(path: Runs, lw: float) -> float:
@@ -617,7 +619,7 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned,
     got = _arm_runs(spec, k, tol, pixels, cov, dist, assigned, ignore, frame, extra)
     if isinstance(got, str):
         return _empty_arm(spec, got)
-    runs, lw = got
+    runs, lw, ink_cov = got
     idx = trace_path(runs, empty, line_width=lw, max_gap=max(20, int(0.2 * cw)), start_col=start_col)
     # a drop starts at its plateau: a last column whose ink reaches well above it and on to the
     # x axis or the top of the plot is a vertical line the curve ends against (the right spine),
@@ -646,6 +648,11 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned,
     path = _dashed_last_drop(runs, path, lw, row)
     groups, is_mark = find_marks(path, lw)
     drop, plateau, mid_row = drop_columns(path, lw, centred=is_mark)
+    # short steep stretches left as they are: walls read row by row from the ink
+    steep, flat = steep_walls(path, ink_cov, lw, drop | ~np.isnan(mid_row), centred=is_mark)
+    mid_row = np.where(np.isnan(steep), mid_row, steep)
+    first = flat & ~np.r_[False, flat[:-1]]
+    plateau = np.where(flat, plateau.max(initial=0) + np.cumsum(first), plateau)
     xcol, level = _path_levels(path, lw, is_mark, gapped_walls(path, drop) | ~np.isnan(mid_row), row,
                                 axis_slopes(cal)[1])
     # a last drop running on under other arms' ink ends on a hidden plateau (the other ink's map

@@ -15,6 +15,14 @@ import numpy as np
 
 from digitize.trace import Runs
 
+#: a steep stretch is read row by row (:func:`steep_walls`) when it drops at least this many line
+#: widths + 2 px per column: walls, whose rows hold little else; in a staircase of small drops
+#: each row is mostly a plateau's line, whose ink centre is no drop's column
+WALL_DROP_PER_COLUMN = 2.0
+#: ... and when at least this share of its rows crosses walls (the rest hidden by other curves, or
+#: plateau lines)
+WALL_ROWS = 2.0 / 3.0
+
 
 def _tall(path: Runs, line_width: float, centred: np.ndarray | None) -> np.ndarray:
     """Columns crossed by a drop: run taller than the line by more than 2 px, not a centred mark."""
@@ -343,3 +351,65 @@ def step_corners(t: np.ndarray, s: np.ndarray, min_step: float, min_width: float
     if time.size >= 2 and time[-1] == time[-2] and survival[-1] == survival[-2]:
         time, survival = time[:-1], survival[:-1]
     return time, survival
+
+
+def steep_walls(path: Runs, ink: np.ndarray, line_width: float, taken: np.ndarray,
+                centred: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(level, flat) for the columns of short steep stretches, read row by row from the ink.
+
+    A stretch is a few traced columns taller than the line between two plateau columns p and q
+    (rows A, B: their runs' centres; at most 2 (line_width + 1) + 2 columns between them, and B - A
+    at least WALL_DROP_PER_COLUMN (line_width + 2) px per column between them), none
+    of them ``taken`` (a flagged, touching or dashed drop's) nor a ``centred`` mark. Column by
+    column its runs mix walls with their neighbours' anti-aliasing and JPEG ringing, and a curve
+    crossing a wall leaves only part of it traced, so that their mid-run levels make a staircase
+    (one drop read as two or three, placed a column off). Row by row the wall is found where it
+    is: every row strictly between the plateau lines puts its drop at the coverage-weighted
+    column of the arm's ``ink`` (crop map, coverage 0-1) over the columns p..q (symmetric
+    ringing keeps that centre; rows hidden by a crossing curve, or inked across more than
+    line_width + 2 columns, take their neighbours' column), made non-decreasing down the rows;
+    unless fewer than WALL_ROWS of the rows are such wall rows. A column's level is then the
+    step's mean over it (pixel rows, area-preserving: a wall inside it gives a level between,
+    :func:`step_corners` puts the drop back where it was); ``flat`` marks the stretch's columns
+    no wall crosses (a plateau between walls, however short), whose level is the step's at the
+    column's centre. NaN / False outside stretches."""
+    n = len(path)
+    level = np.full(n, np.nan)
+    flat = np.zeros(n, bool)
+    if n < 3:
+        return level, flat
+    lw = float(line_width)
+    tall = _tall(path, lw, centred)
+    free = tall & ~np.asarray(taken, bool)
+    ends = np.flatnonzero(~tall)   # plateau columns
+    h = ink.shape[0]
+    for p, q in zip(ends[:-1], ends[1:]):
+        A, B = float(path.cen[p]), float(path.cen[q])
+        c0, c1 = int(path.col[p]) + 1, int(path.col[q]) - 1
+        span = c1 - c0 + 1
+        if (q - p < 2 or not free[p + 1:q].all() or span > 2.0 * (lw + 1.0) + 2.0
+                or B - A < WALL_DROP_PER_COLUMN * (lw + 2.0) * span):
+            continue
+        rows = np.arange(int(np.floor(A + 0.5 * lw)) + 1, int(np.ceil(B - 0.5 * lw)))
+        rows = rows[(rows >= 0) & (rows < h)]
+        if rows.size < 2:
+            continue
+        cov = np.clip(ink[rows][:, c0 - 1:c1 + 2], 0.0, 1.0)   # and the plateau columns' ringing
+        wsum = cov.sum(axis=1)
+        # rows crossing a wall (with its ringing): ink in a few columns; a row inked further
+        # across is a plateau's line (a staircase, or marks along it), its centre no wall's
+        ok = (wsum >= 0.3) & ((cov > 0).sum(axis=1) <= lw + 2.0)
+        if ok.sum() < WALL_ROWS * rows.size:
+            continue
+        x = (cov @ np.arange(c0 - 1, c1 + 2, dtype=float))[ok] / wsum[ok]
+        x = -isotonic_non_increasing(-np.interp(rows, rows[ok], x))
+        per_row = (B - A) / rows.size   # pixel rows of drop each ink row stands for
+        j = np.arange(p + 1, q)
+        c = path.col[j].astype(float)[:, None]
+        # a short plateau's line spreads its rows' ink over the columns between its walls (its
+        # centre comes out between them): fewer rows than a drop at a column is no wall there
+        flat[j] = (np.abs(x[None, :] - c) < 0.5).sum(axis=1) < lw + 2.0
+        mean = np.clip(c + 0.5 - x[None, :], 0.0, 1.0).sum(axis=1)
+        at = (x[None, :] < c).sum(axis=1) + 0.5 * (x[None, :] == c).sum(axis=1)
+        level[j] = A + per_row * np.where(flat[j], at, mean)
+    return level, flat

@@ -43,7 +43,8 @@ def drop_columns(path: Runs, line_width: float, centred: np.ndarray | None = Non
     midway between the plateau columns either side); a longer run, or one whose rows move from
     column to column, is a steep stretch and is not flagged.
     Drops less than a line width apart touch: a run of tall columns that splits into walls, each
-    ending where the next begins (:func:`_touching_walls`), is that many drops; a column next to
+    ending where the next begins (:func:`_touching_walls`), or whose top and bottom rows step
+    down wall by wall (:func:`_overlapping_walls`), is that many drops; a column next to
     each gap is kept as the plateau between them, at sub-pixel row ``level`` (NaN elsewhere) --
     unless a column spans all the rows: then the drops are one wall (several events at one
     time). A dashed drop's columns get rows in ``level`` too (:func:`_dashed_walls`).
@@ -82,6 +83,8 @@ def drop_columns(path: Runs, line_width: float, centred: np.ndarray | None = Non
     is_drop = walls & (same_top | same_bot) & (length <= lw + 1.0)
     for r in np.flatnonzero(walls & ~is_drop):
         mids = _touching_walls(top, bot, starts[r], ends[r], lw)
+        if mids is None:
+            mids = _overlapping_walls(top, bot, starts[r], ends[r], lw)
         if mids is not None:
             is_drop[r] = True
             for c, row in mids:
@@ -146,6 +149,42 @@ def _touching_walls(top: np.ndarray, bot: np.ndarray, s: int, e: int, lw: float
         return None
     take = np.where(size[:-1] > size[1:], last[:-1], first[1:])
     return [(int(c), float(m) - 0.5 + lw / 2.0) for c, m in zip(take, mid)]
+
+
+def _overlapping_walls(top: np.ndarray, bot: np.ndarray, s: int, e: int, lw: float
+                       ) -> list[tuple[int, float]] | None:
+    """Tall columns s..e (between plateau columns s - 1 and e + 1) as walls of drops so close
+    (under about a line width apart) that they overlap, so that no column splits them
+    (:func:`_touching_walls`). A drop at column x drawn ``lw`` px wide moves the run's bottom
+    row down to the next plateau's where the wall begins (x - lw / 2) and its top row where the
+    wall ends (x + lw / 2): the top and bottom rows step down by the same plateaus, jump k of
+    the bottom lw (-1 .. +2) columns before jump k of the top. Each jump is taller than the
+    line (lw + 2 px); between jumps the rows stay within a pixel (rotation) and each plateau is
+    a line thick (bottom - top + 1 within 2 px of lw). Returns (column, row) per plateau between
+    two drops: the column midway between them, at the plateau's sub-pixel centre row; None
+    when the rows do not step so (a steep stretch)."""
+    t, b = top[s - 1:e + 2].astype(float), bot[s - 1:e + 2].astype(float)
+    dt, db = np.diff(t), np.diff(b)
+    jt, jb = np.flatnonzero(dt > 1), np.flatnonzero(db > 1)
+    if jt.size < 2 or jt.size != jb.size or np.any(dt < -1) or np.any(db < -1) \
+            or np.any(dt[jt] < lw + 2.0) or np.any(db[jb] < lw + 2.0):
+        return None
+    span = jt - jb   # columns each wall covers
+    if np.any(span < lw - 1.0) or np.any(span > lw + 2.0):
+        return None
+    # plateau k's top and bottom rows: between top (bottom) jumps k - 1 and k
+    pt = [t[a:z + 1] for a, z in zip(np.r_[0, jt + 1], np.r_[jt, t.size - 1])]
+    pb = [b[a:z + 1] for a, z in zip(np.r_[0, jb + 1], np.r_[jb, b.size - 1])]
+    if any(np.ptp(p) > 1 for p in pt + pb) or any(
+            abs(q.max() - p.min() + 1.0 - lw) > 2.0 for p, q in zip(pt, pb)):
+        return None
+    x = s - 1 + 0.5 * (jt + jb) + 0.5   # drop columns (between the wall's first and last)
+    mid = np.floor(0.5 * (x[:-1] + x[1:]) + 0.5).astype(int)
+    if np.any(np.diff(np.r_[s - 1, mid, e + 1]) < 1):
+        return None
+    # a plateau's centre row: midway between the one entering it from its top row and the one
+    # leaving it from its bottom row (column_levels), as no column holds it alone
+    return [(int(c), 0.5 * float(p.mean() + q.mean())) for c, p, q in zip(mid, pt[1:-1], pb[1:-1])]
 
 
 def _dashed_walls(path: Runs, tall: np.ndarray, taken: np.ndarray, lw: float) -> np.ndarray:

@@ -13,7 +13,9 @@ more than 5 %:
 - a thin curve's last drop running on hidden under another arm's censor marks: its last plateau
   was read at the visible foot of the drop;
 - a last drop to 0 cut by a crossing curve and drifting over columns on a rotated page: the trace
-  stopped at the crossing.
+  stopped at the crossing;
+- walls of a thick line on a rotated page closer than the line is wide, overlapping with no
+  column between them, read as a staircase of part drops.
 """
 from __future__ import annotations
 
@@ -264,3 +266,27 @@ def test_last_drop_to_zero_crossed_and_tilted(rotation):
     assert abs(arm.time[-1] - t_true[-1]) <= 0.01 * t_true[-1] + 0.3
     # the level before the last drop is the true one (no step at the crossing)
     assert abs(arm.survival[-3] - s_true[-3]) < 0.02, (arm.time[-4:], arm.survival[-4:])
+
+
+@pytest.mark.parametrize("rotation", [0.0, -0.8])
+def test_overlapping_walls_of_a_thick_line(rotation):
+    """A 2.4 px line with few patients at risk: three deaths 3.1 and 1.6 px apart, whose walls
+    overlap (no column lies between them: the run's top and bottom rows step down wall by
+    wall). They come back as drops of whole deaths (the last two may be one wall), not a
+    staircase of each column's mid-run level (3 deaths came out as 9 part drops, counted as 5
+    events, seed 8 hard #29)."""
+    dpi, n = 88, 30
+    px = 48.0 / (4.4 * dpi)   # months per pixel (the plot is about 4.4 in wide)
+    starts = np.array([9.0, 21.3, 33.6])
+    events = np.ravel([[t, t + 3.1 * px, t + 4.7 * px] for t in starts])
+    ipd = pd.DataFrame({"arm": "A", "time": np.r_[events, np.full(n - events.size, 46.0)],
+                        "event": np.r_[np.ones(events.size, int), np.zeros(n - events.size, int)]})
+    fig = render_figure(ipd, FigureStyle(arm_names=("A",), dpi=dpi, width_in=5.5, height_in=4.2,
+                                         colors=("#4a90d9",), censor_mark="none", spines="box",
+                                         line_width_px=2.44, rotation_deg=rotation))
+    cal = Calibration.from_dict(fig.truth.calibration)
+    (arm,) = extract_arms(fig.image, cal, [ArmSpec("A", fig.truth.colors["A"])])
+    drop = -np.diff(arm.survival)
+    k = drop[drop > 0.25 / n] * n   # deaths per drop (no censoring before 46 months)
+    assert np.all(np.abs(k - np.round(k)) < 0.3) and np.all(np.round(k) >= 1), np.round(k, 2)
+    assert round(k.sum()) == events.size and np.sum(drop[drop > 0] < 0.25 / n) <= 1, np.round(k, 2)

@@ -186,22 +186,28 @@ def test_touching_walls_across_partly_covered_columns():
     wall begins where the first ends, with no plateau column between). The walls come back as
     two drops of whole deaths, not a staircase of each column's mid-run level (3 deaths came
     out as 5 part drops, which the reconstruction counted as 7 events)."""
-    dpi, n = 96, 24
-    px = 48.0 / (4.75 * dpi)   # months per pixel (the plot is about 4.75 in wide)
-    starts = np.array([8.0, 20.3, 31.6])
-    events = np.ravel([[t, t + 0.6 * px, t + 2.3 * px] for t in starts])
+    n, events, drop, k = _close_deaths(96, 4.75, (8.0, 20.3, 31.6), (0.6, 2.3), spines="L", axis_pad=0.02,
+                                       line_width_px=1.05)
+    assert k.size <= events.size and round(k.sum()) == events.size, np.round(k, 2)
+
+
+def _close_deaths(dpi, plot_in, starts, gaps_px, n=24, **style):
+    """One light-blue arm of ``n`` patients: at each of ``starts`` (months) a death and one more
+    ``gaps_px`` pixels later each (the plot about ``plot_in`` inches wide, 48 months), the rest
+    censored at 46. Returns (n, death times, the extracted curve's drops, deaths per drop
+    taller than a quarter death), after checking every such drop is whole deaths."""
+    px = 48.0 / (plot_in * dpi)   # months per pixel
+    events = np.ravel([[t] + [t + g * px for g in gaps_px] for t in starts])
     ipd = pd.DataFrame({"arm": "A", "time": np.r_[events, np.full(n - events.size, 46.0)],
                         "event": np.r_[np.ones(events.size, int), np.zeros(n - events.size, int)]})
     fig = render_figure(ipd, FigureStyle(arm_names=("A",), dpi=dpi, width_in=5.5, height_in=4.2,
-                                         colors=("#4a90d9",), censor_mark="none", spines="L",
-                                         axis_pad=0.02, line_width_px=1.05))
-    tr = fig.truth
-    cal = Calibration.from_dict(tr.calibration)
-    (arm,) = extract_arms(fig.image, cal, [ArmSpec("A", tr.colors["A"])])
+                                         colors=("#4a90d9",), censor_mark="none", **style))
+    cal = Calibration.from_dict(fig.truth.calibration)
+    (arm,) = extract_arms(fig.image, cal, [ArmSpec("A", fig.truth.colors["A"])])
     drop = -np.diff(arm.survival)
     k = drop[drop > 0.25 / n] * n   # deaths per drop (no censoring before 46 months)
     assert np.all(np.abs(k - np.round(k)) < 0.3) and np.all(np.round(k) >= 1), np.round(k, 2)
-    assert k.size <= events.size and round(k.sum()) == events.size, np.round(k, 2)
+    return n, events, drop, k
 
 
 def test_last_drop_hidden_under_other_marks():
@@ -275,18 +281,6 @@ def test_overlapping_walls_of_a_thick_line(rotation):
     wall). They come back as drops of whole deaths (the last two may be one wall), not a
     staircase of each column's mid-run level (3 deaths came out as 9 part drops, counted as 5
     events, seed 8 hard #29)."""
-    dpi, n = 88, 30
-    px = 48.0 / (4.4 * dpi)   # months per pixel (the plot is about 4.4 in wide)
-    starts = np.array([9.0, 21.3, 33.6])
-    events = np.ravel([[t, t + 3.1 * px, t + 4.7 * px] for t in starts])
-    ipd = pd.DataFrame({"arm": "A", "time": np.r_[events, np.full(n - events.size, 46.0)],
-                        "event": np.r_[np.ones(events.size, int), np.zeros(n - events.size, int)]})
-    fig = render_figure(ipd, FigureStyle(arm_names=("A",), dpi=dpi, width_in=5.5, height_in=4.2,
-                                         colors=("#4a90d9",), censor_mark="none", spines="box",
-                                         line_width_px=2.44, rotation_deg=rotation))
-    cal = Calibration.from_dict(fig.truth.calibration)
-    (arm,) = extract_arms(fig.image, cal, [ArmSpec("A", fig.truth.colors["A"])])
-    drop = -np.diff(arm.survival)
-    k = drop[drop > 0.25 / n] * n   # deaths per drop (no censoring before 46 months)
-    assert np.all(np.abs(k - np.round(k)) < 0.3) and np.all(np.round(k) >= 1), np.round(k, 2)
+    n, events, drop, k = _close_deaths(88, 4.4, (9.0, 21.3, 33.6), (3.1, 4.7), n=30, spines="box",
+                                       line_width_px=2.44, rotation_deg=rotation)
     assert round(k.sum()) == events.size and np.sum(drop[drop > 0] < 0.25 / n) <= 1, np.round(k, 2)

@@ -482,7 +482,7 @@ def _path_line_width(path: Runs, lw: float) -> float:
     return max(0.8, float(np.median(path.weight[height <= np.percentile(height, 25) + 1])))
 
 
-def _dashed_last_drop(runs: Runs, path: Runs, lw: float, axis_row: float) -> Runs:
+def _last_drop_to_axis(runs: Runs, path: Runs, lw: float, axis_row: float) -> Runs:
     """The path with its last column's run carried down to the x axis (crop row ``axis_row``)
     when the arm's ink right below it continues as a vertical line to the axis: a curve's last
     drop to 0 that the tracer does not chain, because it is dashed (its dashes are runs of their
@@ -624,7 +624,8 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned,
     # a drop starts at its plateau: a last column whose ink reaches well above it and on to the
     # x axis or the top of the plot is a vertical line the curve ends against (the right spine),
     # not the curve's last drop (a censor mark there reaches neither)
-    tilt = axis_slopes(cal)[0]
+    # the axes' tilt (pixels): the time axis's dy/dx, the survival axis's dx/dy
+    tilt_h, tilt_v = axis_slopes(cal)
 
     def axis_row(col) -> float:
         """Crop row of the x axis under column ``col``: the spine row found at the middle column
@@ -632,7 +633,7 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned,
         1000 columns away: a last drop to 0 would stop short of it)."""
         if frame[1] >= ch:
             return float(ch - 1)
-        return float(min(frame[1] + tilt * (int(col) - (cw - 1) / 2.0), ch - 1))
+        return float(min(frame[1] + tilt_h * (int(col) - (cw - 1) / 2.0), ch - 1))
 
     while idx.size > 2 and runs.top[idx[-1]] < runs.top[idx[-2]] - (lw + 2.0) and \
             (runs.bot[idx[-1]] >= axis_row(runs.col[idx[-1]]) - lw - 2.0 or runs.top[idx[-1]] <= lw + 2.0):
@@ -645,7 +646,7 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned,
         return _empty_arm(spec, mismatch)
     lw = _path_line_width(path, lw)
     row = axis_row(path.col[-1])
-    path = _dashed_last_drop(runs, path, lw, row)
+    path = _last_drop_to_axis(runs, path, lw, row)
     groups, is_mark = find_marks(path, lw)
     drop, plateau, mid_row = drop_columns(path, lw, centred=is_mark)
     # short steep stretches left as they are: walls read row by row from the ink
@@ -653,8 +654,7 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned,
     mid_row = np.where(np.isnan(steep), mid_row, steep)
     first = flat & ~np.r_[False, flat[:-1]]
     plateau = np.where(flat, plateau.max(initial=0) + np.cumsum(first), plateau)
-    xcol, level = _path_levels(path, lw, is_mark, gapped_walls(path, drop) | ~np.isnan(mid_row), row,
-                                axis_slopes(cal)[1])
+    xcol, level = _path_levels(path, lw, is_mark, gapped_walls(path, drop) | ~np.isnan(mid_row), row, tilt_v)
     # a last drop running on under other arms' ink ends on a hidden plateau (the other ink's map
     # only for a trace ending taller than the line)
     foot = None

@@ -168,7 +168,7 @@ def _walk(plan: Plan, d, c, n_start, max_rounds: int = 50):
         target = int(plan.target[g1]) if g1 < K else 0
         unmarked = int(sum(int(c[g]) - int(marks[j]) for j, g in enumerate(segs) if g < K))
         cs = c[segs].copy()
-        for _ in range(max_rounds):
+        for rnd in range(max_rounds):
             nn, ss = n, s_last
             dd = np.zeros(segs.size, np.int64)
             for j, g in enumerate(segs):
@@ -185,7 +185,9 @@ def _walk(plan: Plan, d, c, n_start, max_rounds: int = 50):
                     ss *= 1.0 - dk / nn
                     nn -= dk
             gap = nn - target
-            if gap == 0 or g1 == K:
+            # the last round keeps its censorings: cs, dd and gap must stay consistent for the
+            # exact fix below (the rounding may flip the gap's sign from round to round)
+            if gap == 0 or g1 == K or rnd == max_rounds - 1:
                 break
             new_unmarked = unmarked + gap
             if new_unmarked < 0:

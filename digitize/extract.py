@@ -210,7 +210,7 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
     start_col = int(np.clip(round(px0) - x0, 0, cw - 1))
     def run(k: int, ign: np.ndarray, extra: np.ndarray | None = None) -> ExtractedArm:
         spec, tol = arms[k], tols[k]
-        args = ((crop, lab, bg_lab), cov, dist, (nearest, by_shade, light, halos[k], claim), ign, empty,
+        args = ((crop, lab, bg_lab), cov, dist, PixelOwners(nearest, by_shade, light, halos[k], claim), ign, empty,
                 calibration, (x0, y0), frame, start_col)
         res = _extract_one(spec, k, tol, *args, extra=extra)
         # a trace with many uninked columns (JPEG washes thin lines' colour out of tolerance) is
@@ -403,20 +403,33 @@ def _local_chroma(spec: ArmSpec, rgb_crop: np.ndarray, path: Runs, step: int) ->
     return float(np.median(chroma(rgb_to_lab(boxes)) / np.maximum(a, 0.05)))
 
 
-def _arm_runs(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned, ignore, frame,
+@dataclass
+class PixelOwners:
+    """Which arm each plot-area pixel (crop) is given to, as one arm's extraction sees it."""
+
+    #: arm index per pixel (-1: none; inkmask.assign_arms, shades.separate_shades)
+    nearest: np.ndarray
+    #: bool map of pixels given by darkness, not colour (shades.separate_shades)
+    by_shade: np.ndarray
+    #: the arms' L* lightness followed by +inf for no arm (indexed by the arm index)
+    light: np.ndarray
+    #: this arm's inkmask.darker_halos map, or None
+    halo: np.ndarray | None
+    #: the coloured arm whose hue each pixel a black or grey arm holds keeps
+    #: (inkmask.leaning_to_colour at KEEP_HUE_SHARE; -1: none)
+    claim: np.ndarray
+
+
+def _arm_runs(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, owners: PixelOwners, ignore, frame,
               extra: np.ndarray | None = None) -> tuple[Runs, float, np.ndarray] | str:
     """The arm's ink as vertical runs, its line width (pixels) and its coverage map (crop, 0-1,
     bands removed), or a message if none.
-    assigned: (arm index per pixel, bool map of pixels given by darkness, not colour, the arms'
-    L* lightness followed by +inf for no arm (indexed by the arm index), the arm's
-    inkmask.darker_halos map or None, the coloured arm whose hue each pixel a black or grey arm
-    holds keeps (inkmask.leaning_to_colour at KEEP_HUE_SHARE; -1: none)).
     frame: (axes map, first spine row, drawn boxes map).
     extra: bool map of more pixels that are the arm's ink, or None."""
     import cv2
 
     _, lab, bg_lab = pixels
-    nearest, by_shade, light, halo, claim = assigned
+    nearest, by_shade, light, halo, claim = owners.nearest, owners.by_shade, owners.light, owners.halo, owners.claim
     own = (nearest == k) & ((dist[k] <= tol) | by_shade)
     if is_neutral(spec.rgb):
         # a coloured line's washed core is not this arm's ink, unless darker than that colour
@@ -611,12 +624,12 @@ def _other_ink(k: int, cov: np.ndarray, nearest: np.ndarray) -> np.ndarray:
     return cv2.dilate(solid.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
 
 
-def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned, ignore, empty,
+def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, owners: PixelOwners, ignore, empty,
                  cal: Calibration, offset: tuple[int, int], frame, start_col: int,
                  extra: np.ndarray | None = None) -> ExtractedArm:
     ch, cw = cov.shape[1:]
     x0, y0 = offset
-    got = _arm_runs(spec, k, tol, pixels, cov, dist, assigned, ignore, frame, extra)
+    got = _arm_runs(spec, k, tol, pixels, cov, dist, owners, ignore, frame, extra)
     if isinstance(got, str):
         return _empty_arm(spec, got)
     runs, lw, ink_cov = got
@@ -659,7 +672,7 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, assigned,
     # only for a trace ending taller than the line)
     foot = None
     if not is_mark[-1] and path.bot[-1] - path.top[-1] + 1 > lw + 2.0:
-        foot = hidden_foot(path, lw, _other_ink(k, cov, assigned[0]), row - lw - 2.0)
+        foot = hidden_foot(path, lw, _other_ink(k, cov, owners.nearest), row - lw - 2.0)
     if foot is not None:
         level, mid_row = level.copy(), mid_row.copy()
         level[-1], mid_row[-1] = foot, np.nan

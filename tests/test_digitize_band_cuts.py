@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitize.extract import ArmSpec, _arm_runs
+from digitize.extract import ArmSpec, PixelOwners, _arm_runs
 from digitize.inkmask import arm_coverage, assign_arms, default_tolerance, local_paper, rgb_to_lab
 
 
@@ -32,7 +32,7 @@ def test_band_cut_by_a_darker_line_leaves_no_strips():
     light = np.r_[rgb_to_lab(np.array([a.rgb for a in arms], float))[:, 0], np.inf]
     none = np.zeros((h, w), bool)
     runs, _, _ = _arm_runs(arms[1], 1, tols[1], (img, lab, rgb_to_lab(bg[None])[0]), cov, dist,
-                           (nearest, none, light, None, np.full((h, w), -1)), none, (none, h, none))
+                           PixelOwners(nearest, none, light, None, np.full((h, w), -1)), none, (none, h, none))
     off = (runs.top < 137) | (runs.bot > 140)
     assert not (off & (runs.col >= 15) & (runs.col < 85)).any()   # 112 strip runs there before
     assert np.isin(np.arange(10, 100), runs.col[~off]).all()

@@ -54,6 +54,8 @@ NAME_SETS = [
     ["Surgery alone", "Surgery + chemo"],
 ]
 _MARKER = "#FF00FF"
+#: bump when random_rspec or the R code changes, so cached sets are redrawn
+SET_VERSION = 2
 #: calibration markers (fraction of x range, survival): inside the panel, clear of inside legends
 MK = ((0.4, 0.2), (0.65, 0.6))
 
@@ -415,7 +417,7 @@ def random_rspec(rng: np.random.Generator, engine: str | None = None, bw: bool |
         spec.risk_table_col = bool(rng.random() < 0.4)
         spec.tables_y_text = bool(rng.random() < 0.75)
     else:
-        spec.legend = pick(["topright", "bottomleft", "topright", "none"])
+        spec.legend = pick(["topright", "bottomleft", "topright", "bottomright", "topleft", "right", "none"])
         spec.base_axis = pick(["default", "las1", "boxed"])
     return spec
 
@@ -424,7 +426,7 @@ def r_figure_set(n: int, seed: int, root, *, engine: str | None = None, bw: bool
                  ) -> list[RFigure]:
     """``n`` varied R figures (cached: a folder already holding ``n`` figures of this seed is
     read back, not redrawn)."""
-    root = Path(root) / f"seed{seed}_{engine or 'any'}_{'bw' if bw else 'col' if bw is False else 'mix'}_n{n}"
+    root = Path(root) / f"v{SET_VERSION}_seed{seed}_{engine or 'any'}_{'bw' if bw else 'col' if bw is False else 'mix'}_n{n}"
     if all((root / f"{i:03d}" / "truth.json").exists() for i in range(n)):
         return [load_r_figure(root / f"{i:03d}") for i in range(n)]
     rng = np.random.default_rng(seed)

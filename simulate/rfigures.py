@@ -55,9 +55,11 @@ NAME_SETS = [
 ]
 _MARKER = "#FF00FF"
 #: bump when random_rspec or the R code changes, so cached sets are redrawn
-SET_VERSION = 2
-#: calibration markers (fraction of x range, survival): inside the panel, clear of inside legends
-MK = ((0.4, 0.2), (0.65, 0.6))
+SET_VERSION = 3
+#: calibration markers (fraction of x range, survival), in increasing x: inside the panel, clear
+#: of legends drawn inside it (top right); six of them, spread out, so that R's snapping of each
+#: point to the pixel grid averages out in the least-squares fit (sub-pixel at the axis ends)
+MK = ((0.04, 0.05), (0.2, 0.62), (0.36, 0.15), (0.52, 0.55), (0.68, 0.1), (0.84, 0.45))
 
 
 class RUnavailable(RuntimeError):
@@ -247,8 +249,8 @@ sm <- summary(fit, times = brk, extend = TRUE)
 tab <- data.frame(arm = sub("^arm=", "", as.character(sm$strata)), time = sm$time, n_risk = sm$n.risk)
 write.csv(tab, "risk_printed.csv", row.names = FALSE)
 nrisk <- lapply(levels(d$arm), function(a) tab$n_risk[tab$arm == a])
-mk_t <- c({MK[0][0]!r}, {MK[1][0]!r}) * xmax
-mk_s <- c({MK[0][1]!r}, {MK[1][1]!r})
+mk_t <- c({", ".join(repr(m[0]) for m in MK)}) * xmax
+mk_s <- c({", ".join(repr(m[1]) for m in MK)})
 {body}
 draw("figure.png", FALSE)
 draw("marker.png", TRUE)
@@ -257,7 +259,7 @@ draw("marker.png", TRUE)
 
 
 def _marker_points(path: Path) -> list[tuple[float, float]]:
-    """Pixel centroids (px, py) of the magenta squares, left to right."""
+    """Pixel centroids (px, py) of the magenta squares (``len(MK)`` of them), left to right."""
     import cv2
 
     img = cv2.imread(str(path), cv2.IMREAD_COLOR)[:, :, ::-1].astype(float)
@@ -272,22 +274,22 @@ def _marker_points(path: Path) -> list[tuple[float, float]]:
         ww = w[ys, xs]
         blobs.append((float((xs * ww).sum() / ww.sum()), float((ys * ww).sum() / ww.sum()),
                       int(stats[k, cv2.CC_STAT_AREA])))
-    blobs = sorted(sorted(blobs, key=lambda b: -b[2])[:2])
-    if len(blobs) != 2:
-        raise RUnavailable(f"{path}: expected 2 calibration markers, found {len(blobs)}")
+    blobs = sorted(sorted(blobs, key=lambda b: -b[2])[:len(MK)])
+    if len(blobs) != len(MK):
+        raise RUnavailable(f"{path}: expected {len(MK)} calibration markers, found {len(blobs)}")
     return [(b[0], b[1]) for b in blobs]
 
 
 def _calibration(markers, xmax: float, percent: bool) -> dict:
-    """Calibration dict from the two markers drawn at the data points ``MK``."""
-    (pa, qa), (pb, qb) = markers
-    (fa, sa), (fb, sb) = MK
-    sx = (pb - pa) / ((fb - fa) * xmax)
-    sy = (qb - qa) / (sb - sa)
-    px0, py0 = pa - sx * fa * xmax, qa - sy * sa
+    """Calibration dict from the markers drawn at the data points ``MK`` (least squares; R draws
+    the axes unrotated, so x depends on time only and y on survival only)."""
+    f = np.array([m[0] * xmax for m in MK])
+    v = np.array([m[1] for m in MK])
+    sx, px0 = np.polyfit(f, [m[0] for m in markers], 1)
+    sy, py0 = np.polyfit(v, [m[1] for m in markers], 1)
 
     def pt(t, s, value):
-        return {"px": px0 + sx * t, "py": py0 + sy * s, "value": value}
+        return {"px": float(px0 + sx * t), "py": float(py0 + sy * s), "value": value}
 
     top = 100.0 if percent else 1.0
     return {"x1": pt(0.0, 0.0, 0.0), "x2": pt(xmax, 0.0, xmax),

@@ -21,7 +21,7 @@ from digitize.auto.legend import (NamedColour, blend_distance, clean_name, delta
                                   harmonise_names, merge_phrases, refine_colour, similar,
                                   swatch_colour)
 from digitize.auto.risktable import TableRead, read_table
-from digitize.auto.text import (Token, find_tokens, ink_colour, is_wordy, merge_boxes, parse_number,
+from digitize.auto.text import (Token, attach_units, find_tokens, ink_colour, is_wordy, merge_boxes, parse_number,
                                 rows_of)
 from digitize.auto.ticklabels import AxisFit, fit_axis, label_positions
 from digitize.calibrate import Calibration
@@ -161,19 +161,22 @@ def _axis_ticks(darkness, frame: Frame):
     """Tick marks on both axes: (x positions, x tick length, y positions, y tick length).
 
     Outside ticks are looked for first, then inside ones. The axes' corner hides a tick drawn
-    there, so the other axis line stands in for it."""
+    there, so the other axis line stands in for it (only where both lines are drawn: a panel's
+    edge is no axis crossing, ggplot pads its data range inside the panel)."""
     xa, ya = frame.x_axis, frame.y_axis
     xt, xlen = (np.empty(0), 0.0)
     yt, ylen = (np.empty(0), 0.0)
+    # a panel edge standing in for an undrawn axis has ticks outside only (inside, the ink
+    # touching it is the curves)
     if xa is not None:
         xt, xlen = find_ticks(darkness, xa, +1)
-        if xt.size < 2:
+        if xt.size < 2 and xa.drawn:
             xt, xlen = find_ticks(darkness, xa, -1)
     if ya is not None:
         yt, ylen = find_ticks(darkness, ya, -1)
-        if yt.size < 2:
+        if yt.size < 2 and ya.drawn:
             yt, ylen = find_ticks(darkness, ya, +1)
-    if xa is not None and ya is not None:
+    if xa is not None and ya is not None and xa.drawn and ya.drawn:
         y_corner = float(xa.at(float(ya.at(xa.at(xa.start)))))
         x_corner = float(ya.at(y_corner))
         if not np.any(np.abs(xt - x_corner) < 2):
@@ -219,7 +222,7 @@ def _fit_x(rows_below, xt, xa, xlen, pa, th, det: FigureDetection):
         warnings.append("x axis: no tick labels could be read under the axis; "
                         "calibrate the x axis by hand")
         return None, None
-    xlab = [t for t in rows_below[i] if parse_number(t.text) is not None]
+    xlab = [t for t in attach_units(rows_below[i], 1.2 * th) if parse_number(t.text) is not None]
     xpos = [label_positions([t], xt, "x", max(3.0, 0.6 * t.w))[0] for t in xlab]
     xfit = fit_axis([p for p, _ in xpos], [parse_number(t.text) for t in xlab],
                     [f for _, f in xpos], [t.text for t in xlab], True)
@@ -270,7 +273,7 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     step(0.02)
     # ------------------------------------------------------------------ axes and ticks
     ink, dark, darkness = ink_masks(img)
-    frame = find_frame(dark, darkness)
+    frame = find_frame(dark, darkness, img)
     det.plot_area = pa = frame.plot_area
     xa, ya = frame.x_axis, frame.y_axis
     for name, line in (("x", xa), ("y", ya)):

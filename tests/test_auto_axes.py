@@ -176,3 +176,27 @@ def test_ggplot_theme_grey_rendered_by_r(tmp_path):
     pts = [(x00, y00, 0, 0.0), (x40, y40, 40, 0.0), (x01, y01, 0, 1.0)]
     det = detect_figure(a.astype(np.uint8))
     assert _max_error_px(det, pts) <= TOL_PX
+
+
+def test_fit_reads_labels_that_lost_their_decimal_point():
+    """'08' and '04' (OCR lost the point of 0.8 and 0.4) are read as 0.8 and 0.4 because the
+    other labels agree with that reading; a label no reading fits ('7') is named as ignored."""
+    from digitize.auto.detect import _readings
+    from digitize.auto.ticklabels import fit_axis
+
+    texts = ["1.0", "08", "0.6", "04", "0.2", "0.0", "7"]
+    pos = [50.0, 100.0, 150.0, 200.0, 250.0, 300.0, 175.0]
+    fit = fit_axis(pos, [_readings(t) for t in texts], [True] * 7, texts, False, allow_log=False)
+    assert sorted(np.round(fit.values, 3)) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert fit.rejected == ["7"]
+    assert abs(fit.pos_of(0.5) - 175.0) < 1e-6
+
+
+def test_labels_with_units_parse_and_join():
+    from digitize.auto.text import Token, attach_units, parse_number
+
+    assert [parse_number(t) for t in ("12 mo", "6 months", "2 yr", "mo", "Arm 2")] == [12, 6, 2, None, None]
+    row = [Token((10, 0, 20, 10), text="12"), Token((23, 0, 40, 10), text="mo"),
+           Token((90, 0, 100, 10), text="24"), Token((103, 0, 120, 10), text="mo")]
+    joined = attach_units(row, 6)
+    assert [t.text for t in joined] == ["12 mo", "24 mo"] and joined[0].cx == 24.5

@@ -23,7 +23,7 @@ from digitize.auto.legend import (NamedColour, blend_distance, clean_name, delta
 from digitize.auto.risktable import TableRead, read_table
 from digitize.auto.text import (Token, attach_units, find_tokens, ink_colour, is_wordy, merge_boxes, parse_number,
                                 rows_of)
-from digitize.auto.ticklabels import AxisFit, fit_axis, label_positions
+from digitize.auto.ticklabels import AxisFit, fit_axis, label_positions, lost_point_readings
 from digitize.calibrate import Calibration
 from digitize.extract import ArmSpec
 from kmrecon.data import RiskTable
@@ -210,7 +210,36 @@ def _text_regions(tokens: list[Token], frame: Frame, ylen: float, th: float, W: 
     return below, yl, other
 
 
-def _fit_x(rows_below, xt, xa, xlen, pa, th, det: FigureDetection):
+def _readings(text: str) -> list[float]:
+    """Values one tick label may have: as read, then with a decimal point OCR lost."""
+    v = parse_number(text)
+    return ([] if v is None else [v]) + [a for a in lost_point_readings(text) if a != v]
+
+
+def _label_fit(labels: list[Token], positions, increasing: bool, allow_log: bool, reread):
+    """Robust value-vs-pixel fit of one axis' tick labels. When the labels as read disagree
+    (a label left out, fewer than three agreeing, a residual over a pixel) each label is read
+    again (other scales, binarized; ``reread(tokens) -> [[text, ...], ...]``) and the fit
+    picks per label the reading that agrees with the others (tick labels are evenly valued)."""
+    pos = [p for p, _ in positions]
+    ft = [f for _, f in positions]
+    texts = [t.text for t in labels]
+    readings = [_readings(t.text) for t in labels]
+    fit = fit_axis(pos, readings, ft, texts, increasing, allow_log=allow_log)
+    if reread is None or not labels or (
+            fit is not None and not fit.rejected and len(fit.values) >= 3 and fit.residual_px <= 1.0):
+        return fit
+    for k, more in enumerate(reread(labels)):
+        for txt in more:
+            readings[k] += [v for v in _readings(txt) if v not in readings[k]]
+    fit2 = fit_axis(pos, readings, ft, texts, increasing, allow_log=allow_log)
+    if fit2 is not None and (fit is None or (len(fit2.values), -fit2.residual_px)
+                             > (len(fit.values), -fit.residual_px)):
+        return fit2
+    return fit
+
+
+def _fit_x(rows_below, xt, xa, xlen, pa, th, det: FigureDetection, reread=None):
     """Time-axis fit from the first row of numbers under the axis; (fit or None, row index)."""
     warnings = det.warnings
     for i, row in enumerate(rows_below):
@@ -224,14 +253,13 @@ def _fit_x(rows_below, xt, xa, xlen, pa, th, det: FigureDetection):
         return None, None
     xlab = [t for t in attach_units(rows_below[i], 1.2 * th) if parse_number(t.text) is not None]
     xpos = [label_positions([t], xt, "x", max(3.0, 0.6 * t.w))[0] for t in xlab]
-    xfit = fit_axis([p for p, _ in xpos], [parse_number(t.text) for t in xlab],
-                    [f for _, f in xpos], [t.text for t in xlab], True)
+    xfit = _label_fit(xlab, xpos, True, True, reread)
     det.details["x_labels"] = _axis_tokens(xlab, xpos, xfit)
     _warn_fit("x", xfit, warnings)
     return xfit, i
 
 
-def _fit_y(ylab, yt, th, det: FigureDetection):
+def _fit_y(ylab, yt, th, det: FigureDetection, reread=None):
     """Survival-axis fit from the numbers left of the y axis (never a log axis)."""
     warnings = det.warnings
     if len(ylab) < 2:
@@ -239,8 +267,7 @@ def _fit_y(ylab, yt, th, det: FigureDetection):
                         "calibrate the y axis by hand")
         return None
     ypos = label_positions(ylab, yt, "y", max(3.0, 0.7 * th))
-    yfit = fit_axis([p for p, _ in ypos], [parse_number(t.text) for t in ylab],
-                    [f for _, f in ypos], [t.text for t in ylab], False, allow_log=False)
+    yfit = _label_fit(ylab, ypos, False, False, reread)
     det.details["y_labels"] = _axis_tokens(ylab, ypos, yfit)
     _warn_fit("y", yfit, warnings)
     return yfit
@@ -319,10 +346,17 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
         return [r[0] for r in (ocr.read_crops([crop(tok)], 28) + ocr.read_crops([crop(tok)], 48))]
 
     # ------------------------------------------------------------------ calibration
+    def reread_labels(toks: list[Token]) -> list[list[str]]:
+        """Each tick label read again: two other scales and binarized (one batch each)."""
+        crops = [crop(t) for t in toks]
+        runs = [ocr.read_crops(crops, 28), ocr.read_crops(crops, 48), ocr.read_crops(crops, 36, binarize=True),
+                ocr.read_crops(crops, 48, binarize=True)]
+        return [[r[k][0] for r in runs] for k in range(len(toks))]
+
     rows_below = rows_of([t for t in below if t.text], 0.6 * th)
-    xfit, x_row_i = _fit_x(rows_below, xt, xa, xlen, pa, th, det)
+    xfit, x_row_i = _fit_x(rows_below, xt, xa, xlen, pa, th, det, reread_labels)
     ylab = [t for t in yl if parse_number(t.text) is not None]
-    yfit = _fit_y(ylab, yt, th, det)
+    yfit = _fit_y(ylab, yt, th, det, reread_labels)
     if xfit is not None:
         conf["calibration_x"] = xfit.confidence
     if yfit is not None:

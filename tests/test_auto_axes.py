@@ -200,3 +200,10 @@ def test_labels_with_units_parse_and_join():
            Token((90, 0, 100, 10), text="24"), Token((103, 0, 120, 10), text="mo")]
     joined = attach_units(row, 6)
     assert [t.text for t in joined] == ["12 mo", "24 mo"] and joined[0].cx == 24.5
+
+
+def test_tick_labels_alone_calibrate():
+    """No axis line, no tick mark, no grid, no panel: the labels' own positions calibrate."""
+    img, pts = _render(spines=False, ticks=False)
+    det = detect_figure(img)
+    assert _max_error_px(det, pts) <= TOL_PX

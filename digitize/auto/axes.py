@@ -200,7 +200,9 @@ def find_panels(image: np.ndarray) -> list[tuple[float, float, float, float]]:
         x, y, w, h, area = st[i]
         if w < 0.25 * W or h < 0.15 * H:
             continue
-        if light[y:y + h, x:x + w].mean() < 0.5 or area < 0.85 * w * h:
+        # the box is (nearly) all non-paper: light fill, and over it curves, bands, text; only
+        # the white grid lines and a legend box show the paper
+        if area < 0.5 * w * h or (dist[y:y + h, x:x + w] > 8).mean() < 0.75:
             continue
         boxes.append((float(x), float(y), float(x + w - 1), float(y + h - 1)))
     if not boxes:

@@ -186,6 +186,53 @@ def _axis_ticks(darkness, frame: Frame):
     return xt, xlen, yt, ylen
 
 
+def _even(values: np.ndarray, min_gap: float) -> bool:
+    """Evenly spaced (within 12 % of the median step), steps of at least ``min_gap``."""
+    d = np.diff(np.sort(values))
+    return d.size >= 2 and np.median(d) >= min_gap and np.all(np.abs(d - np.median(d)) <= 0.12 * np.median(d))
+
+
+def _frame_from_labels(ink: np.ndarray) -> Frame | None:
+    """Stand-in axes for a plot drawn with neither axis lines, tick marks, a panel nor a grid:
+    its tick labels alone. The x labels are the topmost row of at least four evenly spaced
+    small text boxes (a risk table's rows, with the same spacing, lie below it); the y labels
+    a column of at least three right-aligned, evenly spaced boxes left of it and above it.
+    The axes are put just inside them. None when no such pair is found (geometry only: OCR
+    and the robust fit judge the values later)."""
+    tokens, th = find_tokens(ink, _long_lines(ink))
+    if not tokens or th <= 0:
+        return None
+    small = [t for t in tokens if 0.6 * th <= t.h <= 1.6 * th and t.w <= 5 * th]
+    xrow = None
+    for row in rows_of(small, 0.4 * th):
+        if len(row) >= 4 and _even(np.array([t.cx for t in row]), 2.5 * th):
+            xrow = row
+            break
+    if xrow is None:
+        return None
+    top = min(t.bbox[1] for t in xrow)
+    cols: list[list[Token]] = []
+    for t in sorted((t for t in small if t.cy < top and t.bbox[2] < xrow[-1].cx), key=lambda t: t.bbox[2]):
+        if cols and abs(t.bbox[2] - cols[-1][0].bbox[2]) <= 0.4 * th:
+            cols[-1].append(t)
+        else:
+            cols.append([t])
+    cols = [c for c in cols if len(c) >= 3 and _even(np.array([t.cy for t in c]), 1.5 * th)
+            and max(t.bbox[2] for t in c) <= xrow[0].cx + th]
+    if not cols:
+        return None
+    col = max(cols, key=lambda c: (len(c), c[0].bbox[2]))
+    from digitize.auto.axes import AxisLine  # noqa: PLC0415
+
+    x0 = max(t.bbox[2] for t in col) + 0.5 * th
+    y1 = top - 0.5 * th
+    y0 = min(t.cy for t in col)
+    x1 = xrow[-1].cx
+    xa = AxisLine("h", 0.0, y1, x0, x1, 1.0, drawn=False)
+    ya = AxisLine("v", 0.0, x0, y0, y1, 1.0, drawn=False)
+    return Frame(xa, ya, (int(round(x0)), int(round(y0)), int(round(x1)), int(round(y1))))
+
+
 def _text_regions(tokens: list[Token], frame: Frame, ylen: float, th: float, W: int):
     """Split word tokens into (under the x axis, y tick labels, others = legend/title
     candidates); words of one label are joined before OCR ("Stage" + "II")."""
@@ -301,6 +348,8 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     # ------------------------------------------------------------------ axes and ticks
     ink, dark, darkness = ink_masks(img)
     frame = find_frame(dark, darkness, img)
+    if frame.x_axis is None or frame.y_axis is None:
+        frame = _frame_from_labels(ink) or frame
     det.plot_area = pa = frame.plot_area
     xa, ya = frame.x_axis, frame.y_axis
     for name, line in (("x", xa), ("y", ya)):

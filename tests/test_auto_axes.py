@@ -207,3 +207,13 @@ def test_tick_labels_alone_calibrate():
     img, pts = _render(spines=False, ticks=False)
     det = detect_figure(img)
     assert _max_error_px(det, pts) <= TOL_PX
+
+
+def test_y_labels_whose_decimal_point_is_too_faint_to_join_them():
+    """72 dpi serif in JPEG on a grey panel: '0.6' comes apart into '0' and '6' (the point is
+    paler than the ink threshold); a y label is one number per row, so the pieces are one."""
+    img, pts = _render(dpi=72, serif=True, fontsize=8, jpeg=50, panel="grey", spines=False)
+    det = detect_figure(img)
+    assert _max_error_px(det, pts) <= TOL_PX
+    ys = [t for t in det.details["y_labels"] if t["inlier"]]
+    assert sorted(t["value"] for t in ys) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]

@@ -248,6 +248,8 @@ def _text_regions(tokens: list[Token], frame: Frame, ylen: float, th: float, W: 
             yl.append(t)
         elif t.h <= 2.4 * th:  # th may be a lower-case height: ascender + descender words
             other.append(t)
+    # one y label per row: pieces of it (a decimal point too faint to join '0' and '6') are one
+    yl = merge_boxes(yl, 0.8 * th, 0.4 * th)
     left = [t for t in below if t.bbox[2] < float(ya.at(t.cy)) - 0.2 * th]  # row labels
     below = [t for t in below if t not in left] + merge_boxes(left, 0.8 * th, 0.6 * th)
     other = [p for p in merge_boxes(other, 0.8 * th, 0.5 * th)

@@ -26,16 +26,17 @@ def _figure(layout: str):
     if layout == "two":
         axes = [fig.add_axes([0.07, 0.18, 0.39, 0.74]), fig.add_axes([0.58, 0.18, 0.39, 0.74])]
     else:
-        axes = [fig.add_axes([0.14, 0.38, 0.8, 0.57])]
-        tab = fig.add_axes([0.14, 0.08, 0.8, 0.16])
+        axes = [fig.add_axes([0.14, 0.45, 0.8, 0.5])]
+        tab = fig.add_axes([0.14, 0.06, 0.8, 0.25])
         tab.set_xlim(0, 36)
         tab.set_xticks(np.arange(0, 37, 6))
-        tab.set_yticks([0, 1])
-        tab.set_yticklabels(["B", "A"])
-        for k, row in enumerate(([120, 90, 61, 40, 22, 9, 2], [118, 80, 50, 29, 15, 6, 1])):
+        tab.set_yticks([0, 1, 2])
+        tab.set_yticklabels(["C", "B", "A"])
+        for k, row in enumerate(([120, 90, 61, 40, 22, 9, 2], [118, 80, 50, 29, 15, 6, 1],
+                                 [119, 85, 55, 35, 18, 7, 1])):
             for t, n in zip(np.arange(0, 37, 6), row):
                 tab.text(t, k, str(n), ha="center", va="center", fontsize=8)
-        tab.set_ylim(-0.6, 1.6)
+        tab.set_ylim(-0.6, 2.6)
     rng = np.random.default_rng(5)
     for ax in axes:
         for c, sc in (("#1f77b4", 20.0), ("#d62728", 11.0)):
@@ -45,6 +46,8 @@ def _figure(layout: str):
         ax.set_xlim(0, 36)
         ax.set_ylim(0, 1)
         ax.set_xticks(np.arange(0, 37, 6))
+        if layout == "table":  # as many y ticks as the table has rows: ticks alone cannot tell
+            ax.set_yticks([0, 0.5, 1])
         ax.set_xlabel("Months")
     fig.canvas.draw()
     W, H = fig.canvas.get_width_height()
@@ -83,6 +86,13 @@ def test_a_risk_table_with_its_own_axes_is_not_a_second_plot():
     assert len(panels) == 1
     sub, panel, _ = select_panel(img, None)
     assert panel is None and sub is img
+    # and the axes read are the plot's, not the table's (the larger ticked box)
+    from digitize.auto.axes import find_frame, ink_masks
+
+    _, dark, darkness = ink_masks(img)
+    x0, y0, x1, y1 = find_frame(dark, darkness, img).plot_area
+    pts = truth[0]
+    assert abs(x0 - pts[0][0]) <= 2 and abs(y1 - pts[0][1]) <= 2 and abs(y0 - pts[2][1]) <= 2
 
 
 @pytest.mark.skipif(not ocr.ocr_available()[0], reason="OCR (rapidocr) not installed")

@@ -226,9 +226,9 @@ def find_frame(dark: np.ndarray, darkness: np.ndarray | None = None,
 
     Without ``darkness``: the lowest long horizontal line meeting the leftmost long vertical
     line. With it, the axes are told from other long lines (a frame around the whole figure,
-    table rules, a legend box) by what makes a line an axis: tick marks along it. The pair of
-    lines meeting at a corner with the most tick marks wins; the lowest/leftmost pair breaks
-    ties (a plot without tick marks). Given the RGB ``image`` too, a figure with no such pair
+    table rules, a legend box) by what makes a line an axis: tick marks along it. Of the pairs
+    of lines meeting at a corner with ticks on both, the one spanning the largest box wins;
+    else the pair with the most ticks; else (no tick marks) the lowest/leftmost pair. Given the RGB ``image`` too, a figure with no such pair
     (ggplot theme_grey / theme_minimal: no axis lines at all) falls back to the largest panel
     (:func:`find_panels`), whose edges stand in for the axes."""
     H, W = dark.shape
@@ -245,12 +245,16 @@ def find_frame(dark: np.ndarray, darkness: np.ndarray | None = None,
         vs_c = sorted(vs, key=lambda v: -(v.end - v.start))[:8]
         nh = {id(h): _n_ticks(darkness, h) for h in hs_c}
         nv = {id(v): _n_ticks(darkness, v) for v in vs_c}
-        pairs = [(nh[id(h)] + nv[id(v)], ymid(h), -xmid(v), h, v)
-                 for h in hs_c for v in vs_c if _meets(h, v, W, H)]
-        if pairs:
-            best = max(pairs, key=lambda p: p[:3])
-            if best[0] >= 4:
-                x_axis, y_axis = best[3], best[4]
+        pairs = [(nh[id(h)], nv[id(v)], h, v) for h in hs_c for v in vs_c if _meets(h, v, W, H)]
+        # both lines ticked: the largest box is the plot (a risk table drawn with its own axes
+        # under it is smaller, as are a boxed plot's top/right lines with the others)
+        both = [p for p in pairs if p[0] >= 2 and p[1] >= 2]
+        if both:
+            x_axis, y_axis = max(both, key=lambda p: (p[2].end - xmid(p[3])) * (ymid(p[2]) - p[3].start))[2:]
+        else:
+            some = [p for p in pairs if p[0] + p[1] >= 4]
+            if some:
+                x_axis, y_axis = max(some, key=lambda p: (p[0] + p[1], ymid(p[2]), -xmid(p[3])))[2:]
     if x_axis is None and image is not None:
         panels = find_panels(image)
         if panels:

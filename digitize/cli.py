@@ -99,9 +99,12 @@ def _calibration(args, image, warnings: list[str]):
         from digitize.auto import detect_figure
     except ImportError:
         raise KMReconError(f"automatic axis calibration is not available; {ask}") from None
-    from digitize.auto.panels import select_panel, shift_detection
-
-    sub, panel, panels = select_panel(image, getattr(args, "panel", None))
+    try:
+        from digitize.auto.panels import select_panel, shift_detection
+    except ImportError:  # a detector without the panel finder: read the image whole
+        select_panel = shift_detection = None
+    sub, panel, panels = (select_panel(image, getattr(args, "panel", None)) if select_panel
+                          else (image, None, []))
     try:
         det = detect_figure(sub)
         if panel is not None:

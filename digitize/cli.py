@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", choices=("default", "guyot"), default="default",
                         help="reconstruction: default (exact solve) or guyot (Guyot et al. 2012)")
     parser.add_argument("--out", metavar="IPD.csv", required=True, help="output IPD (.csv or .xlsx)")
+    parser.add_argument("--panel", type=int, metavar="K", default=None,
+                        help="which Kaplan-Meier plot of a multi-panel figure to read, 1-based (default: "
+                             "the only one; with several the command lists them and stops)")
 
 
 def parse_point(text: str, option: str):
@@ -78,7 +81,9 @@ def _plot_area(text: str | None):
 
 
 def _calibration(args, image, warnings: list[str]):
-    """Calibration from the options, else from the automatic detector; also its arms/risk table."""
+    """Calibration from the options, else from the automatic detector; also its arms/risk table.
+    The detector reads only the chosen plot of a multi-panel image (``--panel``); what it finds
+    is given back in the whole image's pixels."""
     from digitize.calibrate import Calibration
 
     given = [getattr(args, k) for k in ("x1", "x2", "y1", "y2")]
@@ -95,7 +100,16 @@ def _calibration(args, image, warnings: list[str]):
     except ImportError:
         raise KMReconError(f"automatic axis calibration is not available; {ask}") from None
     try:
-        det = detect_figure(image)
+        from digitize.auto.panels import select_panel, shift_detection
+    except ImportError:  # a detector without the panel finder: read the image whole
+        select_panel = shift_detection = None
+    sub, panel, panels = (select_panel(image, getattr(args, "panel", None)) if select_panel
+                          else (image, None, []))
+    try:
+        det = detect_figure(sub)
+        if panel is not None:
+            det = shift_detection(det, panel.region[0], panel.region[1])
+            warnings.append(f"read plot {args.panel} of {len(panels)} in the image ({panel.describe()})")
     except KMReconError as exc:
         raise KMReconError(f"automatic axis calibration failed ({exc}); {ask}") from None
     if det is None or getattr(det, "calibration", None) is None:

@@ -43,12 +43,110 @@ from reconstruct.plan import Plan, at_risk_path, build_plan, km_levels, mark_wei
 SPREAD_WEIGHT = 1.0
 #: re-solves with the reconstructed KM as the level before each drop (noisy coordinates)
 TRACK_PASSES = 2
+#: largest count the DP walks patient by patient; larger arms are solved in units of
+#: ceil(N / UNIT_LIMIT) patients (:func:`_solve_scaled`) -- far finer than any figure's pixels --
+#: so that time and memory do not grow with N
+UNIT_LIMIT = 10_000
 #: upper bound of the drop-height noise sigma (probability) for noisy coordinates: a larger
 #: sigma lets the even-spread penalty on censorings outweigh the curve and events drift
 MAX_SIGMA = 0.002
 
 
+def _largest_count(arm: ArmInput) -> int:
+    counts = [int(arm.n_total or 0), int(arm.total_events or 0)]
+    if arm.n_risk.size:
+        counts.append(int(arm.n_risk.max()))
+    return max(counts)
+
+
 def _solve(arm: ArmInput, sigma: float, spread_weight: float):
+    unit = int(np.ceil(_largest_count(arm) / UNIT_LIMIT))
+    if unit > 1:
+        return _solve_scaled(arm, sigma, spread_weight, unit)
+    return _solve_unit(arm, sigma, spread_weight)
+
+
+def _solve_scaled(arm: ArmInput, sigma, spread_weight, unit: int):
+    """A large arm solved in units of ``unit`` patients, then scaled back and repaired.
+
+    The scaled arm has every count (N, numbers at risk, D) divided by ``unit`` and rounded and
+    every unit-th censor mark; its solution times ``unit`` is then corrected by fewer than
+    ``unit`` patients per risk interval so that the published numbers at risk (censorings just
+    before the risk time, or fewer events) and D (one event more or fewer at the largest
+    drops, one censoring fewer or more after them) hold exactly again."""
+    from dataclasses import replace
+
+    small = replace(
+        arm,
+        n_risk=np.rint(arm.n_risk / unit).astype(int),
+        n_total=None if arm.n_total is None else max(1, int(round(arm.n_total / unit))),
+        total_events=None if arm.total_events is None else int(round(arm.total_events / unit)),
+        censor_times=arm.censor_times[::unit],
+        censor_weights=None if arm.censor_weights is None else arm.censor_weights[::unit],
+    )
+    plan_s, d, c, n_s, n_estimated, notes = _solve_unit(small, sigma, spread_weight)
+    n0 = arm.n_total if arm.n_total is not None else int(n_s) * unit
+    plan = build_plan(arm, float(n0), False)
+    d, c = d.astype(np.int64) * unit, c.astype(np.int64) * unit
+    K = plan.kind.size
+    D = arm.total_events
+    n = n0
+    g_prev = 0
+    for g in range(K):
+        c[g] = max(int(c[g]), 0)
+        n -= c[g]
+        if n < 0:
+            c[g] += n
+            n = 0
+        if plan.kind[g] == 1:
+            diff = n - int(plan.target[g])
+            if diff > 0:
+                c[g] += diff
+            elif diff < 0:
+                need = -diff
+                for h in range(g, g_prev - 1, -1):  # fewer censorings in the interval
+                    take = min(need, int(c[h]))
+                    c[h] -= take
+                    need -= take
+                    if need == 0:
+                        break
+                for h in range(g - 1, g_prev - 1, -1):  # then fewer events
+                    if need == 0:
+                        break
+                    take = min(need, int(d[h]))
+                    d[h] -= take
+                    need -= take
+            n = int(plan.target[g])
+            g_prev = g + 1
+        elif not plan.after[g] > 0 and n > 0 and D is None:
+            # the curve reaches 0 when the last patient at risk dies (_one_death_at_zero)
+            c[g] += n - 1
+            d[g] = 1
+            n = 0
+        else:
+            d[g] = min(int(d[g]), n)
+            n -= d[g]
+    c[K] = n
+    if D is not None:
+        gap = D - int(d.sum())
+        drops = np.flatnonzero(plan.kind == 0)
+        for k in drops[np.argsort(-d[drops], kind="stable")]:
+            if gap == 0:
+                break
+            if gap > 0:  # one event more, one censoring fewer right after
+                step = min(gap, int(c[k + 1]))
+            else:  # one event fewer, one censoring more right after
+                step = -min(-gap, int(d[k]) - (1 if d[k] > 0 else 0))
+            d[k] += step
+            c[k + 1] -= step
+            gap -= step
+        if gap:
+            notes.append(f"could not match D exactly: {int(d.sum())} events reconstructed vs D = {D}")
+    notes.append(f"large arm: solved in units of {unit} patients, then made exact to the published counts")
+    return plan, d, c, int(n0), n_estimated, notes
+
+
+def _solve_unit(arm: ArmInput, sigma: float, spread_weight: float):
     notes: list[str] = []
     n_estimated = False
     curve = arm.curve

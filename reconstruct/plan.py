@@ -14,6 +14,19 @@ from reconstruct.arm import ArmInput
 
 #: intervals whose number at risk changes by at most this are solved over the full range of n
 FULL_RANGE = 400
+#: segments expecting more unmarked censorings than this only try counts within
+#: :data:`WINDOW_SD` sd (sqrt of the expected count) of it: far fewer are as unlikely as far
+#: more, and trying 0..expected made large arms cost time growing with N
+LARGE_SEGMENT = 2000
+WINDOW_SD = 8.0
+
+
+def censoring_floor(expected: np.ndarray) -> np.ndarray:
+    """Fewest unmarked censorings tried per segment: 0, or expected - WINDOW_SD sd - 10 for
+    segments expecting more than LARGE_SEGMENT."""
+    e = np.asarray(expected, float)
+    lo = np.floor(e - WINDOW_SD * np.sqrt(np.maximum(e, 0.0)) - 10.0)
+    return np.where(e > LARGE_SEGMENT, np.maximum(lo, 0.0), 0.0)
 
 
 @dataclass
@@ -33,6 +46,7 @@ class Plan:
     mark_times: list        # per segment, the marks' times
     expected: np.ndarray    # expected unmarked censorings per segment
     xmax: np.ndarray        # max unmarked censorings per segment
+    xmin: np.ndarray        # min unmarked censorings per segment (0 unless many are expected)
     ref: np.ndarray         # reference number at risk before node g (K + 2 states: start .. end)
     half: np.ndarray        # half-width of the state band at each state
     smoothed: bool = False  # preprocessing moved points: the coordinates are noisy
@@ -132,7 +146,8 @@ def build_plan(arm: ArmInput, n_start: float, free_start: bool) -> Plan:
         half[g0 : g1 + 2] = np.maximum(half[g0 : g1 + 2], w)
     xmax = np.ceil(expected + 3 * np.sqrt(expected) + 2)
     xmax[(seg_end - seg_start) <= 0] = 0
-    return Plan(kind, times, bef, aft, tgt, seg_start, seg_end, marks, mark_times, expected, xmax, ref, half,
+    xmin = np.minimum(censoring_floor(expected), xmax)
+    return Plan(kind, times, bef, aft, tgt, seg_start, seg_end, marks, mark_times, expected, xmax, xmin, ref, half,
                 smoothed=curve.smoothed, mark_surplus=surplus, mark_spread=spread)
 
 
@@ -248,6 +263,7 @@ def pin_exact(plan: Plan, band: int = 3) -> None:
     extra = (cens - plan.marks[seg])[ok]
     plan.expected[seg[ok]] = extra
     plan.xmax[seg[ok]] = np.maximum(plan.xmax[seg[ok]], np.ceil(extra + 2))
+    plan.xmin[seg[ok]] = np.minimum(plan.xmin[seg[ok]], censoring_floor(extra))
 
 
 def km_levels(plan: Plan, d, c, n_start) -> tuple[np.ndarray, np.ndarray]:

@@ -17,6 +17,21 @@ MARK_WEIGHT = 1e3
 #: (:func:`reconstruct.plan.mark_weights`): as much as a 3-sigma drop-height misfit
 SOFT_MARK_WEIGHT = 9.0
 INF = np.inf
+#: reliability of the softest marks (read inside a ribbon of overlapping marks): leaving one
+#: unused costs 1, as much as a 1-sigma drop-height misfit
+RIBBON_RELIABILITY = 0.3
+
+
+def reliability_weight(rel: np.ndarray) -> np.ndarray:
+    """Cost of leaving a censor mark of reliability ``rel`` (0-1) unused: MARK_WEIGHT for a
+    clear mark (1), falling geometrically to 1 at RIBBON_RELIABILITY and linearly to 0 below:
+    a mark read in a ribbon is soft evidence that some censorings happened around there."""
+    r = np.clip(np.asarray(rel, float), 0.0, 1.0)
+    span = 1.0 - RIBBON_RELIABILITY
+    return np.where(r >= RIBBON_RELIABILITY, MARK_WEIGHT ** ((r - RIBBON_RELIABILITY) / span),
+                    r / RIBBON_RELIABILITY)
+
+
 #: most (state, censoring) pairs gathered at once; the bulk gathers hold about 8 arrays of
 #: 8 bytes per pair, so this bounds the DP's working memory to roughly 50-100 MB whatever N is
 PAIR_BUDGET = 1_000_000
@@ -45,6 +60,16 @@ class PathDP:
         self.spread_weight = spread_weight
         # cost per unused mark, per segment
         self.mark_weight = np.full(plan.marks.size, MARK_WEIGHT) if mark_weight is None else mark_weight
+        # cost of leaving the k least reliable marks of segment g unused: _unused[_off[g] + k]
+        # (each mark's weight is its reliability's, at most its segment's)
+        rel = plan.mark_rel if plan.mark_rel is not None else [np.ones(int(m)) for m in plan.marks]
+        parts, off = [], [0]
+        for g, r in enumerate(rel):
+            w = np.sort(np.minimum(reliability_weight(r), self.mark_weight[g]))
+            parts.append(np.concatenate([[0.0], np.cumsum(w)]))
+            off.append(off[-1] + w.size + 1)
+        self._unused = np.concatenate(parts) if parts else np.zeros(1)
+        self._off = np.asarray(off[:-1], np.int64)
 
     @property
     def c_lo(self) -> np.ndarray:
@@ -80,7 +105,8 @@ class PathDP:
         e = self.p.expected[g]
         x = c - m
         unmarked = self.spread_weight * (np.maximum(x, 0) - e) ** 2 / (e + 1.0)
-        return np.where(x < 0, self.mark_weight[g] * (-x) + self.spread_weight * e**2 / (e + 1.0), unmarked)
+        unused = self._unused[self._off[g] + np.clip(-x, 0, m)]
+        return np.where(x < 0, unused + self.spread_weight * e**2 / (e + 1.0), unmarked)
 
     def height(self, k: int, d: np.ndarray, n: np.ndarray, mu: float) -> np.ndarray:
         b = self.base[k]

@@ -84,7 +84,8 @@ def _solve_scaled(arm: ArmInput, sigma, spread_weight, unit: int):
         censor_times=arm.censor_times[::unit],
         censor_weights=None if arm.censor_weights is None else arm.censor_weights[::unit],
     )
-    plan_s, d, c, n_s, n_estimated, notes = _solve_unit(small, sigma, spread_weight)
+    # a single drop's side of a risk time does not matter at this size (sides=False)
+    plan_s, d, c, n_s, n_estimated, notes = _solve_unit(small, sigma, spread_weight, sides=False)
     n0 = arm.n_total if arm.n_total is not None else int(n_s) * unit
     plan = build_plan(arm, float(n0), False)
     d, c = d.astype(np.int64) * unit, c.astype(np.int64) * unit
@@ -146,7 +147,7 @@ def _solve_scaled(arm: ArmInput, sigma, spread_weight, unit: int):
     return plan, d, c, int(n0), n_estimated, notes
 
 
-def _solve_unit(arm: ArmInput, sigma: float, spread_weight: float):
+def _solve_unit(arm: ArmInput, sigma: float, spread_weight: float, sides: bool = True):
     notes: list[str] = []
     n_estimated = False
     curve = arm.curve
@@ -172,9 +173,16 @@ def _solve_unit(arm: ArmInput, sigma: float, spread_weight: float):
     noise = noise_level(plan) if sigma is None else sigma
     if sigma is None:
         sigma = min(noise, MAX_SIGMA)
-    if sigma <= 1e-8:
-        pin_exact(plan)
-    dp = PathDP(plan, sigma, spread_weight, mark_weights(plan, noise, MARK_WEIGHT, SOFT_MARK_WEIGHT))
+
+    def make(a: ArmInput):
+        pl = plan if a is arm else build_plan(a, float(n0), free_start)
+        if sigma <= 1e-8:
+            pin_exact(pl)
+        return pl, PathDP(pl, sigma, spread_weight, mark_weights(pl, noise, MARK_WEIGHT, SOFT_MARK_WEIGHT))
+
+    plan, dp = make(arm)
+    if sides and arm.time_sd > 0 and arm.risk_times.size:
+        arm, plan, dp = _choose_sides(arm, plan, dp, make, start, notes)
     K = plan.kind.size
     D = arm.total_events
 
@@ -192,6 +200,74 @@ def _solve_unit(arm: ArmInput, sigma: float, spread_weight: float):
     if n_estimated and free_start:
         notes.append(f"N unknown: estimated N = {n_start} (solver, from the curve and risk table)")
     return plan, d, c, n_start, n_estimated, notes
+
+
+#: drops read within this many time sd of a risk-table time may lie on either side of it
+SIDE_SD = 2.0
+#: most alternative orders tried per arm (each costs one DP solve)
+MAX_SIDE_TRIES = 12
+
+
+def _move_drop(arm: ArmInput, u: float, v: float) -> ArmInput:
+    """A copy of ``arm`` whose drop at time ``u`` is read at time ``v`` instead: the corners at
+    ``u`` move to ``v`` and points between the two take the level the plateau has there now."""
+    from dataclasses import replace
+
+    cv = arm.curve
+    u_all, b_all, a_all = cv.steps()
+    j = int(np.flatnonzero(u_all == u)[0])
+    before, after = float(b_all[j]), float(a_all[j])
+    t, s = cv.time, cv.survival
+    lo, hi = min(u, v), max(u, v)
+    keep = t != u
+    t, s = t[keep], s[keep].copy()
+    s[(t > lo) & (t < hi)] = after if v < u else before
+    t = np.concatenate([t, [v, v]])
+    s = np.concatenate([s, [before, after]])
+    order = np.lexsort((-s, t))
+    curve = replace(cv, time=t[order], survival=s[order], notes=list(cv.notes))
+    return replace(arm, curve=curve)
+
+
+def _choose_sides(arm: ArmInput, plan: Plan, dp: PathDP, make, start, notes: list[str]):
+    """Drops read within SIDE_SD time sd of a risk-table time may have happened on its other
+    side (a drop traced half a pixel after the time holds an event just before it). For each
+    risk time, the nearest such drop on either side is tried on the other side; a move is kept
+    when the solve's cost (squared height errors in sd, spread penalty) plus the squared
+    distance moved in time sd is lower: the step heights then say which number at risk the
+    drop had. Returns the arm, plan and DP to use."""
+    tol = SIDE_SD * arm.time_sd
+    span = arm.curve.t_end
+    best = dp.run(start[0], start[1], 0.0)[0]
+    tries = 0
+    for r in arm.risk_times[arm.risk_times > 0]:
+        u, _, _ = arm.curve.steps()
+        if tries >= MAX_SIDE_TRIES:
+            break
+        options = []
+        after = u[(u >= r) & (u <= r + tol)]
+        if after.size:
+            prev = u[u < r]
+            v = r - min(1e-6 * span, 0.5 * (r - prev[-1]) if prev.size else 1e-6 * span)
+            options.append((float(after[0]), float(v), "before"))
+        before = u[(u < r) & (u >= r - tol)]
+        if before.size and not np.any((u > before[-1]) & (u <= r)):
+            options.append((float(before[-1]), float(r), "after"))
+        for t_from, t_to, side in options:
+            if tries >= MAX_SIDE_TRIES:
+                break
+            tries += 1
+            cand = _move_drop(arm, t_from, t_to)
+            pl, d2 = make(cand)
+            cost = d2.run(start[0], start[1], 0.0)[0] + ((t_from - t_to) / arm.time_sd) ** 2
+            if np.isfinite(cost) and cost < best:
+                best, arm, plan, dp = cost, cand, pl, d2
+                notes.append(
+                    f"moved the drop read at time {t_from:g} to just {side} the risk-table time {r:g} "
+                    f"(within {SIDE_SD:g} sd = {tol:.3g} of it): its height fits the number at risk there"
+                )
+                break
+    return arm, plan, dp
 
 
 def _one_death_at_zero(plan: Plan, d: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -443,19 +519,41 @@ def exact_arm(arm: ArmInput, sigma: float | None = None, spread_weight: float = 
     K = plan.kind.size
     ev = np.repeat(plan.time, d)
     cens = []
+    # unused marks that were soft evidence (reliability < 1): the least reliable go unused
+    soft_unused, soft_span = 0, []
+    for g, marks in enumerate(plan.mark_times):
+        spare = marks.size - max(int(c[g]), 0)
+        if spare > 0 and plan.mark_rel is not None:
+            n_soft = min(spare, int(np.sum(plan.mark_rel[g] < 1.0)))
+            if n_soft:
+                soft_unused += n_soft
+                soft_span += [float(marks[0]), float(marks[-1])]
     for g in range(K + 1):
         marks = plan.mark_times[g]
         cnt = int(c[g])
         if cnt <= 0:
             continue
         if cnt <= marks.size:
-            pick = marks[np.linspace(0, marks.size - 1, cnt).round().astype(int)] if cnt < marks.size else marks
+            rel = plan.mark_rel[g] if plan.mark_rel is not None else np.ones(marks.size)
+            if cnt == marks.size:
+                pick = marks
+            elif np.all(rel == rel[0]):
+                pick = marks[np.linspace(0, marks.size - 1, cnt).round().astype(int)]
+            else:  # the most reliable marks are the ones used
+                pick = marks[np.sort(np.argsort(-rel, kind="stable")[:cnt])]
             cens.append(pick)
             continue
         cens.append(marks)
         cens.append(_spread_times(plan.seg_start[g], plan.seg_end[g], cnt - marks.size, g == K))
     unused = int(sum(max(m.size - int(c[g]), 0) for g, m in enumerate(plan.mark_times)))
-    if unused:
+    if soft_unused:
+        notes.append(
+            f"discounted {soft_unused} censor mark(s) read inside ribbons of marks or on drops "
+            f"(between times {min(soft_span):g} and {max(soft_span):g}): soft evidence, fewer censorings "
+            f"fit the curve and numbers at risk there"
+        )
+        unused -= soft_unused
+    if unused > 0:
         notes.append(f"{unused} censor mark(s) could not be used (more marks than patients left)")
     n_pre = at_risk_path(plan, d, c, n_start)
     for g in np.flatnonzero(plan.kind == 1):

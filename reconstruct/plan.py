@@ -55,6 +55,8 @@ class Plan:
     mark_surplus: np.ndarray | None = None
     #: per segment, patients the interval's implied events shift per unit of noise in the levels
     mark_spread: np.ndarray | None = None
+    #: per segment, the reliability (0-1) of each of its marks (same order as mark_times)
+    mark_rel: list | None = None
 
 
 def build_plan(arm: ArmInput, n_start: float, free_start: bool) -> Plan:
@@ -80,6 +82,8 @@ def build_plan(arm: ArmInput, n_start: float, free_start: bool) -> Plan:
     b[-1] = marks_t.size
     marks = b - a
     mark_times = [marks_t[i:j] for i, j in zip(a, b)]
+    rel = np.ones(marks_t.size) if arm.censor_weights is None else np.asarray(arm.censor_weights, float)
+    mark_rel = [rel[i:j] for i, j in zip(a, b)]
 
     # Continuous reference model per constrained interval: n falls by the KM factor at each
     # drop and by (marks + X * share of time) in each segment; X is solved so that the interval
@@ -148,7 +152,7 @@ def build_plan(arm: ArmInput, n_start: float, free_start: bool) -> Plan:
     xmax[(seg_end - seg_start) <= 0] = 0
     xmin = np.minimum(censoring_floor(expected), xmax)
     return Plan(kind, times, bef, aft, tgt, seg_start, seg_end, marks, mark_times, expected, xmax, xmin, ref, half,
-                smoothed=curve.smoothed, mark_surplus=surplus, mark_spread=spread)
+                smoothed=curve.smoothed, mark_surplus=surplus, mark_spread=spread, mark_rel=mark_rel)
 
 
 def mark_weights(plan: Plan, noise: float, hard: float, soft: float) -> np.ndarray:

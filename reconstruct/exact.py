@@ -30,6 +30,19 @@ accumulate), and Guyot-style re-rounding (:func:`_walk`) from the DP's censoring
 from an even spread is tried too; the candidate closest to the digitized curve is kept. All
 candidates meet the numbers at risk exactly. Drop edges themselves are cleaned beforehand
 (:mod:`reconstruct.preprocess`).
+
+Digitized corners are measurements: when the input carries their standard uncertainty
+(``ArmData.time_sd``, from the calibration and line width), a drop read within
+:data:`SIDE_SD` sd of a risk-table time is also tried on the other side of it
+(:func:`_choose_sides`: a drop traced half a pixel after the time may hold an event just before
+it, and its height then says which number at risk it had). Censor marks carry a reliability
+(``ArmData.censor_reliability``: clear marks are near-exact, marks read in ribbons of marks are
+soft evidence, :func:`reconstruct.dp.reliability_weight`). Both are reported in the notes.
+
+Limits: counts above :data:`reconstruct.arm.MAX_PATIENTS` are refused; arms above
+:data:`UNIT_LIMIT` patients are solved in units of patients and repaired to the exact published
+counts (:func:`_solve_scaled`); curves with more drops than a figure can show are thinned
+(:func:`reconstruct.arm.thin_drops`), so that time and memory stay bounded.
 """
 from __future__ import annotations
 

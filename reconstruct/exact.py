@@ -47,6 +47,7 @@ counts (:func:`_solve_scaled`); curves with more drops than a figure can show ar
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import ndtr
 
 from reconstruct.arm import ArmInput, ArmResult, estimate_n, estimated_n_note
 from reconstruct.dp import INF, MARK_WEIGHT, SOFT_MARK_WEIGHT, PathDP
@@ -186,6 +187,11 @@ def _solve_unit(arm: ArmInput, sigma: float, spread_weight: float, sides: bool =
     noise = noise_level(plan) if sigma is None else sigma
     if sigma is None:
         sigma = min(noise, MAX_SIGMA)
+        if arm.survival_sd > 0 and noise > 1e-8:
+            # a traced figure: its levels are read along plateaus many pixel columns long, so
+            # a level is surer than a single corner (survival_sd); the level error after each
+            # drop is what the refined cost measures (_refine)
+            sigma = float(np.clip(LEVEL_SD * arm.survival_sd, 1e-4, sigma))
 
     def make(a: ArmInput):
         pl = plan if a is arm else build_plan(a, float(n0), free_start)
@@ -215,10 +221,20 @@ def _solve_unit(arm: ArmInput, sigma: float, spread_weight: float, sides: bool =
     return plan, d, c, n_start, n_estimated, notes
 
 
+#: sd of a traced plateau's level, in corner sd (ArmData.survival_sd): a level is read from
+#: many pixel columns. On the R-drawn figures (30, seed 0, assisted) 0.7 gave reconstruction
+#: IAE median 0.0020 (0.0022 with the drop-height noise read off the data alone, 0.0021 at 1.4,
+#: events worse at 0.4); neutral on bench_reconstruct's pixel setting
+LEVEL_SD = 0.7
+
 #: drops read within this many time sd of a risk-table time may lie on either side of it
 SIDE_SD = 2.0
 #: most alternative orders tried per arm (each costs one DP solve)
 MAX_SIDE_TRIES = 12
+#: evidence (DP cost units: squared height errors in sd) a move must gain beyond its prior: a
+#: drop moved before a risk time frees the number at risk before it, which fits noisy heights a
+#: little better by itself; 4 = two sd of evidence
+SIDE_MARGIN = 4.0
 
 
 def _move_drop(arm: ArmInput, u: float, v: float) -> ArmInput:
@@ -246,9 +262,10 @@ def _choose_sides(arm: ArmInput, plan: Plan, dp: PathDP, make, start, notes: lis
     """Drops read within SIDE_SD time sd of a risk-table time may have happened on its other
     side (a drop traced half a pixel after the time holds an event just before it). For each
     risk time, the nearest such drop on either side is tried on the other side; a move is kept
-    when the solve's cost (squared height errors in sd, spread penalty) plus the squared
-    distance moved in time sd is lower: the step heights then say which number at risk the
-    drop had. Returns the arm, plan and DP to use."""
+    when the solve's cost (squared height errors in sd, spread penalty) plus the prior odds
+    against the other side (-2 log, from the distance read in time sd) plus SIDE_MARGIN is
+    lower: the step heights then say which number at risk the drop had. Returns the arm, plan
+    and DP to use."""
     tol = SIDE_SD * arm.time_sd
     span = arm.curve.t_end
     best = dp.run(start[0], start[1], 0.0)[0]
@@ -272,7 +289,11 @@ def _choose_sides(arm: ArmInput, plan: Plan, dp: PathDP, make, start, notes: lis
             tries += 1
             cand = _move_drop(arm, t_from, t_to)
             pl, d2 = make(cand)
-            cost = d2.run(start[0], start[1], 0.0)[0] + ((t_from - t_to) / arm.time_sd) ** 2
+            # prior: the drop's true time lies on the risk time's other side with probability
+            # Phi(-z), z = distance read / sd; in the DP's cost units (-2 log likelihood)
+            z = abs(t_from - float(r)) / arm.time_sd
+            prior = 2.0 * (np.log(ndtr(z)) - np.log(max(ndtr(-z), 1e-300)))
+            cost = d2.run(start[0], start[1], 0.0)[0] + prior + SIDE_MARGIN
             if np.isfinite(cost) and cost < best:
                 best, arm, plan, dp = cost, cand, pl, d2
                 notes.append(

@@ -201,7 +201,7 @@ def _solve_unit(arm: ArmInput, sigma: float, spread_weight: float, sides: bool =
 
     plan, dp = make(arm)
     if sides and arm.time_sd > 0 and arm.risk_times.size:
-        arm, plan, dp = _choose_sides(arm, plan, dp, make, start, notes)
+        arm, plan, dp = _choose_sides(arm, plan, dp, make, start, notes, sigma)
     K = plan.kind.size
     D = arm.total_events
 
@@ -258,20 +258,24 @@ def _move_drop(arm: ArmInput, u: float, v: float) -> ArmInput:
     return replace(arm, curve=curve)
 
 
-def _choose_sides(arm: ArmInput, plan: Plan, dp: PathDP, make, start, notes: list[str]):
+def _choose_sides(arm: ArmInput, plan: Plan, dp: PathDP, make, start, notes: list[str], sigma: float):
     """Drops read within SIDE_SD time sd of a risk-table time may have happened on its other
     side (a drop traced half a pixel after the time holds an event just before it). For each
     risk time, the nearest such drop on either side is tried on the other side; a move is kept
     when the solve's cost (squared height errors in sd, spread penalty) plus the prior odds
     against the other side (-2 log, from the distance read in time sd) plus SIDE_MARGIN is
-    lower: the step heights then say which number at risk the drop had. Returns the arm, plan
-    and DP to use."""
+    lower: the step heights then say which number at risk the drop had. A move is only tried
+    (one DP solve each) where it could win: the drop's height with the published count n at
+    risk, d / n, and with n + d, d / (n + d), differ by more than that in sigma. Returns the
+    arm, plan and DP to use."""
     tol = SIDE_SD * arm.time_sd
     span = arm.curve.t_end
-    best = dp.run(start[0], start[1], 0.0)[0]
+    best = None
     tries = 0
-    for r in arm.risk_times[arm.risk_times > 0]:
-        u, _, _ = arm.curve.steps()
+    for r, n_r in zip(arm.risk_times, arm.n_risk):
+        if r <= 0 or n_r <= 0:
+            continue
+        u, lev_b, lev_a = arm.curve.steps()
         if tries >= MAX_SIDE_TRIES:
             break
         options = []
@@ -286,13 +290,22 @@ def _choose_sides(arm: ArmInput, plan: Plan, dp: PathDP, make, start, notes: lis
         for t_from, t_to, side in options:
             if tries >= MAX_SIDE_TRIES:
                 break
-            tries += 1
-            cand = _move_drop(arm, t_from, t_to)
-            pl, d2 = make(cand)
             # prior: the drop's true time lies on the risk time's other side with probability
             # Phi(-z), z = distance read / sd; in the DP's cost units (-2 log likelihood)
             z = abs(t_from - float(r)) / arm.time_sd
             prior = 2.0 * (np.log(ndtr(z)) - np.log(max(ndtr(-z), 1e-300)))
+            k = int(np.flatnonzero(u == t_from)[0])
+            b = float(lev_b[k])
+            hazard = 1.0 - float(lev_a[k]) / b if b > 0 else 0.0
+            d = max(1.0, round(float(n_r) * hazard))
+            gain = (b * (d / n_r - d / (n_r + d)) / sigma) ** 2
+            if gain < prior + SIDE_MARGIN:
+                continue  # the heights cannot tell the two sides apart
+            tries += 1
+            if best is None:
+                best = dp.run(start[0], start[1], 0.0)[0]
+            cand = _move_drop(arm, t_from, t_to)
+            pl, d2 = make(cand)
             cost = d2.run(start[0], start[1], 0.0)[0] + prior + SIDE_MARGIN
             if np.isfinite(cost) and cost < best:
                 best, arm, plan, dp = cost, cand, pl, d2

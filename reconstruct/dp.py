@@ -61,15 +61,18 @@ class PathDP:
         # cost per unused mark, per segment
         self.mark_weight = np.full(plan.marks.size, MARK_WEIGHT) if mark_weight is None else mark_weight
         # cost of leaving the k least reliable marks of segment g unused: _unused[_off[g] + k]
-        # (each mark's weight is its reliability's, at most its segment's)
-        rel = plan.mark_rel if plan.mark_rel is not None else [np.ones(int(m)) for m in plan.marks]
-        parts, off = [], [0]
-        for g, r in enumerate(rel):
-            w = np.sort(np.minimum(reliability_weight(r), self.mark_weight[g]))
-            parts.append(np.concatenate([[0.0], np.cumsum(w)]))
-            off.append(off[-1] + w.size + 1)
-        self._unused = np.concatenate(parts) if parts else np.zeros(1)
-        self._off = np.asarray(off[:-1], np.int64)
+        # (each mark's weight is its reliability's, at most its segment's); None when every
+        # mark is clear (then it is mark_weight[g] per mark)
+        self._unused = self._off = None
+        rel = plan.mark_rel
+        if rel is not None and any(r.size and np.any(r < 1.0) for r in rel):
+            sizes = np.asarray([r.size + 1 for r in rel], np.int64)
+            self._off = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+            self._unused = np.zeros(int(sizes.sum()))
+            for g, r in enumerate(rel):
+                if r.size:
+                    w = np.sort(np.minimum(reliability_weight(r), self.mark_weight[g]))
+                    self._unused[self._off[g] + 1 : self._off[g] + 1 + w.size] = np.cumsum(w)
 
     @property
     def c_lo(self) -> np.ndarray:
@@ -105,7 +108,8 @@ class PathDP:
         e = self.p.expected[g]
         x = c - m
         unmarked = self.spread_weight * (np.maximum(x, 0) - e) ** 2 / (e + 1.0)
-        unused = self._unused[self._off[g] + np.clip(-x, 0, m)]
+        short = np.clip(-x, 0, m)
+        unused = self.mark_weight[g] * short if self._unused is None else self._unused[self._off[g] + short]
         return np.where(x < 0, unused + self.spread_weight * e**2 / (e + 1.0), unmarked)
 
     def height(self, k: int, d: np.ndarray, n: np.ndarray, mu: float) -> np.ndarray:

@@ -59,8 +59,8 @@ class ArmData:
     risk_times, n_risk: this arm's number-at-risk table, if published.
     n_total: patients at time 0 (N), if known; total_events: total events (D), if known.
     censor_reliability: per censor mark, how sure the digitizer is that it is one censoring at
-    that time (1 = an isolated, clearly drawn mark; about 0.3 = read inside a ribbon of
-    overlapping marks or on a drop); None = all exact (typed or clicked marks).
+    that time (1 = an isolated, clearly drawn mark; 0.7 = touching a drop; 0.3 = read inside
+    a ribbon of overlapping marks); None = all exact (typed or clicked marks).
     time_sd, survival_sd: standard uncertainty of each digitized corner in x-axis units and
     probability (from the calibration: data units per pixel, and the traced line width); None
     = unknown (typed input: the solver takes the coordinates as given and reads the noise of the

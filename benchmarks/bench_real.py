@@ -310,7 +310,7 @@ def score_r(fig, ipd: pd.DataFrame | None, found: list[str]) -> dict:
     tr = fig.truth
     xmax = float(tr.x_range[1])
     out = {"arms": len(tr.arms), "missing": len(tr.arms), "iae": [], "events": [], "dloghr": [],
-           "named": 0, "extra": 0}
+           "named": 0, "extra": 0, "iae_arm": []}
     if ipd is None or not found:
         return out
     cost = np.full((len(found), len(tr.arms)), np.inf)
@@ -329,6 +329,7 @@ def score_r(fig, ipd: pd.DataFrame | None, found: list[str]) -> dict:
     for i, j in pair.items():
         a, b = found[i], tr.arms[j]
         out["iae"].append(cost[i, j])
+        out["iae_arm"].append(b)
         d_true = int(tr.ipd.loc[tr.ipd["arm"] == b, "event"].sum())
         d_rec = int(ipd.loc[ipd["arm"] == a, "event"].sum())
         out["events"].append(abs(d_rec - d_true) / max(d_true, 1) * 100)
@@ -377,6 +378,17 @@ def r_assisted(fig) -> dict:
         ipd, err = None, f"{type(exc).__name__}: {exc}"
     s = score_r(fig, ipd, list(tr.arms) if ipd is not None else [])
     s.update(seconds=time.perf_counter() - t0, processed=ipd is not None, error=err)
+    if ipd is not None:
+        # the traced curve's own IAE (what the reconstruction starts from), per scored arm
+        traced = {a.name: a for a in res.arms}
+        s["trace_iae"] = []
+        for b in s["iae_arm"]:
+            a = traced.get(b)
+            if a is None or a.empty:
+                s["trace_iae"].append(float("nan"))
+                continue
+            o = np.lexsort((-a.survival, a.time))
+            s["trace_iae"].append(iae(*tr.km(b), a.time[o], a.survival[o], float(tr.x_range[1])))
     return s
 
 
@@ -410,6 +422,12 @@ def summarise_r(rows: list[dict], mode: str) -> None:
           f"({100 * sum(r['processed'] for r in rows) / max(n, 1):.0f} %); arms missing "
           f"{sum(r['missing'] for r in rows)}/{arms} ({100 * sum(r['missing'] for r in rows) / max(arms, 1):.1f} %); "
           f"extra {sum(r['extra'] for r in rows)}; named right {sum(r['named'] for r in rows)}/{arms}")
+    pairs = [(v, w) for r in rows for v, w in zip(r["iae"], r.get("trace_iae", [])) if np.isfinite(w)]
+    if pairs:
+        rec, trc = np.array(pairs).T
+        print(f"    traced curve IAE median {np.median(trc):.4f} p90 {np.percentile(trc, 90):.4f}; "
+              f"reconstruction IAE median {np.median(rec):.4f}; reconstruction below the trace in "
+              f"{100 * np.mean(rec < trc):.0f} % of {rec.size} arms")
     print(f"    IAE median {q(iaes, 50):.4f} p90 {q(iaes, 90):.4f}; events error median {q(evs, 50):.2f} % "
           f"max {max(evs) if evs else float('nan'):.1f} % (arms > 5 %: {sum(e > 5 for e in evs)}); "
           f"|dlogHR| median {q(hrs, 50):.4f}; seconds median {np.median(secs):.1f} max {max(secs):.1f}")
@@ -482,6 +500,8 @@ def main(argv=None) -> int:
                     rows.append(s)
                     if args.verbose:
                         iaes = ",".join(f"{v:.4f}" for v in s["iae"])
+                        if s.get("trace_iae"):
+                            iaes += " trace " + ",".join(f"{v:.4f}" for v in s["trace_iae"])
                         evs = ",".join(f"{v:.1f}" for v in s["events"])
                         print(f"  {i:3d} {_desc(f.truth.spec):60s} {'rc=' + str(s.get('rc', '-')):5s} "
                               f"missing {s['missing']}/{s['arms']} named {s['named']} IAE [{iaes}] ev% [{evs}] "

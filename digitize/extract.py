@@ -95,6 +95,12 @@ class ExtractedArm:
     censor_px: np.ndarray
     confidence: float
     warnings: list[str] = field(default_factory=list)
+    #: per censor mark (order of censor_times), how sure the reading is (digitize.censor.find_marks)
+    censor_reliability: np.ndarray | None = None
+    #: standard uncertainty of a traced corner in data units: time (x-axis units) and survival,
+    #: from the calibration's data units per pixel and the traced line width
+    time_sd: float | None = None
+    survival_sd: float | None = None
 
     def to_arm_data(self, risk_table: RiskTable | None = None, n_total: int | None = None,
                     total_events: int | None = None) -> ArmData:
@@ -102,9 +108,13 @@ class ExtractedArm:
         rt = rn = None
         if risk_table is not None and self.name in risk_table.n_risk:
             rt, rn = risk_table.for_arm(self.name)
+        rel = self.censor_reliability
+        if rel is not None and np.shape(rel) != np.shape(self.censor_times):
+            rel = None  # marks edited since they were read: take them as given
         return ArmData(name=self.name, time=self.time, survival=self.survival,
                        censor_times=self.censor_times, risk_times=rt, n_risk=rn,
-                       n_total=n_total, total_events=total_events)
+                       n_total=n_total, total_events=total_events, censor_reliability=rel,
+                       time_sd=self.time_sd, survival_sd=self.survival_sd)
 
     @property
     def empty(self) -> bool:
@@ -687,10 +697,13 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, owners: P
         ct, _ = cal.to_data(cx, cy)
         censor_px = np.column_stack([cx, cy])
         # marks lie on the drawn curve: clip to its span (line caps, rotation)
-        censor_times = np.sort(np.clip(np.asarray(ct, float), tt[0], tt[-1]))
+        ct = np.clip(np.asarray(ct, float), tt[0], tt[-1])
+        order = np.argsort(ct, kind="stable")
+        censor_times, censor_rel = ct[order], groups[order, 4]
     else:
         censor_px = np.empty((0, 2))
         censor_times = np.empty(0)
+        censor_rel = np.empty(0)
     span = (path.col[-1] - path.col[0] + 1)
     coverage = len(path) / max(span, 1)
     extent = min(1.0, span / max(0.3 * (cw - start_col), 1.0))
@@ -698,5 +711,24 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, owners: P
     if extent < 1.0:
         warnings.append(f"arm '{spec.name}': the traced curve spans only {span} pixel columns; "
                         "check the colour and the plot area")
+    time_sd, survival_sd = _corner_sd(cal, px, py, lw)
     return ExtractedArm(spec.name, spec.rgb, tt, ss, censor_times, np.column_stack([px, py]), censor_px,
-                        confidence, warnings)
+                        confidence, warnings, censor_rel, time_sd, survival_sd)
+
+
+def _corner_sd(cal: Calibration, px: np.ndarray, py: np.ndarray, lw: float) -> tuple[float, float]:
+    """Standard uncertainty of a traced corner in data units (time, survival).
+
+    A corner's position is read to the pixel (uniform rounding: sd 1/sqrt(12) px) and, along a
+    drawn line ``lw`` pixels wide, to about a quarter of the line width (anti-aliasing, where
+    the line's centre is): sd = sqrt(1/12 + (lw/4)^2) pixels, times the data units per pixel of
+    each axis at the trace."""
+    if px.size == 0:
+        return 0.0, 0.0
+    sd_px = float(np.sqrt(1.0 / 12.0 + (max(lw, 1.0) / 4.0) ** 2))
+    x0, y0 = float(np.median(px)), float(np.median(py))
+    t0, s0 = cal.to_data(np.array([x0, x0 + 1.0, x0]), np.array([y0, y0, y0 + 1.0]))
+    t0, s0 = np.asarray(t0, float), np.asarray(s0, float)
+    dt = float(np.hypot(t0[1] - t0[0], t0[2] - t0[0]))
+    ds = float(np.hypot(s0[1] - s0[0], s0[2] - s0[0]))
+    return sd_px * dt, sd_px * ds

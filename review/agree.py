@@ -406,7 +406,7 @@ def _compare_risk(rep: Agreement, arm: str, x: ArmIPD, y: ArmIPD, th: Thresholds
     rep._add(arm, "risk table cells differing", len(diffs), None, len(diffs), f"> {th.risk_cells}", flag,
              "; ".join(diffs[:8]) + (" …" if len(diffs) > 8 else ""),
              f"{arm}: numbers at risk differ at {len(diffs)} time(s): {'; '.join(diffs[:4])}"
-             + (" …" if len(diffs) > 4 else "") + ".")
+             + (" …" if len(diffs) > 4 else "."))
 
 
 def _compare_calibration(rep: Agreement, a: Extraction, b: Extraction, th: Thresholds) -> None:
@@ -532,7 +532,7 @@ def to_html(rep: Agreement, png: bytes | None = None, *, image_src: str | None =
            f"<style>{_CSS}</style></head><body>",
            f"<h1>Two-reviewer agreement: {e(rep.key)}</h1>",
            f"<p class='small'>A: {e(str(rep.a.path))} ({rep.a.kind})<br>B: {e(str(rep.b.path))} ({rep.b.kind})"
-           f"<br>figure: {e(str(rep.a.figure or '?'))}</p>"]
+           f"<br>figure: {e(str(rep.a.figure or 'embedded in the project'))}</p>"]
     if rep.agree:
         out.append(f"<div class='ok'><b>The two extractions agree</b> on all {len(rep.pairs)} arm(s) "
                    "within the thresholds below.</div>")

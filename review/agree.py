@@ -294,7 +294,8 @@ class Agreement:
 
     def _add(self, arm, metric, a, b, diff, threshold, flag, note="", sentence=None):
         self.rows.append({"figure": self.key, "arm": arm, "metric": metric, "a": a, "b": b,
-                          "diff": diff, "threshold": threshold, "flag": bool(flag), "note": note})
+                          "diff": diff, "threshold": threshold, "flag": bool(flag), "note": note,
+                          "sentence": sentence if flag else None})
         if flag and sentence:
             self.flags.append(sentence)
 
@@ -325,6 +326,7 @@ def compare(a: Extraction, b: Extraction, *, key: str | None = None, landmarks: 
     for j in only_b:
         rep._add(b.arms[j].name, "arm", None, b.arms[j].name, None, None, True, "only in B",
                  f"Arm '{b.arms[j].name}' is only in B.")
+    _check_swapped_names(rep, a, b, pairs, th)
     ups = [min(_follow_up(a.arms[i]), _follow_up(b.arms[j])) for i, j, _ in pairs]
     rep.upto = float(min(ups)) if ups else 0.0
     rep.landmarks = list(landmarks) if landmarks else nice_landmarks(max(ups) if ups else 0.0)
@@ -382,6 +384,33 @@ def compare(a: Extraction, b: Extraction, *, key: str | None = None, landmarks: 
                      f"{math.exp(lb) if lb is not None else float('nan'):.3f}).")
     _compare_calibration(rep, a, b, th)
     return rep
+
+
+def _check_swapped_names(rep: Agreement, a: Extraction, b: Extraction, pairs, th: Thresholds) -> None:
+    """Flag arm names that look swapped between the reviewers (a legend read the wrong way round):
+    the pairing by curve differs from the pairing by name and fits far better. The report keeps
+    the pairing by name (what each reviewer wrote) and says so."""
+    from scipy.optimize import linear_sum_assignment
+
+    named = [(i, j) for i, j, how in pairs if how == "name"]
+    if len(named) < 2:
+        return
+    ia, jb = [i for i, _ in named], [j for _, j in named]
+    cost = np.zeros((len(ia), len(jb)))
+    for p, i in enumerate(ia):
+        for q, j in enumerate(jb):
+            upto = min(_follow_up(a.arms[i]), _follow_up(b.arms[j])) or 1.0
+            cost[p, q] = iae(a.arms[i], b.arms[j], upto) / upto
+    rows, cols = linear_sum_assignment(cost)
+    by_name = float(np.trace(cost))
+    by_curve = float(cost[rows, cols].sum())
+    if any(c != r for r, c in zip(rows, cols)) and by_name > th.mean_abs_ds * len(ia) and by_curve < 0.5 * by_name:
+        moved = [f"A's '{a.arms[ia[r]].name}' with B's '{b.arms[jb[c]].name}'" for r, c in zip(rows, cols) if r != c]
+        rep._add("", "arm names", None, None, None, None, True,
+                 f"by curve: {'; '.join(moved)} (mean |ΔS| {by_curve / len(ia):.3f} vs {by_name / len(ia):.3f} by name)",
+                 "The arm names look swapped between A and B: the curves match " + "; ".join(moved)
+                 + f" (mean |ΔS| {by_curve / len(ia):.3f}, against {by_name / len(ia):.3f} as named). "
+                 "Check the legend; the table below pairs the arms by name.")
 
 
 def _compare_risk(rep: Agreement, arm: str, x: ArmIPD, y: ArmIPD, th: Thresholds) -> None:
@@ -442,7 +471,7 @@ CSV_FIELDS = ("figure", "arm", "metric", "a", "b", "diff", "threshold", "flag", 
 def write_csv(reports: list[Agreement], path) -> Path:
     with atomic_path(path) as tmp:
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
+            w = csv.DictWriter(fh, fieldnames=CSV_FIELDS, extrasaction="ignore")
             w.writeheader()
             for rep in reports:
                 for r in rep.rows:
@@ -520,6 +549,31 @@ def _td(v, cls="") -> str:
     return f'<td class="{cls}">{html.escape(str(text))}</td>'
 
 
+def _grouped_flags(rep: Agreement) -> list[str]:
+    """The disagreements as HTML list items, one per arm ("events 343 vs 366; median 6.71 vs
+    4.94; ..."), then the figure-wide ones (calibration, names) as sentences."""
+    by_arm: dict[str, list[str]] = {}
+    general = []
+    for r in rep.rows:
+        if not r["flag"]:
+            continue
+        if not r["arm"] or r["metric"] in ("arm", "figure"):
+            general.append(html.escape(r.get("sentence") or f"{r['metric']}: {r['note']}"))
+            continue
+        if r["metric"] == "risk table cells differing":
+            item = f"numbers at risk differ ({r['note']})"
+        elif r["metric"] == "risk table":
+            item = r["note"]
+        elif r["b"] is None and r["diff"] is not None:
+            item = f"{r['metric']} {_fmt(r['diff'])}"
+        elif r["metric"].startswith("log HR"):
+            item = f"{r['metric'].replace('log HR', 'HR')}: {r['note'].replace('HR ', '')}"
+        else:
+            item = f"{r['metric']} {_fmt(r['a'], 4)} vs {_fmt(r['b'], 4)}"
+        by_arm.setdefault(r["arm"], []).append(html.escape(item))
+    return [f"<b>{html.escape(arm)}</b>: " + "; ".join(items) for arm, items in by_arm.items()] + general
+
+
 def to_html(rep: Agreement, png: bytes | None = None, *, image_src: str | None = None) -> str:
     """A one-page report: verdict and the disagreements in words first, then the plot, then the
     numbers per arm. The plot is embedded as base64 PNG (or ``image_src`` names it, e.g. for
@@ -539,7 +593,7 @@ def to_html(rep: Agreement, png: bytes | None = None, *, image_src: str | None =
     else:
         out.append(f"<div class='bad'><b>{len(rep.flags)} disagreement(s)</b>"
                    + (f" in arm(s): {e(', '.join(sorted(a for a in rep.flagged_arms())))}" if rep.flagged_arms() else "")
-                   + "<ul>" + "".join(f"<li>{e(s)}</li>" for s in rep.flags) + "</ul></div>")
+                   + "<ul>" + "".join(f"<li>{s}</li>" for s in _grouped_flags(rep)) + "</ul></div>")
     out.append(f"<p><img src='{src}' width='1000' alt='KM curves of A and B overlaid'></p>")
     out.append("<h2>Per arm</h2><table><tr><th class='l'>arm</th><th class='l'>metric</th><th>A</th><th>B</th>"
                "<th>B − A</th><th class='l'>flag if</th><th class='l'>note</th></tr>")

@@ -140,5 +140,5 @@ def test_agreement_dialog_flags_the_arm_with_another_risk_table(window, qtbot, t
     dlg = window.agreement_dialog
     assert dlg.report.flagged_arms() == {"Drug"}
     text = dlg.browser.toPlainText()
-    assert "disagreement" in text and "Drug: numbers at risk differ" in text
+    assert "disagreement" in text and "in arm(s): Drug" in text and "numbers at risk differ" in text
     dlg.grab().save(str(tmp_path / "agreement_dialog.png"))

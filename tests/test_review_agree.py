@@ -96,6 +96,14 @@ def test_arms_with_other_names_are_matched_by_curve(two_extractions):
                                                                      "Drug": "Arm 3"}
     assert compare(a, b).agree
 
+    swapped = copy.deepcopy(a)                            # B read the legend the wrong way round
+    swapped.arms[0].name, swapped.arms[1].name = a.arms[1].name, a.arms[0].name
+    rep = compare(a, swapped)
+    assert not rep.agree
+    assert any("look swapped" in f and "A's 'Placebo' with B's 'Drug'" in f for f in rep.flags)
+    combo = [r["metric"] for r in rep.rows if r["arm"] == "Combo" and r["flag"]]
+    assert all(m.startswith("log HR vs") for m in combo)     # only its HR vs the mixed-up reference
+
 
 def test_folder_against_folder_pairs_by_name(two_extractions, tmp_path, capsys):
     files, _, root = two_extractions

@@ -107,3 +107,31 @@ def test_a_figure_past_the_timeout_is_one_failed_row(figure_folder, tmp_path):
     assert [r["status"] for r in rows] == ["failed"]
     assert "timed out" in rows[0]["reasons"]
     assert json.loads((tmp_path / "b" / items[0].name / "result.json").read_text())["status"] == "failed"
+
+
+def test_pdf_pages_and_folders_become_items_with_unique_names(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
+
+    from kmrecon.errors import KMReconError
+
+    with PdfPages(tmp_path / "paper.pdf") as pdf:
+        for _ in range(2):
+            fig = Figure()
+            fig.subplots().plot([0, 1], [1, 0])
+            pdf.savefig(fig)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "paper.png").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("not a figure")
+    items = collect_figures([str(tmp_path)])
+    assert [(i.page, i.label.endswith("#page=2")) for i in items] == [(0, False), (1, True), (None, False)]
+    assert len({i.name for i in items}) == 3
+    assert [i.page for i in collect_figures([str(tmp_path / "paper.pdf")], pages="2")] == [1]
+    with pytest.raises(KMReconError, match="no such file"):
+        collect_figures([str(tmp_path / "missing.png")])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(KMReconError, match="no figures"):
+        collect_figures([str(tmp_path / "empty")])

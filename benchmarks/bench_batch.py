@@ -1,0 +1,72 @@
+"""Time ``kmrecon batch`` on a set of synthetic figures and print what it took.
+
+    python3 benchmarks/bench_batch.py [--n 50] [-j 2] [--figures DIR] [--out DIR] [--quick]
+
+Writes ``--n`` figures with ``benchmarks/make_figure_set.py`` (unless ``--figures`` points at a
+folder already made), runs ``python3 -m kmrecon batch FIGURES --out OUT -j J --force`` as a child
+process and prints: wall seconds, CPU seconds of the batch and its workers, the 1-minute load
+average before and after (the machine may be shared), the status counts of summary.csv, and
+whether every figure has a row. Target (issue 17): 50 figures, -j 2 on 2 cores, <= 180 s.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=50)
+    ap.add_argument("-j", "--jobs", type=int, default=2)
+    ap.add_argument("--figures", type=Path, help="folder of figures (default: make --n of them)")
+    ap.add_argument("--out", type=Path, help="batch folder (default: a temporary one)")
+    ap.add_argument("--quick", action="store_true", help="6 figures")
+    args = ap.parse_args(argv)
+    n = 6 if args.quick else args.n
+    tmp = Path(tempfile.mkdtemp(prefix="bench_batch_"))
+    figs = args.figures
+    if figs is None:
+        figs = tmp / "figures"
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "make_figure_set.py"), str(figs), "--n", str(n)],
+                       check=True, stdout=subprocess.DEVNULL)
+    out = args.out or tmp / "batch"
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    load0 = os.getloadavg()[0]
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "kmrecon", "batch", str(figs), "--out", str(out),
+                           "-j", str(args.jobs), "--force"], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load1 = os.getloadavg()[0]
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    with open(out / "summary.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    counts = Counter(r["status"] for r in rows)
+    n_figs = sum(1 for p in Path(figs).rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".pdf"))
+    secs = sorted(float(r["seconds"]) for r in rows)
+    progress_lines = sum(1 for line in proc.stderr.splitlines() if "] " in line and "/" in line)
+    print(f"figures={n_figs} rows={len(rows)} exit={proc.returncode} jobs={args.jobs} cores={os.cpu_count()}")
+    print(f"wall={wall:.1f}s cpu(batch+workers)={cpu:.1f}s cpu/figure={cpu / max(len(rows), 1):.2f}s "
+          f"load1 before={load0:.1f} after={load1:.1f}")
+    print(f"per-figure seconds (in worker, wall): median={secs[len(secs) // 2]:.1f} max={secs[-1]:.1f}")
+    print("status: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    print(f"progress lines on stderr={progress_lines}  target: {len(rows)} rows, wall <= 180 s "
+          f"-> {'met' if len(rows) == n_figs and wall <= 180 else 'NOT met'}")
+    print(f"summary: {out / 'summary.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

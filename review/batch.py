@@ -555,6 +555,8 @@ def run_batch(items: list[BatchItem], out_dir, *, jobs: int = 1, timeout: float 
                     except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
                         row = _failed_row(it, f"worker error ({type(exc).__name__}: {exc})",
                                           time.perf_counter() - t0, out_dir)
+                    if solo:        # its first run was on a pool a crashing worker broke
+                        row["retried_after_crash"] = True
                     rows[it.name] = row
                     if progress:
                         progress.update(row)

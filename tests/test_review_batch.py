@@ -135,3 +135,35 @@ def test_pdf_pages_and_folders_become_items_with_unique_names(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(KMReconError, match="no figures"):
         collect_figures([str(tmp_path / "empty")])
+
+
+def test_a_worker_killed_mid_figure_does_not_stop_the_batch(figure_folder, tmp_path):
+    """SIGKILL the worker while it extracts the first figure (as the OS does on out-of-memory):
+    the pool breaks, the figure is run again alone and the batch ends with a row per figure."""
+    import multiprocessing
+    import os
+    import signal
+    import threading
+    import time
+
+    root, figs = figure_folder
+    items = collect_figures([str(root / "trial_a"), str(root / "trial_b")])
+    out = tmp_path / "b"
+    result = {}
+    t = threading.Thread(target=lambda: result.setdefault("rows", run_batch(items, out, jobs=1, timeout=240)))
+    t.start()
+    killed = None
+    deadline = time.time() + 120
+    while time.time() < deadline and killed is None:
+        kids = multiprocessing.active_children()
+        if kids and (out / items[0].name).exists():
+            time.sleep(0.5)
+            killed = kids[0].pid
+            os.kill(killed, signal.SIGKILL)
+        time.sleep(0.05)
+    t.join(300)
+    assert killed is not None and not t.is_alive()
+    rows = result["rows"]
+    assert [r["name"] for r in rows] == [i.name for i in items]
+    assert all(r["status"] in ("confident", "needs review") for r in rows), rows
+    assert rows[0].get("retried_after_crash") and not rows[1].get("retried_after_crash")

@@ -19,10 +19,10 @@ import re
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QObject, QProcess, QSize, Qt, QTimer,
-                            QUrl, Signal)
+from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QObject, QProcess, QSize,
+                            QSortFilterProxyModel, Qt, QTimer, QUrl, Signal)
 from PySide6.QtGui import QAction, QBrush, QColor, QImage, QKeySequence, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QDockWidget,
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QDockWidget,
                                QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QTableView, QTextBrowser, QVBoxLayout, QWidget)
 
@@ -136,6 +136,31 @@ class ReviewListModel(QAbstractTableModel):
         return out
 
 
+class ReviewFilter(QSortFilterProxyModel):
+    """Which rows the list shows: all, those needing review, failed ones, or not yet approved.
+    Re-filtered only when the choice changes, so approving a row does not pull it away."""
+
+    MODES = {"All figures": None, "Needs review": "needs review", "Failed": "failed",
+             "Not approved yet": "not approved"}
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.mode = None
+        self.setDynamicSortFilter(False)
+
+    def set_mode(self, label: str) -> None:
+        self.mode = self.MODES.get(label)
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, row, parent):  # noqa: N802 - Qt API
+        m = self.sourceModel()
+        if self.mode is None:
+            return True
+        if self.mode == "not approved":
+            return not m.is_approved(row)
+        return m.rows[row].get("status") == self.mode
+
+
 class ReviewListPanel(QWidget):
     """The review list as a widget; ``open_requested(path)`` asks the window to open a figure."""
 
@@ -146,8 +171,13 @@ class ReviewListPanel(QWidget):
         self.model = ReviewListModel(self)
         self.header = QLabel("Open a batch folder (Review ▸ Open batch folder…) or run a batch.")
         self.header.setWordWrap(True)
+        self.proxy = ReviewFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.filter = QComboBox()
+        self.filter.addItems(list(ReviewFilter.MODES))
+        self.filter.currentTextChanged.connect(self._set_filter)
         self.view = QTableView()
-        self.view.setModel(self.model)
+        self.view.setModel(self.proxy)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -163,7 +193,7 @@ class ReviewListPanel(QWidget):
         self.view.setColumnWidth(1, 90)
         self.view.setColumnWidth(2, 40)
         self.view.setColumnWidth(4, 30)
-        self.view.doubleClicked.connect(lambda idx: self.open_row(idx.row()))
+        self.view.doubleClicked.connect(lambda idx: self.open_row(self.proxy.mapToSource(idx).row()))
         self.prev_button = QPushButton("◀ Previous")
         self.next_button = QPushButton("Next ▶")
         self.open_button = QPushButton("Open")
@@ -177,6 +207,8 @@ class ReviewListPanel(QWidget):
         for b in (self.prev_button, self.next_button, self.open_button, self.approve_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
+        buttons.addWidget(QLabel("Show"))
+        buttons.addWidget(self.filter)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(self.header)
@@ -189,18 +221,30 @@ class ReviewListPanel(QWidget):
 
     def load(self, folder) -> None:
         self.model.load(folder)
+        self.proxy.invalidateFilter()
         if self.model.rowCount():
             self.select_row(0)
         self._sync_buttons()
 
     def current_row(self) -> int:
+        """The current figure as a row of the model (not of the filtered view); -1 if none."""
+        idx = self.proxy.mapToSource(self.view.currentIndex())
+        return idx.row() if idx.isValid() else -1
+
+    def _view_row(self) -> int:
         idx = self.view.currentIndex()
         return idx.row() if idx.isValid() else -1
 
     def select_row(self, row: int) -> None:
-        if 0 <= row < self.model.rowCount():
-            self.view.setCurrentIndex(self.model.index(row, 0))
-            self.view.scrollTo(self.model.index(row, 0))
+        """Make model row ``row`` current (the filter is reset to all if it hides the row)."""
+        if not 0 <= row < self.model.rowCount():
+            return
+        idx = self.proxy.mapFromSource(self.model.index(row, 0))
+        if not idx.isValid():
+            self.filter.setCurrentIndex(0)
+            idx = self.proxy.mapFromSource(self.model.index(row, 0))
+        self.view.setCurrentIndex(idx)
+        self.view.scrollTo(idx)
 
     def open_row(self, row: int) -> None:
         if not 0 <= row < self.model.rowCount():
@@ -211,11 +255,29 @@ class ReviewListPanel(QWidget):
             raise KMReconError(f"'{self.model.name(row)}': neither its project nor its figure file exists any more")
         self.open_requested.emit(str(path))
 
+    def _step(self, delta: int) -> None:
+        n = self.proxy.rowCount()
+        if n == 0:
+            return
+        v = min(max(self._view_row() + delta, 0), n - 1) if self._view_row() >= 0 else 0
+        self.open_row(self.proxy.mapToSource(self.proxy.index(v, 0)).row())
+
     def next(self) -> None:
-        self.open_row(min(self.current_row() + 1, self.model.rowCount() - 1))
+        """Open the next figure shown in the list."""
+        self._step(+1)
 
     def previous(self) -> None:
-        self.open_row(max(self.current_row() - 1, 0))
+        """Open the previous figure shown in the list."""
+        self._step(-1)
+
+    def _set_filter(self, label: str) -> None:
+        row = self.current_row()
+        self.proxy.set_mode(label)
+        idx = self.proxy.mapFromSource(self.model.index(row, 0)) if row >= 0 else QModelIndex()
+        if not idx.isValid() and self.proxy.rowCount():
+            idx = self.proxy.index(0, 0)
+        self.view.setCurrentIndex(idx)
+        self._sync_buttons()
 
     def approve_current(self, on: bool | None = None) -> None:
         row = self.current_row()
@@ -224,9 +286,9 @@ class ReviewListPanel(QWidget):
         self.model.approve(row, (not self.model.is_approved(row)) if on is None else bool(on))
 
     def _sync_buttons(self) -> None:
-        row, n = self.current_row(), self.model.rowCount()
-        self.prev_button.setEnabled(row > 0)
-        self.next_button.setEnabled(0 <= row < n - 1 or (row < 0 and n > 0))
+        row, v, nv, n = self.current_row(), self._view_row(), self.proxy.rowCount(), self.model.rowCount()
+        self.prev_button.setEnabled(v > 0)
+        self.next_button.setEnabled(0 <= v < nv - 1 or (v < 0 and nv > 0))
         self.open_button.setEnabled(row >= 0)
         self.approve_button.setEnabled(row >= 0)
         approved = row >= 0 and self.model.is_approved(row)

@@ -312,7 +312,9 @@ def project_from_sidecar(sidecar_path: Path, study: str | None = None):
         project.reconstruction = {"ipd": {"arm": ipd["arm"].astype(str).tolist(),
                                           "time": ipd["time"].astype(float).tolist(),
                                           "event": ipd["event"].astype(int).tolist()},
-                                  "diagnostics": data.get("diagnostics"), "inputs": project.inputs_hash()}
+                                  # per arm, as the app stores a reconstruction's diagnostics
+                                  "diagnostics": (data.get("diagnostics") or {}).get("arms") or {},
+                                  "inputs": project.inputs_hash()}
     return project
 
 

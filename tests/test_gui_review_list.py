@@ -124,6 +124,14 @@ def test_review_list_next_previous_approve(window, batch_folder, qtbot, tmp_path
     assert not panel.approve_button.isChecked()
     assert "scan" not in json.loads((batch_folder / "approvals.json").read_text())["approvals"]
 
+    panel.filter.setCurrentText("Needs review")                              # show only those
+    assert panel.proxy.rowCount() == 1 and panel.current_row() == 1
+    assert not panel.next_button.isEnabled() and not panel.prev_button.isEnabled()
+    panel.filter.setCurrentText("Not approved yet")
+    assert panel.proxy.rowCount() == 2
+    qtbot.mouseClick(panel.next_button, Qt.MouseButton.LeftButton)          # trial_b -> scan (opens the figure)
+    assert panel.current_row() == 2
+    panel.filter.setCurrentText("All figures")
     panel.select_row(0)
     qtbot.mouseClick(panel.approve_button, Qt.MouseButton.LeftButton)        # withdraw
     assert "trial_a" not in json.loads((batch_folder / "approvals.json").read_text())["approvals"]
@@ -142,3 +150,22 @@ def test_agreement_dialog_flags_the_arm_with_another_risk_table(window, qtbot, t
     text = dlg.browser.toPlainText()
     assert "disagreement" in text and "in arm(s): Drug" in text and "numbers at risk differ" in text
     dlg.grab().save(str(tmp_path / "agreement_dialog.png"))
+
+
+def test_batch_from_the_app_runs_in_a_child_process_and_opens_the_list(window, qtbot, tmp_path):
+    """Review ▸ Batch extract figures… on a folder holding one unreadable file: the batch runs
+    (kmrecon batch in a QProcess), the window stays usable, and the list opens with its failed row."""
+    figs = tmp_path / "figs"
+    figs.mkdir()
+    (figs / "broken.png").write_bytes(b"not a png")
+    hooks = window.review_hooks
+    hooks.ask_figures = lambda: [str(figs)]
+    hooks.ask_folder = lambda title: str(tmp_path / "out")
+    window.review_actions["Batch extract figures"].trigger()
+    assert hooks.runner is not None
+    qtbot.waitUntil(lambda: window.review_dock.isVisible(), timeout=120_000)
+    m = window.review_panel.model
+    assert m.rowCount() == 1 and m.rows[0]["status"] == "failed"
+    assert "not a readable image" in m.rows[0]["reasons"]
+    assert any("1/1" in line for line in hooks.runner.log)       # progress lines came through
+    assert "batch" not in window.busy

@@ -85,6 +85,7 @@ def test_batch_extracts_good_figures_and_fails_the_corrupt_one(figure_folder, tm
         project = load_project(out / row["project"])      # a normal project, current result
         assert [a.name for a in project.arms] == list(fig.truth.arms)
         assert project.stored_ipd() is not None and len(project.stored_ipd()) == len(ipd)
+        assert set(project.reconstruction["diagnostics"]) == set(fig.truth.arms)   # per arm, as the app
         assert (out / row["name"] / "thumb.png").exists()
         side = json.loads((out / row["sidecar"]).read_text())
         assert side["kind"] == "kmrecon-extract"

@@ -109,16 +109,19 @@ def unique_names(paths: list[Path]) -> list[str]:
     return out
 
 
-def collect_figures(inputs: list[str], pages: str = "all") -> list[BatchItem]:
+def collect_figures(inputs: list[str], pages: str = "all", exclude=None) -> list[BatchItem]:
     """Figure files from files and folders (searched recursively, sorted). A PDF gives one item
-    per page (``pages`` "all", or 1-based page numbers "1,3"). Raises KMReconError for an input
+    per page (``pages`` "all", or 1-based page numbers "1,3"). Files under ``exclude`` (the batch
+    folder itself, whose thumbnails are PNGs too) are skipped. Raises KMReconError for an input
     that does not exist or a folder without figures."""
+    skip = Path(exclude).resolve() if exclude is not None else None
     files: list[Path] = []
     for text in inputs:
         p = Path(text)
         if p.is_dir():
             found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in FIGURE_SUFFIXES
-                           and not any(part.startswith(".") for part in f.relative_to(p).parts))
+                           and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                           and not (skip is not None and f.resolve().is_relative_to(skip)))
             if not found:
                 raise KMReconError(f"{p}: no figures in this folder (looked for {', '.join(FIGURE_SUFFIXES)})")
             files.extend(found)
@@ -163,8 +166,10 @@ def item_text(item) -> str:
     if isinstance(item, dict):
         for key in ("message", "reason", "text", "what", "piece"):
             if item.get(key):
-                where = item.get("arm") or item.get("piece") if key != "piece" else None
-                return f"{where}: {item[key]}" if where and where != item[key] else str(item[key])
+                where = (item.get("arm") or item.get("piece")) if key != "piece" else None
+                where = str(where).replace("_", " ") if where else None
+                text = str(item[key]).replace("_", " ") if key == "piece" else str(item[key])
+                return f"{where}: {text}" if where and where != text else text
         return json.dumps(item, sort_keys=True)
     for attr in ("message", "reason", "text"):
         if getattr(item, attr, None):

@@ -36,8 +36,8 @@ def run(args) -> int:
         raise KMReconError(f"-j {jobs}: give at least 1 worker process")
     if args.timeout < 0:
         raise KMReconError("--timeout must be 0 (no limit) or a positive number of seconds")
-    items = collect_figures(args.figures, args.pages)
     out = Path(args.out)
+    items = collect_figures(args.figures, args.pages, exclude=out)
     if out.exists() and not out.is_dir():
         raise KMReconError(f"--out {out}: exists and is not a folder")
     print(f"kmrecon batch: {len(items)} figure(s), {jobs} worker(s) -> {out}", file=sys.stderr)

@@ -133,6 +133,9 @@ def test_pdf_pages_and_folders_become_items_with_unique_names(tmp_path):
     assert [i.page for i in collect_figures([str(tmp_path / "paper.pdf")], pages="2")] == [1]
     with pytest.raises(KMReconError, match="no such file"):
         collect_figures([str(tmp_path / "missing.png")])
+    (tmp_path / "out" / "paper_p1").mkdir(parents=True)             # a batch folder inside the input
+    (tmp_path / "out" / "paper_p1" / "thumb.png").write_bytes(b"x")
+    assert len(collect_figures([str(tmp_path)], exclude=tmp_path / "out")) == 3
     (tmp_path / "empty").mkdir()
     with pytest.raises(KMReconError, match="no figures"):
         collect_figures([str(tmp_path / "empty")])

@@ -64,8 +64,39 @@ def main(argv=None) -> int:
     print("status: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
     print(f"progress lines on stderr={progress_lines}  target: {len(rows)} rows, wall <= 180 s "
           f"-> {'met' if len(rows) == n_figs and wall <= 180 else 'NOT met'}")
+    print(truth_check(rows, out))
     print(f"summary: {out / 'summary.csv'}")
     return 0
+
+
+def truth_check(rows: list[dict], out: Path) -> str:
+    """Is the status right? Against the ipd.csv beside each figure (make_figure_set and
+    simulate.rfigures write it): per status, figures with an arm more than 5 % off in events or
+    2 % in N, or an arm whose name is not found (a "confident" figure should have none)."""
+    import pandas as pd
+
+    lines = []
+    for status in ("confident", "needs review"):
+        n = off = unnamed = 0
+        for r in rows:
+            truth_file = Path(r["figure"].split("#page=")[0]).parent / "ipd.csv"
+            if r["status"] != status or not truth_file.exists() or not r.get("ipd"):
+                continue
+            truth, ipd = pd.read_csv(truth_file), pd.read_csv(out / r["ipd"])
+            n += 1
+            bad = missing = False
+            for arm, g in truth.groupby("arm"):
+                rec = ipd[ipd["arm"].astype(str) == str(arm)]
+                if rec.empty:
+                    missing = True
+                    continue
+                bad |= abs(rec["event"].sum() - g["event"].sum()) > 0.05 * g["event"].sum() \
+                    or abs(len(rec) - len(g)) > 0.02 * len(g)
+            off += bad
+            unnamed += missing
+        lines.append(f"truth: {status}: {n} figures, {off} with an arm off (events >5 % or N >2 %), "
+                     f"{unnamed} with an arm name not found")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

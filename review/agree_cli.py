@@ -43,7 +43,7 @@ def _landmarks(text):
 
 
 def run(args) -> int:
-    from review.agree import compare_folders, compare_paths, thresholds_from, write_csv, write_report
+    from review.agree import compare_folders, compare_paths, thresholds_from, write_report
 
     a, b, out = Path(args.a), Path(args.b), Path(args.out)
     kw = {"landmarks": _landmarks(args.times), "thresholds": thresholds_from(args)}

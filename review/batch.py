@@ -33,7 +33,7 @@ import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from kmrecon.errors import KMReconError
@@ -220,7 +220,7 @@ def classify(sidecar: dict, exit_code: int = 0) -> tuple[str, list[str], list[st
 
 
 # ---------------------------------------------------------------------------------- worker
-class _FigureTimeout(Exception):
+class _FigureTimeout(BaseException):   # not swallowed by an "except Exception" in the stages
     pass
 
 

@@ -44,6 +44,7 @@ class ReviewListModel(QAbstractTableModel):
         self.rows: list[dict] = []
         self.approvals: dict = {}
         self._thumbs: dict[str, QPixmap] = {}
+        self._sha_cache: dict = {}
 
     def load(self, folder) -> None:
         """Read ``summary.json``/``.csv`` and ``approvals.json``; KMReconError if not a batch folder."""
@@ -81,14 +82,20 @@ class ReviewListModel(QAbstractTableModel):
                 return str(row.get("arms", ""))
             if col == "Reasons":
                 return str(row.get("reasons", "") or "")
-            if col == "Approved":
-                return "✓" if self.is_approved(index.row()) else ""
+            if col == "OK":
+                if not self.is_approved(index.row()):
+                    return ""
+                return "✓*" if self.changed_since_approval(index.row()) else "✓"
         if role == Qt.ItemDataRole.DecorationRole and col == "Figure":
             return self.thumbnail(name)
         if role == Qt.ItemDataRole.ForegroundRole and col == "Status":
             return QBrush(QColor(_STATUS_COLOURS.get(row.get("status"), "#000000")))
         if role == Qt.ItemDataRole.TextAlignmentRole and col in ("Arms", "OK"):
             return int(Qt.AlignmentFlag.AlignCenter)
+        if role == Qt.ItemDataRole.ToolTipRole and col == "OK" and self.is_approved(index.row()):
+            a = self.approvals.get(name) or {}
+            return (f"approved {a.get('at', '')}" + (" - the project was saved again since: approve it again"
+                                                     if self.changed_since_approval(index.row()) else ""))
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{row.get('figure', '')}\n{row.get('arm_names', '')}\n{row.get('reasons', '') or 'no reasons to review'}"
         return None
@@ -108,6 +115,19 @@ class ReviewListModel(QAbstractTableModel):
 
     def is_approved(self, row: int) -> bool:
         return bool((self.approvals.get(self.name(row)) or {}).get("approved"))
+
+    def changed_since_approval(self, row: int) -> bool:
+        """True when the figure's project was saved again after it was approved."""
+        from kmrecon.jsonio import file_sha256
+
+        a = self.approvals.get(self.name(row)) or {}
+        proj = self.path_to_open(row)
+        if not a.get("approved") or not a.get("project_sha256") or proj is None or proj.suffix != ".kmrecon":
+            return False
+        key = (str(proj), proj.stat().st_mtime_ns)
+        if key not in self._sha_cache:
+            self._sha_cache[key] = file_sha256(proj)
+        return self._sha_cache[key] != a["project_sha256"]
 
     def path_to_open(self, row: int) -> Path | None:
         """The figure's project in the batch folder, else (a failed figure) the figure file."""

@@ -342,6 +342,8 @@ def process_figure(item: BatchItem, out_dir: str, timeout: float | None = None, 
         signal.setitimer(signal.ITIMER_REAL, float(timeout))
     try:
         row["sha256"] = file_sha256(figure) if figure.exists() else None
+        with contextlib.suppress(Exception):   # first, so a figure that fails has its picture too
+            _write_thumb(figure, item.page, dpi, paths["thumb"])
         p = argparse.ArgumentParser(add_help=False)
         extract_cli.add_arguments(p)
         argv = [str(figure), "--out", str(paths["ipd"]), "--dpi", str(dpi)]
@@ -357,8 +359,6 @@ def process_figure(item: BatchItem, out_dir: str, timeout: float | None = None, 
         status, needs, reasons = classify(side, rc)
         names = [a.get("name", "") for a in side.get("arms") or []]
         save_project(project_from_sidecar(paths["sidecar"], item.name), paths["project"])
-        with contextlib.suppress(Exception):   # a missing thumbnail is only cosmetic
-            _write_thumb(figure, item.page, dpi, paths["thumb"])
         row.update(status=status, arms=len(names), arm_names="; ".join(names), needs_review="; ".join(needs),
                    reasons="; ".join(reasons), ipd=f"{item.name}/ipd.csv",
                    project=f"{item.name}/project.kmrecon", sidecar=f"{item.name}/ipd.json")

@@ -116,6 +116,12 @@ def test_review_list_next_previous_approve(window, batch_folder, qtbot, tmp_path
     fresh.load(batch_folder)
     assert [fresh.is_approved(r) for r in range(3)] == [True, False, False]
     assert "1 approved" in panel.header.text()
+    assert m.data(m.index(0, 4)) == "✓"
+    window.save()                                                              # saved unchanged: same bytes
+    assert m.data(m.index(0, 4)) == "✓"
+    window.doc.edit({"settings": dict(window.doc.project.settings, subgroup="PD-L1 >= 1%")}, "Subgroup")
+    window.save()                                                              # an edit, saved
+    assert m.data(m.index(0, 4)) == "✓*"                                       # changed since approval
 
     panel.select_row(2)                                                       # a failed figure
     n_msgs = len(window.messages)

@@ -101,6 +101,9 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         self._build_actions()
         self._build_menus()
+        from gui.review_list import install as install_review_list  # Review menu + review-list dock
+
+        install_review_list(self)
         self.doc.changed.connect(self._update_title)
         self.doc.changed.connect(self._update_actions)
         self.doc.reconstruction_changed.connect(self._update_actions)

@@ -1,0 +1,209 @@
+"""Vector PDFs read from their own drawing (digitize.vector): figures written from known IPD by
+matplotlib (simulate.figure.render_pdf) and by R (simulate.pdf_figure, skipped without R) come
+back with their exact axes, arm names, censor marks, risk table and event counts."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from digitize.accuracy import curve_errors
+from digitize.vector.route import pick_figure, run_vector, survey_pdf
+from kmrecon.errors import KMReconError
+from simulate.figure import FigureStyle, render_figure, render_pdf
+from simulate.ipd import km_corners, simulate_arm
+
+R_AVAILABLE = None
+
+
+def _have_r() -> bool:
+    global R_AVAILABLE
+    if R_AVAILABLE is None:
+        from simulate.pdf_figure import have_r
+        R_AVAILABLE = have_r()
+    return R_AVAILABLE
+
+
+def _ipd(seed: int = 3, arms=("Control", "Treatment"), n=(120, 90)) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    parts = []
+    for a, k, hz in zip(arms, n, (0.05, 0.03, 0.04)):
+        t = np.round(rng.exponential(1 / hz, k), 2) + 0.01
+        c = np.round(rng.uniform(5, 40, k), 2)
+        parts.append(pd.DataFrame({"arm": a, "time": np.minimum(t, c), "event": (t <= c).astype(int)}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _style(**kw) -> FigureStyle:
+    d = dict(width_in=6.0, height_in=5.5, dpi=100, colors=("#1f77b4", "#d62728", "#2ca02c"),
+             line_styles=("solid", "solid", "solid"), arm_names=("Control", "Treatment"),
+             censor_mark="+", legend_loc="upper right", risk_table=True, x_max=40, x_step=10)
+    d.update(kw)
+    return FigureStyle(**d)
+
+
+def _read(path, **kw):
+    fig, notes = pick_figure(survey_pdf(path), str(path), **kw)
+    det, res = run_vector(fig, 200)
+    return fig, det, res, notes
+
+
+def _events(ipd, arm):
+    return int(ipd[ipd["arm"] == arm]["event"].sum())
+
+
+# --------------------------------------------------------------------------- matplotlib
+
+def test_matplotlib_pdf_reads_back_its_ipd(tmp_path):
+    ipd = _ipd()
+    truth = render_pdf(ipd, _style(), tmp_path / "fig.pdf")
+    fig, det, res, _ = _read(tmp_path / "fig.pdf")
+    assert fig.source == "vector"
+    assert [a.name for a in res.arms] == ["Control", "Treatment"]
+    # the printed risk table, exactly
+    assert res.risk_table is not None
+    for arm in truth.arms:
+        t, n = truth.risk_table.for_arm(arm)
+        rt, rn = res.risk_table.for_arm(arm)
+        np.testing.assert_array_equal(rt, t)
+        np.testing.assert_array_equal(rn, n)
+    for a in res.arms:
+        g = ipd[ipd["arm"] == a.name]
+        # the read curve is the true KM (matplotlib merges drops closer than 1/9 pixel)
+        kt, ks = km_corners(g["time"].to_numpy(), g["event"].to_numpy())
+        assert curve_errors(a.time, a.survival, kt, ks)["iae"] < 2e-4
+        # one censor mark per distinct censored time, at that time
+        ct = np.unique(g["time"][g["event"] == 0])
+        assert a.censor_times.size == ct.size
+        np.testing.assert_allclose(np.sort(a.censor_times), ct, atol=0.01)
+        assert _events(res.ipd, a.name) == _events(ipd, a.name)
+    # calibration in page pixels at 200 dpi maps the ticks to their values
+    cal = det.calibration
+    assert cal.no_rotation and not cal.y_percent
+
+
+def test_percent_axis_and_risk_time_row_and_no_marks(tmp_path):
+    ipd = _ipd(seed=5)
+    render_pdf(ipd, _style(y_percent=True, censor_mark="none", risk_time_row=True),
+               tmp_path / "fig.pdf")
+    _, det, res, _ = _read(tmp_path / "fig.pdf")
+    assert det.calibration.y_percent
+    for a in res.arms:
+        assert a.survival.max() <= 1.0 and a.survival.max() > 0.99
+        assert a.censor_times.size == 0
+    assert set(res.risk_table.arms) == {"Control", "Treatment"}     # the time row is not an arm
+    for arm in ("Control", "Treatment"):
+        assert _events(res.ipd, arm) == _events(ipd, arm)
+
+
+def test_two_plots_on_a_page_are_listed_and_picked(tmp_path):
+    from matplotlib.figure import Figure
+
+    ipd = _ipd(seed=7)
+    f = Figure(figsize=(9, 4))
+    for k, arm in enumerate(("Control", "Treatment")):
+        ax = f.add_subplot(1, 2, k + 1)
+        g = ipd[ipd["arm"] == arm]
+        t, s = km_corners(g["time"].to_numpy(), g["event"].to_numpy())
+        ax.plot(t, s, color="#1f77b4", label=arm)
+        ax.set_xlim(0, 40)
+        ax.set_ylim(0, 1.05)
+        ax.set_xticks([0, 10, 20, 30, 40])
+        ax.legend(loc="upper right")
+    f.savefig(tmp_path / "two.pdf")
+    survey = survey_pdf(tmp_path / "two.pdf")
+    assert [x.index for x in survey.figures] == [1, 2]
+    fig, notes = pick_figure(survey, "two.pdf")
+    assert "holds 2 figures" in notes[0] and fig.index == 1
+    fig2, _ = pick_figure(survey, "two.pdf", panel=2)
+    assert [c.name for c in fig2.vector.curves] == ["Treatment"]
+    with pytest.raises(KMReconError, match="holds 2 figure"):
+        pick_figure(survey, "two.pdf", panel=3)
+
+
+def test_blank_pages_are_named_when_no_figure(tmp_path):
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument.new()
+    doc.new_page(300, 300)
+    doc.new_page(300, 300)
+    doc.save(tmp_path / "blank.pdf")
+    survey = survey_pdf(tmp_path / "blank.pdf")
+    assert survey.blank_pages == [0, 1] and not survey.figures
+    with pytest.raises(KMReconError, match=r"blank page\(s\): 0, 1"):
+        pick_figure(survey, "blank.pdf")
+
+
+def test_cli_extracts_a_vector_pdf_and_reports_blank_pages(tmp_path, capsys):
+    from kmrecon.cli import main
+
+    ipd = _ipd(seed=11)
+    render_pdf(ipd, _style(), tmp_path / "fig.pdf")
+    out = tmp_path / "ipd.csv"
+    assert main(["extract", str(tmp_path / "fig.pdf"), "--out", str(out)]) == 0
+    got = pd.read_csv(out)
+    for arm in ("Control", "Treatment"):
+        assert _events(got, arm) == _events(ipd, arm)
+        assert (got["arm"] == arm).sum() == (ipd["arm"] == arm).sum()
+    import json
+    side = json.loads((tmp_path / "ipd.json").read_text())
+    assert side["settings"]["auto"]["details"]["source"] == "vector"
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument.new()
+    doc.new_page(300, 300)
+    doc.save(tmp_path / "blank.pdf")
+    assert main(["extract", str(tmp_path / "blank.pdf"), "--out", str(out)]) == 2
+    assert "blank page(s): 0" in capsys.readouterr().err
+
+
+def test_embedded_bitmap_is_read_at_native_resolution(tmp_path):
+    """A pasted image: the survey hands back its own pixels (not a re-render)."""
+    import pypdfium2 as pdfium
+
+    ipd = _ipd(seed=13)
+    fig = render_figure(ipd, _style(dpi=110))
+    img = fig.image
+    h, w = img.shape[:2]
+    doc = pdfium.PdfDocument.new()
+    page = doc.new_page(w * 0.6, h * 0.6)
+    pim = pdfium.PdfImage.new(doc)
+    from PIL import Image
+
+    pim.set_bitmap(pdfium.PdfBitmap.from_pil(Image.fromarray(img)))
+    pim.set_matrix(pdfium.PdfMatrix().scale(w * 0.6, h * 0.6))
+    page.insert_obj(pim)
+    page.gen_content()
+    doc.save(tmp_path / "bitmap.pdf")
+    survey = survey_pdf(tmp_path / "bitmap.pdf")
+    assert len(survey.figures) == 1 and survey.figures[0].source == "bitmap"
+    np.testing.assert_array_equal(survey.figures[0].bitmap, img)
+
+
+# --------------------------------------------------------------------------- R
+
+@pytest.mark.parametrize("style", ["survminer", "survminer_percent", "base"])
+def test_r_pdfs_read_back_their_ipd(tmp_path, style):
+    if not _have_r():
+        pytest.skip("Rscript with survival/survminer not installed")
+    from simulate.pdf_figure import write_r_pdf
+
+    ipd = _ipd(seed=17)
+    truth = write_r_pdf(ipd, style, tmp_path / "fig.pdf", time_step=10)
+    fig, det, res, notes = _read(tmp_path / "fig.pdf")
+    if style != "base":
+        assert fig.page == 1 and "skipped blank page(s) 0" in notes[0]
+        assert det.calibration.y_percent == (style == "survminer_percent")
+        for arm in truth.arms:
+            rt, rn = res.risk_table.for_arm(arm)
+            np.testing.assert_array_equal(rt, truth.risk_times[: rt.size])
+            np.testing.assert_array_equal(rn, truth.n_risk(arm, rt))
+    assert sorted(a.name for a in res.arms) == sorted(truth.arms)
+    for a in res.arms:
+        g = truth.ipd[truth.ipd["arm"] == a.name]
+        assert a.censor_times.size == np.unique(g["time"][g["event"] == 0]).size
+        assert _events(res.ipd, a.name) == _events(truth.ipd, a.name)
+        # base R prints no N: it is read from the drops and marks, and two patients censored
+        # at one time share one mark (Control has one such tie here)
+        slack = 1 if style == "base" else 0
+        assert abs((res.ipd["arm"] == a.name).sum() - len(g)) <= slack

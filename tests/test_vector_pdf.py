@@ -207,3 +207,58 @@ def test_r_pdfs_read_back_their_ipd(tmp_path, style):
         # at one time share one mark (Control has one such tie here)
         slack = 1 if style == "base" else 0
         assert abs((res.ipd["arm"] == a.name).sum() - len(g)) <= slack
+
+
+# --------------------------------------------------------------------------- app
+
+def _blank_then_figure(tmp_path):
+    """A two-page PDF: a blank page, then a matplotlib KM figure (as survminer's pdf() output)."""
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
+
+    from simulate.figure import _Scene  # the generator's own figure, drawn onto page 2
+
+    ipd = _ipd(seed=19)
+    path = tmp_path / "two_pages.pdf"
+    scene = _Scene(ipd, _style(), None)
+    with PdfPages(path) as pp:
+        pp.savefig(Figure(figsize=(6, 5.5)))
+        pp.savefig(scene.fig)
+    return path, ipd
+
+
+def test_app_page_picker_shows_figures_and_opens_the_vector_reading(qtbot, tmp_path, monkeypatch):
+    import sys
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from gui.dialogs import PdfPageDialog
+    from gui.main_window import MainWindow
+
+    path, ipd = _blank_then_figure(tmp_path)
+    dlg = PdfPageDialog(str(path), 2, dpi=200)
+    qtbot.addWidget(dlg)
+    assert dlg.page.value() == 2                                  # opens on the figure's page
+    assert dlg.thumbs.count() == 2 and "blank" in dlg.thumbs.item(0).text()
+    assert "Control" in dlg.found.text() and "risk table" in dlg.found.text()
+    dlg.resize(900, 700)
+    dlg.show()
+    qtbot.waitExposed(dlg)
+    dlg.grab().save(str(tmp_path / "picker.png"))
+    dlg.thumbs.setCurrentRow(0)
+    assert dlg.page.value() == 1 and "blank" in dlg.found.text()
+
+    w = MainWindow(settings_path=str(tmp_path / "s.ini"), recovery_dir=str(tmp_path / "rec"),
+                   autosave_seconds=3600, auto_propose=False)
+    w.confirm_discard = lambda: "discard"
+    qtbot.addWidget(w)
+    monkeypatch.setattr(w, "pick_pdf_page", lambda p, n: (1, (30, 40, 1100, 1000)))
+    w.open_file(str(path))
+    qtbot.waitUntil(lambda: w.doc.image is not None and "open" not in w.busy, timeout=20000)
+    w.propose_axes()
+    qtbot.waitUntil(lambda: "auto" not in w.busy, timeout=30000)
+    # the proposal is the exact vector reading, in the cropped page's pixels
+    fig, _ = pick_figure(survey_pdf(path), "x")
+    from digitize.vector.route import vector_detection
+    det = vector_detection(fig, 200, (30, 40, 1100, 1000))
+    assert w.doc.project.calibration["x1"] == det.calibration.to_dict()["x1"]
+    assert [a.name for a in w.doc.arms_copy()] == ["Control", "Treatment"]
+    assert w.doc.project.risk_table.rows["Control"][0] == str((ipd["arm"] == "Control").sum())

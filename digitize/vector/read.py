@@ -51,8 +51,10 @@ def _match_row(label: str | None, rgb, curves: list[Curve]) -> Curve | None:
     if label:
         lab = clean_name(label)[0]
         scored = [(similar(lab, c.name), c) for c in curves if c.name]
-        scored += [(0.95, c) for c in curves if c.name and (lab.lower() in c.name.lower()
-                                                          or c.name.lower() in lab.lower())]
+        inside = [c for c in curves if c.name and (lab.lower() in c.name.lower()
+                                                   or c.name.lower() in lab.lower())]
+        if len(inside) == 1:          # a shortened label ("Drug A" for "Drug A (n=85)")
+            scored.append((0.95, inside[0]))
         if scored:
             s, c = max(scored, key=lambda sc: sc[0])
             if s >= 0.8:

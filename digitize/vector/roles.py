@@ -528,6 +528,21 @@ def _snap_times(raw: np.ndarray, axis: Axis) -> np.ndarray:
     return np.round(raw, 6) + 0.0
 
 
+def _phrase_ending_at(words: list[VText]) -> list[VText]:
+    """The words of a row label: the rightmost word and those before it separated by no more
+    than a word space (R writes "Drug A" as two text objects)."""
+    if not words:
+        return []
+    words = sorted(words, key=lambda w: w.box[2])
+    out = [words[-1]]
+    for w in reversed(words[:-1]):
+        if out[0].box[0] - w.box[2] <= 0.6 * max(w.size, out[0].size):
+            out.insert(0, w)
+        else:
+            break
+    return out
+
+
 def read_risk_rows(drawing: PageDrawing, panel: Panel, others: list[Panel]) -> list[RiskRow]:
     """Rows of integers under the panel's time-axis labels whose x positions are times on
     that axis; a row printing the times themselves (a time header) is not a count row."""
@@ -562,9 +577,11 @@ def read_risk_rows(drawing: PageDrawing, panel: Panel, others: list[Panel]) -> l
         first = row[0][0]
         lab = [w for w in words if w.box[2] <= first.box[0] + 1
                and abs(w.baseline - first.baseline) <= 0.35 * max(w.size, first.size)]
-        label = max(lab, key=lambda w: w.box[2]) if lab else None
-        rows.append(RiskRow(label.text if label else None, (label or first).rgb, times, counts))
-    return rows
+        phrase = _phrase_ending_at(lab)
+        label = phrase[-1] if phrase else None
+        rows.append(RiskRow(" ".join(w.text for w in phrase) if phrase else None,
+                            (label or first).rgb, times, counts))
+    return rows[::-1]          # top to bottom, as printed
 
 
 def time_axis_title(drawing: PageDrawing, panel: Panel) -> list[VText]:

@@ -223,5 +223,11 @@ def run_vector(fig: PdfFigure, dpi: int, *, specs=None, risk_table=None, total_e
     return det, res
 
 
-def figure_name(path) -> str:
-    return Path(path).name
+def vector_detection(fig: PdfFigure, dpi: int, crop=None):
+    """FigureDetection of a vector figure in the pixels of its page rendered at ``dpi`` and
+    cropped to ``crop`` (x0, y0, x1, y1 in those pixels), as the app shows it."""
+    frame = PixelFrame.of(fig.drawing, dpi)
+    if crop:
+        frame = PixelFrame(frame.left + crop[0] / frame.scale, frame.top - crop[1] / frame.scale,
+                           frame.scale)
+    return to_detection(fig.vector, frame, fig.page, fig.index)

@@ -2,7 +2,10 @@
 
 R-written PDFs are the ones most published KM figures come from: survminer ``ggsurvplot`` with
 its number-at-risk table (printed by the ``pdf()`` device, which leaves survminer's blank first
-page in place), the same on a percent survival axis, and base R ``plot(survfit)`` with a legend.
+page in place), the same on a percent survival axis, the same with confidence bands, '|' marks,
+dashed strata and a risk table coloured by stratum without row labels ("survminer_ci"), and
+base R ``plot(survfit)`` with a legend, also with confidence limits drawn in each arm's line
+("base_ci", survival labels horizontal).
 They need ``Rscript`` with the survival and survminer packages; :func:`have_r` says whether
 they can be made here.
 
@@ -24,7 +27,7 @@ import pandas as pd
 
 from simulate.figure import render_pdf  # noqa: F401  (the matplotlib writer, re-exported)
 
-R_STYLES = ("survminer", "survminer_percent", "base")
+R_STYLES = ("survminer", "survminer_percent", "survminer_ci", "base", "base_ci")
 
 _R_SCRIPT = r"""
 args <- commandArgs(TRUE)
@@ -34,19 +37,26 @@ d <- read.csv(csv, stringsAsFactors = FALSE, check.names = FALSE)
 arms <- unique(d$arm)
 d$arm <- factor(d$arm, levels = arms)
 fit <- survfit(Surv(time, event) ~ arm, data = d)
-if (style == "base") {
+if (startsWith(style, "base")) {
   cols <- c("red", "blue", "darkgreen", "orange", "purple", "black")[seq_along(arms)]
+  ci <- style == "base_ci"
+  ltys <- if (ci) seq_along(arms) else rep(1, length(arms))
   pdf(out, width = 7, height = 5)
-  plot(fit, col = cols, mark.time = TRUE, xlab = "Time (months)", ylab = "Survival probability",
-       xaxt = "n", xlim = c(0, step * ceiling(max(d$time) / step)))
+  plot(fit, col = cols, lty = ltys, conf.int = ci, mark.time = TRUE, xlab = "Time (months)",
+       ylab = "Survival probability", xaxt = "n", las = if (ci) 1 else 0,
+       xlim = c(0, step * ceiling(max(d$time) / step)))
   axis(1, at = seq(0, step * ceiling(max(d$time) / step), by = step))
-  legend("topright", legend = arms, col = cols, lty = 1)
+  legend("topright", legend = arms, col = cols, lty = ltys)
   invisible(dev.off())
 } else {
+  ci <- style == "survminer_ci"
   p <- ggsurvplot(fit, data = d, risk.table = TRUE, legend.labs = arms, break.time.by = step,
                   xlim = c(0, step * ceiling(max(d$time) / step)),
                   surv.scale = if (style == "survminer_percent") "percent" else "default",
-                  xlab = "Time (months)")
+                  conf.int = ci, censor.shape = if (ci) "|" else "+",
+                  linetype = if (ci) "strata" else 1,
+                  risk.table.col = if (ci) "strata" else "black",
+                  tables.y.text = !ci, xlab = "Time (months)")
   pdf(out, width = 7, height = 7)
   print(p)
   invisible(dev.off())
@@ -122,5 +132,5 @@ def write_r_pdf(ipd: pd.DataFrame, style: str, path, time_step: float | None = N
         raise RuntimeError(f"Rscript failed ({r.returncode}): {r.stderr.strip()[-500:]}")
     arms = list(dict.fromkeys(d["arm"]))
     t_end = step * np.ceil(d["time"].max() / step)
-    risk = None if style == "base" else np.round(np.arange(0, t_end + step / 2, step), 10)
+    risk = None if style.startswith("base") else np.round(np.arange(0, t_end + step / 2, step), 10)
     return RPdfTruth(d, arms, style, step, risk)

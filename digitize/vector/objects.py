@@ -316,7 +316,11 @@ def group_runs(chars: list[dict]) -> list[VText]:
             same_obj = c["obj"] == prev["obj"] and c["obj"] is not None
             h = max(1e-6, prev["box"][3] - prev["box"][1])
             same_line = abs(c["origin"][1] - prev["origin"][1]) < 0.3 * h or abs(c["angle"]) > 1
-            if not (same_obj and same_line):
+            # cairo writes several strings into one text object: a jump wider than a couple of
+            # spaces starts a new string (tick labels "50" and "100" are not "50100")
+            gap = c["box"][0] - prev["box"][2]
+            near = abs(c["angle"]) > 1 or -0.3 * h <= gap <= 0.6 * h
+            if not (same_obj and same_line and near):
                 runs.append(cur)
                 cur = []
         cur.append(c)

@@ -14,7 +14,8 @@ import numpy as np
 
 from digitize.vector.objects import PageDrawing
 from digitize.vector.roles import (Curve, Panel, RiskRow, attach_marks, drop_confidence_lines,
-                                   find_axes, name_curves, pair_axes, read_risk_rows, split_paths,
+                                   drop_unmarked_strands,
+                                   find_axes, name_curves, pair_axes, read_risk_rows, split_paths, split_strands,
                                    text_glyphs, time_axis_title)
 from kmrecon.data import RiskTable
 
@@ -126,8 +127,9 @@ def read_panel(drawing: PageDrawing, panel: Panel, panels: list[Panel]) -> Vecto
     if not curves:
         return None
     warnings: list[str] = []
-    curves = drop_confidence_lines(curves)
+    curves = split_strands(drop_confidence_lines(curves))
     lost = attach_marks(curves, glyphs + text_glyphs(drawing, panel), strokes)
+    curves = drop_unmarked_strands(curves)
     if lost:
         warnings.append(f"{lost} small symbol(s) inside the plot are on no curve (not used as censor marks)")
     name_curves(curves, swatches, panel, panels)
@@ -223,6 +225,20 @@ def plot_area_of(fig: VectorFigure, frame: PixelFrame) -> tuple[int, int, int, i
             int(np.ceil(frame.px(x1))), int(np.ceil(frame.py(y0))))
 
 
+#: coordinate precision of PDF writers (R's pdf() writes 2 decimals of a point)
+PDF_PRECISION_PT = 0.02
+
+
+def _snap_start(fig: VectorFigure, t: np.ndarray, s: np.ndarray):
+    """Times within the writer's precision of 0 are 0 and survival within it of 1 is 1: the
+    curve starts at (0, 1) exactly (R writes 0.01 pt, ~1e-5 of the axis, off)."""
+    dt = PDF_PRECISION_PT * abs(fig.panel.x.slope)
+    ds = PDF_PRECISION_PT * abs(fig.panel.y.slope) / (100.0 if fig.panel.percent else 1.0)
+    t = np.where(np.abs(t) <= dt, 0.0, t)
+    s = np.where(np.abs(s - 1.0) <= ds, 1.0, s)
+    return t, s
+
+
 def to_extracted(fig: VectorFigure, frame: PixelFrame) -> list:
     """ExtractedArm per curve: step corners and censor times in data units, exactly."""
     from digitize.extract import ExtractedArm
@@ -230,9 +246,12 @@ def to_extracted(fig: VectorFigure, frame: PixelFrame) -> list:
     out = []
     for c in fig.curves:
         p = c.corners()
-        t, s = fig.time_of(p[:, 0]), fig.survival_of(p[:, 1])
+        t, s = _snap_start(fig, fig.time_of(p[:, 0]), fig.survival_of(p[:, 1]))
         marks = np.array(sorted(c.marks)) if c.marks else np.empty((0, 2))
         ct = fig.time_of(marks[:, 0]) if len(marks) else np.empty(0)
+        # the last mark sits on the curve's end: within the writer's precision it is that end
+        dt = PDF_PRECISION_PT * abs(fig.panel.x.slope)
+        ct = np.where((ct > t.max()) & (ct - t.max() <= dt), t.max(), ct)
         out.append(ExtractedArm(c.name, tuple(int(v) for v in c.rgb), t, np.clip(s, 0.0, 1.0), ct,
                                 np.column_stack([frame.px(p[:, 0]), frame.py(p[:, 1])]),
                                 np.column_stack([frame.px(marks[:, 0]), frame.py(marks[:, 1])])

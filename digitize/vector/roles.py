@@ -294,6 +294,7 @@ class Curve:
     pieces: list[np.ndarray] = field(default_factory=list)
     marks: list[tuple[float, float]] = field(default_factory=list)   # glyph centres (points)
     name: str | None = None
+    group: int = -1        # curves split from one style's pieces share a group (split_strands)
 
     @property
     def key(self):
@@ -468,6 +469,65 @@ def attach_marks(curves: list[Curve], glyphs, strokes=()) -> int:
     return lost
 
 
+def strands(pieces: list[np.ndarray]) -> list[list[np.ndarray]]:
+    """Pieces of one style -> curves: a KM curve drawn in several pieces continues where the
+    last piece ended (same point), and its pieces never overlap in time; pieces overlapping in
+    time are different curves (an estimate and its confidence limits in one style)."""
+    out: list[list[np.ndarray]] = []
+    for p in sorted(pieces, key=lambda q: float(q[0, 0])):
+        for st in out:
+            end = st[-1][-1]
+            if p[0, 0] >= end[0] - 1e-3 and (np.hypot(*(p[0] - end)) <= 0.05 or p[0, 0] > end[0] + 1e-3
+                                              and p[0, 1] <= end[1] + 1e-3):
+                st.append(p)
+                break
+        else:
+            out.append([p])
+    return out
+
+
+def _mean_height(pieces: list[np.ndarray], x0: float, x1: float) -> float:
+    """Mean y of a staircase over [x0, x1] (points)."""
+    p = np.vstack(pieces)
+    p = p[np.lexsort((-p[:, 1], p[:, 0]))]
+    grid = np.linspace(x0, x1, 64)
+    idx = np.clip(np.searchsorted(p[:, 0], grid, side="right") - 1, 0, len(p) - 1)
+    return float(np.mean(p[idx, 1]))
+
+
+def split_strands(curves: list[Curve]) -> list[Curve]:
+    """A style holding three overlapping curves is an estimate with its two confidence limits
+    in the same line (base R plot.survfit(conf.int=TRUE)): keep the middle one. Other
+    overlapping curves of one style become separate arms."""
+    out = []
+    for c in curves:
+        st = strands(c.pieces)
+        if len(st) == 1:
+            out.append(c)
+            continue
+        if len(st) == 3:
+            lo = max(float(s_[0][0, 0]) for s_ in st)
+            hi = min(float(s_[-1][-1, 0]) for s_ in st)
+            if hi > lo:
+                h = [_mean_height(s_, lo, hi) for s_ in st]
+                st = [st[int(np.argsort(h)[1])]]
+        for s_ in st:
+            out.append(Curve(c.rgb, c.width, c.dash, list(s_), group=id(c)))
+    return out
+
+
+def drop_unmarked_strands(curves: list[Curve]) -> list[Curve]:
+    """Of curves drawn in one style, censor marks sit on the estimate, never on its confidence
+    limits: when some carry marks, those without are limits."""
+    out = []
+    for c in curves:
+        sib = [o for o in curves if o.group == c.group and c.group != -1]
+        if not c.marks and any(o.marks for o in sib):
+            continue
+        out.append(c)
+    return out
+
+
 def drop_confidence_lines(curves: list[Curve]) -> list[Curve]:
     """Drop dashed/thinner copies of a curve's colour that run above and below it: pointwise
     confidence limits, drawn in the arm's colour (base R plot.survfit, many journals)."""
@@ -475,7 +535,7 @@ def drop_confidence_lines(curves: list[Curve]) -> list[Curve]:
     for c in curves:
         mains = [m for m in curves if m is not c and m.rgb == c.rgb
                  and (not m.dash and c.dash or m.width > c.width + 1e-6)]
-        if mains and len(c.pieces) >= 2:
+        if mains and len(strands(c.pieces)) >= 2:      # an upper and a lower limit
             continue
         out.append(c)
     return out

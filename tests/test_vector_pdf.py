@@ -181,6 +181,15 @@ def test_embedded_bitmap_is_read_at_native_resolution(tmp_path):
     survey = survey_pdf(tmp_path / "bitmap.pdf")
     assert len(survey.figures) == 1 and survey.figures[0].source == "bitmap"
     np.testing.assert_array_equal(survey.figures[0].bitmap, img)
+    # so kmrecon extract on the PDF gives what it gives on the PNG of the same pixels
+    import cv2
+
+    from kmrecon.cli import main
+
+    cv2.imwrite(str(tmp_path / "fig.png"), img[:, :, ::-1])
+    assert main(["extract", str(tmp_path / "bitmap.pdf"), "--out", str(tmp_path / "a.csv")]) == 0
+    assert main(["extract", str(tmp_path / "fig.png"), "--out", str(tmp_path / "b.csv")]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv"))
 
 
 # --------------------------------------------------------------------------- R

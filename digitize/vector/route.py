@@ -172,9 +172,12 @@ def _read_n(arms, risk, n_total: dict, warnings: list[str]) -> None:
         if a.name in n_total or (risk is not None and a.name in risk.n_risk):
             continue
         n = n_from_drops(a.time, a.survival, a.censor_times)
+        est = n_estimate(a.time, a.survival, a.censor_times)
         how = "read from the curve's drop heights and censor marks (patients censored at one time share a mark)"
-        if n is None:
-            n = n_estimate(a.time, a.survival, a.censor_times)
+        # patients censored at one time share a mark, so a fit on the marks can only come out
+        # low; the early drops (before most such ties) say by how much
+        if n is None or (est is not None and est - n > 0.01 * est + 1):
+            n = est
             how = "estimated from the drop heights (some censorings share a mark)"
         if n is not None:
             n_total[a.name] = n

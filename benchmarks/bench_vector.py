@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from digitize.vector.route import pick_figure, run_vector, survey_pdf  # noqa: E402
 from simulate.figure import random_case, render_pdf  # noqa: E402
 from simulate.pdf_figure import R_STYLES, have_r, write_r_pdf  # noqa: E402
-import reconstruct  # noqa: E402,F401  (imported up front: seconds/page time the reading, not imports)
+import digitize.auto.detect  # noqa: E402,F401  (imported up front: seconds/page time the reading,
+import reconstruct  # noqa: E402,F401  not the first import of the modules)
 
 
 def _iae(t_true, s_true, t_rec, s_rec, t_max) -> float:

@@ -203,7 +203,8 @@ def _pdf_route(args, figure: Path, given, warnings: list[str]):
         return None, 0, None
     from digitize.vector.route import pick_figure, survey_pdf
 
-    survey = survey_pdf(figure, None if args.page is None else [args.page])
+    survey = survey_pdf(figure, None if args.page is None else [args.page],
+                        first_only=args.page is None and args.panel is None)
     if any(given):
         if args.page is not None:
             return None, args.page, None

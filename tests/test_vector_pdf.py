@@ -274,3 +274,20 @@ def test_app_page_picker_shows_figures_and_opens_the_vector_reading(qtbot, tmp_p
     assert w.doc.project.calibration["x1"] == det.calibration.to_dict()["x1"]
     assert [a.name for a in w.doc.arms_copy()] == ["Control", "Treatment"]
     assert w.doc.project.risk_table.rows["Control"][0] == str((ipd["arm"] == "Control").sum())
+
+
+def test_truncated_survival_axis_reads_the_visible_part(tmp_path):
+    """y axis from 0.5: the curves run on below it, cut by the plot's clip path."""
+    ipd = _ipd(seed=23)
+    render_pdf(ipd, _style(y_min=0.5, y_step=0.1), tmp_path / "fig.pdf")
+    fig, _ = pick_figure(survey_pdf(tmp_path / "fig.pdf"), "fig.pdf")
+    assert any("outside the plot region" in w for w in fig.vector.warnings)
+    from digitize.vector.read import PixelFrame, to_extracted
+
+    for a in to_extracted(fig.vector, PixelFrame.of(fig.drawing, 200)):
+        g = ipd[ipd["arm"] == a.name]
+        kt, ks = km_corners(g["time"].to_numpy(), g["event"].to_numpy())
+        assert a.survival.min() >= 0.5 - 0.02             # nothing read below the axis
+        seen = kt <= a.time.max()
+        t_end = float(kt[seen & (ks >= 0.5)].max())
+        assert curve_errors(a.time, a.survival, kt, ks, t_end=t_end)["iae"] < 2e-4

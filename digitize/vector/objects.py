@@ -35,6 +35,7 @@ class VPath:
     curved: bool = False
     in_form: bool = False
     form_id: int = -1     # index of the innermost form XObject holding it (-1: page level)
+    clip: tuple[float, float, float, float] | None = None   # box of its clip path (page points)
 
     @property
     def points(self) -> np.ndarray:
@@ -157,7 +158,28 @@ def _segments(obj, m: np.ndarray) -> tuple[list[np.ndarray], bool, bool]:
     return [_apply(m, np.asarray(s, float)) for s in subs], closed, curved
 
 
-def _path(obj, m: np.ndarray, form_id: int) -> VPath | None:
+def _clip_box(obj, m_parent: np.ndarray) -> tuple[float, float, float, float] | None:
+    """Bounding box (page points) of the object's clip path: the plot region plotting programs
+    clip curves to (a curve may run on below a truncated axis, invisibly)."""
+    import pypdfium2.raw as r
+
+    clip = r.FPDFPageObj_GetClipPath(obj)
+    if not clip:
+        return None
+    pts = []
+    x, y = ctypes.c_float(), ctypes.c_float()
+    for k in range(r.FPDFClipPath_CountPaths(clip)):
+        for j in range(r.FPDFClipPath_CountPathSegments(clip, k)):
+            seg = r.FPDFClipPath_GetPathSegment(clip, k, j)
+            if seg and r.FPDFPathSegment_GetPoint(seg, x, y):
+                pts.append((x.value, y.value))
+    if len(pts) < 2:
+        return None
+    p = _apply(m_parent, np.asarray(pts, float))
+    return (float(p[:, 0].min()), float(p[:, 1].min()), float(p[:, 0].max()), float(p[:, 1].max()))
+
+
+def _path(obj, m: np.ndarray, form_id: int, m_parent: np.ndarray | None = None) -> VPath | None:
     import pypdfium2.raw as r
 
     fill_mode, stroked = ctypes.c_int(), ctypes.c_int()
@@ -172,7 +194,8 @@ def _path(obj, m: np.ndarray, form_id: int) -> VPath | None:
     r.FPDFPageObj_GetStrokeWidth(obj, w)
     return VPath(subs, sc[0] if sc and sc[1] > 0 else None, fc[0] if fc and fc[1] > 0 else None,
                  float(w.value) * scale, _dash(obj, scale) if sc else (), closed, curved,
-                 form_id >= 0, form_id)
+                 form_id >= 0, form_id,
+                 _clip_box(obj, m_parent if m_parent is not None else np.eye(3)))
 
 
 # --------------------------------------------------------------------------- images
@@ -203,7 +226,7 @@ def _native_pixels(obj) -> np.ndarray | None:
     return to_rgb8(arr[:, :, 0] if channels == 1 else arr, bgr=True)
 
 
-def _image(obj, m: np.ndarray, doc) -> VImage:
+def _image(obj, m: np.ndarray) -> VImage:
     """Image object: its page box from the unit square under ``m``; native pixels decoded by
     pdfium (``FPDFImageObj_GetBitmap``: the image as stored, not re-rendered)."""
     corners = _apply(m, np.array([[0, 0], [1, 0], [0, 1], [1, 1]], float))
@@ -219,7 +242,7 @@ def _image(obj, m: np.ndarray, doc) -> VImage:
 
 # --------------------------------------------------------------------------- walk
 
-def _walk(get_count, get_obj, parent, m_parent, out: PageDrawing, doc, form_id: int,
+def _walk(get_count, get_obj, parent, m_parent, out: PageDrawing, form_id: int,
           counter: list[int]) -> None:
     import pypdfium2.raw as r
 
@@ -228,15 +251,15 @@ def _walk(get_count, get_obj, parent, m_parent, out: PageDrawing, doc, form_id: 
         m = m_parent @ _matrix(obj)
         kind = r.FPDFPageObj_GetType(obj)
         if kind == r.FPDF_PAGEOBJ_PATH:
-            p = _path(obj, m, form_id)
+            p = _path(obj, m, form_id, m_parent)
             if p is not None:
                 out.paths.append(p)
         elif kind == r.FPDF_PAGEOBJ_FORM:
             counter[0] += 1
-            _walk(r.FPDFFormObj_CountObjects, r.FPDFFormObj_GetObject, obj, m, out, doc,
-                  counter[0], counter)
+            _walk(r.FPDFFormObj_CountObjects, r.FPDFFormObj_GetObject, obj, m, out, counter[0],
+                  counter)
         elif kind == r.FPDF_PAGEOBJ_IMAGE:
-            out.images.append(_image(obj, m, doc))
+            out.images.append(_image(obj, m))
         elif kind == r.FPDF_PAGEOBJ_TEXT:
             out.text_objects.append(_text_object(obj, m_parent))
 
@@ -351,8 +374,7 @@ def read_page(doc, index: int) -> PageDrawing:
         w, h = page.get_size()
         box = page.get_cropbox() if hasattr(page, "get_cropbox") else (0, 0, w, h)
         out = PageDrawing(float(w), float(h), origin=(float(box[0]), float(box[1])))
-        _walk(r.FPDFPage_CountObjects, r.FPDFPage_GetObject, page.raw, np.eye(3), out, doc.raw,
-              -1, [-1])
+        _walk(r.FPDFPage_CountObjects, r.FPDFPage_GetObject, page.raw, np.eye(3), out, -1, [-1])
         tp = page.get_textpage()
         try:
             chars = _chars(tp.raw)

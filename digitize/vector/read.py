@@ -133,6 +133,10 @@ def read_panel(drawing: PageDrawing, panel: Panel, panels: list[Panel]) -> Vecto
     if lost:
         warnings.append(f"{lost} small symbol(s) inside the plot are on no curve (not used as censor marks)")
     name_curves(curves, swatches, panel, panels)
+    for c in curves:
+        if c.clipped:
+            warnings.append(f"{c.name or 'a curve'} runs on outside the plot region (truncated axis); "
+                            "only the part drawn inside is read")
     curves = _legend_order(curves, swatches)
     panel.x.titles = time_axis_title(drawing, panel)
     rows = read_risk_rows(drawing, panel, panels)

@@ -295,6 +295,7 @@ class Curve:
     marks: list[tuple[float, float]] = field(default_factory=list)   # glyph centres (points)
     name: str | None = None
     group: int = -1        # curves split from one style's pieces share a group (split_strands)
+    clipped: bool = False  # part of it runs outside the plot region (cut at the clip path)
 
     @property
     def key(self):
@@ -345,6 +346,50 @@ def _text_right_of(x: float, y: float, texts: list[VText], reach: float) -> VTex
     return min(cands, key=lambda t: t.box[0] - x) if cands else None
 
 
+def _clip_segment(a: np.ndarray, b: np.ndarray, box) -> tuple[np.ndarray, np.ndarray] | None:
+    """Liang-Barsky: the part of segment a-b inside box (x0, y0, x1, y1), or None."""
+    d = b - a
+    t0, t1 = 0.0, 1.0
+    for p_, q_ in ((-d[0], a[0] - box[0]), (d[0], box[2] - a[0]), (-d[1], a[1] - box[1]), (d[1], box[3] - a[1])):
+        if abs(p_) < 1e-12:
+            if q_ < 0:
+                return None
+            continue
+        t = q_ / p_
+        if p_ < 0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+        if t0 > t1:
+            return None
+    return a + t0 * d, a + t1 * d
+
+
+def clip_polyline(pts: np.ndarray, box) -> list[np.ndarray]:
+    """The visible runs of a polyline inside its clip box (a KM curve drawn on past a truncated
+    axis is cut where the plot region ends)."""
+    runs: list[list] = []
+    for a, b in zip(pts[:-1], pts[1:]):
+        seg = _clip_segment(a, b, box)
+        if seg is None or np.hypot(*(seg[1] - seg[0])) < 1e-9 and not np.array_equal(a, b):
+            continue
+        if runs and np.hypot(*(runs[-1][-1] - seg[0])) <= 1e-6:
+            runs[-1].append(seg[1])
+        else:
+            runs.append([seg[0], seg[1]])
+    return [np.asarray(r_) for r_ in runs if len(r_) >= 2]
+
+
+def _visible(p: VPath) -> list[np.ndarray]:
+    """Subpaths cut to the path's clip box (all of them when it has none or is a glyph)."""
+    if p.clip is None:
+        return p.subpaths
+    out = []
+    for s_ in p.subpaths:
+        out.extend(clip_polyline(s_, p.clip) if len(s_) > 1 else [])
+    return out
+
+
 def _frame_line(pts: np.ndarray, panel: Panel) -> bool:
     """A single straight line that is part of the axes: it lies on an axis line, starts on the
     axis line across it (grid lines, frame sides) or crosses most of the plot."""
@@ -388,7 +433,8 @@ def split_paths(drawing: PageDrawing, panel: Panel):
             if t is not None:
                 swatches.append((p, t))
                 continue
-        inside = panel.contains(pts[:, 0], pts[:, 1], pad=0.5 * p.width + 1.0)
+        vis = np.vstack(_visible(p)) if p.clip is not None and _visible(p) else pts
+        inside = panel.contains(vis[:, 0], vis[:, 1], pad=0.5 * p.width + 1.0)
         if not inside.all():
             continue
         if max(w, h) <= g:
@@ -400,11 +446,15 @@ def split_paths(drawing: PageDrawing, panel: Panel):
             continue                                     # axis, grid or frame line
         if p.closed:
             continue                                     # frames, boxes
-        if not all(_is_staircase(s) for s in p.subpaths if len(s) > 1):
+        subs = [s_ for s_ in p.subpaths if len(s_) > 1]
+        if not subs or not all(_is_staircase(s_) for s_ in subs):
             continue
         key = (p.stroke, round(p.width, 2), p.dash)
         c = curves.setdefault(key, Curve(p.stroke, p.width, p.dash))
-        c.pieces.extend(s if s[0, 0] <= s[-1, 0] else s[::-1] for s in p.subpaths)
+        vis = _visible(p)
+        c.clipped |= sum(len(v) for v in vis) != sum(len(s_) for s_ in subs) or any(
+            not np.allclose(v[[0, -1]], s_[[0, -1]]) for v, s_ in zip(vis, subs))
+        c.pieces.extend(s_ if s_[0, 0] <= s_[-1, 0] else s_[::-1] for s_ in vis)
     for parts in forms.values():                         # a form XObject drawn as a marker
         b = np.array([q.bbox for q in parts])
         box = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
@@ -512,7 +562,7 @@ def split_strands(curves: list[Curve]) -> list[Curve]:
                 h = [_mean_height(s_, lo, hi) for s_ in st]
                 st = [st[int(np.argsort(h)[1])]]
         for s_ in st:
-            out.append(Curve(c.rgb, c.width, c.dash, list(s_), group=id(c)))
+            out.append(Curve(c.rgb, c.width, c.dash, list(s_), group=id(c), clipped=c.clipped))
     return out
 
 

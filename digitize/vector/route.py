@@ -9,8 +9,6 @@ pipeline at their native resolution). :func:`pick_figure` applies ``--page``/``-
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-
 import numpy as np
 
 from digitize.vector.objects import PageDrawing, VImage, read_page
@@ -87,8 +85,9 @@ def survey_page(doc, page: int) -> tuple[PageDrawing, list[PdfFigure]]:
     return drawing, figs
 
 
-def survey_pdf(path, pages=None) -> PdfSurvey:
-    """Walk the PDF's pages (all, or the 0-based ``pages`` given)."""
+def survey_pdf(path, pages=None, first_only: bool = False) -> PdfSurvey:
+    """Walk the PDF's pages (all, or the 0-based ``pages`` given); ``first_only``: stop after
+    the first page holding a figure (what ``--page auto`` reads)."""
     from digitize.image import _open_pdf, _read_bytes
 
     path, data = _read_bytes(path)
@@ -103,6 +102,8 @@ def survey_pdf(path, pages=None) -> PdfSurvey:
             out.figures.extend(figs)
             if not figs:
                 (out.blank_pages if drawing.blank else out.other_pages).append(p)
+            elif first_only:
+                break
         return out
     finally:
         doc.close()

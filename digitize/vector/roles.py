@@ -311,14 +311,23 @@ class Curve:
         return p[keep]
 
     def y_at(self, x: float) -> tuple[float, float]:
-        """(lowest, highest) y of the curve at x (a vertical edge spans a range)."""
-        c = self.corners()
-        lo = c[:, 0] <= x + 1e-6
-        if not lo.any():
-            return float(c[0, 1]), float(c[0, 1])
-        at = np.abs(c[:, 0] - x) <= 1e-6
-        ys = c[at, 1] if at.any() else c[np.nonzero(lo)[0][-1:], 1]
-        return float(ys.min()), float(ys.max())
+        """(lowest, highest) y of the curve at x: a vertical edge spans a range, a slanted one
+        (matplotlib merges a drop and a tiny step) is interpolated; before the start and after
+        the end, the first and last level."""
+        ys = []
+        for p in self.pieces:
+            x0, x1 = p[:-1, 0], p[1:, 0]
+            hit = (np.minimum(x0, x1) <= x + 1e-6) & (np.maximum(x0, x1) >= x - 1e-6)
+            for i in np.nonzero(hit)[0]:
+                (ax, ay), (bx, by) = p[i], p[i + 1]
+                if abs(bx - ax) <= 1e-6:
+                    ys += [ay, by]
+                else:
+                    ys.append(ay + (by - ay) * (x - ax) / (bx - ax))
+        if not ys:
+            c = self.corners()
+            ys = [float(c[0, 1])] if x < c[0, 0] else [float(c[-1, 1])]
+        return float(min(ys)), float(max(ys))
 
 
 def _is_staircase(pts: np.ndarray) -> bool:
@@ -384,9 +393,11 @@ def _visible(p: VPath) -> list[np.ndarray]:
     """Subpaths cut to the path's clip box (all of them when it has none or is a glyph)."""
     if p.clip is None:
         return p.subpaths
+    e = 0.01       # points: coordinates and clip boxes are float32 (a curve at the top edge)
+    box = (p.clip[0] - e, p.clip[1] - e, p.clip[2] + e, p.clip[3] + e)
     out = []
     for s_ in p.subpaths:
-        out.extend(clip_polyline(s_, p.clip) if len(s_) > 1 else [])
+        out.extend(clip_polyline(s_, box) if len(s_) > 1 else [])
     return out
 
 
@@ -638,6 +649,15 @@ def _snap_times(raw: np.ndarray, axis: Axis) -> np.ndarray:
     return np.round(raw, 6) + 0.0
 
 
+def _row_colour(cells: list[VText], label: list[VText]) -> tuple[int, int, int]:
+    """A row's colour: its numbers' when printed in colour (risk.table.col = strata), else its
+    label's (coloured names or bars), else black."""
+    for t in cells + label:
+        if max(t.rgb) - min(t.rgb) > 30:
+            return t.rgb
+    return (label[-1] if label else cells[0]).rgb
+
+
 def _phrase_ending_at(words: list[VText]) -> list[VText]:
     """The words of a row label: the rightmost word and those before it separated by no more
     than a word space (R writes "Drug A" as two text objects)."""
@@ -686,11 +706,11 @@ def read_risk_rows(drawing: PageDrawing, panel: Panel, others: list[Panel]) -> l
             continue                                      # the axis or a time header
         first = row[0][0]
         lab = [w for w in words if w.box[2] <= first.box[0] + 1
-               and abs(w.baseline - first.baseline) <= 0.35 * max(w.size, first.size)]
+               and abs(w.cy - first.cy) <= 0.45 * max(w.size, first.size)]
         phrase = _phrase_ending_at(lab)
-        label = phrase[-1] if phrase else None
-        rows.append(RiskRow(" ".join(w.text for w in phrase) if phrase else None,
-                            (label or first).rgb, times, counts))
+        text = " ".join(w.text for w in phrase).strip() if phrase else ""
+        rows.append(RiskRow(text if re.search(r"\w", text) else None,
+                            _row_colour([it[0] for it in row], phrase), times, counts))
     return rows[::-1]          # top to bottom, as printed
 
 

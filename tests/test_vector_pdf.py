@@ -291,3 +291,25 @@ def test_truncated_survival_axis_reads_the_visible_part(tmp_path):
         seen = kt <= a.time.max()
         t_end = float(kt[seen & (ks >= 0.5)].max())
         assert curve_errors(a.time, a.survival, kt, ks, t_end=t_end)["iae"] < 2e-4
+
+
+def test_figure_placed_in_a_page_as_a_scaled_form(tmp_path):
+    """Journal PDFs place the figure as a form XObject, scaled, on the article page."""
+    import pypdfium2 as pdfium
+
+    ipd = _ipd(seed=29)
+    render_pdf(ipd, _style(), tmp_path / "fig.pdf")
+    src = pdfium.PdfDocument(str(tmp_path / "fig.pdf"))
+    dst = pdfium.PdfDocument.new()
+    page = dst.new_page(612, 792)
+    po = src.page_as_xobject(0, dst).as_pageobject()
+    po.transform(pdfium.PdfMatrix().scale(0.7, 0.7).translate(60, 380))
+    page.insert_obj(po)
+    page.gen_content()
+    dst.save(tmp_path / "article.pdf")
+    _, _, res, _ = _read(tmp_path / "article.pdf")
+    assert [a.name for a in res.arms] == ["Control", "Treatment"]
+    for a in res.arms:
+        g = ipd[ipd["arm"] == a.name]
+        assert a.censor_times.size == np.unique(g["time"][g["event"] == 0]).size
+        assert _events(res.ipd, a.name) == _events(ipd, a.name)

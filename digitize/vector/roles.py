@@ -415,6 +415,21 @@ def _frame_line(pts: np.ndarray, panel: Panel) -> bool:
     return False
 
 
+def _small_forms(paths: list[VPath], size: float) -> set[int]:
+    """Form XObjects no bigger than a glyph (matplotlib draws each marker as one); a whole
+    figure placed in a journal page as a form is not one of them."""
+    boxes: dict[int, list] = {}
+    for p in paths:
+        if p.in_form:
+            boxes.setdefault(p.form_id, []).append(p.bbox)
+    out = set()
+    for fid, bs in boxes.items():
+        b = np.asarray(bs)
+        if max(b[:, 2].max() - b[:, 0].min(), b[:, 3].max() - b[:, 1].min()) <= size:
+            out.add(fid)
+    return out
+
+
 def split_paths(drawing: PageDrawing, panel: Panel):
     """Stroked paths inside the panel -> (curve pieces by style, marker forms, small paths,
     legend swatches).
@@ -430,13 +445,14 @@ def split_paths(drawing: PageDrawing, panel: Panel):
     swatches: list[tuple[VPath, VText]] = []
     forms: dict[int, list[VPath]] = {}
     texts = [t for t in drawing.texts if abs(t.angle) <= 1]
+    marker_forms = _small_forms(drawing.paths, g)
     for p in drawing.paths:
         if p.stroke is None and p.fill is None:
             continue
         bx0, by0, bx1, by1 = p.bbox
         w, h = bx1 - bx0, by1 - by0
         pts = p.points
-        if p.in_form:
+        if p.form_id in marker_forms:          # a marker symbol placed as a form XObject
             forms.setdefault(p.form_id, []).append(p)
             continue
         if p.stroke is not None and h <= 1e-3 and 0 < w <= 0.25 * (x1 - x0) and len(p.subpaths) == 1:

@@ -313,3 +313,29 @@ def test_figure_placed_in_a_page_as_a_scaled_form(tmp_path):
         g = ipd[ipd["arm"] == a.name]
         assert a.censor_times.size == np.unique(g["time"][g["event"] == 0]).size
         assert _events(res.ipd, a.name) == _events(ipd, a.name)
+
+
+def test_curve_drawn_one_segment_per_path(tmp_path):
+    """Stata-like output: every step edge and every '|' mark is its own line object."""
+    from matplotlib.figure import Figure
+
+    ipd = _ipd(seed=31, arms=("Control",), n=(80,))
+    f = Figure(figsize=(6, 4.5))
+    ax = f.add_subplot(1, 1, 1)
+    g = ipd[ipd["arm"] == "Control"]
+    t, s = km_corners(g["time"].to_numpy(), g["event"].to_numpy())
+    for a, b in zip(range(len(t) - 1), range(1, len(t))):
+        if (t[a], s[a]) != (t[b], s[b]):
+            ax.plot([t[a], t[b]], [s[a], s[b]], color="#1f77b4", lw=1)
+    ct = np.unique(g["time"][g["event"] == 0])
+    for c in ct:
+        sv = s[np.searchsorted(t, c, side="right") - 1]
+        ax.plot([c, c], [sv - 0.015, sv + 0.015], color="#1f77b4", lw=1)
+    ax.set_xlim(0, 45)
+    ax.set_ylim(0, 1.05)
+    f.savefig(tmp_path / "segments.pdf")
+    _, _, res, _ = _read(tmp_path / "segments.pdf")
+    (a,) = res.arms
+    assert a.censor_times.size == ct.size
+    np.testing.assert_allclose(np.sort(a.censor_times), ct, atol=0.01)
+    assert _events(res.ipd, a.name) == _events(ipd, "Control")

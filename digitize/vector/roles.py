@@ -415,6 +415,59 @@ def _frame_line(pts: np.ndarray, panel: Panel) -> bool:
     return False
 
 
+def _chain(segs: list[VPath]) -> list[tuple[np.ndarray, list[int]]] | None:
+    """Segments sharing endpoints (to 0.01 pt) -> the polylines they form, each with its
+    segments' indices; None when they branch (three segments meeting: not a curve)."""
+    key = lambda q: (round(float(q[0]), 2), round(float(q[1]), 2))  # noqa: E731
+    adj: dict = {}
+    for i, sg in enumerate(segs):
+        a, b = key(sg.subpaths[0][0]), key(sg.subpaths[0][-1])
+        adj.setdefault(a, []).append((i, b))
+        adj.setdefault(b, []).append((i, a))
+    if any(len(v) > 2 for v in adj.values()):
+        return None
+    used: set[int] = set()
+    out = []
+    for start in sorted(k for k, v in adj.items() if len(v) == 1):
+        if any(i in used for i, _ in adj[start]):
+            continue
+        line, idx, node = [start], [], start
+        while True:
+            nxt = [(i, o) for i, o in adj[node] if i not in used]
+            if not nxt:
+                break
+            i, node = nxt[0]
+            used.add(i)
+            idx.append(i)
+            line.append(node)
+        out.append((np.asarray(line, float), idx))
+    return out
+
+
+def chain_segments(paths: list[VPath], min_segments: int = 3) -> list[VPath]:
+    """Curves drawn one segment per path (Stata, some SAS and Excel exports): segments of one
+    style that join end to end into a chain of at least ``min_segments`` become one path. A
+    censor mark's strokes cross at their middles, so they never chain and stay as they are."""
+    groups: dict = {}
+    out = []
+    for p in paths:
+        if (p.stroke is not None and not p.in_form and not p.closed and not p.curved
+                and len(p.subpaths) == 1 and len(p.subpaths[0]) == 2):
+            groups.setdefault((p.stroke, round(p.width, 2), p.dash), []).append(p)
+        else:
+            out.append(p)
+    for segs in groups.values():
+        chains = (_chain(segs) or []) if len(segs) >= min_segments else []
+        long = [(pts, idx) for pts, idx in chains if len(idx) >= min_segments]
+        merged = {i for _, idx in long for i in idx}
+        if long:
+            p0 = segs[0]
+            out.append(VPath([pts for pts, _ in long], p0.stroke, p0.fill, p0.width, p0.dash,
+                             clip=p0.clip))
+        out.extend(sg for i, sg in enumerate(segs) if i not in merged)
+    return out
+
+
 def _small_forms(paths: list[VPath], size: float) -> set[int]:
     """Form XObjects no bigger than a glyph (matplotlib draws each marker as one); a whole
     figure placed in a journal page as a form is not one of them."""
@@ -446,7 +499,7 @@ def split_paths(drawing: PageDrawing, panel: Panel):
     forms: dict[int, list[VPath]] = {}
     texts = [t for t in drawing.texts if abs(t.angle) <= 1]
     marker_forms = _small_forms(drawing.paths, g)
-    for p in drawing.paths:
+    for p in chain_segments(drawing.paths):
         if p.stroke is None and p.fill is None:
             continue
         bx0, by0, bx1, by1 = p.bbox

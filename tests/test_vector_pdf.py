@@ -339,3 +339,14 @@ def test_curve_drawn_one_segment_per_path(tmp_path):
     assert a.censor_times.size == ct.size
     np.testing.assert_allclose(np.sort(a.censor_times), ct, atol=0.01)
     assert _events(res.ipd, a.name) == _events(ipd, "Control")
+
+
+def test_label_and_cell_parsing():
+    from digitize.vector.roles import _count, parse_number
+
+    assert parse_number("0.25") == (0.25, False) and parse_number("80%") == (80.0, True)
+    assert parse_number("\u22125") == (-5.0, False) and parse_number("1,000") == (1000.0, False)
+    assert parse_number("Months") is None and parse_number("n=12") is None
+    assert _count("120") == 120 and _count("1,204") == 1204
+    assert _count("60 (100)") == 60 and _count("16 (27%)") == 16
+    assert _count("0.5") is None and _count("-3") is None and _count("Drug A") is None

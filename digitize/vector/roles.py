@@ -727,6 +727,19 @@ def _row_colour(cells: list[VText], label: list[VText]) -> tuple[int, int, int]:
     return (label[-1] if label else cells[0]).rgb
 
 
+_COUNT_WITH_NOTE = re.compile(r"^\s*(\d[\d,]*)\s*\(\s*[\d.,%]+\s*%?\s*\)\s*$")
+
+
+def _count(text: str) -> int | None:
+    """A number-at-risk cell: '120', '1,204', or '120 (85)' / '120 (85%)' (survminer's
+    risk.table = "abs_pct" and tables printing events or percentages beside the count)."""
+    p = parse_number(text)
+    if p is not None:
+        return int(p[0]) if not p[1] and float(p[0]).is_integer() and p[0] >= 0 else None
+    m = _COUNT_WITH_NOTE.match(text)
+    return int(m.group(1).replace(",", "")) if m else None
+
+
 def _phrase_ending_at(words: list[VText]) -> list[VText]:
     """The words of a row label: the rightmost word and those before it separated by no more
     than a word space (R writes "Drug A" as two text objects)."""
@@ -757,11 +770,11 @@ def read_risk_rows(drawing: PageDrawing, panel: Panel, others: list[Panel]) -> l
     for t in drawing.texts:
         if abs(t.angle) > 1 or not (lo_limit < t.cy < label_floor - 0.2 * t.size):
             continue
-        p = parse_number(t.text)
+        n = _count(t.text)
         time = float(ax.value_at(t.cx))
-        if p is not None and not p[1] and float(p[0]).is_integer() and t_lo <= time <= t_hi:
-            cells.append((t, time, int(p[0])))
-        elif p is None:
+        if n is not None and t_lo <= time <= t_hi:
+            cells.append((t, time, n))
+        elif parse_number(t.text) is None and n is None:
             words.append(t)
     rows = []
     for row in _rows(cells, key=lambda it: it[0].baseline, tol=lambda it: 0.35 * it[0].size):

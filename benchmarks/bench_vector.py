@@ -77,6 +77,55 @@ def r_cases(n: int, seed: int, folder: Path) -> list[Case]:
     return out
 
 
+def rfigure_cases(n: int, seed: int, folder: Path) -> list[Case]:
+    """The lead's varied R figures (simulate/rfigures.py: survminer themes, legends, palettes,
+    black-and-white line types, conf. bands, risk-table options; base R axes and legends)
+    drawn by R's pdf() device instead of png() - the same scripts, one device swapped."""
+    import re
+    import subprocess
+
+    from simulate.rfigures import _script, random_rspec, simulate_trial
+
+    rng = np.random.default_rng(seed)
+    metas, parts = [], ["suppressMessages({library(survival); library(survminer)})"]
+    for i in range(n):
+        spec = random_rspec(rng)
+        ipd = simulate_trial(rng, spec.names, bool(rng.random() < 0.25))
+        arms = [a for a in spec.names if a in set(ipd["arm"])]
+        ipd = ipd[ipd["arm"].isin(arms)].reset_index(drop=True)
+        d = folder / f"rfig_{spec.engine}_{i:02d}"
+        d.mkdir(parents=True, exist_ok=True)
+        ipd.to_csv(d / "ipd.csv", index=False)
+        xmax = float(np.ceil(float(ipd["time"].max()) / spec.break_time_by) * spec.break_time_by)
+        code = re.sub(r"png\(file, width = (\d+), height = (\d+), res = (\d+)\)",
+                      lambda m: (f'pdf(sub("png$", "pdf", file), width = {int(m[1]) / int(m[3])!r}, '
+                                 f'height = {int(m[2]) / int(m[3])!r})'), _script(spec, d, arms, xmax))
+        code = code.replace('draw("marker.png", TRUE)', "")
+        parts.append(code)
+        metas.append((d, ipd, spec, arms, xmax))
+    script = folder / "rfigures_pdf.R"
+    script.write_text("\n".join(parts))
+    r = subprocess.run(["Rscript", str(script)], capture_output=True, text=True, timeout=900)
+    if r.returncode != 0:
+        raise RuntimeError(f"R failed: {r.stderr.strip()[-500:]}")
+    out = []
+    for d, ipd, spec, arms, xmax in metas:
+        risk = None
+        if spec.risk_table:
+            import pandas as pd
+            tab = pd.read_csv(d / "risk_printed.csv")
+            risk = {a: (tab.loc[tab["arm"] == a, "time"].to_numpy(float),
+                        tab.loc[tab["arm"] == a, "n_risk"].to_numpy(float)) for a in arms}
+        ev = {a: int(ipd[ipd["arm"] == a]["event"].sum()) for a in arms}
+        named = spec.legend != "none" or (spec.risk_table and spec.tables_y_text)
+        km = (lambda g: lambda a: __import__("simulate.ipd", fromlist=["km_corners"]).km_corners(
+            g[g["arm"] == a]["time"].to_numpy(float), g[g["arm"] == a]["event"].to_numpy(int)))(ipd)
+        c = Case(d.name, d / "figure.pdf", arms, km, ev, risk, xmax)
+        c.names_printed = named
+        out.append(c)
+    return out
+
+
 def score(case: Case) -> dict:
     t0 = time.perf_counter()
     res = {"name": case.name, "processed": False, "named": False, "risk_exact": None,
@@ -95,6 +144,11 @@ def score(case: Case) -> dict:
     res["processed"] = True
     names = [a.name for a in out.arms]
     res["named"] = sorted(names) == sorted(case.arms)
+    if not getattr(case, "names_printed", True):     # nothing prints the names: pair by order
+        res["named"] = None
+        rename = dict(zip(names, case.arms))
+        out.reconstruction.ipd["arm"] = out.reconstruction.ipd["arm"].map(rename)
+        out.reconstruction.diagnostics = {rename.get(k, k): v for k, v in out.reconstruction.diagnostics.items()}
     if case.risk is not None:
         rt = out.risk_table
         ok = rt is not None and all(
@@ -118,6 +172,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--n-mpl", type=int, default=None)
     ap.add_argument("--n-r", type=int, default=None)
+    ap.add_argument("--n-rfig", type=int, default=0,
+                    help="also N of the lead's varied R figures (simulate/rfigures.py) as PDFs")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", metavar="DIR", help="write the PDFs here (default: a temp folder)")
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -132,15 +188,19 @@ def main(argv=None) -> int:
             cases += r_cases(n_r, a.seed, folder)
         elif n_r:
             print("note: Rscript with survival/survminer not found; R PDFs skipped")
+        if a.n_rfig and have_r():
+            cases += rfigure_cases(a.n_rfig, a.seed, folder)
         rows = [score(c) for c in cases]
     print(f"{'pdf':<28}{'proc':>5}{'named':>6}{'risk':>6}{'IAE':>10}{'events':>8}{'s/page':>8}")
     for r in rows:
         risk = "-" if r["risk_exact"] is None else ("yes" if r["risk_exact"] else "NO")
-        print(f"{r['name']:<28}{'yes' if r['processed'] else 'NO':>5}{'yes' if r['named'] else 'NO':>6}"
+        named = "-" if r["named"] is None else ("yes" if r["named"] else "NO")
+        print(f"{r['name']:<28}{'yes' if r['processed'] else 'NO':>5}{named:>6}"
               f"{risk:>6}{r['iae']:>10.5f}{r['events_exact']:>4}/{r['arms']:<3}{r['sec_page']:>8.2f}"
               + (f"  {r['error']}" if r["error"] else ""))
     for label, sel in (("matplotlib", lambda r: r["name"].startswith("mpl")),
-                       ("R", lambda r: r["name"].startswith("r_")), ("all", lambda r: True)):
+                       ("R", lambda r: r["name"].startswith("r_")),
+                       ("R varied (rfigures)", lambda r: r["name"].startswith("rfig")), ("all", lambda r: True)):
         rs = [r for r in rows if sel(r)]
         if not rs:
             continue
@@ -148,7 +208,7 @@ def main(argv=None) -> int:
         arms = sum(r["arms"] for r in rs)
         iae = np.array([r["iae"] for r in rs], float)
         print(f"TOTAL {label}: {len(rs)} PDFs, processed {sum(r['processed'] for r in rs)}/{len(rs)}, "
-              f"named {sum(r['named'] for r in rs)}/{len(rs)}, risk exact {sum(risk)}/{len(risk)}, "
+              f"named {sum(bool(r['named']) for r in rs)}/{sum(r['named'] is not None for r in rs)}, risk exact {sum(risk)}/{len(risk)}, "
               f"IAE median {np.nanmedian(iae) if np.isfinite(iae).any() else float('nan'):.5f} "
               f"(max {np.nanmax(iae) if np.isfinite(iae).any() else float('nan'):.5f}), events exact "
               f"{100.0 * sum(r['events_exact'] for r in rs) / max(1, arms):.0f}% of {arms} arms, "

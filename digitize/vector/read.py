@@ -66,8 +66,25 @@ def _match_row(label: str | None, rgb, curves: list[Curve]) -> Curve | None:
     return None
 
 
-def _risk_table(rows: list[RiskRow], curves: list[Curve], warnings: list[str]) -> RiskTable | None:
-    """Rows -> RiskTable keyed by arm name; unnamed curves take their row's label."""
+def _pair_by_n(rows: list[RiskRow], curves: list[Curve], n_of) -> list[Curve]:
+    """The curves in the order that best fits the rows' first counts (N) to each curve's N read
+    from its drops (``n_of``); drawing order when that says nothing (tables list the arms in
+    the order they are drawn)."""
+    from itertools import permutations
+
+    ns = [n_of(c) if n_of is not None else None for c in curves]
+    if any(n is None for n in ns):
+        return list(curves)
+    first = [float(r.counts[0]) for r in rows]
+    best = min(permutations(range(len(curves))),
+               key=lambda pm: sum(abs(first[k] - ns[j]) / max(first[k], 1.0) for k, j in enumerate(pm)))
+    return [curves[j] for j in best]
+
+
+def _risk_table(rows: list[RiskRow], curves: list[Curve], warnings: list[str], n_of=None
+                ) -> RiskTable | None:
+    """Rows -> RiskTable keyed by arm name; unnamed curves take their row's label. Rows that
+    match no curve by name or colour are paired by N (:func:`_pair_by_n`)."""
     if not rows:
         return None
     owner = {}
@@ -79,10 +96,15 @@ def _risk_table(rows: list[RiskRow], curves: list[Curve], warnings: list[str]) -
         owner[i] = c
     unnamed_rows = [i for i, c in owner.items() if c is None]
     free = [c for c in curves if c not in owner.values()]
-    if len(unnamed_rows) == 1 and len(free) == 1:
-        owner[unnamed_rows[0]] = free[0]
-        if free[0].name is None and rows[unnamed_rows[0]].label:
-            free[0].name = rows[unnamed_rows[0]].label
+    if unnamed_rows and len(unnamed_rows) == len(free) <= 5:
+        order = _pair_by_n([rows[i] for i in unnamed_rows], free, n_of)
+        if len(free) > 1:
+            warnings.append("risk-table rows without a name or colour paired with the curves by "
+                            "their numbers at the start; check")
+        for i, c in zip(unnamed_rows, order):
+            owner[i] = c
+            if c.name is None and rows[i].label:
+                c.name = rows[i].label
     times = np.unique(np.concatenate([r.times for r in rows]))
     table = {}
     for i, r in enumerate(rows):
@@ -140,7 +162,7 @@ def read_panel(drawing: PageDrawing, panel: Panel, panels: list[Panel]) -> Vecto
     curves = _legend_order(curves, swatches)
     panel.x.titles = time_axis_title(drawing, panel)
     rows = read_risk_rows(drawing, panel, panels)
-    table = _risk_table(rows, curves, warnings)
+    table = _risk_table(rows, curves, warnings, n_of=lambda c: _curve_n(c, panel))
     _unique_names(curves)
     conf = {"calibration_x": 1.0 if panel.x.from_ticks else 0.8,
             "calibration_y": 1.0 if panel.y.from_ticks else 0.8,
@@ -150,6 +172,16 @@ def read_panel(drawing: PageDrawing, panel: Panel, panels: list[Panel]) -> Vecto
     if table is None:
         warnings.append("no number-at-risk table found under the plot")
     return VectorFigure(panel, curves, rows, table, warnings, conf)
+
+
+def _curve_n(c: Curve, panel: Panel) -> int | None:
+    """N of a curve from its drop heights and marks (digitize.vector.counts.n_estimate)."""
+    from digitize.vector.counts import n_estimate
+
+    p = c.corners()
+    s = panel.y.value_at(p[:, 1]) / (100.0 if panel.percent else 1.0)
+    marks = np.array([m[0] for m in c.marks], float)
+    return n_estimate(panel.x.value_at(p[:, 0]), s, panel.x.value_at(marks) if marks.size else marks)
 
 
 def _spans(c: Curve, panel: Panel) -> bool:

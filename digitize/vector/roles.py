@@ -522,8 +522,9 @@ def split_paths(drawing: PageDrawing, panel: Panel):
             continue
         if p.stroke is None or p.curved:
             continue
-        if len(p.subpaths) == 1 and len(pts) == 2 and _frame_line(pts, panel):
-            continue                                     # axis, grid or frame line
+        if len(p.subpaths) == 1 and len(pts) <= 4 and any(
+                _frame_line(pts[i:i + 2], panel) for i in range(len(pts) - 1)):
+            continue                                     # axis, grid or frame line (base R's L box)
         if p.closed:
             continue                                     # frames, boxes
         subs = [s_ for s_ in p.subpaths if len(s_) > 1]

@@ -156,9 +156,12 @@ def run(args) -> int:
     image, page, vector = _pdf_route(args, figure, given, warnings)
     if vector is not None:
         return _run_vector(args, figure, vector, specs, warnings)
+    from_bitmap = image is not None          # an image embedded in a PDF, at its own pixels
     if image is None:
         image = load_image(figure, page=page, dpi=args.dpi)
     cal, det = _calibration(args, image, warnings)
+    if from_bitmap and det is not None:
+        det.details.update(source="bitmap", page=page, panel=args.panel or 1)
     if det is not None:
         if plot_area is None and det.plot_area is not None:
             plot_area = tuple(det.plot_area)

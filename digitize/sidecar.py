@@ -121,7 +121,16 @@ def rerun(path):
                               total_events=settings.get("total_events") or {},
                               n_total=settings.get("n_total") or {},
                               method=settings.get("method", "default"))[1]
-    image = load_image(figure, page=int(fig.get("page", 0)), dpi=int(fig.get("dpi", 200)))
+    if details.get("source") == "bitmap":     # an image embedded in the PDF: its own pixels
+        from digitize.vector.route import pick_figure, survey_pdf
+
+        page = int(fig.get("page", 0))
+        emb, _ = pick_figure(survey_pdf(figure, [page]), figure.name, page, int(details.get("panel", 1)))
+        image = emb.bitmap if emb.bitmap is not None else None
+    else:
+        image = None
+    if image is None:
+        image = load_image(figure, page=int(fig.get("page", 0)), dpi=int(fig.get("dpi", 200)))
     return run_pipeline(image, data["_calibration"], data["_arms"], risk_table=data["_risk_table"],
                         total_events=settings.get("total_events") or {},
                         n_total=settings.get("n_total") or {}, method=settings.get("method", "default"),

@@ -190,6 +190,9 @@ def test_embedded_bitmap_is_read_at_native_resolution(tmp_path):
     assert main(["extract", str(tmp_path / "bitmap.pdf"), "--out", str(tmp_path / "a.csv")]) == 0
     assert main(["extract", str(tmp_path / "fig.png"), "--out", str(tmp_path / "b.csv")]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv"))
+    from digitize.sidecar import rerun                  # the rerun reads the same pixels again
+    again = rerun(tmp_path / "a.json").ipd.reset_index(drop=True)
+    pd.testing.assert_frame_equal(again, pd.read_csv(tmp_path / "a.csv"), check_dtype=False)
 
 
 # --------------------------------------------------------------------------- R

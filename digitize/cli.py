@@ -21,7 +21,11 @@ _ARM = re.compile(r"^(?P<name>.+?)=\s*#?(?P<hex>[0-9a-fA-F]{6})(?::(?P<tol>[0-9.
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("figure", metavar="FIGURE", help="KM figure: PNG, JPEG, TIFF, BMP, WebP or PDF")
-    parser.add_argument("--page", type=int, default=0, help="PDF page, 0-based (default 0)")
+    parser.add_argument("--page", type=_page, default=None, metavar="N|auto",
+                        help="PDF page, 0-based, or auto (default): the first page with a KM figure, "
+                             "blank pages skipped")
+    parser.add_argument("--panel", type=int, default=None, metavar="K",
+                        help="which figure on the page, 1-based, when it holds several (default 1)")
     parser.add_argument("--dpi", type=int, default=200, help="PDF rendering resolution (default 200)")
     for name, what in (("x1", "first x-axis point"), ("x2", "second x-axis point"),
                        ("y1", "first y-axis point"), ("y2", "second y-axis point")):
@@ -40,6 +44,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--panel", type=int, metavar="K", default=None,
                         help="which Kaplan-Meier plot of a multi-panel figure to read, 1-based (default: "
                              "the only one; with several the command lists them and stops)")
+
+
+def _page(text: str):
+    """--page value: 'auto' -> None, else a 0-based page number."""
+    if str(text).strip().lower() == "auto":
+        return None
+    try:
+        page = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a page number (0-based) or 'auto'") from None
+    if page < 0:
+        raise argparse.ArgumentTypeError("pages are numbered from 0")
+    return page
 
 
 def parse_point(text: str, option: str):
@@ -149,9 +166,16 @@ def run(args) -> int:
         if v:
             parse_point(v, f"--{k}")
     figure = Path(args.figure)
-    image = load_image(figure, page=args.page, dpi=args.dpi)
     warnings: list[str] = []
+    image, page, vector = _pdf_route(args, figure, given, warnings)
+    if vector is not None:
+        return _run_vector(args, figure, vector, specs, warnings)
+    from_bitmap = image is not None          # an image embedded in a PDF, at its own pixels
+    if image is None:
+        image = load_image(figure, page=page, dpi=args.dpi)
     cal, det = _calibration(args, image, warnings)
+    if from_bitmap and det is not None:
+        det.details.update(source="bitmap", page=page, panel=args.panel or 1)
     if det is not None:
         if plot_area is None and det.plot_area is not None:
             plot_area = tuple(det.plot_area)
@@ -171,11 +195,76 @@ def run(args) -> int:
     result = run_pipeline(image, cal, specs or None, risk_table=risk, total_events=total_events,
                           method=args.method, plot_area=plot_area)
     result.warnings[:0] = warnings
-    paths = _out_paths(out)
     auto = None
     if det is not None:
         auto = {"used": True, **det.to_dict()}  # every detection, for review and correction
-    side = sidecar_dict(result, figure=figure.resolve(), page=args.page, dpi=args.dpi,
+    _write_outputs(result, figure, page, args.dpi, out, auto)
+    return 0
+
+
+def _pdf_route(args, figure: Path, given, warnings: list[str]):
+    """PDF page choice: (image or None, page, vector PdfFigure or None).
+
+    Zero-click on a PDF reads the figure --page/--panel pick (auto: the first page with one)
+    from the drawing itself when it is vector, or the raster pipeline runs on the embedded
+    bitmap at its native resolution. With calibration points given, the page is rendered at
+    --dpi (the points are pixels of that rendering)."""
+    from digitize.image import _is_pdf
+
+    try:
+        with open(figure, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return None, args.page or 0, None      # load_image reports the problem
+    if not _is_pdf(figure, head):
+        return None, 0, None
+    from digitize.vector.route import pick_figure, survey_pdf
+
+    survey = survey_pdf(figure, None if args.page is None else [args.page],
+                        first_only=args.page is None and args.panel is None)
+    if any(given):
+        if args.page is not None:
+            return None, args.page, None
+        if survey.figures:
+            return None, survey.figures[0].page, None
+        drawn = sorted(set(range(survey.n_pages)) - set(survey.blank_pages))
+        return None, drawn[0] if drawn else 0, None
+    fig, notes = pick_figure(survey, figure.name, args.page, args.panel)
+    warnings.extend(notes)
+    if fig.source == "vector":
+        return None, fig.page, fig
+    warnings.append(f"page {fig.page}: the figure is an embedded image; read at its own "
+                    f"{fig.bitmap.shape[1]}x{fig.bitmap.shape[0]} pixels")
+    return fig.bitmap, fig.page, None
+
+
+def _run_vector(args, figure: Path, fig, specs, warnings: list[str]) -> int:
+    """Zero-click on a vector PDF figure: curves, marks, names and risk table read exactly."""
+    from reconstruct.cli import parse_assignments
+    from reconstruct.io import read_risk_csv
+
+    from digitize.vector.route import run_vector
+
+    risk = read_risk_csv(args.risk_table) if args.risk_table else None
+    names = [c.name for c in fig.vector.curves] if not specs else [s.name for s in specs]
+    total_events = parse_assignments(args.total_events, "--total-events", names) if args.total_events else {}
+    det, result = run_vector(fig, args.dpi, specs=specs, risk_table=risk, total_events=total_events,
+                             method=args.method)
+    if risk is None and result.risk_table is not None:
+        warnings.append("risk table read from the PDF's text; check it")
+    result.warnings[:0] = warnings
+    _write_outputs(result, figure, fig.page, args.dpi, Path(args.out), {"used": True, **det.to_dict()})
+    return 0
+
+
+def _write_outputs(result, figure: Path, page: int, dpi: int, out: Path, auto) -> None:
+    """IPD, curves, marks and sidecar (each atomically), then the summary on stdout."""
+    from reconstruct.io import atomic_path, write_ipd
+
+    from digitize.sidecar import sidecar_dict, write_sidecar
+
+    paths = _out_paths(out)
+    side = sidecar_dict(result, figure=figure.resolve(), page=page, dpi=dpi,
                         outputs={k: p.name for k, p in paths.items() if k != "sidecar"}, auto=auto)
     write_ipd(result.ipd, paths["ipd"])
     with atomic_path(paths["curves"]) as tmp:
@@ -190,4 +279,3 @@ def run(args) -> int:
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
-    return 0

@@ -74,6 +74,20 @@ def _detect_figure(image, progress=None):
     return detect_figure(image, progress=progress)
 
 
+def _detect_pdf_figure(path: str, page: int, panel: int, dpi: int, crop, image, progress=None):
+    """A PDF page drawn as vectors: the detection read from the drawing (exact calibration,
+    names, risk table; digitize.vector); a bitmap page or no figure: the raster detector."""
+    from digitize.vector.route import pick_figure, survey_pdf, vector_detection
+
+    try:
+        fig, _ = pick_figure(survey_pdf(path, [page]), Path(path).name, page, panel)
+    except KMReconError:
+        fig = None
+    if fig is not None and fig.source == "vector":
+        return vector_detection(fig, dpi, crop)
+    return _detect_figure(image, progress)
+
+
 def auto_detection_available() -> bool:
     try:
         import digitize.auto.detect  # noqa: F401 - optional zero-click module
@@ -397,6 +411,7 @@ class MainWindow(QMainWindow):
         dlg = PdfPageDialog(path, n_pages, parent=self)
         if dlg.exec() != PdfPageDialog.DialogCode.Accepted:
             return None
+        self.pdf_panel = dlg.panel_value()
         return dlg.result_value()
 
     def _last_dir(self) -> str:
@@ -671,6 +686,13 @@ class MainWindow(QMainWindow):
             return
         self._start("auto", "Reading axes, legend and risk table…")
         image = self.doc.image
+        ref = self.doc.project.image
+        if ref is not None and ref.path and str(ref.path).lower().endswith(".pdf") and Path(ref.path).exists():
+            run_task(_detect_pdf_figure, str(ref.path), ref.page, getattr(self, "pdf_panel", 1) or 1,
+                     ref.dpi, ref.crop, image, on_done=lambda det: self._proposed(det, image),
+                     on_error=lambda e, tb: self._failed("auto", "Automatic detection failed", e, tb),
+                     on_progress=self._progress)
+            return
         run_task(_detect_figure, image, on_done=lambda det: self._proposed(det, image),
                  on_error=lambda e, tb: self._failed("auto", "Automatic detection failed", e, tb),
                  on_progress=self._progress)

@@ -14,9 +14,10 @@ One row per study or study arm, with columns
   ``n_risk = 40;29;18``. The number at start comes from a ``time = 0`` entry or from ``n``;
 * ``median`` with ``median_ci_low``/``median_ci_high`` (blank or ``NR`` = not reached);
 * ``median`` with ``median_min``/``median_max`` and ``n`` (range: SE by Hozo/Wan, flagged);
-* ``n``: number of patients.
-
-All times are in one unit (the unit of the landmark times asked for, e.g. months).
+* ``n``: number of patients;
+* ``unit`` (optional): the study's time unit, days / weeks / months / years. Studies in
+  different units are converted to the pooling unit (:mod:`pooling.units`); without a pooling
+  unit, mixing units is refused. A study with no unit is taken to be in the pooling unit.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ import pandas as pd
 from kmrecon.errors import InputFileError, KMReconError
 
 KNOWN_COLUMNS = ("study", "subgroup", "arm", "ipd", "time", "survival", "n_risk", "events",
-                 "median", "median_ci_low", "median_ci_high", "median_min", "median_max", "n")
+                 "median", "median_ci_low", "median_ci_high", "median_min", "median_max", "n", "unit")
 _NOT_REACHED = {"nr", "n/r", "not reached", "na", "n/a", "-", "inf", "none", ""}
 
 
@@ -64,6 +65,7 @@ class Study:
     median_max: float = np.nan
     n: int | None = None
     notes: list[str] = field(default_factory=list)
+    unit: str | None = None                  # time unit of every time above (pooling.units.UNITS)
 
     @property
     def label(self) -> str:
@@ -254,6 +256,14 @@ def _build_study(name: str, arm, rows: pd.DataFrame, base: Path) -> Study:
     if n_raw is not None and not (np.isfinite(n) and n >= 1):
         raise InputFileError(f"{label}: n must be a positive number of patients (got {n_raw!r})")
     study = Study(name, subgroup, arm, n=int(n) if np.isfinite(n) else None)
+    unit_cell = _first(rows, "unit")
+    if unit_cell is not None:
+        from pooling.units import normalize_unit
+
+        try:
+            study.unit = normalize_unit(unit_cell)
+        except KMReconError as exc:
+            raise InputFileError(f"{label}: unit {exc}") from None
     ipd_cell = _first(rows, "ipd")
     if ipd_cell is not None:
         path = Path(str(ipd_cell).strip())
@@ -285,12 +295,16 @@ def _build_study(name: str, arm, rows: pd.DataFrame, base: Path) -> Study:
     return study
 
 
-def study_from_ipd(name: str, subgroup: str, ipd, arm: str | None = None) -> Study:
-    """A study built in memory (GUI: 'add current project'), from a DataFrame or a path."""
+def study_from_ipd(name: str, subgroup: str, ipd, arm: str | None = None, unit: str | None = None) -> Study:
+    """A study built in memory (GUI: 'add current project'), from a DataFrame or a path;
+    ``unit``: its time unit (days/weeks/months/years, or None when unknown)."""
     label = f"study '{name}'"
     full = clean_ipd(ipd, label) if isinstance(ipd, pd.DataFrame) else read_ipd(ipd, label)
-    unit = full[full["arm"] == arm].reset_index(drop=True) if arm else full
-    if unit.empty:
+    unit_rows = full[full["arm"] == arm].reset_index(drop=True) if arm else full
+    if unit_rows.empty:
         raise KMReconError(f"{label}: the IPD has no arm '{arm}'")
-    return Study(name, subgroup, arm, ipd=unit, ipd_arms=full,
-                 ipd_path=None if isinstance(ipd, pd.DataFrame) else str(ipd), n=len(unit))
+    from pooling.units import normalize_unit
+
+    return Study(name, subgroup, arm, ipd=unit_rows, ipd_arms=full,
+                 ipd_path=None if isinstance(ipd, pd.DataFrame) else str(ipd), n=len(unit_rows),
+                 unit=normalize_unit(unit))

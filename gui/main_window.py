@@ -125,7 +125,10 @@ class MainWindow(QMainWindow):
     def _size_docks(self):
         left, right, bottom = self._docks
         # side docks as narrow as their controls allow, so the figure gets the middle
-        rw = max(right.minimumSizeHint().width(), min(320, self.width() // 4))
+        hh = self.arm_panel.view.horizontalHeader()     # room for every column and a name
+        need = sum(hh.sectionSizeHint(c) for c in range(1, hh.count())) + \
+            hh.fontMetrics().horizontalAdvance("Treatment arm") + 60
+        rw = max(right.minimumSizeHint().width(), min(need, self.width() // 3))
         self.resizeDocks([left, right], [left.minimumSizeHint().width(), rw], Qt.Orientation.Horizontal)
         self._grow_tables(self.tabs.currentIndex())
 

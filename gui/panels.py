@@ -296,8 +296,8 @@ class ArmPanel(QWidget):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.verticalHeader().hide()
         hh = self.view.horizontalHeader()
-        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)   # names never clipped
-        hh.setStretchLastSection(True)
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.view.setMinimumHeight(110)
         lay.addWidget(self.view)
         # buttons on a 3-column grid: the dock stays narrow enough for the figure at 1024 px
@@ -562,7 +562,8 @@ class SettingsPanel(QGroupBox):
             return
         self._updating = True
         s = self.doc.project.settings
-        self.study.setText(s.get("study", "")); self.subgroup.setText(s.get("subgroup", ""))
-        self.unit.setText(s.get("time_unit", ""))
+        for w, key in ((self.study, "study"), (self.subgroup, "subgroup"), (self.unit, "time_unit")):
+            if not (w.hasFocus() and w.isModified()):     # never overwrite what is being typed
+                w.setText(s.get(key, ""))
         self.method.setCurrentText(s.get("method", "default"))
         self._updating = False

@@ -67,6 +67,11 @@ def main() -> int:
     if w.pooling_panel is not None:
         w.pooling_panel.load_studies(ROOT / "resources/pooling_example/studies.csv")
         w.add_to_pooling()
+        done = []
+        w.pooling_panel.pooled.connect(done.append)
+        w.pooling_panel.times_edit.setText("12,24,36")   # the example figure follows 48 months
+        w.pooling_panel.run_pooling()
+        _wait(app, lambda: done or not w.pooling_panel._busy)
         for size in ((1400, 900), (1024, 700)):
             w.resize(*size)
             w.tabs.setCurrentWidget(w._pool_page)
@@ -76,6 +81,13 @@ def main() -> int:
             p = out / f"pooling_{size[0]}x{size[1]}.png"
             w.grab().save(str(p))
             written.append(p)
+        w.pooling_panel.result_tabs.setCurrentIndex(1)         # the forest plot
+        for _ in range(5):
+            app.processEvents()
+            time.sleep(0.05)
+        p = out / "pooling_plot_1024x700.png"
+        w.grab().save(str(p))
+        written.append(p)
     w.resize(*w.minimumSizeHint().toTuple())
     w.tabs.setCurrentWidget(w.diagnostics)
     for _ in range(5):

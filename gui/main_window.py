@@ -140,7 +140,7 @@ class MainWindow(QMainWindow):
         bottom = self._docks[2]
         page = self.tabs.widget(index)
         share = (0.5 if page is getattr(self, "_pool_page", None) else
-                 0.34 if page is self.diagnostics else 0.2)
+                 0.34 if page is self.diagnostics and self.doc.project.reconstruction else 0.2)
         want = max(170, int(self.height() * share))
         if bottom.height() < want:
             self.resizeDocks([bottom], [want], Qt.Orientation.Vertical)
@@ -339,6 +339,10 @@ class MainWindow(QMainWindow):
         v = mb.addMenu("&View")
         for a in (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_loupe):
             v.addAction(a)
+        v.addSeparator()           # panels can be closed for a bigger figure, and shown again
+        for d in self._docks:
+            d.setFeatures(d.features() | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+            v.addAction(d.toggleViewAction())
         t = mb.addMenu("&Tools")
         for a in self.tool_actions.values():
             t.addAction(a)
@@ -914,6 +918,7 @@ class MainWindow(QMainWindow):
                 with self.guard("Reconstruction"):
                     self.doc.set_reconstruction(rec, inputs)
                     self.tabs.setCurrentWidget(self.diagnostics)
+                    self._grow_tables(self.tabs.currentIndex())    # room for the per-interval rows
                     self.statusBar().showMessage(f"Reconstructed {len(rec.ipd)} patients", 8000)
 
             run_task(_reconstruct, arms, method, on_done=done,

@@ -328,7 +328,7 @@ class PoolingPanel(QWidget):
             self.load_studies(path)
 
     def _add_ipd_dialog(self):
-        path, _ = QFileDialog.getOpenFileName(self, "Add IPD", "", "IPD or project (*.csv *.xlsx *.json)")
+        path, _ = QFileDialog.getOpenFileName(self, "Add IPD", "", "IPD or project (*.csv *.xlsx *.kmrecon *.json)")
         if path:
             self.add_ipd_file(path)
 
@@ -346,6 +346,12 @@ class PoolingPanel(QWidget):
         except KMReconError as exc:
             self._message("Add IPD", str(exc))
             return 0
+        from pooling.studies import PROJECT_SUFFIXES
+
+        if unit is None and Path(path).suffix.lower() in PROJECT_SUFFIXES:   # a project knows its unit
+            from pooling.units import project_unit
+
+            unit = project_unit(path)
         arms = list(dict.fromkeys(ipd["arm"]))
         chosen = [None] if len(arms) == 1 else self.ask_arms(arms, Path(path).stem)
         if not chosen:

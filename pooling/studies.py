@@ -5,7 +5,8 @@ One row per study or study arm, with columns
 * ``study`` (required) and ``subgroup`` (required; e.g. lung, liver, spine, brain);
 * ``arm`` (optional): which arm of a multi-arm IPD file this row is; blank = all patients;
 * ``ipd``: path (relative to the table's folder) to an IPD CSV/XLSX with columns
-  ``time, event`` (+ ``arm``), or to a KMRecon project ``.json`` (its reconstructed IPD);
+  ``time, event`` (+ ``arm``), or to a KMRecon project ``.kmrecon``/``.json`` (its
+  reconstructed IPD; its time unit too, when the row gives none);
 * a yearly survival table as printed in a paper: ``time``, ``survival`` (probability, or
   percent when any value > 1.5), ``n_risk`` (number at risk at that time) and optionally
   ``events`` (deaths in the interval ending at that time). Either one row per time (repeat
@@ -31,6 +32,7 @@ from kmrecon.errors import InputFileError, KMReconError
 
 KNOWN_COLUMNS = ("study", "subgroup", "arm", "ipd", "time", "survival", "n_risk", "events",
                  "median", "median_ci_low", "median_ci_high", "median_min", "median_max", "n", "unit")
+PROJECT_SUFFIXES = (".json", ".kmrecon")     # KMRecon project files (the app saves .kmrecon)
 _NOT_REACHED = {"nr", "n/r", "not reached", "na", "n/a", "-", "inf", "none", ""}
 
 
@@ -104,7 +106,7 @@ def read_table_file(path) -> pd.DataFrame:
 def read_ipd(path, label: str = "study") -> pd.DataFrame:
     """IPD (arm, time, event) from a CSV/XLSX file or a KMRecon project (.json)."""
     path = Path(path)
-    if path.suffix.lower() == ".json":
+    if path.suffix.lower() in PROJECT_SUFFIXES:
         if not path.is_file():
             raise InputFileError(f"{label}: project file not found: {path}")
         from kmrecon.project import project_ipd  # GUI engineer's module; imported only when needed
@@ -270,6 +272,10 @@ def _build_study(name: str, arm, rows: pd.DataFrame, base: Path) -> Study:
         path = path if path.is_absolute() else base / path
         full = read_ipd(path, label)
         study.ipd_path = str(path)
+        if study.unit is None and path.suffix.lower() in PROJECT_SUFFIXES:   # a project knows its unit
+            from pooling.units import project_unit
+
+            study.unit = project_unit(path)
         study.ipd_arms = full
         if arm:
             if arm not in set(full["arm"]):

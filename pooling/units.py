@@ -42,6 +42,19 @@ def normalize_unit(text) -> str | None:
     raise KMReconError(f"'{text}' is not a time unit: use days, weeks, months or years")
 
 
+def project_unit(path) -> str | None:
+    """The time unit saved in a KMRecon project file (its Study panel / the axis label read by
+    zero-click), or None when it has none or it is no time unit."""
+    import json
+    from pathlib import Path
+
+    try:
+        settings = json.loads(Path(path).read_text(encoding="utf-8")).get("settings") or {}
+        return normalize_unit(settings.get("time_unit"))
+    except (OSError, ValueError, AttributeError, KMReconError):
+        return None
+
+
 def factor(from_unit: str, to_unit: str) -> float:
     """Multiply a time in ``from_unit`` by this to get it in ``to_unit``."""
     return DAYS_PER[from_unit] / DAYS_PER[to_unit]

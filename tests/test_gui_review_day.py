@@ -223,12 +223,24 @@ def test_readme_shortcuts_work(qtbot, make_window, figure, figure_file, tmp_path
     model = w.arm_panel.model
     conf = [model.data(model.index(r, 6)) for r in range(model.rowCount())]
     assert all(c for c in conf), conf
+    w.doc.edit({"settings": dict(w.doc.project.settings, time_unit="Months")}, "unit")
     path = tmp_path / "p.kmrecon"
     assert w.save_to(str(path))
     w2 = make_window()
     w2.open_file(str(path))
     m2 = w2.arm_panel.model
     assert [m2.data(m2.index(r, 6)) for r in range(m2.rowCount())] == conf
+    # the saved project is a pooling study: its IPD and its time unit
+    import pandas as pd
+
+    from pooling.studies import read_studies
+
+    (st,) = read_studies(pd.DataFrame({"study": ["P"], "subgroup": ["g"], "arm": ["Treatment"],
+                                       "ipd": [str(path)]}))
+    assert st.unit == "months" and len(st.ipd) == 150
+    w2.pooling_panel.ask_arms = lambda arms, study: ["Control"]
+    assert w2.pooling_panel.add_ipd_file(path) == 1
+    assert (w2.pooling_panel.studies[0].arm, w2.pooling_panel.studies[0].unit) == ("Control", "months")
 
 
 # ------------------------------------------------------------------------------- the figure

@@ -438,6 +438,10 @@ class PoolingPanel(QWidget):
         fig = self._figures.get(name)
         if fig is None:
             return
+        if not name.startswith("forest"):
+            # laid out again at the canvas' size: a short bottom panel must not cut the axis
+            # labels off (forest plots place their own text around the axes)
+            fig.set_layout_engine("tight")
         self._canvas = FigureCanvasQTAgg(fig)
         self.plot_layout.addWidget(self._canvas)
         self._canvas.draw_idle()

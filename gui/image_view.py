@@ -27,7 +27,8 @@ from gui.document import Document, new_merge_id
 
 HANDLE_COLORS = {"x1": "#d81b60", "x2": "#d81b60", "y1": "#1e88e5", "y2": "#1e88e5"}
 MARKER_SIZE = 5.0          # point handle, screen pixels (ItemIgnoresTransformations)
-MAX_MARKERS = 6000         # above this many traced points, handles appear only when zoomed in
+MAX_MARKERS = 3000         # above this many traced points, handles appear only when zoomed in (each
+                           # redraw of 3000 handles costs ~0.2 s, their painting ~0.2 s)
 
 
 def tick_text(v: float, span: float) -> str:
@@ -151,19 +152,19 @@ class _Selectable:
         return super().itemChange(change, value)
 
 
-class Marker(_Selectable, QGraphicsRectItem):
+class Marker(QGraphicsRectItem):
     """A step-corner handle of constant screen size (a small light square: white fill, thin
     outline in the arm's colour), selectable. Small and light so that at fit-to-window zoom a
     dense trace (a corner every 1-2 image pixels) still shows its line through the handles and
-    a sparse one is not hidden under them."""
+    a sparse one is not hidden under them. There are thousands of them, so no Python
+    ``itemChange``: the view restyles them on the scene's ``selectionChanged``."""
 
     def __init__(self, x, y, color: QColor, role, size=MARKER_SIZE):
         super().__init__(-size / 2, -size / 2, size, size)
         self.color = QColor(color)
         self.setPos(x, y)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations
+                      | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.role = role
         self.setZValue(6)
         self.restyle()
@@ -303,6 +304,8 @@ class ImageView(QGraphicsView):
         super().__init__(parent)
         self.doc = doc
         self.setScene(QGraphicsScene(self))
+        self._styled: set = set()              # markers drawn selected (see _restyle_selection)
+        self.scene().selectionChanged.connect(self._restyle_selection)
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
@@ -448,6 +451,7 @@ class ImageView(QGraphicsView):
     def _on_image(self):
         sc = self.scene()
         sc.clear()
+        self._styled = set()
         self._overlay_items, self._mask_items, self._recon_items = [], [], []
         self._pixmap_item = None
         self._qimage = None
@@ -490,6 +494,16 @@ class ImageView(QGraphicsView):
         if {"calibration", "arms"} & set(fields) or hints_moved:
             self._draw_overlays()
             self._draw_reconstruction()
+
+    def _restyle_selection(self):
+        """Point handles (no itemChange of their own) follow the selection here."""
+        now = {it for it in self.scene().selectedItems() if isinstance(it, Marker)}
+        for it in now ^ self._styled:
+            try:
+                it.restyle()
+            except RuntimeError:          # removed from the scene and deleted meanwhile
+                pass
+        self._styled = now
 
     def _clear(self, items):
         sc = self.scene()

@@ -255,6 +255,13 @@ def test_point_handles_are_small_light_and_shown_at_fit_zoom(qtbot, make_window,
         assert r.width() <= 7 and r.height() <= 7          # screen pixels (ignores the zoom)
         assert m.brush().color().lightness() > 200         # a light handle, not a dark square
         assert m.pen().isCosmetic() and m.pen().widthF() <= 1.5
+    # a clicked handle is drawn selected (yellow), and light again once deselected
+    x, y = w.doc.project.arms[0].points_px[10]
+    click_image(qtbot, w, x, y)
+    (sel,) = [it for it in w.view.scene().selectedItems() if isinstance(it, Marker)]
+    assert sel.brush().color().name() == "#ffeb3b"
+    w.view.scene().clearSelection()
+    assert sel.brush().color().lightness() > 200 and sel.brush().color().name() != "#ffeb3b"
 
 
 def test_plain_wheel_zooms_around_the_cursor(qtbot, make_window, figure, figure_file):

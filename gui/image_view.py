@@ -736,10 +736,12 @@ class ImageView(QGraphicsView):
         return 0 <= sp.x() < w and 0 <= sp.y() < h
 
     def _outside_axes(self, sp: QPointF) -> str | None:
-        """Why a click cannot be a point of a KM curve, or None. A curve lives inside the
-        axes: survival between the survival axis' two calibration values (0 and 1, or 0 and
-        100 %) and time from the time axis' first calibration value on, with 2 % of each axis'
-        span as slack (a curve drawn over an axis line is still on it)."""
+        """Why a click cannot be a point of a KM curve, or None. A survival curve lives where
+        0 <= S <= 1 and t >= 0 (or from the time axis' first calibration value, if negative),
+        so a click below the time axis, above S = 1 or left of time 0 is a slip; 2 % of each
+        axis' calibrated span is allowed as slack (a curve drawn over an axis line is still on
+        it). The calibration values need not be the axes' ends (Y2 may sit on the 0.8 tick),
+        so the bounds are the survival scale's, not the calibration points'."""
         if not self._in_image(sp):
             return "the click is outside the figure"
         calib = self.doc.calibration()
@@ -755,10 +757,12 @@ class ImageView(QGraphicsView):
         t, s = float(np.ravel(t)[0]), float(np.ravel(s)[0])
         t_slack = 0.02 * abs(tv[1] - tv[0])
         s_slack = 0.02 * abs(sv[1] - sv[0])
-        if t < min(tv) - t_slack:
-            return "the click is left of the survival axis (before the first time)"
-        if s < min(sv) - s_slack or s > max(sv) + s_slack:
-            return "the click is outside the survival axis' range (below or above the axes)"
+        if t < min(0.0, min(tv)) - t_slack:
+            return "the click is left of time 0 (outside the axes)"
+        if s < min(0.0, min(sv)) - s_slack:
+            return "the click is below survival 0 (under the time axis)"
+        if s > max(1.0, max(sv)) + s_slack:
+            return "the click is above survival 1 (100 %)"
         return None
 
     def _pick_color(self, sp: QPointF):

@@ -293,6 +293,15 @@ def test_add_point_refuses_clicks_outside_the_axes(qtbot, make_window, figure, f
     assert len(w.doc.project.arms[0].points_px) == 0
     click_image(qtbot, w, xm, c["y1"]["py"] - 2)                      # on the axis: a last drop to 0
     assert len(w.doc.project.arms[0].points_px) == 1
+    above = c["y2"]["py"] - 0.1 * (c["y1"]["py"] - c["y2"]["py"])     # S = 1.1
+    click_image(qtbot, w, xm, above)
+    assert len(w.doc.project.arms[0].points_px) == 1
+    # Y2 calibrated on the 0.8 tick: S = 0.98 is still inside the axes
+    y1, y2 = c["y1"]["py"], c["y2"]["py"]
+    cal = dict(c, y2=dict(c["y2"], py=y1 + 0.8 * (y2 - y1), value=0.8 * c["y2"]["value"]))
+    w.doc.edit({"calibration": cal}, "Y2 on the 0.8 tick")
+    click_image(qtbot, w, xm, y1 + 0.98 * (y2 - y1))
+    assert len(w.doc.project.arms[0].points_px) == 2
 
 
 def test_overlay_labels_are_round_numbers(qtbot, make_window, figure, figure_file):

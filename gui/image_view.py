@@ -358,6 +358,11 @@ class ImageView(QGraphicsView):
             # edges, so fitting it shows every label with no scrollbars
             self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
             self._update_marker_visibility()
+        elif getattr(self, "empty_hint", None) is not None:   # the "open a figure" text, whole
+            self.resetTransform()
+            r, vp = self.scene().sceneRect(), self.viewport().rect()
+            if r.width() > vp.width() or r.height() > vp.height():
+                self.fitInView(r, Qt.AspectRatioMode.KeepAspectRatio)
 
     def zoom(self, factor: float, anchor=None) -> None:
         """Scale by ``factor`` keeping the image pixel under ``anchor`` (viewport point; default

@@ -130,19 +130,19 @@ class MainWindow(QMainWindow):
             hh.fontMetrics().horizontalAdvance("Treatment arm") + 60
         rw = max(right.minimumSizeHint().width(), min(need, self.width() // 3))
         self.resizeDocks([left, right], [left.minimumSizeHint().width(), rw], Qt.Orientation.Horizontal)
-        self._grow_tables(self.tabs.currentIndex())
+        self._grow_tables(self.tabs.currentIndex(), shrink=True)
 
-    def _grow_tables(self, index: int):
+    def _grow_tables(self, index: int, shrink: bool = False):
         """Give the bottom tables the height their tab needs, taken from the figure: the risk
         grid a fifth of the window, the diagnostics (summary + per-interval rows) a third, the
-        pooling tab (studies, options, results) half. Only grows: a height the user dragged
-        larger stays."""
+        pooling tab (studies, options, results) half. Only grows (``shrink``: on the first
+        show), so a height the user dragged larger stays."""
         bottom = self._docks[2]
         page = self.tabs.widget(index)
         share = (0.5 if page is getattr(self, "_pool_page", None) else
                  0.34 if page is self.diagnostics and self.doc.project.reconstruction else 0.2)
         want = max(170, int(self.height() * share))
-        if bottom.height() < want:
+        if bottom.height() < want or shrink:
             self.resizeDocks([bottom], [want], Qt.Orientation.Vertical)
 
     # ------------------------------------------------------------------------------- layout
@@ -808,15 +808,17 @@ class MainWindow(QMainWindow):
             found = ", ".join("#%02x%02x%02x" % tuple(int(v) for v in c) for c in colors)
             if arms:
                 old = [a.rgb for a in arms]
-                # each arm takes the found colour nearest its current one (one each), so arms
+                # the arms take the most prominent colours (one per arm: the curves, ahead of
+                # text and frame ink), each arm the one nearest its current colour, so arms
                 # that already have roughly the right colour are refined, never swapped
                 from scipy.optimize import linear_sum_assignment
 
-                cost = np.linalg.norm(np.asarray(old, float)[:, None, :] - np.asarray(colors, float)[None, :, :],
+                top = colors[:len(arms)]
+                cost = np.linalg.norm(np.asarray(old, float)[:, None, :] - np.asarray(top, float)[None, :, :],
                                       axis=2)
                 for i, j in zip(*linear_sum_assignment(cost)):
-                    arms[i].rgb = tuple(int(v) for v in colors[j])
-                extra = (f"; {len(colors) - len(arms)} more colour(s) than arms: add an arm for each"
+                    arms[i].rgb = tuple(int(v) for v in top[j])
+                extra = (f"; the {len(arms)} most prominent used (more colours: add an arm for each)"
                          if len(colors) > len(arms) else
                          f"; {len(arms) - len(colors)} arm(s) kept their colour (fewer colours found)"
                          if len(colors) < len(arms) else "")

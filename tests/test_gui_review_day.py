@@ -391,6 +391,8 @@ def test_layout_after_reconstruction(qtbot, make_window, figure, figure_file, si
 
 def test_minimum_window_keeps_the_figure_usable(qtbot, make_window):
     w = make_window()
+    qtbot.wait(50)
+    assert w.view.height() >= 0.5 * w.height()          # the figure has the most room at first
     w.resize(w.minimumSizeHint())
     qtbot.wait(50)
     assert w.width() <= 1024 and w.height() <= 700

@@ -374,25 +374,26 @@ def test_layout_after_reconstruction(qtbot, make_window, figure, figure_file, si
     w.resize(*size)
     w.act_reconstruct.trigger()
     qtbot.waitUntil(lambda: w.doc.current_ipd() is not None, timeout=30000)
-    qtbot.wait(50)
-    assert _toolbar_hides(w) == []                     # no button in the overflow menu
     t = w.diagnostics.intervals
     assert t.rowCount() >= 6
-    shown = t.viewport().height() // max(1, t.rowHeight(0))
-    assert shown >= (6 if size[0] >= 1400 else 4), shown
+    need = 6 if size[0] >= 1400 else 4
+    qtbot.waitUntil(lambda: t.viewport().height() // max(1, t.rowHeight(0)) >= need, timeout=3000)
+    assert _toolbar_hides(w) == []                     # no button in the overflow menu
     assert w.view.height() >= 0.3 * size[1] and w.view.width() >= 0.35 * size[0]
     w.pooling_panel.add_study("S", "lung", figure.truth.ipd, arm=figure.truth.arms[0], unit="months")
     w.tabs.setCurrentWidget(w._pool_page)
-    qtbot.wait(50)
     run = w.pooling_panel.run_button
-    vis = run.visibleRegion().boundingRect()
-    assert run.isVisible() and vis.height() == run.height() and vis.width() == run.width()
+
+    def run_shown():
+        vis = run.visibleRegion().boundingRect()
+        return run.isVisible() and vis.height() == run.height() and vis.width() == run.width()
+    qtbot.waitUntil(run_shown, timeout=3000)
 
 
 def test_minimum_window_keeps_the_figure_usable(qtbot, make_window):
     w = make_window()
-    qtbot.wait(50)
-    assert w.view.height() >= 0.5 * w.height()          # the figure has the most room at first
+    qtbot.waitUntil(lambda: w._docks_sized)
+    qtbot.waitUntil(lambda: w.view.height() >= 0.5 * w.height(), timeout=3000)   # the figure has most room
     w.resize(w.minimumSizeHint())
     qtbot.wait(50)
     assert w.width() <= 1024 and w.height() <= 700

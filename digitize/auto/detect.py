@@ -130,6 +130,22 @@ def _text_height(ink: np.ndarray, plot_area) -> float:
     return float(np.median(hs)) if hs.size else max(6.0, 0.02 * ink.shape[0])
 
 
+def _arm_styles(det, img, legend, text_mask, warnings, th) -> None:
+    """Arms sharing a colour get line styles (digitize.linestyle.styles_for_arms), named from the
+    legend swatches (the short line left of each entry's text, about 4.6 text heights long)."""
+    from digitize.linestyle import styles_for_arms  # noqa: PLC0415
+
+    if det.plot_area is None or not det.arms:
+        return
+    boxes = {e.name: (int(e.bbox[0] - 4.6 * th), e.bbox[1], e.bbox[0] - 1, e.bbox[3]) for e in legend}
+    try:
+        det.arms, notes = styles_for_arms(img, det.plot_area,
+                                          det.arms, boxes, text_mask)
+    except Exception as exc:  # a failure there must not lose the rest of the detection
+        notes = [f"arms: line styles could not be read ({exc})"]
+    warnings.extend(notes)
+
+
 def _arm_colours(image, plot_area, warnings) -> list[tuple[int, int, int]]:
     """Curve colours in the plot area (digitize.colors.find_arm_colors), most prominent first."""
     from digitize.colors import find_arm_colors  # noqa: PLC0415
@@ -371,6 +387,7 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
         text_mask[max(0, y0 - 2):y1 + 2, max(0, int(x0 - 4.6 * th)):x1 + 1] = True
     colours = _arm_colours(img, pa, warnings)
     _name_arms(det, colours, legend, table, warnings, img, text_mask)
+    _arm_styles(det, img, legend, text_mask, warnings, th)
     step(1.0)
     det.seconds = _time.perf_counter() - t_start
     return det

@@ -265,7 +265,7 @@ def styles_for_arms(image, plot_area, arms: list, legend_boxes: dict | None = No
     take the remaining styles in R's line-type order. A colour drawn in more styles than it
     has arms gets one arm per extra style ("Arm k"). Returns (arms, notes)."""
     from digitize.extract import ArmSpec, _colour_groups
-    from digitize.inkmask import background_color, rgb_to_lab
+    from digitize.inkmask import background_color, is_neutral, rgb_to_lab
     from digitize.trace import line_width_guess
 
     img = np.asarray(image)
@@ -289,7 +289,9 @@ def styles_for_arms(image, plot_area, arms: list, legend_boxes: dict | None = No
             continue
         lw = line_width_guess(ink.astype(np.float32))
         found = propose_styles(ink, lw)
-        if len(found) < 2 and len(members) < 2:
+        # black-and-white figures tell curves apart by style; a coloured curve's chains of
+        # short pieces are its own dashes (its style needs no arm of its own)
+        if len(members) < 2 and (len(found) < 2 or not is_neutral(rep.rgb)):
             continue
         styles: dict[int, str] = {}
         for i in members:

@@ -392,14 +392,29 @@ def _style_group(k: int, specs: list[ArmSpec], run_group, offset) -> list[Extrac
                             f"as {styles[i]} (give it with --arm NAME=#RRGGBB,STYLE or --arm-at NAME=PX,PY)")
     distinct = sorted(set(styles), key=BY_LENGTH.index)
     maps = split_by_style(ink, distinct, lw)
-    out = []
-    for i, s in enumerate(specs):
+    out: list[ExtractedArm | None] = [None] * len(specs)
+    # solid arms first: the long strokes off their traces are dashed or dotted curves running
+    # together (or with their marks merged into one piece), which each of those arms may follow
+    # by continuity
+    order_ = sorted(range(len(specs)), key=lambda i: styles[i] != "solid")
+    shared = None
+    for i in order_:
+        s = specs[i]
         if styles.count(styles[i]) > 1:
             notes[i].append(f"arm '{s.name}': another arm has the same colour and line style "
                             f"({s.hex}, {styles[i]}); they cannot be told apart")
-        res = run_group(k, (s, styles[i], maps[styles[i]], ink))
+        own = maps[styles[i]]
+        if styles[i] != "solid" and "solid" in maps:
+            if shared is None:
+                solid_band = np.zeros(ink.shape, bool)
+                for j in order_:
+                    if styles[j] == "solid" and out[j] is not None and not out[j].empty:
+                        solid_band |= _trace_band(out[j], ink.shape, offset, radius=int(np.ceil(lw)) + 2)
+                shared = maps["solid"] & ~solid_band
+            own = own | shared
+        res = run_group(k, (s, styles[i], own, ink))
         res.warnings[:0] = notes[i]
-        out.append(res)
+        out[i] = res
     return out
 
 

@@ -2,8 +2,8 @@
 from known IPD, with the exact calibration R used: arms told apart only by line type.
 
 Needs ``Rscript`` with the survival package (survminer for ``kind="survminer"``);
-:func:`have_r` says whether it is there. Pixel convention: image pixels, x right, y down,
-origin top-left (R's png device coordinates).
+:func:`have_r` says whether it is there. Pixel convention (as ``digitize``): x right, y down,
+origin top-left, the centre of the pixel in column c, row r at (c, r).
 """
 from __future__ import annotations
 
@@ -116,7 +116,8 @@ def render_r(ipd: pd.DataFrame, styles: dict[str, str], *, kind: str = "base", c
             raise RuntimeError(f"Rscript failed: {r.stderr[-2000:]}")
         vals = [float(v) for v in r.stdout.split()[-8:]]
         image = np.asarray(Image.open(png).convert("RGB"))
-    px0, pxm, py0, py1, ux0, ux1, uy0, uy1 = vals
+    # R's device coordinates put pixel edges at integers; ours put pixel centres there
+    px0, pxm, py0, py1, ux0, ux1, uy0, uy1 = (v - 0.5 for v in vals)
     cal = {"x1": {"px": px0, "py": py0, "value": 0.0}, "x2": {"px": pxm, "py": py0, "value": x_max},
            "y1": {"px": px0, "py": py0, "value": 0.0}, "y2": {"px": px0, "py": py1, "value": 1.0},
            "log_x": False, "no_rotation": True, "y_percent": False}

@@ -1,12 +1,14 @@
 """Benchmark: black-and-white KM figures rendered by R, arms told apart only by line style.
 
-Figures (simulate.rbw, from simulated IPD with known truth): base R ``plot(survfit, lty=...,
-col="black"/grey, mark.time=TRUE)`` with legend(), survminer ``ggsurvplot(palette=c("black",
-...), linetype="strata")``; crossing curves included. Two modes:
+Figures (simulate.rbw, from simulated IPD with known truth; 1000x780 px at 120 dpi): base R
+``plot(survfit, lty=..., col="black"/grey, mark.time=TRUE, las=1)`` with legend() and a
+number-at-risk table in mtext rows (one figure with R's default las=0: vertical y labels),
+survminer ``ggsurvplot(palette=c("black", ...), linetype="strata", risk.table=TRUE)``; crossing
+curves included. Two modes:
 
-  assisted   true calibration, arms given as black/grey + line style, true numbers at risk
-             every 6 months (as a printed risk table)
-  zero       nothing given: the automatic detector (axes, arms and their styles)
+  assisted   true calibration, arms given as black/grey + line style, the printed numbers at
+             risk (every 6 months)
+  zero       nothing given: the automatic detector (axes, arms and their styles, risk table)
 
 Per arm: IAE of the digitized curve vs the true KM (probability units, over its follow-up) and
 the reconstructed events' error (%). An arm is missed if not found or IAE > 0.05.
@@ -38,6 +40,7 @@ from simulate.rbw import have_r, render_r  # noqa: E402
 #: (label, kind, styles, colour, seed, (shape, median) per arm)
 FIGURES = [
     ("base 2 crossing", "base", ("solid", "dashed"), "#000000", 0, ((0.6, 12.0), (2.0, 16.0))),
+    ("base 2 crossing las0", "base", ("solid", "dashed"), "#000000", 7, ((0.6, 12.0), (2.0, 16.0))),
     ("base 2", "base", ("solid", "dashed"), "#000000", 1, ((1.0, 10.0), (1.0, 20.0))),
     ("base 3 lty1:3", "base", ("solid", "dashed", "dotted"), "#000000", 3, ((0.7, 10.0), (1.5, 18.0), (1.0, 30.0))),
     ("base 2 grey", "base", ("solid", "dotted"), "#666666", 4, ((1.0, 14.0), (1.3, 24.0))),
@@ -121,7 +124,7 @@ def main() -> int:
     for label, kind, styles, colour, seed, arms in figs:
         ipd = _ipd(seed, arms)
         fig = render_r(ipd, dict(zip("ABC", styles)), kind=kind, colors={a: colour for a in "ABC"[:len(styles)]},
-                       width=1000, height=720, res=120)
+                       width=1000, height=780, res=120, risk_table=True, las=0 if "las0" in label else 1)
         for m in args.modes:
             rows, sec = run_one(fig, m)
             for a, iae, ev in rows:

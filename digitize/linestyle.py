@@ -93,9 +93,19 @@ def _short_classes(stats: np.ndarray, n: int, line_width: float) -> np.ndarray:
     cls = _kmeans_1d(lv, np.quantile(lv, np.linspace(0.05, 1.0, n + 1)))
     extra = cls == n
     if extra.any() and (~extra).any():
+        # distance to each class's nearest piece in units of that class's own spacing (dots lie
+        # closer together than dashes: a mark on a dashed line is nearer a dash than its pitch)
         c = np.column_stack([stats[:, 0] + stats[:, 2] / 2.0, stats[:, 1] + stats[:, 3] / 2.0])
-        d = np.linalg.norm(c[extra][:, None] - c[~extra][None], axis=2)
-        cls[extra] = cls[~extra][np.argmin(d, axis=1)]
+        score = np.full((int(extra.sum()), n), np.inf)
+        for j in range(n):
+            cj = c[cls == j]
+            if cj.shape[0] == 0:
+                continue
+            dj = np.linalg.norm(cj[:, None] - cj[None], axis=2)
+            np.fill_diagonal(dj, np.inf)
+            pitch = float(np.median(dj.min(axis=1))) if cj.shape[0] > 1 else 1.0
+            score[:, j] = np.linalg.norm(c[extra][:, None] - cj[None], axis=2).min(axis=1) / max(pitch, 1.0)
+        cls[extra] = np.argmin(score, axis=1)
     return np.minimum(cls, n - 1)
 
 
@@ -255,15 +265,16 @@ def swatch_style(ink: np.ndarray, line_width: float) -> str | None:
 
 
 def styles_for_arms(image, plot_area, arms: list, legend_boxes: dict | None = None,
-                    exclude: np.ndarray | None = None) -> tuple[list, list[str]]:
+                    exclude: np.ndarray | None = None, add_unnamed: bool = True) -> tuple[list, list[str]]:
     """Zero-click: arms (extract.ArmSpec) with line styles where several curves share a colour.
 
     For each colour, its ink in the plot area (within Delta E 25 of it, off the paper; minus
     ``exclude``, bool image map of text and axes) is split into the styles drawn
     (:func:`propose_styles`). Arms of that colour named from legend entries take the style their
     swatch shows (``legend_boxes``: arm name -> swatch box x0, y0, x1, y1 image pixels); others
-    take the remaining styles in R's line-type order. A colour drawn in more styles than it
-    has arms gets one arm per extra style ("Arm k"). Returns (arms, notes)."""
+    take the remaining styles in R's line-type order. With ``add_unnamed`` (no arm names are
+    printed), a black or grey drawn in more styles than it has arms gets one arm per extra
+    style ("Arm k"). Returns (arms, notes)."""
     from digitize.extract import ArmSpec, _colour_groups
     from digitize.inkmask import background_color, is_neutral, rgb_to_lab
     from digitize.trace import line_width_guess
@@ -282,16 +293,19 @@ def styles_for_arms(image, plot_area, arms: list, legend_boxes: dict | None = No
     reps, colour_of = _colour_groups(list(arms))
     out = list(arms)
     notes: list[str] = []
+    # each pixel to the nearest arm colour: a grey curve's ink is not a black curve's dashes
+    d_rep = np.stack([np.linalg.norm(lab - rgb_to_lab(np.array([r.rgb], float))[0], axis=2) for r in reps])
+    nearest = np.argmin(d_rep, axis=0)
     for k, rep in enumerate(reps):
         members = [i for i, c in enumerate(colour_of) if c == k]
-        ink = off_paper & (np.linalg.norm(lab - rgb_to_lab(np.array([rep.rgb], float))[0], axis=2) < 25.0)
+        ink = off_paper & (d_rep[k] < 25.0) & (nearest == k)
         if ink.sum() < 50:
             continue
         lw = line_width_guess(ink.astype(np.float32))
         found = propose_styles(ink, lw)
         # black-and-white figures tell curves apart by style; a coloured curve's chains of
         # short pieces are its own dashes (its style needs no arm of its own)
-        if len(members) < 2 and (len(found) < 2 or not is_neutral(rep.rgb)):
+        if len(members) < 2 and (len(found) < 2 or not is_neutral(rep.rgb) or not add_unnamed):
             continue
         styles: dict[int, str] = {}
         for i in members:
@@ -317,7 +331,7 @@ def styles_for_arms(image, plot_area, arms: list, legend_boxes: dict | None = No
         for i in members:
             a = arms[i]
             out[i] = ArmSpec(a.name, a.rgb, a.tolerance, style=styles[i], at=a.at)
-        for s in found:
+        for s in found if add_unnamed else ():
             if s not in styles.values():
                 name = f"Arm {len(out) + 1}"
                 out.append(ArmSpec(name, rep.rgb, rep.tolerance, style=s))

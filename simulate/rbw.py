@@ -26,11 +26,26 @@ d <- read.csv(a[1]); d$arm <- factor(d$arm, levels=strsplit(a[3], "\t")[[1]])
 lty <- as.integer(strsplit(a[4], ",")[[1]]); col <- strsplit(a[5], ",")[[1]]
 W <- as.integer(a[6]); H <- as.integer(a[7]); R <- as.integer(a[8]); xmax <- as.numeric(a[9])
 lwd <- as.numeric(a[10])
+risk <- a[11] == "1"; las <- as.integer(a[12])
 fit <- survfit(Surv(time, event) ~ arm, data=d)
 png(a[2], width=W, height=H, res=R)
-plot(fit, lty=lty, col=col, lwd=lwd, mark.time=TRUE, xlab="Months", ylab="Survival probability",
-     xlim=c(0, xmax), xaxs="i")
+if (risk) par(mar=c(4 + 1.2 * nlevels(d$arm) + 1, 7, 2, 2))
+plot(fit, lty=lty, col=col, lwd=lwd, mark.time=TRUE, xlab="", ylab="Survival probability",
+     xlim=c(0, xmax), xaxs="i", las=las, xaxt="n")
+times <- seq(0, xmax, by=6)
+axis(1, at=times)
+title(xlab="Months", line=2.2)
 legend("topright", legend=levels(d$arm), lty=lty, col=col, lwd=lwd, bty="n")
+if (risk) {
+  ss <- summary(fit, times=times, extend=TRUE)
+  mtext("Number at risk", side=1, line=3.5, at=0, adj=0, cex=0.85)
+  for (i in seq_along(levels(d$arm))) {
+    lev <- levels(d$arm)[i]
+    n <- ss$n.risk[ss$strata == paste0("arm=", lev)]
+    mtext(n, side=1, line=3.5 + 1.2 * i, at=times, cex=0.85)
+    mtext(lev, side=1, line=3.5 + 1.2 * i, at=-0.06 * xmax, adj=1, cex=0.85)
+  }
+}
 u <- par("usr")
 cat(grconvertX(c(0, xmax), "user", "device"), grconvertY(c(0, 1), "user", "device"),
     grconvertX(u[1:2], "user", "device"), grconvertY(u[3:4], "user", "device"), "\n")
@@ -45,14 +60,24 @@ lty <- as.integer(strsplit(a[4], ",")[[1]]); col <- strsplit(a[5], ",")[[1]]
 W <- as.integer(a[6]); H <- as.integer(a[7]); R <- as.integer(a[8]); xmax <- as.numeric(a[9])
 lwd <- as.numeric(a[10])
 fit <- survfit(Surv(time, event) ~ arm, data=d)
-p <- ggsurvplot(fit, data=d, palette=col, linetype="strata", censor.shape="+", size=lwd * 0.5,
-                xlim=c(0, xmax), legend.labs=levels(d$arm), legend.title="")$plot
-p <- p + scale_linetype_manual(values=lty, labels=levels(d$arm), name="")
+risk <- a[11] == "1"
+g <- ggsurvplot(fit, data=d, palette=col, linetype="strata", censor.shape="+", size=lwd * 0.5,
+                xlim=c(0, xmax), break.time.by=6, legend.labs=levels(d$arm), legend.title="",
+                risk.table=risk, tables.height=0.25, risk.table.y.text.col=FALSE)
+g$plot <- g$plot + scale_linetype_manual(values=lty, labels=levels(d$arm), name="")
+p <- g$plot
 png(a[2], width=W, height=H, res=R)
-print(p)
+print(if (risk) g else p, newpage=TRUE)
 grid.force()
-vps <- grid.ls(viewports=TRUE, print=FALSE)$name
-seekViewport(vps[grepl("^panel", vps)][1])
+ls_ <- grid.ls(viewports=TRUE, print=FALSE)
+sel <- grepl("^panel\\.[0-9]", ls_$name) & ls_$type == "vpListing"
+full <- ifelse(ls_$vpPath[sel] == "", ls_$name[sel], paste0(ls_$vpPath[sel], "::", ls_$name[sel]))
+full <- unique(sub("^ROOT::", "", full))
+go <- function(f) { upViewport(0); downViewport(do.call(vpPath, as.list(strsplit(f, "::")[[1]]))) }
+# the survival panel: the tallest one (the risk table's is below it)
+hts <- sapply(full, function(f) { go(f); a0 <- deviceLoc(unit(0, "npc"), unit(0, "npc"), valueOnly=TRUE)
+  a1 <- deviceLoc(unit(1, "npc"), unit(1, "npc"), valueOnly=TRUE); a1$y - a0$y })
+go(full[which.max(hts)])
 lim <- ggplot_build(p)$layout$panel_params[[1]]
 xr <- lim$x.range; yr <- lim$y.range
 p0 <- deviceLoc(unit(0, "npc"), unit(0, "npc"), valueOnly=TRUE)
@@ -96,9 +121,11 @@ def have_r(kind: str = "base") -> bool:
 
 def render_r(ipd: pd.DataFrame, styles: dict[str, str], *, kind: str = "base", colors: dict[str, str] | None = None,
              width: int = 900, height: int = 650, res: int = 120, lwd: float = 1.0,
-             x_max: float | None = None) -> RFigure:
+             x_max: float | None = None, risk_table: bool = False, las: int = 0) -> RFigure:
     """Render ``ipd`` (arm, time, event) with R; ``styles``: arm -> solid|dashed|dotted|dashdot
-    (in drawing order), ``colors``: arm -> R colour (default black)."""
+    (in drawing order), ``colors``: arm -> R colour (default black). risk_table: numbers at
+    risk every 6 time units under the plot (base R: mtext rows; survminer: risk.table=TRUE);
+    las: base R's tick-label orientation (0: parallel to the axis, R's default; 1: horizontal)."""
     from PIL import Image
 
     arms = list(styles)
@@ -110,7 +137,8 @@ def render_r(ipd: pd.DataFrame, styles: dict[str, str], *, kind: str = "base", c
         script.write_text(_BASE if kind == "base" else _SURVMINER)
         r = subprocess.run(["Rscript", str(script), str(csv), str(png), "\t".join(arms),
                             ",".join(str(R_LTY[styles[a]]) for a in arms), ",".join(colors[a] for a in arms),
-                            str(width), str(height), str(res), str(x_max), str(lwd)],
+                            str(width), str(height), str(res), str(x_max), str(lwd),
+                            "1" if risk_table else "0", str(int(las))],
                            capture_output=True, text=True, timeout=300)
         if r.returncode != 0:
             raise RuntimeError(f"Rscript failed: {r.stderr[-2000:]}")

@@ -105,7 +105,7 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
         few = (starts >= 1) & (starts <= 3)
         if np.count_nonzero(starts == 1) < 0.6 * MIN_COLUMN_SPAN * cw and (
                 np.count_nonzero(few) < 0.6 * MIN_COLUMN_SPAN * cw
-                or np.count_nonzero(starts >= 4) > 0.2 * np.count_nonzero(starts >= 1)):
+                or np.count_nonzero(starts >= 4) > 0.35 * np.count_nonzero(starts >= 1)):
             continue
         rgb = tuple(int(round(v)) for v in colour)
         if any(np.linalg.norm(rgb_to_lab(np.array([rgb], float))[0] - rgb_to_lab(np.array([f], float))[0])
@@ -119,6 +119,9 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
 INK_DE = 12.0
 #: a pick this near (Delta E) another arm's colour matches that arm
 MATCH_DE = 6.0
+#: the stroke a pick reads its colour from: ink within this Delta E of the clicked core (a
+#: line's own blends with the paper; not another curve of another shade that touches it)
+STROKE_DE = 25.0
 
 
 def ink_colour_at(image, point: tuple[float, float], radius: int = 6,
@@ -165,7 +168,8 @@ def ink_colour_at(image, point: tuple[float, float], radius: int = 6,
     import cv2
 
     _, labels = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
-    stroke = labels == labels[ny, nx]
+    # (only ink like the pick's core: a grey curve touching a black one is not black)
+    stroke = (labels == labels[ny, nx]) & (np.linalg.norm(lab - lab[py, px], axis=2) < STROKE_DE)
     k = np.unravel_index(int(np.argmax(np.where(stroke, de, -1.0))), de.shape)
     rgb = tuple(int(v) for v in patch[k])
     for name, other in (others or {}).items():

@@ -133,6 +133,15 @@ def test_eyedropper_snaps_to_a_thick_lines_core():
     assert warn and "Control" in warn[0]
 
 
+def test_eyedropper_on_a_grey_line_touching_a_black_one():
+    """A 2 px grey line crossing a black one: a click on the grey line reads grey, not black."""
+    img = np.full((60, 80, 3), 255, np.uint8)
+    img[30:32, 5:75] = 120              # grey, horizontal
+    img[5:55, 50:52] = 0                # black, vertical, crossing it
+    rgb, at, warn = ink_colour_at(img, (20.0, 33.0))
+    assert rgb == (120, 120, 120) and at is not None and not warn
+
+
 @pytest.mark.skipif(not __import__("simulate.rbw", fromlist=["have_r"]).have_r(), reason="needs Rscript")
 def test_base_r_black_solid_dashed_dotted():
     """base R plot(survfit, lty=1:3, col='black', mark.time=TRUE): three black arms, given by style."""

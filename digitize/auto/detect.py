@@ -150,10 +150,15 @@ def _arm_styles(det, img, legend, colours, text_mask, warnings, th) -> None:
     if not det.arms:
         return
     printed = bool(names) or any(not a.name.startswith("Arm ") for a in det.arms)
+    # a black-and-white figure (one black or grey curve colour): curves beyond the printed
+    # names (a label misread) are still arms
+    from digitize.inkmask import is_neutral  # noqa: PLC0415
+
+    bw = len(colours) == 1 and is_neutral(tuple(colours[0]))
     boxes = {e.name: (int(e.bbox[0] - 4.6 * th), e.bbox[1], e.bbox[0] - 1, e.bbox[3]) for e in legend}
     try:
         det.arms, notes = styles_for_arms(img, det.plot_area, det.arms, boxes, text_mask,
-                                          add_unnamed=not printed)
+                                          add_unnamed=not printed or bw)
     except Exception as exc:  # a failure there must not lose the rest of the detection
         notes = [f"arms: line styles could not be read ({exc})"]
     warnings.extend(notes)

@@ -101,10 +101,11 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
         m = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 1), np.uint8)) > 0
         starts = np.count_nonzero(np.diff(m.astype(np.int8), axis=0, prepend=0) == 1, axis=0)
         # (or one per curve: black-and-white figures draw two or three curves in one colour,
-        # told apart by line style; a column of text or a box's two edges beside them has more)
+        # told apart by line style, across most of the plot; a column of text or a box's two
+        # edges beside them has more runs, over a short stretch)
         few = (starts >= 1) & (starts <= 3)
         if np.count_nonzero(starts == 1) < 0.6 * MIN_COLUMN_SPAN * cw and (
-                np.count_nonzero(few) < 0.6 * MIN_COLUMN_SPAN * cw
+                np.count_nonzero(few) < 2.0 * MIN_COLUMN_SPAN * cw
                 or np.count_nonzero(starts >= 4) > 0.35 * np.count_nonzero(starts >= 1)):
             continue
         rgb = tuple(int(round(v)) for v in colour)

@@ -16,7 +16,9 @@ from pathlib import Path
 from kmrecon.errors import KMReconError
 
 _POINT = re.compile(r"^\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*=\s*([-+0-9.eE%]+)\s*$")
-_ARM = re.compile(r"^(?P<name>.+?)=\s*#?(?P<hex>[0-9a-fA-F]{6})(?::(?P<tol>[0-9.]+))?\s*$")
+_ARM = re.compile(r"^(?P<name>.+?)=\s*#?(?P<hex>[0-9a-fA-F]{6})(?::(?P<tol>[0-9.]+))?"
+                  r"(?:\s*,\s*(?P<style>[A-Za-z]+))?\s*$")
+_ARM_AT = re.compile(r"^(?P<name>.+?)=\s*(?P<x>[-+0-9.eE]+)\s*,\s*(?P<y>[-+0-9.eE]+)\s*$")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-rotation", action="store_true", help="assume the axes are exactly horizontal/vertical")
     parser.add_argument("--plot-area", metavar="X0,Y0,X1,Y1", help="axes box in pixels (default: from the axis lines)")
     parser.add_argument("--arm", metavar="NAME=#RRGGBB", action="append", default=[],
-                        help="an arm and its curve colour (repeatable; optional ':TOL' Delta E); default: found automatically")
+                        help="an arm and its curve colour (repeatable; optional ':TOL' Delta E and ',STYLE' "
+                             "line style solid|dashed|dotted|dashdot, which tells arms of one colour apart); "
+                             "default: found automatically")
+    parser.add_argument("--arm-at", metavar="NAME=PX,PY", action="append", default=[],
+                        help="a pixel on that arm's curve (repeatable): tells arms of one colour apart by "
+                             "the line style drawn there")
     parser.add_argument("--risk-table", metavar="RISK.csv", help="numbers at risk: columns arm,time,n_risk (arm names as in --arm)")
     parser.add_argument("--total-events", metavar="ARM=D", action="append", default=[], help="total events in ARM (repeatable)")
     parser.add_argument("--method", choices=("default", "guyot"), default="default",
@@ -73,7 +80,7 @@ def parse_point(text: str, option: str):
 
 
 def parse_arm(text: str):
-    """'NAME=#RRGGBB[:TOL]' -> ArmSpec."""
+    """'NAME=#RRGGBB[:TOL][,STYLE]' -> ArmSpec (STYLE: solid|dashed|dotted|dashdot)."""
     from digitize.extract import ArmSpec
 
     m = _ARM.match(text or "")
@@ -82,7 +89,39 @@ def parse_arm(text: str):
     hx = m.group("hex")
     rgb = tuple(int(hx[i:i + 2], 16) for i in (0, 2, 4))
     tol = float(m.group("tol")) if m.group("tol") else None
-    return ArmSpec(m.group("name").strip(), rgb, tol)
+    return ArmSpec(m.group("name").strip(), rgb, tol, style=m.group("style"))
+
+
+def parse_arm_at(text: str) -> tuple[str, tuple[float, float]]:
+    """'NAME=PX,PY' -> (name, (px, py)): an image pixel on that arm's curve."""
+    m = _ARM_AT.match(text or "")
+    try:
+        if not m:
+            raise ValueError
+        return m.group("name").strip(), (float(m.group("x")), float(m.group("y")))
+    except ValueError:
+        raise KMReconError(f"--arm-at '{text}': write it as NAME=PX,PY (a pixel on that arm's curve), "
+                           "e.g. --arm-at Placebo=412,230") from None
+
+
+def apply_arm_at(specs: list, points: list[str], colour_at=None) -> list:
+    """Specs with each ``--arm-at`` point set on the arm of that name; a name not among the
+    arms adds an arm whose colour is read at the point (``colour_at``: callable (x, y) -> RGB)."""
+    from digitize.extract import ArmSpec
+
+    out = list(specs)
+    for text in points:
+        name, xy = parse_arm_at(text)
+        hit = [i for i, s in enumerate(out) if s.name == name]
+        if hit:
+            s = out[hit[0]]
+            out[hit[0]] = ArmSpec(s.name, s.rgb, s.tolerance, style=s.style, at=xy)
+        elif colour_at is not None:
+            out.append(ArmSpec(name, colour_at(*xy), None, at=xy))
+        else:
+            raise KMReconError(f"--arm-at '{text}': no arm named '{name}' (arms: "
+                               f"{', '.join(s.name for s in out) or 'none'})")
+    return out
 
 
 def _plot_area(text: str | None):
@@ -160,6 +199,8 @@ def run(args) -> int:
     if out.suffix.lower() not in (".csv", ".xlsx"):
         raise KMReconError(f"--out {out}: the IPD file must end in .csv or .xlsx")
     specs = [parse_arm(a) for a in args.arm]           # cheap checks before any image work
+    for text in args.arm_at:
+        parse_arm_at(text)
     plot_area = _plot_area(args.plot_area)
     given = [getattr(args, k) for k in ("x1", "x2", "y1", "y2")]
     for v, k in zip(given, ("x1", "x2", "y1", "y2")):
@@ -184,6 +225,10 @@ def run(args) -> int:
                             f"({det.confidence.get(piece, 0):.2f}): check it in the sidecar or the GUI")
     if not specs and det is not None and getattr(det, "arms", None):
         specs = list(det.arms)
+    if args.arm_at:
+        from digitize.colors import ink_colour_at
+
+        specs = apply_arm_at(specs, args.arm_at, lambda x, y: ink_colour_at(image, (x, y))[0])
     risk = read_risk_csv(args.risk_table) if args.risk_table else None
     if risk is None and det is not None and getattr(det, "risk_table", None) is not None:
         risk = det.risk_table

@@ -6,7 +6,8 @@ Markers ignore the zoom (constant on-screen size). The view never edits the proj
 itself: every gesture ends in ``Document.edit`` (one undo step).
 
 Tools (``set_tool``): "edit" (drag points/handles, box-select, Delete), "calibrate" (click
-X1, X2, Y1, Y2 in turn), "eyedropper" (pick the current arm's colour), "add_point",
+X1, X2, Y1, Y2 in turn), "eyedropper" (pick the current arm's colour), "add_arm" (a new arm from
+a click on its curve: colour and line style read there), "add_point",
 "censor" (click adds a censor mark on the current arm; click on a mark removes it),
 "mask_rect", "mask_brush". Always: the wheel or +/- zoom at the cursor, middle-drag or
 Space+drag pans, arrow keys nudge the selected handle/points (Shift: 10 px).
@@ -299,6 +300,8 @@ class ImageView(QGraphicsView):
     calibration_point_placed = Signal(str)
     tool_changed = Signal(str)
     status = Signal(str)
+    #: an arm was added by clicking its curve (tool "add_arm"): its index
+    arm_added = Signal(int)
 
     def __init__(self, doc: Document, parent=None):
         super().__init__(parent)
@@ -343,7 +346,8 @@ class ImageView(QGraphicsView):
             self.next_cal_key = self._first_unplaced()
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag if tool == "edit"
                          else QGraphicsView.DragMode.NoDrag)
-        cursors = {"edit": Qt.CursorShape.ArrowCursor, "eyedropper": Qt.CursorShape.PointingHandCursor}
+        cursors = {"edit": Qt.CursorShape.ArrowCursor, "eyedropper": Qt.CursorShape.PointingHandCursor,
+                   "add_arm": Qt.CursorShape.PointingHandCursor}
         self.viewport().setCursor(cursors.get(tool, Qt.CursorShape.CrossCursor))
         self.tool_changed.emit(tool)
 
@@ -799,6 +803,30 @@ class ImageView(QGraphicsView):
                 best, best_cos = np.asarray(c, float), cos
         return tuple(int(round(v)) for v in best)
 
+    def _add_arm_at(self, sp: QPointF) -> None:
+        """Tool "add_arm": a new arm whose colour is read at the clicked curve's core (snapped to
+        the nearest ink, never the paper: digitize.colors.ink_colour_at) and whose curve is the
+        one through that point (its line style tells it from arms of the same colour)."""
+        from digitize.colors import ink_colour_at
+        from kmrecon.project import ArmState
+
+        arms = self.doc.arms_copy()
+        rgb, at, warns = ink_colour_at(self.doc.image, (sp.x(), sp.y()), others={a.name: a.rgb for a in arms})
+        if at is None:
+            self.status.emit(f"No arm added: {warns[0]}")
+            return
+        names = {a.name for a in arms}
+        k = len(arms) + 1
+        while f"Arm {k}" in names:
+            k += 1
+        arm = ArmState(name=f"Arm {k}", rgb=rgb, at=(float(at[0]), float(at[1])))
+        self.doc.edit({"arms": arms + [arm]}, f"Add arm '{arm.name}' by clicking its curve")
+        self.current_arm = len(arms)
+        same = [a.name for a in arms if a.rgb == rgb] or [w for w in warns if "matches" in w]
+        self.status.emit(f"Added {arm.name} (RGB {rgb})" + (" - same colour as another arm: told apart by "
+                                                             "line style" if same else ""))
+        self.arm_added.emit(len(arms))
+
     def _place_calibration(self, key: str, sp: QPointF):
         cal = dict(self.doc.project.calibration)
         old = cal.get(key) if isinstance(cal.get(key), dict) else {}
@@ -916,14 +944,26 @@ class ImageView(QGraphicsView):
             super().mousePressEvent(event)  # rubber-band box selection
             return
         arms = self.doc.project.arms
+        if tool == "add_arm":
+            if self._in_image(sp):
+                self._add_arm_at(sp)
+            return
         if tool in ("eyedropper", "add_point", "censor") and not (0 <= self.current_arm < len(arms)):
             self.status.emit("Add an arm first (Arms panel)")
             return
         if tool == "eyedropper":
             if self._in_image(sp):
-                rgb = self._pick_color(sp)
-                self.doc.edit_arm(self.current_arm, f"Pick colour of '{arms[self.current_arm].name}'", rgb=rgb)
-                self.status.emit(f"Colour of {arms[self.current_arm].name}: RGB {rgb}")
+                from digitize.colors import ink_colour_at
+
+                others = {a.name: a.rgb for i, a in enumerate(arms) if i != self.current_arm}
+                rgb, at, warns = ink_colour_at(self.doc.image, (sp.x(), sp.y()), others=others)
+                if at is None:   # no ink under the click: never take the paper's colour
+                    self.status.emit(f"Colour not taken: {warns[0]}")
+                    return
+                self.doc.edit_arm(self.current_arm, f"Pick colour of '{arms[self.current_arm].name}'", rgb=rgb,
+                                  at=(float(at[0]), float(at[1])))
+                self.status.emit(f"Colour of {arms[self.current_arm].name}: RGB {rgb}"
+                                 + (f" - warning: {warns[0]}" if warns else ""))
         elif tool == "add_point":
             arm = arms[self.current_arm]
             why = self._outside_axes(sp)

@@ -33,7 +33,8 @@ from gui.workers import run_task
 PROJECT_SUFFIXES = (".kmrecon", ".json")
 IMAGE_FILTER = "Figures (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.pdf);;KMRecon projects (*.kmrecon *.json);;All files (*)"
 TOOLS = [("edit", "Select / edit", "E"), ("calibrate", "Calibrate axes", "C"),
-         ("eyedropper", "Eyedropper", "I"), ("add_point", "Add point", "A"),
+         ("eyedropper", "Eyedropper", "I"), ("add_arm", "Add arm by clicking its curve", "Shift+A"),
+         ("add_point", "Add point", "A"),
          ("censor", "Censor mark", "K"), ("mask_rect", "Mask rectangle", "M"),
          ("mask_brush", "Mask brush", "B")]
 MAX_RECENT = 8
@@ -252,6 +253,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress)
         self.view.cursor_data.connect(self.coord_label.setText)
         self.view.status.connect(lambda t: self.statusBar().showMessage(t, 5000))
+        # an arm added by clicking its curve is traced at once (with the others) once calibrated
+        self.view.arm_added.connect(lambda _i: self.detect() if self.doc.calibration() is not None else None)
         self.view.calibration_point_placed.connect(self.calib_panel.focus_value)
         # a typed calibration value is committed with Enter: back to the figure for the next
         # click or tool key
@@ -416,6 +419,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage({
             "calibrate": "Click X1, X2 on the time axis and Y1, Y2 on the survival axis; type each value",
             "eyedropper": "Click on the curve of the selected arm to take its colour",
+            "add_arm": "Click on a curve to add it as an arm (its colour and line style are read there)",
             "add_point": "Click to add a step corner to the selected arm",
             "censor": "Click on the curve to add a censor mark; click a mark to remove it",
             "mask_rect": "Drag a rectangle over the legend, text or a band to exclude it",
@@ -889,7 +893,7 @@ class MainWindow(QMainWindow):
                 raise KMReconError("add at least one arm and pick its colour (eyedropper) first")
             from digitize.extract import ArmSpec
 
-            specs = [ArmSpec(a.name, tuple(a.rgb), a.tolerance) for a in self.doc.project.arms]
+            specs = [ArmSpec(a.name, tuple(a.rgb), a.tolerance, style=a.style, at=a.at) for a in self.doc.project.arms]
             mask = rasterize_masks(self.doc.project.masks, self.doc.image.shape)
             self._start("detect", "Detecting curves…")
             import time

@@ -130,6 +130,40 @@ def _text_height(ink: np.ndarray, plot_area) -> float:
     return float(np.median(hs)) if hs.size else max(6.0, 0.02 * ink.shape[0])
 
 
+def _arm_styles(det, img, legend, colours, text_mask, warnings, th) -> None:
+    """Arms sharing a colour get line styles (digitize.linestyle.styles_for_arms), named from the
+    legend swatches (the short line left of each entry's text, about 4.6 text heights long).
+    A black-and-white figure's legend (or risk table) names more arms than there are colours:
+    with one curve colour and no arm named yet, every name is an arm of that colour."""
+    from digitize.linestyle import styles_for_arms  # noqa: PLC0415
+
+    if det.plot_area is None:
+        return
+    names = [e.name for e in legend if e.name]
+    if not names and det.risk_table is not None:   # rows named by their printed labels
+        names = [n for n in det.risk_table.n_risk if not n.startswith("row ")]
+    if not det.arms and len(colours) == 1 and len(names) >= 2 and len(set(names)) == len(names):
+        det.arms = [ArmSpec(n, tuple(colours[0])) for n in names]
+        resolved = [f"'{n}'" for n in names] + ["matches no printed arm name", "no curve colours found"]
+        warnings[:] = [w for w in warnings if not (w.startswith("arms:") and any(r in w for r in resolved))]
+        warnings.append(f"arms: {len(names)} printed arm names share one curve colour; told apart by line style")
+    if not det.arms:
+        return
+    printed = bool(names) or any(not a.name.startswith("Arm ") for a in det.arms)
+    # a black-and-white figure (one black or grey curve colour): curves beyond the printed
+    # names (a label misread) are still arms
+    from digitize.inkmask import is_neutral  # noqa: PLC0415
+
+    bw = len(colours) == 1 and is_neutral(tuple(colours[0]))
+    boxes = {e.name: (int(e.bbox[0] - 4.6 * th), e.bbox[1], e.bbox[0] - 1, e.bbox[3]) for e in legend}
+    try:
+        det.arms, notes = styles_for_arms(img, det.plot_area, det.arms, boxes, text_mask,
+                                          add_unnamed=not printed or bw)
+    except Exception as exc:  # a failure there must not lose the rest of the detection
+        notes = [f"arms: line styles could not be read ({exc})"]
+    warnings.extend(notes)
+
+
 def _arm_colours(image, plot_area, warnings) -> list[tuple[int, int, int]]:
     """Curve colours in the plot area (digitize.colors.find_arm_colors), most prominent first."""
     from digitize.colors import find_arm_colors  # noqa: PLC0415
@@ -459,6 +493,7 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
         text_mask[max(0, y0 - 2):y1 + 2, max(0, int(x0 - 4.6 * th)):x1 + 1] = True
     colours = _arm_colours(img, pa, warnings)
     _name_arms(det, colours, legend, table, warnings, img, text_mask)
+    _arm_styles(det, img, legend, colours, text_mask, warnings, th)
     step(1.0)
     det.seconds = _time.perf_counter() - t_start
     return det

@@ -1,6 +1,6 @@
 """Benchmark: black-and-white KM figures rendered by R, arms told apart only by line style.
 
-Figures (simulate.rbw, from simulated IPD with known truth; 1000x780 px at 120 dpi): base R
+Figures (simulate.rfigures, from simulated IPD with known truth; 1000x780 px at 120 dpi): base R
 ``plot(survfit, lty=..., col="black"/grey, mark.time=TRUE, las=1)`` with legend() and a
 number-at-risk table in mtext rows (one figure with R's default las=0: vertical y labels),
 survminer ``ggsurvplot(palette=c("black", ...), linetype="strata", risk.table=TRUE)``; crossing
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -35,7 +36,7 @@ from digitize.extract import ArmSpec  # noqa: E402
 from digitize.pipeline import run_pipeline  # noqa: E402
 from kmrecon.data import RiskTable  # noqa: E402
 from simulate.ipd import number_at_risk, simulate_arm  # noqa: E402
-from simulate.rbw import have_r, render_r  # noqa: E402
+from simulate.rfigures import R_LTY, RSpec, r_available, render_r_figures  # noqa: E402
 
 #: (label, kind, styles, colour, seed, (shape, median) per arm)
 FIGURES = [
@@ -67,43 +68,59 @@ def _risk(ipd, arms) -> RiskTable:
                                    for a in arms})
 
 
+def bw_spec(kind: str, styles, colour: str, las: int) -> RSpec:
+    """The R spec of one figure: arms A, B, C in ``styles`` (solid/dashed/dotted), all in
+    ``colour``, legend, '+' marks, numbers at risk every 6 months; base R ``las`` 0 or 1 and
+    curves starting at the y axis (xaxs "i")."""
+    n = len(styles)
+    common = dict(engine=kind, names=list("ABC"[:n]), colours=[colour] * n,
+                  linetypes=[R_LTY[s] for s in styles], risk_table=True, censor="+",
+                  break_time_by=6.0, width=1000, height=780, res=120, xlab="Months")
+    if kind == "base":
+        return RSpec(legend="topright", lwd=1.0, base_axis="las1" if las == 1 else "default", xaxs="i",
+                     **common)
+    return RSpec(legend="top", lwd=0.5, theme="survminer", **common)
+
+
 def run_one(fig, mode: str):
-    """Rows (arm, IAE, events error %) for one figure and mode, plus seconds."""
+    """Rows (arm, IAE, events error %) for one figure (an rfigures.RFigure) and mode, plus seconds."""
+    tr = fig.truth
+    image = fig.load_image()
     t0 = time.perf_counter()
     rows = []
     try:
         if mode == "assisted":
-            cal = Calibration.from_dict(fig.calibration)
-            specs = [ArmSpec(a, fig.colors[a], style=fig.styles[a]) for a in fig.arms]
-            res = run_pipeline(fig.image, cal, specs, risk_table=_risk(fig.ipd, fig.arms), plot_area=fig.plot_area)
-            names = {a: a for a in fig.arms}
+            cal = Calibration.from_dict(tr.calibration)
+            specs = [ArmSpec(a, tr.colors[a], style=tr.styles[a]) for a in tr.arms]
+            res = run_pipeline(image, cal, specs, risk_table=_risk(tr.ipd, tr.arms), plot_area=tr.plot_area)
+            names = {a: a for a in tr.arms}
         else:
             from digitize.auto import detect_figure
 
-            det = detect_figure(fig.image)
+            det = detect_figure(image)
             if det is None or det.calibration is None or not det.arms:
-                return [(a, np.nan, np.nan) for a in fig.arms], time.perf_counter() - t0
-            res = run_pipeline(fig.image, det.calibration, list(det.arms), risk_table=det.risk_table,
+                return [(a, np.nan, np.nan) for a in tr.arms], time.perf_counter() - t0
+            res = run_pipeline(image, det.calibration, list(det.arms), risk_table=det.risk_table,
                                plot_area=det.plot_area)
             # found arms matched to the true ones by curve error (names are not printed by R here)
             names = {}
-            for a in fig.arms:
-                errs = {x.name: curve_errors(x.time, x.survival, *fig.km(a))["iae"] for x in res.arms
+            for a in tr.arms:
+                errs = {x.name: curve_errors(x.time, x.survival, *tr.km(a))["iae"] for x in res.arms
                         if x.name not in names.values()}
                 if errs:
                     names[a] = min(errs, key=errs.get)
     except Exception as exc:  # a failure is a missed figure, reported
         print(f"  error: {exc}", file=sys.stderr)
-        return [(a, np.nan, np.nan) for a in fig.arms], time.perf_counter() - t0
+        return [(a, np.nan, np.nan) for a in tr.arms], time.perf_counter() - t0
     by_name = {x.name: x for x in res.arms}
     ipd = res.ipd
-    for a in fig.arms:
+    for a in tr.arms:
         x = by_name.get(names.get(a))
         if x is None or x.empty:
             rows.append((a, np.nan, np.nan))
             continue
-        iae = curve_errors(x.time, x.survival, *fig.km(a))["iae"]
-        true_ev = int(fig.ipd[fig.ipd.arm == a].event.sum())
+        iae = curve_errors(x.time, x.survival, *tr.km(a))["iae"]
+        true_ev = int(tr.ipd[tr.ipd.arm == a].event.sum())
         got = int(ipd[ipd.arm == x.name].event.sum()) if ipd is not None else -1
         rows.append((a, iae, 100.0 * abs(got - true_ev) / max(true_ev, 1)))
     return rows, time.perf_counter() - t0
@@ -114,22 +131,23 @@ def main() -> int:
     ap.add_argument("--modes", nargs="+", default=["assisted", "zero"])
     ap.add_argument("--quick", action="store_true", help="the first three figures only")
     args = ap.parse_args()
-    if not have_r("survminer"):
+    if not r_available():
         print("Rscript with survival and survminer is needed", file=sys.stderr)
         return 2
     warnings.simplefilter("ignore")
     figs = FIGURES[:3] if args.quick else FIGURES
     results = {m: [] for m in args.modes}
     print("mode\tfigure\tarm\tstyle\tIAE\tevents%\ts")
-    for label, kind, styles, colour, seed, arms in figs:
-        ipd = _ipd(seed, arms)
-        fig = render_r(ipd, dict(zip("ABC", styles)), kind=kind, colors={a: colour for a in "ABC"[:len(styles)]},
-                       width=1000, height=780, res=120, risk_table=True, las=0 if "las0" in label else 1)
+    jobs = [(_ipd(seed, arms), bw_spec(kind, styles, colour, 0 if "las0" in label else 1))
+            for label, kind, styles, colour, seed, arms in figs]
+    tmp = tempfile.TemporaryDirectory()
+    rendered = render_r_figures(jobs, tmp.name)     # one R run for all figures
+    for (label, *_), fig in zip(figs, rendered):
         for m in args.modes:
             rows, sec = run_one(fig, m)
             for a, iae, ev in rows:
                 results[m].append((iae, ev))
-                print(f"{m}\t{label}\t{a}\t{fig.styles[a]}\t{iae:.5f}\t{ev:.2f}\t{sec:.1f}")
+                print(f"{m}\t{label}\t{a}\t{fig.truth.styles[a]}\t{iae:.5f}\t{ev:.2f}\t{sec:.1f}")
     print("\nmode\tarms\tmissed\tIAE med\tIAE max\tevents% med\tevents% max\tarms ev>5%")
     for m, r in results.items():
         iae = np.array([v[0] for v in r])
@@ -139,6 +157,7 @@ def main() -> int:
         print(f"{m}\t{len(r)}\t{missed}\t{np.median(iae[f]) if f.any() else np.nan:.5f}\t"
               f"{iae[f].max() if f.any() else np.nan:.5f}\t{np.nanmedian(ev) if f.any() else np.nan:.2f}\t"
               f"{np.nanmax(ev) if f.any() else np.nan:.2f}\t{int(np.sum(ev[np.isfinite(ev)] > 5))}")
+    tmp.cleanup()
     return 0
 
 

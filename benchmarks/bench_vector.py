@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from digitize.vector.route import pick_figure, run_vector, survey_pdf  # noqa: E402
 from simulate.figure import random_case, render_pdf  # noqa: E402
-from simulate.pdf_figure import R_STYLES, have_r, write_r_pdf  # noqa: E402
+from simulate.rfigures import (PDF_STYLES, nice_step, pdf_style_spec, r_available,  # noqa: E402
+                               random_rspec, render_r_figures, simulate_trial)
 import digitize.auto.detect  # noqa: E402,F401  (imported up front: seconds/page time the reading,
 import reconstruct  # noqa: E402,F401  not the first import of the modules)
 
@@ -62,68 +63,46 @@ def mpl_cases(n: int, seed: int, folder: Path) -> list[Case]:
     return out
 
 
+def _rfig_case(name: str, fig) -> Case:
+    """A Case from an R-drawn PDF (simulate.rfigures) and its truth."""
+    tr = fig.truth
+    risk = None
+    if tr.risk_table is not None:
+        risk = {a: tr.risk_table.for_arm(a) for a in tr.arms}
+    ev = {a: int(tr.ipd[tr.ipd["arm"] == a]["event"].sum()) for a in tr.arms}
+    c = Case(name, fig.image_path, list(tr.arms), tr.km, ev, risk, float(tr.x_range[1]))
+    c.names_printed = tr.spec.names_printed
+    return c
+
+
 def r_cases(n: int, seed: int, folder: Path) -> list[Case]:
-    out = []
+    """n random IPD sets, each written as an R PDF in every style of PDF_STYLES (one R run)."""
+    jobs, names = [], []
     for i in range(n):
         ipd, _ = random_case(np.random.default_rng([seed, 200 + i]), "typical")
-        for style in R_STYLES:
-            path = folder / f"r_{style}_{i}.pdf"
-            truth = write_r_pdf(ipd, style, path)
-            risk = None
-            if truth.risk_times is not None:
-                risk = {a: (truth.risk_times, truth.n_risk(a, truth.risk_times)) for a in truth.arms}
-            ev = {a: int(truth.ipd[truth.ipd["arm"] == a]["event"].sum()) for a in truth.arms}
-            out.append(Case(path.stem, path, truth.arms, truth.km, ev, risk, truth.t_max))
-    return out
+        ipd = ipd[["arm", "time", "event"]].copy()
+        ipd["time"] = ipd["time"].astype(float).round(4)    # what R reads back from the CSV
+        arms = list(dict.fromkeys(ipd["arm"]))
+        step = nice_step(float(ipd["time"].max()))
+        for style in PDF_STYLES:
+            jobs.append((ipd, pdf_style_spec(style, arms, step)))
+            names.append(f"r_{style}_{i}")
+    figs = render_r_figures(jobs, folder / "r_pdfs")
+    return [_rfig_case(nm, f) for nm, f in zip(names, figs)]
 
 
 def rfigure_cases(n: int, seed: int, folder: Path) -> list[Case]:
     """The lead's varied R figures (simulate/rfigures.py: survminer themes, legends, palettes,
     black-and-white line types, conf. bands, risk-table options; base R axes and legends)
-    drawn by R's pdf() device instead of png() - the same scripts, one device swapped."""
-    import re
-    import subprocess
-
-    from simulate.rfigures import _script, random_rspec, simulate_trial
-
+    drawn by R's pdf() device instead of png() - the same specs, one device swapped."""
     rng = np.random.default_rng(seed)
-    metas, parts = [], ["suppressMessages({library(survival); library(survminer)})"]
-    for i in range(n):
+    jobs = []
+    for _ in range(n):
         spec = random_rspec(rng)
-        ipd = simulate_trial(rng, spec.names, bool(rng.random() < 0.25))
-        arms = [a for a in spec.names if a in set(ipd["arm"])]
-        ipd = ipd[ipd["arm"].isin(arms)].reset_index(drop=True)
-        d = folder / f"rfig_{spec.engine}_{i:02d}"
-        d.mkdir(parents=True, exist_ok=True)
-        ipd.to_csv(d / "ipd.csv", index=False)
-        xmax = float(np.ceil(float(ipd["time"].max()) / spec.break_time_by) * spec.break_time_by)
-        code = re.sub(r"png\(file, width = (\d+), height = (\d+), res = (\d+)\)",
-                      lambda m: (f'pdf(sub("png$", "pdf", file), width = {int(m[1]) / int(m[3])!r}, '
-                                 f'height = {int(m[2]) / int(m[3])!r})'), _script(spec, d, arms, xmax))
-        code = code.replace('draw("marker.png", TRUE)', "")
-        parts.append(code)
-        metas.append((d, ipd, spec, arms, xmax))
-    script = folder / "rfigures_pdf.R"
-    script.write_text("\n".join(parts))
-    r = subprocess.run(["Rscript", str(script)], capture_output=True, text=True, timeout=900)
-    if r.returncode != 0:
-        raise RuntimeError(f"R failed: {r.stderr.strip()[-500:]}")
-    out = []
-    for d, ipd, spec, arms, xmax in metas:
-        risk = None
-        if spec.risk_table:
-            import pandas as pd
-            tab = pd.read_csv(d / "risk_printed.csv")
-            risk = {a: (tab.loc[tab["arm"] == a, "time"].to_numpy(float),
-                        tab.loc[tab["arm"] == a, "n_risk"].to_numpy(float)) for a in arms}
-        ev = {a: int(ipd[ipd["arm"] == a]["event"].sum()) for a in arms}
-        named = spec.legend != "none" or (spec.risk_table and spec.tables_y_text)
-        km = (lambda g: lambda a: __import__("simulate.ipd", fromlist=["km_corners"]).km_corners(
-            g[g["arm"] == a]["time"].to_numpy(float), g[g["arm"] == a]["event"].to_numpy(int)))(ipd)
-        c = Case(d.name, d / "figure.pdf", arms, km, ev, risk, xmax)
-        c.names_printed = named
-        out.append(c)
-    return out
+        spec.device = "pdf"
+        jobs.append((simulate_trial(rng, spec.names, bool(rng.random() < 0.25)), spec))
+    figs = render_r_figures(jobs, folder / "rfigures_pdf")
+    return [_rfig_case(f"rfig_{f.truth.spec.engine}_{i:02d}", f) for i, f in enumerate(figs)]
 
 
 def score(case: Case) -> dict:
@@ -184,11 +163,12 @@ def main(argv=None) -> int:
         folder = Path(a.keep) if a.keep else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         cases = mpl_cases(n_mpl, a.seed, folder)
-        if n_r and have_r():
+        have_r = bool(n_r or a.n_rfig) and r_available()
+        if n_r and have_r:
             cases += r_cases(n_r, a.seed, folder)
         elif n_r:
             print("note: Rscript with survival/survminer not found; R PDFs skipped")
-        if a.n_rfig and have_r():
+        if a.n_rfig and have_r:
             cases += rfigure_cases(a.n_rfig, a.seed, folder)
         rows = [score(c) for c in cases]
     print(f"{'pdf':<28}{'proc':>5}{'named':>6}{'risk':>6}{'IAE':>10}{'events':>8}{'s/page':>8}")

@@ -7,13 +7,20 @@ on/off with coloured or hidden row labels, confidence bands, censor glyphs, perc
 ``break.time.by``, ggplot themes; base R ``col``/``lty``/``mark``/``legend()``/``axis()`` and a
 ``mtext`` risk table), so the reading side can be measured on figures it was not written for.
 
+The same R code writes a PNG (``device="png"``) or a vector PDF (``device="pdf"``: the page is
+``width/res`` x ``height/res`` inches; survminer's ``print`` leaves a blank first page before the
+figure, as its users' PDFs have). :func:`pdf_style_spec` gives the five vector-PDF styles the
+vector benchmark and tests use; black-and-white figures (arms told apart by ``linetypes``) are
+specs too (``bw=True`` in :func:`random_rspec`, or by hand).
+
 Truth written beside each figure (``truth.json``): arm names as printed, colours and line types
 as drawn, whether names are printed at all, the number-at-risk table R printed (``summary(fit,
-times=..., extend=TRUE)``), the axis ranges and an exact calibration. The calibration is measured,
-not assumed: the figure is drawn a second time with two small magenta squares at known data
-points inside the panel (drawn last, so layout and clipping are unchanged), and their pixel
-centroids give the data -> pixel affine (R draws no rotation). Pixel convention as in
-``simulate.figure``: x right, y down, pixel centres at integers.
+times=..., extend=TRUE)``), the axis ranges, the plot panel and an exact calibration. The
+calibration is R's own: after drawing, R converts the data points (0, 0), (xmax, 0) and (0, 1)
+to device inches (base R: ``grconvertX/Y`` from user coordinates; survminer: ``deviceLoc`` in
+the survival panel's viewport with ggplot's built ranges), so nothing is measured from pixels.
+Pixel convention as in ``simulate.figure``: x right, y down, pixel centres at integers; for a
+PDF, the pixels of its figure page rendered at ``res`` dpi (pypdfium2 scale ``res/72``).
 
 R is a benchmark-only dependency (Debian: r-base-core r-cran-survival r-cran-survminer
 r-cran-ggplot2): :func:`r_available` says whether it is there; tests that need it skip without.
@@ -53,13 +60,14 @@ NAME_SETS = [
     ["Arm A", "Arm B", "Arm C"],
     ["Surgery alone", "Surgery + chemo"],
 ]
-_MARKER = "#FF00FF"
 #: bump when random_rspec or the R code changes, so cached sets are redrawn
-SET_VERSION = 3
-#: calibration markers (fraction of x range, survival), in increasing x: inside the panel, clear
-#: of legends drawn inside it (top right); six of them, spread out, so that R's snapping of each
-#: point to the pixel grid averages out in the least-squares fit (sub-pixel at the axis ends)
-MK = ((0.04, 0.05), (0.2, 0.62), (0.36, 0.15), (0.52, 0.55), (0.68, 0.1), (0.84, 0.45))
+SET_VERSION = 4
+DEVICES = ("png", "pdf")
+#: R line types (lty) by the style names digitize.extract.ArmSpec uses
+R_LTY = {"solid": 1, "dashed": 2, "dotted": 3, "dashdot": 4}
+LTY_STYLE = {v: k for k, v in R_LTY.items()}
+#: R's linetype strings for lty 1-4, so survminer (ggplot) draws the same dashes as base R
+_GG_LTY = {1: "solid", 2: "dashed", 3: "dotted", 4: "dotdash"}
 
 
 class RUnavailable(RuntimeError):
@@ -102,6 +110,8 @@ class RSpec:
     res: int = 150
     xlab: str = "Time (months)"
     base_axis: str = "default"     # base R: default | las1 | boxed (bty o, las 1, axis() at breaks)
+    device: str = "png"            # png | pdf (vector; same R code, width/res x height/res inches)
+    xaxs: str = "r"                # base R: "r" pads the time axis 4 %, "i" starts curves at the y axis
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -116,7 +126,8 @@ class RSpec:
 
 @dataclass
 class RTruth:
-    """What R drew: see the module docstring. Times in the IPD's unit (months)."""
+    """What R drew: see the module docstring. Times in the IPD's unit (months); calibration and
+    plot area in pixels (of the PNG, or of the PDF's figure page rendered at ``spec.res`` dpi)."""
 
     ipd: pd.DataFrame
     spec: RSpec
@@ -125,10 +136,23 @@ class RTruth:
     x_range: tuple[float, float]
     arms: list[str]
     colors: dict[str, tuple[int, int, int]]
+    plot_area: tuple[int, int, int, int] | None = None   # panel (x0, y0, x1, y1) pixels
 
     @property
     def y_percent(self) -> bool:
         return self.spec.percent
+
+    @property
+    def styles(self) -> dict[str, str]:
+        """Arm -> line style name (solid/dashed/dotted/dashdot) as drawn."""
+        return {a: LTY_STYLE.get(int(self.spec.linetypes[k]), "solid") for k, a in enumerate(self.arms)}
+
+    def n_risk(self, arm: str, times) -> np.ndarray:
+        """True number at risk of ``arm`` at ``times`` (from the IPD)."""
+        from simulate.ipd import number_at_risk
+
+        g = self.ipd[self.ipd["arm"] == arm]
+        return number_at_risk(g["time"].to_numpy(float), np.asarray(times, float))
 
     def km(self, arm: str) -> tuple[np.ndarray, np.ndarray]:
         g = self.ipd[self.ipd["arm"] == arm]
@@ -141,21 +165,33 @@ class RTruth:
         return {"spec": self.spec.to_dict(), "arms": self.arms,
                 "colors": {a: list(c) for a, c in self.colors.items()}, "risk_table": rt,
                 "calibration": self.calibration, "x_range": list(self.x_range),
-                "names_printed": self.spec.names_printed}
+                "names_printed": self.spec.names_printed,
+                "plot_area": None if self.plot_area is None else list(self.plot_area)}
 
 
 @dataclass
 class RFigure:
-    """One R-drawn figure on disk: ``directory/figure.png`` with its truth."""
+    """One R-drawn figure on disk: ``directory/figure.png`` (or ``figure.pdf``) with its truth."""
 
     directory: Path
     truth: RTruth
 
     @property
     def image_path(self) -> Path:
-        return self.directory / "figure.png"
+        return self.directory / f"figure.{self.truth.spec.device}"
 
     def load_image(self) -> np.ndarray:
+        """RGB pixels: the PNG, or the PDF's last (figure) page rendered at ``spec.res`` dpi, the
+        pixels the calibration is in."""
+        if self.truth.spec.device == "pdf":
+            import pypdfium2 as pdfium
+
+            doc = pdfium.PdfDocument(str(self.image_path))
+            try:
+                page = doc[len(doc) - 1]
+                return np.asarray(page.render(scale=self.truth.spec.res / 72.0).to_pil().convert("RGB"))
+            finally:
+                doc.close()
         from digitize.image import load_image
 
         return load_image(self.image_path)
@@ -170,6 +206,20 @@ def _rvec(values, quote=True) -> str:
     return "c(" + ", ".join(repr(float(v)) if not isinstance(v, int) else str(v) for v in values) + ")"
 
 
+def _open_device(spec: RSpec) -> str:
+    """R call opening the output device (``file`` is the path without extension)."""
+    if spec.device == "pdf":
+        return f'pdf(paste0(file, ".pdf"), width = {spec.width / spec.res!r}, height = {spec.height / spec.res!r})'
+    return f'png(paste0(file, ".png"), width = {spec.width}, height = {spec.height}, res = {spec.res})'
+
+
+#: writes the calibration coordinates (device inches, origin bottom left): t = 0 and xmax, S = 0
+#: and 1, then the panel's corners; ``cx``, ``cy`` convert data values to inches
+_WRITE_COORDS = """
+  writeLines(format(c(cx(c(0, xmax)), cy(c(0, 1)), px, py), digits = 12), "coords.txt")
+"""
+
+
 def _survminer_code(spec: RSpec, n: int) -> str:
     legend = "c(0.8, 0.85)" if spec.legend == "inside" else json.dumps(spec.legend)
     theme = {"survminer": "theme_survminer()", "bw": "theme_bw()", "grey": "theme_grey()",
@@ -177,6 +227,10 @@ def _survminer_code(spec: RSpec, n: int) -> str:
     censor = "censor = FALSE" if spec.censor == "none" else (
         f"censor = TRUE, censor.shape = {json.dumps(spec.censor)}, censor.size = 3")
     lt = "linetype = 'strata'," if len(set(spec.linetypes)) > 1 else ""
+    # ggplot's default linetype scale is not R's lty 1-4: set the drawn dashes explicitly
+    lt_scale = "" if not lt else (
+        f"p$plot <- p$plot + scale_linetype_manual(values = {_rvec([_GG_LTY.get(int(v), 'solid') for v in spec.linetypes[:n]])}, "
+        f"labels = {_rvec(spec.names[:n])}, name = \"\")")
     return f"""
 p <- ggsurvplot(fit, data = d, palette = {_rvec(spec.colours[:n])}, legend = {legend},
   legend.labs = {_rvec(spec.names[:n])}, legend.title = "", {lt}
@@ -187,12 +241,28 @@ p <- ggsurvplot(fit, data = d, palette = {_rvec(spec.colours[:n])}, legend = {le
   surv.scale = {'"percent"' if spec.percent else '"default"'}, break.time.by = {spec.break_time_by},
   xlim = c(0, xmax), size = {spec.lwd}, ggtheme = {theme}, xlab = {json.dumps(spec.xlab)},
   ylab = {'"Survival (%)"' if spec.percent else '"Survival probability"'})
-draw <- function(file, marker) {{
-  q <- p
-  if (marker) q$plot <- q$plot + annotate("point", x = mk_t, y = mk_s, colour = "{_MARKER}",
-                                          shape = 15, size = 1.2)
-  png(file, width = {spec.width}, height = {spec.height}, res = {spec.res})
-  print(q)
+{lt_scale}
+draw <- function(file) {{
+  {_open_device(spec)}
+  suppressMessages(print(p))
+  # the survival panel: the tallest panel viewport (the risk table's is below it)
+  grid.force()
+  ls_ <- grid.ls(viewports = TRUE, print = FALSE)
+  sel <- grepl("^panel\\\\.[0-9]", ls_$name) & ls_$type == "vpListing"
+  full <- ifelse(ls_$vpPath[sel] == "", ls_$name[sel], paste0(ls_$vpPath[sel], "::", ls_$name[sel]))
+  full <- unique(sub("^ROOT::", "", full))
+  go <- function(f) {{ upViewport(0); downViewport(do.call(vpPath, as.list(strsplit(f, "::")[[1]]))) }}
+  hts <- sapply(full, function(f) {{ go(f); a0 <- deviceLoc(unit(0, "npc"), unit(0, "npc"), valueOnly = TRUE)
+    a1 <- deviceLoc(unit(1, "npc"), unit(1, "npc"), valueOnly = TRUE); a1$y - a0$y }})
+  go(full[which.max(hts)])
+  lim <- ggplot_build(p$plot)$layout$panel_params[[1]]
+  xr <- lim$x.range; yr <- lim$y.range
+  p0 <- deviceLoc(unit(0, "npc"), unit(0, "npc"), valueOnly = TRUE)
+  p1 <- deviceLoc(unit(1, "npc"), unit(1, "npc"), valueOnly = TRUE)
+  cx <- function(v) p0$x + (v - xr[1]) / diff(xr) * (p1$x - p0$x)
+  cy <- function(v) p0$y + (v - yr[1]) / diff(yr) * (p1$y - p0$y)
+  px <- c(p0$x, p1$x); py <- c(p0$y, p1$y)
+  {_WRITE_COORDS.strip()}
   invisible(dev.off())
 }}
 """
@@ -218,17 +288,20 @@ def _base_code(spec: RSpec, n: int) -> str:
   }}"""
     return f"""
 labs <- {_rvec(spec.names[:n])}
-draw <- function(file, marker) {{
-  png(file, width = {spec.width}, height = {spec.height}, res = {spec.res})
+draw <- function(file) {{
+  {_open_device(spec)}
   par(mar = c({4 + rows}, {8 if spec.risk_table else 4.5}, 2, 1), las = {las})
   plot(fit, col = {_rvec(spec.colours[:n])}, lty = {_rvec(spec.linetypes[:n], False)},
        lwd = {spec.lwd}, mark.time = {str(spec.censor != 'none').upper()}, {mark}
        conf.int = {str(spec.conf_int).upper()}, xlim = c(0, xmax), xaxt = "n", bty = {bty},
        xlab = {json.dumps(spec.xlab)}, ylab = {'"Survival (%)"' if spec.percent else '"Survival probability"'},
-       {'yscale = 100,' if spec.percent else ''} xaxs = "r")
+       {'yscale = 100,' if spec.percent else ''} xaxs = {json.dumps(spec.xaxs)})
   axis(1, at = brk)
   {legend}{table}
-  if (marker) points(mk_t, mk_s, pch = 15, cex = 0.5, col = "{_MARKER}")
+  cx <- function(v) grconvertX(v, "user", "inches")
+  cy <- function(v) grconvertY(v, "user", "inches")
+  u <- par("usr"); px <- cx(u[1:2]); py <- cy(u[3:4])
+  {_WRITE_COORDS.strip()}
   invisible(dev.off())
 }}
 """
@@ -249,56 +322,39 @@ sm <- summary(fit, times = brk, extend = TRUE)
 tab <- data.frame(arm = sub("^arm=", "", as.character(sm$strata)), time = sm$time, n_risk = sm$n.risk)
 write.csv(tab, "risk_printed.csv", row.names = FALSE)
 nrisk <- lapply(levels(d$arm), function(a) tab$n_risk[tab$arm == a])
-mk_t <- c({", ".join(repr(m[0]) for m in MK)}) * xmax
-mk_s <- c({", ".join(repr(m[1]) for m in MK)})
 {body}
-draw("figure.png", FALSE)
-draw("marker.png", TRUE)
+draw("figure")
 }})
 """
 
 
-def _marker_points(path: Path) -> list[tuple[float, float]]:
-    """Pixel centroids (px, py) of the magenta squares (``len(MK)`` of them), left to right."""
-    import cv2
+def _calibration(path: Path, spec: RSpec, xmax: float) -> tuple[dict, tuple[int, int, int, int]]:
+    """Calibration dict and plot area (pixels) from the device inches R wrote (``coords.txt``:
+    x of t = 0 and xmax, y of S = 0 and 1, panel x0, x1, y0, y1; origin bottom left).
 
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)[:, :, ::-1].astype(float)
-    target = np.array([255.0, 0.0, 255.0])
-    w = np.clip(1.0 - np.linalg.norm(img - target, axis=2) / 120.0, 0.0, 1.0)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats((w > 0.3).astype(np.uint8))
-    blobs = []
-    for k in range(1, n):
-        if stats[k, cv2.CC_STAT_AREA] < 2:
-            continue
-        ys, xs = np.nonzero(labels == k)
-        ww = w[ys, xs]
-        blobs.append((float((xs * ww).sum() / ww.sum()), float((ys * ww).sum() / ww.sum()),
-                      int(stats[k, cv2.CC_STAT_AREA])))
-    blobs = sorted(sorted(blobs, key=lambda b: -b[2])[:len(MK)])
-    if len(blobs) != len(MK):
-        raise RUnavailable(f"{path}: expected {len(MK)} calibration markers, found {len(blobs)}")
-    return [(b[0], b[1]) for b in blobs]
-
-
-def _calibration(markers, xmax: float, percent: bool) -> dict:
-    """Calibration dict from the markers drawn at the data points ``MK`` (least squares; R draws
-    the axes unrotated, so x depends on time only and y on survival only)."""
-    f = np.array([m[0] * xmax for m in MK])
-    v = np.array([m[1] for m in MK])
-    sx, px0 = np.polyfit(f, [m[0] for m in markers], 1)
-    sy, py0 = np.polyfit(v, [m[1] for m in markers], 1)
-
-    def pt(t, s, value):
-        return {"px": float(px0 + sx * t), "py": float(py0 + sy * s), "value": value}
-
-    top = 100.0 if percent else 1.0
-    return {"x1": pt(0.0, 0.0, 0.0), "x2": pt(xmax, 0.0, xmax),
-            "y1": pt(0.0, 0.0, 0.0), "y2": pt(0.0, 1.0, top), "log_x": False, "no_rotation": False}
+    Pixels: ``inches * res``, y flipped; R's device puts pixel edges at integers, ours pixel
+    centres, hence the half pixel. R draws the axes unrotated."""
+    v = [float(t) for t in path.read_text().split()]
+    if len(v) != 8 or not np.all(np.isfinite(v)):
+        raise RUnavailable(f"{path}: R wrote no usable plot coordinates")
+    fx = lambda x: x * spec.res - 0.5                      # noqa: E731
+    fy = lambda y: spec.height - y * spec.res - 0.5        # noqa: E731
+    x0, xm, y0, y1 = fx(v[0]), fx(v[1]), fy(v[2]), fy(v[3])
+    top = 100.0 if spec.percent else 1.0
+    cal = {"x1": {"px": x0, "py": y0, "value": 0.0}, "x2": {"px": xm, "py": y0, "value": xmax},
+           "y1": {"px": x0, "py": y0, "value": 0.0}, "y2": {"px": x0, "py": y1, "value": top},
+           "log_x": False, "no_rotation": False}
+    ax, bx = sorted((fx(v[4]), fx(v[5])))
+    ay, by = sorted((fy(v[6]), fy(v[7])))
+    return cal, (int(round(ax)), int(round(ay)), int(round(bx)), int(round(by)))
 
 
 def _hex_rgb(h: str) -> tuple[int, int, int]:
     h = h.lstrip("#")
     return tuple(int(h[i:i + 2], 16) for i in (0, 2, 4))
+
+
+_LIBS = "suppressMessages({library(survival); library(survminer); library(grid)})"
 
 
 def render_r_figures(jobs: list[tuple[pd.DataFrame, RSpec]], root, timeout: float = 600.0
@@ -311,9 +367,12 @@ def render_r_figures(jobs: list[tuple[pd.DataFrame, RSpec]], root, timeout: floa
     exe = shutil.which("Rscript")
     if not exe:
         raise RUnavailable("Rscript not found (Debian: r-base-core r-cran-survival r-cran-survminer)")
+    bad = sorted({s.device for _, s in jobs} - set(DEVICES))
+    if bad:
+        raise ValueError(f"RSpec.device must be one of {DEVICES}, not {bad}")
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    parts = ["suppressMessages({library(survival); library(survminer)})"]
+    parts = [_LIBS]
     metas = []
     for i, (ipd, spec) in enumerate(jobs):
         d = root / f"{i:03d}"
@@ -324,7 +383,7 @@ def render_r_figures(jobs: list[tuple[pd.DataFrame, RSpec]], root, timeout: floa
         t_end = float(ipd["time"].max())
         xmax = float(np.ceil(t_end / spec.break_time_by) * spec.break_time_by)
         code = _script(spec, d, arms, xmax)
-        (d / "render.R").write_text("suppressMessages({library(survival); library(survminer)})\n" + code)
+        (d / "render.R").write_text(_LIBS + "\n" + code)
         parts.append(code)
         metas.append((d, ipd, spec, arms, xmax))
     script = root / "render_all.R"
@@ -337,8 +396,7 @@ def render_r_figures(jobs: list[tuple[pd.DataFrame, RSpec]], root, timeout: floa
         raise RUnavailable(f"R failed: {r.stderr.strip()[-800:]}")
     out = []
     for d, ipd, spec, arms, xmax in metas:
-        cal = _calibration(_marker_points(d / "marker.png"), xmax, spec.percent)
-        (d / "marker.png").unlink()
+        cal, area = _calibration(d / "coords.txt", spec, xmax)
         tab = pd.read_csv(d / "risk_printed.csv")
         risk = None
         if spec.risk_table:
@@ -346,7 +404,7 @@ def render_r_figures(jobs: list[tuple[pd.DataFrame, RSpec]], root, timeout: floa
             risk = RiskTable(times, {a: tab.loc[tab["arm"] == a, "n_risk"].to_numpy(float)
                                      for a in arms})
         truth = RTruth(ipd, spec, risk, cal, (0.0, xmax), arms,
-                       {a: _hex_rgb(spec.colours[k]) for k, a in enumerate(arms)})
+                       {a: _hex_rgb(spec.colours[k]) for k, a in enumerate(arms)}, area)
         (d / "truth.json").write_text(json.dumps(truth.to_dict(), indent=1))
         out.append(RFigure(d, truth))
     return out
@@ -361,8 +419,9 @@ def load_r_figure(directory) -> RFigure:
     risk = None if rt is None else RiskTable(np.asarray(rt["times"], float),
                                              {a: np.asarray(v, float) for a, v in rt["n_risk"].items()})
     ipd = pd.read_csv(d / "ipd.csv")
+    area = t.get("plot_area")
     truth = RTruth(ipd, spec, risk, t["calibration"], tuple(t["x_range"]), list(t["arms"]),
-                   {a: tuple(c) for a, c in t["colors"].items()})
+                   {a: tuple(c) for a, c in t["colors"].items()}, None if area is None else tuple(area))
     return RFigure(d, truth)
 
 
@@ -438,3 +497,48 @@ def r_figure_set(n: int, seed: int, root, *, engine: str | None = None, bw: bool
         crossing = bool(rng.random() < 0.25)
         jobs.append((simulate_trial(rng, spec.names, crossing), spec))
     return render_r_figures(jobs, root)
+
+
+# ---------------------------------------------------------------------------------------------
+# named styles (the vector benchmark's five R PDF styles) as specs
+
+#: the R PDF styles of benchmarks/bench_vector.py and tests/test_vector_pdf.py
+PDF_STYLES = ("survminer", "survminer_percent", "survminer_ci", "base", "base_ci")
+#: base R's colours there (red, blue, darkgreen, orange, purple, black) as hex
+_BASE_COLS = ["#FF0000", "#0000FF", "#006400", "#FFA500", "#A020F0", "#000000"]
+
+
+def nice_step(t_max: float) -> float:
+    """A tick step giving 4-8 ticks, as R's pretty() would (1, 2, 2.5 or 5 times a power of 10)."""
+    raw = t_max / 6.0
+    p = 10.0 ** np.floor(np.log10(raw))
+    return float(min((m * p for m in (1, 2, 2.5, 5, 10)), key=lambda s: abs(t_max / s - 6)))
+
+
+def pdf_style_spec(style: str, names: list[str], break_time_by: float, device: str = "pdf") -> RSpec:
+    """The spec of one of :data:`PDF_STYLES` (7 x 7 in survminer, 7 x 5 in base R at 100 dpi):
+
+    - ``survminer``: ggsurvplot defaults (hue palette, legend on top) with its risk table;
+    - ``survminer_percent``: the same on a percent survival axis;
+    - ``survminer_ci``: confidence bands, '|' marks, dashed strata and a risk table coloured by
+      stratum without row labels (the names are printed only in the legend);
+    - ``base``: ``plot(survfit)`` in red/blue/... with a legend, labels parallel to the axes;
+    - ``base_ci``: the same with confidence limits in each arm's line type, labels horizontal.
+    """
+    if style not in PDF_STYLES:
+        raise ValueError(f"style must be one of {PDF_STYLES}, not {style!r}")
+    n = len(names)
+    if style.startswith("base"):
+        ci = style == "base_ci"
+        return RSpec(engine="base", names=list(names), colours=_BASE_COLS[:n],
+                     linetypes=list(range(1, n + 1)) if ci else [1] * n, legend="topright",
+                     risk_table=False, conf_int=ci, censor="+", break_time_by=break_time_by,
+                     lwd=1.0, width=700, height=500, res=100, base_axis="boxed" if ci else "default",
+                     device=device)
+    ci = style == "survminer_ci"
+    cols = PALETTES["hue3"] if n == 3 else PALETTES["hue"]
+    return RSpec(engine="survminer", names=list(names), colours=cols[:n],
+                 linetypes=list(range(1, n + 1)) if ci else [1] * n, legend="top", risk_table=True,
+                 risk_table_col=ci, tables_y_text=not ci, conf_int=ci, censor="|" if ci else "+",
+                 percent=style == "survminer_percent", break_time_by=break_time_by, theme="survminer",
+                 lwd=1.0, width=700, height=700, res=100, device=device)

@@ -142,10 +142,11 @@ def test_eyedropper_on_a_grey_line_touching_a_black_one():
     assert rgb == (120, 120, 120) and at is not None and not warn
 
 
-@pytest.mark.skipif(not __import__("simulate.rbw", fromlist=["have_r"]).have_r(), reason="needs Rscript")
-def test_base_r_black_solid_dashed_dotted():
+@pytest.mark.skipif(not __import__("simulate.rfigures", fromlist=["r_available"]).r_available(),
+                    reason="needs Rscript with survival + survminer")
+def test_base_r_black_solid_dashed_dotted(tmp_path):
     """base R plot(survfit, lty=1:3, col='black', mark.time=TRUE): three black arms, given by style."""
-    from simulate.rbw import render_r
+    from simulate.rfigures import RSpec, render_r_figures
 
     rng = np.random.default_rng(3)
     frames = []
@@ -154,10 +155,14 @@ def test_base_r_black_solid_dashed_dotted():
         d["time"] = np.maximum(d["time"].round(2), 0.01)
         d.insert(0, "arm", name)
         frames.append(d)
-    fig = render_r(pd.concat(frames, ignore_index=True), {"A": "solid", "B": "dashed", "C": "dotted"},
-                   width=1000, height=700, res=120)
-    cal = Calibration.from_dict(fig.calibration)
-    arms = extract_arms(fig.image, cal, [ArmSpec(a, (0, 0, 0), style=fig.styles[a]) for a in fig.arms],
-                        plot_area=fig.plot_area)
-    iae = {a.name: curve_errors(a.time, a.survival, *fig.km(a.name))["iae"] for a in arms}
+    spec = RSpec(engine="base", names=["A", "B", "C"], colours=["#000000"] * 3, linetypes=[1, 2, 3],
+                 legend="topright", risk_table=False, censor="+", break_time_by=6.0, lwd=1.0,
+                 width=1000, height=700, res=120, xaxs="i", xlab="Months")
+    (fig,) = render_r_figures([(pd.concat(frames, ignore_index=True), spec)], tmp_path)
+    tr = fig.truth
+    assert tr.styles == {"A": "solid", "B": "dashed", "C": "dotted"}
+    cal = Calibration.from_dict(tr.calibration)
+    arms = extract_arms(fig.load_image(), cal, [ArmSpec(a, (0, 0, 0), style=tr.styles[a]) for a in tr.arms],
+                        plot_area=tr.plot_area)
+    iae = {a.name: curve_errors(a.time, a.survival, *tr.km(a.name))["iae"] for a in arms}
     assert max(iae.values()) <= 0.006, iae

@@ -1,5 +1,5 @@
 """Vector PDFs read from their own drawing (digitize.vector): figures written from known IPD by
-matplotlib (simulate.figure.render_pdf) and by R (simulate.pdf_figure, skipped without R) come
+matplotlib (simulate.figure.render_pdf) and by R (simulate.rfigures, skipped without R) come
 back with their exact axes, arm names, censor marks, risk table and event counts."""
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ R_AVAILABLE = None
 def _have_r() -> bool:
     global R_AVAILABLE
     if R_AVAILABLE is None:
-        from simulate.pdf_figure import have_r
-        R_AVAILABLE = have_r()
+        from simulate.rfigures import r_available
+        R_AVAILABLE = r_available()
     return R_AVAILABLE
 
 
@@ -201,17 +201,18 @@ def test_embedded_bitmap_is_read_at_native_resolution(tmp_path):
 def test_r_pdfs_read_back_their_ipd(tmp_path, style):
     if not _have_r():
         pytest.skip("Rscript with survival/survminer not installed")
-    from simulate.pdf_figure import write_r_pdf
+    from simulate.rfigures import pdf_style_spec, render_r_figures
 
     ipd = _ipd(seed=17)
-    truth = write_r_pdf(ipd, style, tmp_path / "fig.pdf", time_step=10)
-    fig, det, res, notes = _read(tmp_path / "fig.pdf")
+    (rfig,) = render_r_figures([(ipd, pdf_style_spec(style, ["Control", "Treatment"], 10.0))], tmp_path)
+    truth = rfig.truth
+    fig, det, res, notes = _read(rfig.image_path)
     if not style.startswith("base"):
         assert fig.page == 1 and "skipped blank page(s) 0" in notes[0]
         assert det.calibration.y_percent == (style == "survminer_percent")
         for arm in truth.arms:
             rt, rn = res.risk_table.for_arm(arm)
-            np.testing.assert_array_equal(rt, truth.risk_times[: rt.size])
+            np.testing.assert_array_equal(rt, truth.risk_table.times[: rt.size])
             np.testing.assert_array_equal(rn, truth.n_risk(arm, rt))
     assert sorted(a.name for a in res.arms) == sorted(truth.arms)
     for a in res.arms:

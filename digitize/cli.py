@@ -26,8 +26,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--page", type=_page, default=None, metavar="N|auto",
                         help="PDF page, 0-based, or auto (default): the first page with a KM figure, "
                              "blank pages skipped")
-    parser.add_argument("--panel", type=int, default=None, metavar="K",
-                        help="which figure on the page, 1-based, when it holds several (default 1)")
     parser.add_argument("--dpi", type=int, default=200, help="PDF rendering resolution (default 200)")
     for name, what in (("x1", "first x-axis point"), ("x2", "second x-axis point"),
                        ("y1", "first y-axis point"), ("y2", "second y-axis point")):
@@ -49,8 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="reconstruction: default (exact solve) or guyot (Guyot et al. 2012)")
     parser.add_argument("--out", metavar="IPD.csv", required=True, help="output IPD (.csv or .xlsx)")
     parser.add_argument("--panel", type=int, metavar="K", default=None,
-                        help="which Kaplan-Meier plot of a multi-panel figure to read, 1-based (default: "
-                             "the only one; with several the command lists them and stops)")
+                        help="which Kaplan-Meier plot of a multi-panel image or PDF page to read, 1-based "
+                             "(default: the only one; with several the command lists them and stops)")
 
 
 def _page(text: str):
@@ -274,7 +272,7 @@ def _pdf_route(args, figure: Path, given, warnings: list[str]):
             return None, survey.figures[0].page, None
         drawn = sorted(set(range(survey.n_pages)) - set(survey.blank_pages))
         return None, drawn[0] if drawn else 0, None
-    fig, notes = pick_figure(survey, figure.name, args.page, args.panel)
+    fig, notes = pick_figure(survey, figure.name, args.page, args.panel, require_choice=True)
     warnings.extend(notes)
     if fig.source == "vector":
         return None, fig.page, fig

@@ -376,7 +376,7 @@ class MainWindow(QMainWindow):
         short = {self.act_save: "Save", self.act_fit: "Fit", self.act_detect: "Detect",
                  self.act_reconstruct: "Reconstruct", **{self.tool_actions[k]: t for k, t in (
                      ("edit", "Select"), ("calibrate", "Calibrate"), ("eyedropper", "Eyedropper"),
-                     ("add_point", "Add point"), ("censor", "Censor"), ("mask_rect", "Mask"),
+                     ("add_arm", "Add arm"), ("add_point", "Add point"), ("censor", "Censor"), ("mask_rect", "Mask"),
                      ("mask_brush", "Brush"))}}
         for a, t in short.items():
             a.setIconText(t)

@@ -119,6 +119,14 @@ def test_two_plots_on_a_page_are_listed_and_picked(tmp_path):
     assert [c.name for c in fig2.vector.curves] == ["Treatment"]
     with pytest.raises(KMReconError, match="holds 2 figure"):
         pick_figure(survey, "two.pdf", panel=3)
+    # the command line, like a multi-panel image, lists them and asks (exit 2) ...
+    from kmrecon.cli import main
+
+    assert main(["extract", str(tmp_path / "two.pdf"), "--out", str(tmp_path / "a.csv")]) == 2
+    assert not (tmp_path / "a.csv").exists()
+    # ... and reads the one --panel picks
+    assert main(["extract", str(tmp_path / "two.pdf"), "--panel", "2", "--out", str(tmp_path / "b.csv")]) in (0, 3)
+    assert set(pd.read_csv(tmp_path / "b.csv")["arm"]) == {"Treatment"}
 
 
 def test_blank_pages_are_named_when_no_figure(tmp_path):

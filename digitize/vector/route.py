@@ -113,9 +113,12 @@ def _pages(pages: list[int]) -> str:
     return ", ".join(str(p) for p in pages)
 
 
-def pick_figure(survey: PdfSurvey, name: str, page: int | None = None, panel: int | None = None
-                ) -> tuple[PdfFigure, list[str]]:
+def pick_figure(survey: PdfSurvey, name: str, page: int | None = None, panel: int | None = None,
+                require_choice: bool = False) -> tuple[PdfFigure, list[str]]:
     """The figure ``--page``/``--panel`` select (page None = auto: the first page with one).
+
+    A page with several figures and no ``panel``: the first, with a note, or (``require_choice``,
+    as the command line does, like a multi-panel image) a KMReconError listing them.
 
     Raises KMReconError saying which pages were blank or held no KM figure, or listing the
     figures when ``panel`` is out of range. Returns (figure, notes for the user)."""
@@ -137,6 +140,9 @@ def pick_figure(survey: PdfSurvey, name: str, page: int | None = None, panel: in
             notes.append(f"skipped blank page(s) {_pages([p for p in survey.blank_pages if p < first])}")
         figs = survey.on_page(first)
     if panel is None:
+        if len(figs) > 1 and require_choice:
+            raise KMReconError(f"page {figs[0].page} of {name} holds {len(figs)} figures; choose one with "
+                               "--panel K (1-based): " + "; ".join(f.describe() for f in figs))
         if len(figs) > 1:
             notes.append(f"page {figs[0].page} holds {len(figs)} figures; reading figure 1 "
                          f"(choose with --panel K): " + "; ".join(f.describe() for f in figs))

@@ -112,6 +112,7 @@ class RSpec:
     base_axis: str = "default"     # base R: default | las1 | boxed (bty o, las 1, axis() at breaks)
     device: str = "png"            # png | pdf (vector; same R code, width/res x height/res inches)
     xaxs: str = "r"                # base R: "r" pads the time axis 4 %, "i" starts curves at the y axis
+    censor_size: float = 3.0       # survminer censor.size (mm; survminer's own default is 4.5)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -225,7 +226,7 @@ def _survminer_code(spec: RSpec, n: int) -> str:
     theme = {"survminer": "theme_survminer()", "bw": "theme_bw()", "grey": "theme_grey()",
              "classic": "theme_classic()", "minimal": "theme_minimal()"}[spec.theme]
     censor = "censor = FALSE" if spec.censor == "none" else (
-        f"censor = TRUE, censor.shape = {json.dumps(spec.censor)}, censor.size = 3")
+        f"censor = TRUE, censor.shape = {json.dumps(spec.censor)}, censor.size = {spec.censor_size!r}")
     lt = "linetype = 'strata'," if len(set(spec.linetypes)) > 1 else ""
     # ggplot's default linetype scale is not R's lty 1-4: set the drawn dashes explicitly
     lt_scale = "" if not lt else (

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from kmrecon.data import RiskTable
-from simulate.ipd import km_corners, simulate_arm
+from simulate.ipd import km_corners, number_at_risk, simulate_arm
 
 ENGINES = ("survminer", "base")
 THEMES = ("survminer", "bw", "grey", "classic", "minimal")
@@ -150,8 +150,6 @@ class RTruth:
 
     def n_risk(self, arm: str, times) -> np.ndarray:
         """True number at risk of ``arm`` at ``times`` (from the IPD)."""
-        from simulate.ipd import number_at_risk
-
         g = self.ipd[self.ipd["arm"] == arm]
         return number_at_risk(g["time"].to_numpy(float), np.asarray(times, float))
 

@@ -161,8 +161,10 @@ def run(args) -> int:
     auto = None
     if det is not None:
         auto = {"used": True, **det.to_dict()}  # every detection, for review and correction
+    review = review_items(det, arms_given=bool(args.arm), risk_given=bool(args.risk_table))
     side = sidecar_dict(result, figure=figure.resolve(), page=args.page, dpi=args.dpi,
-                        outputs={k: p.name for k, p in paths.items() if k != "sidecar"}, auto=auto)
+                        outputs={k: p.name for k, p in paths.items() if k != "sidecar"}, auto=auto,
+                        review=review)
     write_ipd(result.ipd, paths["ipd"])
     with atomic_path(paths["curves"]) as tmp:
         result.curves_frame().to_csv(tmp, index=False, float_format="%.10g")
@@ -176,4 +178,20 @@ def run(args) -> int:
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
-    return 0
+    for item in review:  # arms first; one line each, for people and scripts alike
+        print(f"REVIEW: {item['reason']}")
+    return EXIT_REVIEW if review else 0
+
+
+#: exit status when outputs were written but something read from the figure needs a person
+#: (0 = confident, 2 = could not run; see the README)
+EXIT_REVIEW = 3
+
+
+def review_items(det, arms_given: bool = False, risk_given: bool = False) -> list[dict]:
+    """The automatic detection's findings a person must check ({"piece", "reason"}, arms
+    first), leaving out the pieces the user gave on the command line."""
+    if det is None:
+        return []
+    skip = ({"arms"} if arms_given else set()) | ({"risk_table"} if risk_given else set())
+    return [dict(r) for r in (getattr(det, "review_items", None) or []) if r["piece"] not in skip]

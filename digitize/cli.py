@@ -154,8 +154,12 @@ def run(args) -> int:
     total_events = parse_assignments(args.total_events, "--total-events", arm_names) if arm_names else {}
     if args.total_events and not arm_names:
         raise KMReconError("--total-events needs named arms: give them with --arm NAME=#RRGGBB")
+    n_total = {}
+    if det is not None and not args.arm:  # N printed beside the arms' names ("(n = 410)")
+        n_total = {k: v for k, v in (getattr(det, "n_total", None) or {}).items()
+                   if k in arm_names and (risk is None or k not in risk.n_risk)}
     result = run_pipeline(image, cal, specs or None, risk_table=risk, total_events=total_events,
-                          method=args.method, plot_area=plot_area)
+                          n_total=n_total or None, method=args.method, plot_area=plot_area)
     result.warnings[:0] = warnings
     paths = _out_paths(out)
     auto = None

@@ -61,6 +61,8 @@ class FigureDetection:
     seconds: float = 0.0
     #: specific findings a person must check: {"piece": one of :data:`PIECES`, "reason": text}
     review: list[dict] = field(default_factory=list)
+    #: patients per arm as printed beside its name ("Drug A (n = 120)"), by arm name
+    n_total: dict = field(default_factory=dict)
 
     def flag(self, piece: str, reason: str, warn: bool = True) -> None:
         """Record a finding that needs a person (and, by default, warn with the same text)."""
@@ -106,6 +108,7 @@ class FigureDetection:
             "confidence": {k: round(float(v), 3) for k, v in self.confidence.items()},
             "needs_review": self.needs_review,
             "review": self.review_items,
+            "n_total": {k: int(v) for k, v in self.n_total.items()},
             "warnings": list(self.warnings),
             "details": json_safe(self.details),
             "seconds": round(self.seconds, 3),
@@ -386,7 +389,11 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
             warnings.append("risk table: no number-at-risk table found under the plot; "
                             "enter it by hand if the paper prints one")
         else:
-            warnings.extend(table.warnings)
+            for w in table.warnings:  # a blank, misplaced or doubtful cell needs a person
+                if "on a second reading" in w:
+                    warnings.append(w)
+                else:
+                    det.flag("risk_table", w)
             conf["risk_table"] = table.confidence
             det.details["risk_cells"] = table.cells()
             det.details["risk_rows"] = [{"label": r.label, "rgb": list(r.rgb) if r.rgb else None}
@@ -413,7 +420,7 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     colours = _arm_colours(img_c, pa, warnings)
     legend = _legend_entries(img, ink, other + under, th, pa, colours)
     det.details["legend"] = [{"name": e.name, "rgb": list(e.rgb) if e.rgb else None,
-                              "bbox": list(e.bbox)} for e in legend]
+                              "bbox": list(e.bbox), "n": e.n} for e in legend]
     text_mask = exclude.copy()  # axis lines, ticks and every text token: not curve ink
     for t in tokens:
         text_mask[max(0, t.bbox[1] - 1):t.bbox[3] + 1, max(0, t.bbox[0] - 1):t.bbox[2] + 1] = True
@@ -492,6 +499,19 @@ def _legend_entries(img, ink, cands: list[Token], th: float, pa, curve_colours=(
             out = [e for e in out if abs(e.bbox[0] - col) <= 0.6 * th]
     for e, name in zip(out, harmonise_names([e.name for e in out])):
         e.name = name
+    # "(n = 74)" printed on its own line under an entry (a column header): that arm's N
+    for e in out:
+        if e.n is not None:
+            continue
+        for t in cands:
+            if not t.text or t.bbox[1] < e.bbox[3] - 1 or t.bbox[1] - e.bbox[3] > 1.2 * th:
+                continue
+            if not (e.bbox[0] - th <= t.cx <= e.bbox[2] + th):
+                continue
+            rest, n = clean_name(t.text)
+            if n is not None and not re.search(r"[A-Za-z]{2}", rest):
+                e.n = n
+                break
     # two entries read alike ('Stage I' for 'Stage III'): read them again at other scales
     for e in out:
         others = {o.name for o in out if o is not e}
@@ -829,6 +849,8 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
             seen[a.name] = 1
     det.arms = arms
     conf["arms"] = float(max(0.0, how))
+    names_now = {a.name for a in arms}
+    det.n_total = {e.name: int(e.n) for e in legend if e.n is not None and e.name in names_now}
     # ---------------------------------------------------------------- table rows -> arms
     if table is None:
         return

@@ -17,9 +17,10 @@ import numpy as np
 
 from digitize.auto import ocr
 from digitize.auto.axes import Frame, find_frame, find_ticks, ink_masks
-from digitize.auto.legend import (NamedColour, blend_distance, clean_name, delta_e, match_names,
-                                  harmonise_names, is_swatch, leading_swatch, merge_phrases, refine_colour, similar,
-                                  split_at_swatches, swatch_colour)
+from digitize.auto.legend import (NamedColour, abbreviates, blend_distance, clean_name, delta_e,
+                                  harmonise_names, is_swatch, key_style, leading_swatch, match_names,
+                                  merge_phrases, refine_colour, similar, split_at_swatches,
+                                  swatch_colour)
 from digitize.auto.risktable import TableRead, cell_number, read_table
 from digitize.auto.text import (Token, find_tokens, ink_colour, is_wordy, merge_boxes, parse_number,
                                 rows_of)
@@ -420,7 +421,7 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     colours = _arm_colours(img_c, pa, warnings)
     legend = _legend_entries(img, ink, other + under, th, pa, colours)
     det.details["legend"] = [{"name": e.name, "rgb": list(e.rgb) if e.rgb else None,
-                              "bbox": list(e.bbox), "n": e.n} for e in legend]
+                              "bbox": list(e.bbox), "n": e.n, "key": e.key} for e in legend]
     text_mask = exclude.copy()  # axis lines, ticks and every text token: not curve ink
     for t in tokens:
         text_mask[max(0, t.bbox[1] - 1):t.bbox[3] + 1, max(0, t.bbox[0] - 1):t.bbox[2] + 1] = True
@@ -485,11 +486,11 @@ def _legend_entries(img, ink, cands: list[Token], th: float, pa, curve_colours=(
                 rgb = leading_swatch(img, ink, ph, th)
             if rgb is None:
                 c = ink_colour(img, ink, ph.bbox)
-                if text_names_curve(c):  # coloured text without a swatch
-                    rgb = c
+                if text_names_curve(c) and _mostly_tinted(img, ink, ph.bbox):
+                    rgb = c  # coloured text without a swatch (not black text a curve crosses)
             if rgb is None:
                 continue
-            out.append(NamedColour(name, rgb, "legend", ph.bbox, ph.score, n))
+            out.append(NamedColour(name, rgb, "legend", ph.bbox, ph.score, n, key_style(ink, ph, th)))
     if len(out) >= 2:
         # legend texts are left-aligned in one column: entries elsewhere are stray words
         x0 = np.array([e.bbox[0] for e in out], float)
@@ -532,6 +533,19 @@ def _is_name(word: str) -> bool:
     ('Obs', which digit-fixing OCR rules would read as 0-6-5)."""
     return is_wordy(word) or (not re.search(r"\d", word or "")
                               and len(re.findall(r"[A-Za-z]", word or "")) >= 3)
+
+
+def _mostly_tinted(img, ink, bbox) -> bool:
+    """Whether most ink pixels in a text box are tinted (coloured text), rather than a few
+    (black text crossed by a coloured curve)."""
+    from digitize.inkmask import chroma  # noqa: PLC0415
+
+    x0, y0, x1, y1 = bbox
+    m = ink[y0:y1, x0:x1]
+    if m.sum() == 0:
+        return False
+    c = chroma(rgb_lab(img[y0:y1, x0:x1][m]))
+    return bool(np.mean(c >= 6.0) >= 0.5)
 
 
 def _beside_free_curve(e: NamedColour, colours, used: set, image, pa) -> int | None:
@@ -606,8 +620,6 @@ def _match_curve_labels(labels: list[NamedColour], colours, image, pa, details: 
     within about two text heights and clearly nearer than any other curve."""
     if not labels or not colours or pa is None:
         return {}
-    from scipy.optimize import linear_sum_assignment  # noqa: PLC0415
-
     from digitize.inkmask import rgb_to_lab  # noqa: PLC0415
 
     x0p, y0p, x1p, y1p = (int(v) for v in pa)
@@ -629,13 +641,31 @@ def _match_curve_labels(labels: list[NamedColour], colours, image, pa, details: 
             near = (np.linalg.norm(sub - cols[j], axis=2) <= 18) & outside
             if near.sum() >= 3:
                 cost[i, j] = float(np.sort(dist[near])[min(2, near.sum() - 1)]) / h
-    finite = np.where(np.isfinite(cost), cost, 1e3)
-    r, c = linear_sum_assignment(finite)
+    # every way of giving the labels distinct nearby curves (or none, at a price): a label's
+    # curve is accepted when any assignment giving it another costs clearly more
+    import itertools  # noqa: PLC0415
+
+    none_cost = 2.5
+    choices = [[None] + [j for j in range(len(colours)) if cost[i, j] <= 2.0] for i in range(len(labels))]
+    best, scored = None, []
+    if np.prod([len(c) for c in choices]) <= 20000:
+        for combo in itertools.product(*choices):
+            picked = [j for j in combo if j is not None]
+            if len(set(picked)) < len(picked):
+                continue
+            total = sum(none_cost if j is None else cost[i, j] for i, j in enumerate(combo))
+            scored.append((total, combo))
+        scored.sort(key=lambda t: t[0])
+        best = scored[0] if scored else None
     out = {}
-    for i, j in zip(r, c):
-        others = np.delete(cost[i], j)
-        if cost[i, j] <= 2.0 and (others.size == 0 or np.min(others) >= 1.6 * cost[i, j] + 0.5):
-            out[int(j)] = labels[i]
+    if best is not None:
+        t0, combo = best
+        for i, j in enumerate(combo):
+            if j is None:
+                continue
+            alt = min((t for t, c in scored if c[i] != j), default=np.inf)
+            if alt - t0 >= 0.5 + 0.6 * cost[i, j]:
+                out[int(j)] = labels[i]
     details["curve_labels"] = [{"name": lab.name, "bbox": list(lab.bbox),
                                 "curve": next((int(j) for j, v in out.items() if v is lab), None)}
                                for lab in labels]
@@ -731,7 +761,22 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
         from digitize.inkmask import background_color  # noqa: PLC0415
 
         bg = tuple(background_color(image))
-        m = match_names(colours, with_rgb, bg)
+        # a name printed beside a curve (its full form, or the table's short form of it) is
+        # that curve's, whatever colour a table label's anti-aliasing suggests
+        pre: dict[int, NamedColour] = {}
+        for e in entries:
+            if e.source == "legend" and e.key is not None:
+                continue  # a drawn key says more than a position
+            hits = [i for i, nm in by_label.items() if i not in pre and similar(nm, e.name) >= 0.75]
+            if len(hits) == 1:
+                pre[hits[0]] = e
+                if abbreviates(e.name, by_label[hits[0]]):
+                    e.name = by_label[hits[0]]  # the table's short form: take the full name
+        rest = [i for i in range(len(colours)) if i not in pre]
+        m = {rest[i]: e for i, e in match_names([colours[i] for i in rest],
+                                                 [e for e in with_rgb if all(e is not p for p in pre.values())],
+                                                 bg).items()}
+        m.update(pre)
         # a matched colour that is only a paler blend of an unclaimed one (a band, an
         # anti-aliased edge) gives way to that fuller colour
         for i in list(m):
@@ -750,7 +795,7 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
                 # both are the line's colour diluted by the paper (anti-aliasing, JPEG); the
                 # one farther from the paper is the less diluted
                 c = tuple(colours[by_entry[id(e)]])
-                if delta_e(e.rgb, bg) > delta_e(c, bg) + 5:
+                if e.rgb is not None and delta_e(e.rgb, bg) > delta_e(c, bg) + 5:
                     c = tuple(int(v) for v in e.rgb)
                 arms.append(ArmSpec(e.name, c))
             elif e.rgb is not None and (pos := _beside_free_curve(e, colours, used, image, det.plot_area)) is not None:

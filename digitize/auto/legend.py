@@ -30,6 +30,9 @@ class NamedColour:
     bbox: tuple[int, int, int, int]
     score: float
     n: int | None = None        # patients printed with the name ("Drug A (n=120)")
+    #: how its legend key is drawn, when read: {"dashes": runs on the key's line (1 = solid),
+    #: "thickness": px, "marker": ink off the line (a glyph on it)}; for line-style matching
+    key: dict | None = None
 
 
 def delta_e(a, b) -> float:
@@ -142,6 +145,8 @@ def swatch_colour(image: np.ndarray, ink: np.ndarray, tok: Token, th: float
     # a key is a thin line (a marker adds a little ink above and below): the neighbouring
     # word's letters put as much ink in the rows around their horizontal strokes
     k = int(np.argmax(ends - starts))  # the longest run: the key itself, not a letter's stroke
+    if starts[k] == 0 and x0 > 0 and image.shape[1] > 0 and ink[min(r + y0, ink.shape[0] - 1), x0 - 1]:
+        return None  # a line running on to the left is a curve passing by, not a short key
     lc = slice(starts[k], ends[k])
     fill = m[:, lc].mean(axis=1)
     line_rows = fill >= 0.7            # the line's own rows (it may be several pixels thick)
@@ -184,6 +189,51 @@ def leading_swatch(image: np.ndarray, ink: np.ndarray, tok: Token, th: float
     sub = m[band[0]:band[1] + 1, :n]
     px = image[y0 + band[0]:y0 + band[1] + 1, x0:x0 + n][sub].astype(float)
     return core_colour(px, 90) if px.size else None
+
+
+def key_style(ink: np.ndarray, tok: Token, th: float) -> dict | None:
+    """How the legend key left of a text token is drawn: the number of ink runs on its line
+    (1 = solid, more = dashed or dotted), the line's thickness (px) and whether a marker sits
+    on it. None when there is no line key."""
+    x1 = tok.bbox[0] - max(2, int(0.3 * th))
+    x0 = max(0, tok.bbox[0] - int(4.5 * th))
+    y0 = max(0, int(tok.cy - 0.6 * th))
+    y1 = int(tok.cy + 0.6 * th) + 1
+    m = ink[y0:y1, x0:x1]
+    if m.size == 0 or x1 - x0 < 3:
+        return None
+    per_row = m.sum(axis=1)
+    r = int(np.argmax(per_row))
+    if per_row[r] < max(4, 1.0 * th):
+        return None
+    row = np.concatenate([[0], m[r].astype(int), [0]])
+    e = np.flatnonzero(np.diff(row))
+    all_runs = [(int(a), int(b)) for a, b in zip(e[::2], e[1::2])]
+    k = int(np.argmax([b - a for a, b in all_runs]))
+    line_rows = m[:, all_runs[k][0]:all_runs[k][1]].mean(axis=1) >= 0.7
+
+    def thin(a, b) -> bool:  # a piece of the key's line, not a letter's stroke
+        on = m[line_rows, a:b].sum()
+        return on > 0 and m[~line_rows, a:b].sum() <= 0.6 * on
+
+    # the key: the longest run and the thin runs chained to it by dash-sized gaps
+    runs = [all_runs[k]]
+    for step in (-1, 1):
+        j = k + step
+        while 0 <= j < len(all_runs):
+            a, b = all_runs[j]
+            near = (runs[0][0] - b) if step < 0 else (a - runs[-1][1])
+            if near > 0.8 * th or not thin(a, b) or b - a < 2:
+                break
+            runs = [(a, b)] + runs if step < 0 else runs + [(a, b)]
+            j += step
+    cols = np.zeros(m.shape[1], bool)
+    for a, b in runs:
+        cols[a:b] = True
+    fill = m[:, cols].mean(axis=1)
+    thick = int((fill >= 0.7).sum())
+    off = m[fill < 0.7][:, cols].sum()
+    return {"dashes": len(runs), "thickness": thick, "marker": bool(off >= 4)}
 
 
 def blend_distance(curve_rgb, printed_rgb, bg_rgb, dilution_cost: float = 0.0) -> float:

@@ -158,14 +158,29 @@ def run(args) -> int:
     if det is not None and not args.arm:  # N printed beside the arms' names ("(n = 410)")
         n_total = {k: v for k, v in (getattr(det, "n_total", None) or {}).items()
                    if k in arm_names and (risk is None or k not in risk.n_risk)}
-    result = run_pipeline(image, cal, specs or None, risk_table=risk, total_events=total_events,
-                          n_total=n_total or None, method=args.method, plot_area=plot_area)
+    dropped: list[dict] = []
+    try:
+        result = run_pipeline(image, cal, specs or None, risk_table=risk, total_events=total_events,
+                              n_total=n_total or None, method=args.method, plot_area=plot_area)
+    except KMReconError as exc:
+        # an automatically proposed arm with no traceable curve must not stop the others: drop
+        # it and say so (REVIEW), unless the user named the arms or nothing would be left
+        bad = [s for s in specs if f"arm '{s.name}':" in str(exc)] if det is not None and not args.arm else []
+        if not bad or len(bad) == len(specs):
+            raise
+        specs = [s for s in specs if s not in bad]
+        dropped = [{"piece": "arms", "reason": f"arms: no curve could be traced for '{s.name}' ({s.hex}) "
+                    "proposed from the figure; it was left out - check the arms"} for s in bad]
+        n_total = {k: v for k, v in n_total.items() if k in {s.name for s in specs}}
+        total_events = {k: v for k, v in total_events.items() if k in {s.name for s in specs}}
+        result = run_pipeline(image, cal, specs, risk_table=risk, total_events=total_events,
+                              n_total=n_total or None, method=args.method, plot_area=plot_area)
     result.warnings[:0] = warnings
     paths = _out_paths(out)
     auto = None
     if det is not None:
         auto = {"used": True, **det.to_dict()}  # every detection, for review and correction
-    review = review_items(det, arms_given=bool(args.arm), risk_given=bool(args.risk_table))
+    review = dropped + review_items(det, arms_given=bool(args.arm), risk_given=bool(args.risk_table))
     side = sidecar_dict(result, figure=figure.resolve(), page=args.page, dpi=args.dpi,
                         outputs={k: p.name for k, p in paths.items() if k != "sidecar"}, auto=auto,
                         review=review)

@@ -185,3 +185,42 @@ def test_legend_with_fewer_names_than_curves_exits_3_with_review_lines(tmp_path,
     side = json.loads((tmp_path / "ipd.json").read_text())
     assert len(side["arms"]) == 3
     assert any(r["piece"] == "arms" and "no printed name" in r["reason"] for r in side["review"])
+
+
+def test_a_proposed_arm_with_no_curve_is_left_out_with_a_review_line(tmp_path, monkeypatch, capsys):
+    """An automatically proposed colour that no curve is drawn in must not stop the figure:
+    the other arms are written and the dropped one is reported (exit 3)."""
+    import json
+    import sys
+    import types
+
+    from digitize.calibrate import Calibration
+    from digitize.extract import ArmSpec
+    from kmrecon.cli import main
+    from simulate.figure import FigureStyle, render_figure
+    from simulate.ipd import simulate_arm
+
+    rng = np.random.default_rng(3)
+    frames = []
+    for name, med in (("Placebo", 10.0), ("Drug", 24.0)):
+        df = simulate_arm(80, rng, median=med, follow_up=48.0, accrual=24.0)
+        df.insert(0, "arm", name)
+        frames.append(df)
+    fig = render_figure(pd.concat(frames, ignore_index=True),
+                        FigureStyle(arm_names=("Placebo", "Drug"), dpi=100, colors=("#1f77b4", "#d62728")))
+    path = fig.save(tmp_path)["image"]
+    det = FigureDetection(Calibration.from_dict(fig.truth.calibration), tuple(fig.truth.plot_area),
+                          arms=[ArmSpec("Placebo", (31, 119, 180)), ArmSpec("Drug", (214, 39, 40)),
+                                ArmSpec("Arm 3", (20, 200, 20))],
+                          confidence={k: 1.0 for k in ("arms", "risk_table", "calibration_x", "calibration_y")})
+    fake = types.ModuleType("digitize.auto")
+    fake.detect_figure = lambda image: det
+    monkeypatch.setitem(sys.modules, "digitize.auto", fake)
+    out = tmp_path / "ipd.csv"
+    rc = main(["extract", str(path), "--out", str(out)])
+    lines = capsys.readouterr().out.splitlines()
+    assert rc == 3 and out.exists(), lines
+    assert any(ln.startswith("REVIEW: arms: no curve could be traced for 'Arm 3'") for ln in lines), lines
+    side = json.loads((tmp_path / "ipd.json").read_text())
+    assert [a["name"] for a in side["arms"]] == ["Placebo", "Drug"]
+    assert side["review"][0]["piece"] == "arms"

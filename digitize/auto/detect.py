@@ -397,7 +397,9 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
                     det.flag("risk_table", w)
             conf["risk_table"] = table.confidence
             det.details["risk_cells"] = table.cells()
-            det.details["risk_rows"] = [{"label": r.label, "rgb": list(r.rgb) if r.rgb else None}
+            det.details["risk_rows"] = [{"label": r.label, "rgb": list(r.rgb) if r.rgb else None,
+                                         "censored": None if r.censored is None else
+                                         [None if np.isnan(v) else int(v) for v in r.censored]}
                                         for r in table.rows]
             det.details["risk_table_bbox"] = list(table.bbox) if table.bbox else None
     else:
@@ -556,6 +558,22 @@ def _beside_free_curve(e: NamedColour, colours, used: set, image, pa) -> int | N
     free = [i for i in range(len(colours)) if i not in used]
     m = _match_curve_labels([e], [colours[i] for i in free], image, pa, {})
     return free[next(iter(m))] if m else None
+
+
+def _mix_of(rgb, arms, max_de: float = 8.0) -> tuple[str, str] | None:
+    """Names of two arms whose colours mix (linearly, in RGB) into ``rgb`` within ``max_de``
+    ΔE, or None. Only unnamed extra colours are tested: a printed name outranks this."""
+    c = np.asarray(rgb, float)
+    best, pair = max_de, None
+    for i in range(len(arms)):
+        for j in range(i + 1, len(arms)):
+            a, b = np.asarray(arms[i].rgb, float), np.asarray(arms[j].rgb, float)
+            d = b - a
+            t = float(np.clip((c - a) @ d / max(float(d @ d), 1e-9), 0.15, 0.85))
+            de = delta_e(c, a + t * d)
+            if de < best:
+                best, pair = de, (arms[i].name, arms[j].name)
+    return pair
 
 
 def _has_drops(image, pa, rgb, exclude=None) -> bool:
@@ -840,6 +858,15 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
             if band_of:
                 warnings.append(f"arms: colour {hx} is a paler shade of '{band_of[0].name}' "
                                 "(a confidence band); not an arm")
+                n_bands += 1
+                continue
+            mix = _mix_of(c, arms)
+            if mix is not None:
+                # JPEG and anti-aliasing smear two lines into each other where they run close;
+                # the blend is no curve of its own - but say so, in case it is one
+                det.flag("arms", f"arms: colour {hx} found in the plot looks like a mix of '{mix[0]}' and "
+                         f"'{mix[1]}' (where their lines run close) and was not taken as an arm; if it "
+                         "is a curve of its own, add it")
                 n_bands += 1
                 continue
             if not _has_drops(image, det.plot_area, c, exclude):

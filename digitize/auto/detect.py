@@ -919,6 +919,21 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
             how = min(how, 0.4)
         else:
             seen[a.name] = 1
+    # arms told apart by line style only (black solid vs black dashed): colour cannot separate
+    # their curves, so the traces need a person (style matching is for the extraction to do)
+    from digitize.inkmask import is_neutral  # noqa: PLC0415
+
+    for i in range(len(arms)):
+        for j in range(i + 1, len(arms)):
+            a, b = arms[i], arms[j]
+            if is_neutral(a.rgb, 12.0) and is_neutral(b.rgb, 12.0) and delta_e(a.rgb, b.rgb) < 25:
+                keys = {e.name: e.key for e in legend if e.key}
+                how_told = (" (their legend keys differ in line style)"
+                            if a.name in keys and b.name in keys
+                            and keys[a.name]["dashes"] != keys[b.name]["dashes"] else "")
+                det.flag("arms", f"arms: '{a.name}' and '{b.name}' are drawn in the same colour"
+                         f"{how_told}; colour alone cannot keep their curves apart - check both traces")
+                how = min(how, 0.5)
     det.arms = arms
     conf["arms"] = float(max(0.0, how))
     names_now = {a.name for a in arms}

@@ -145,8 +145,13 @@ def swatch_colour(image: np.ndarray, ink: np.ndarray, tok: Token, th: float
     # a key is a thin line (a marker adds a little ink above and below): the neighbouring
     # word's letters put as much ink in the rows around their horizontal strokes
     k = int(np.argmax(ends - starts))  # the longest run: the key itself, not a letter's stroke
-    if starts[k] == 0 and x0 > 0 and image.shape[1] > 0 and ink[min(r + y0, ink.shape[0] - 1), x0 - 1]:
-        return None  # a line running on to the left is a curve passing by, not a short key
+    if starts[k] == 0 and x0 > 0:
+        # a line running on well past the strip's left end is a curve passing by, not a key
+        yy = min(r + y0, ink.shape[0] - 1)
+        band = ink[max(0, yy - 1):yy + 2, max(0, x0 - int(2 * th)):x0].any(axis=0)[::-1]
+        run = int(np.argmin(band)) if not band.all() else band.size
+        if run >= 1.5 * th:
+            return None
     lc = slice(starts[k], ends[k])
     fill = m[:, lc].mean(axis=1)
     line_rows = fill >= 0.7            # the line's own rows (it may be several pixels thick)

@@ -114,10 +114,10 @@ def find_tokens(ink: np.ndarray, exclude: np.ndarray | None = None, gap_factor: 
             )
             if same_line and xov > -gap:
                 dsu.union(i, j)
-            elif (xov > 0.5 * min(b[i, 2] - b[i, 0], b[j, 2] - b[j, 0]) and yov > -0.25 * th
-                  and hmin <= 0.5 * th):
-                # i-dots, accents: a small mark stacked within a character width (two full
-                # characters stacked are two text rows, e.g. a tightly set risk table)
+            elif xov > 0.5 * min(b[i, 2] - b[i, 0], b[j, 2] - b[j, 0]) and yov > -0.25 * th:
+                # i-dots, accents, and the glyphs of a rotated label: stacked within a
+                # character width and close (two text rows of a tightly set risk table are
+                # farther apart than a quarter of the text height)
                 dsu.union(i, j)
     groups: dict[int, list[int]] = {}
     for i in range(len(b)):

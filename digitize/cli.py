@@ -235,14 +235,33 @@ def run(args) -> int:
     total_events = parse_assignments(args.total_events, "--total-events", arm_names) if arm_names else {}
     if args.total_events and not arm_names:
         raise KMReconError("--total-events needs named arms: give them with --arm NAME=#RRGGBB")
-    result = run_pipeline(image, cal, specs or None, risk_table=risk, total_events=total_events,
-                          method=args.method, plot_area=plot_area)
+    n_total = {}
+    if det is not None and not args.arm:  # N printed beside the arms' names ("(n = 410)")
+        n_total = {k: v for k, v in (getattr(det, "n_total", None) or {}).items()
+                   if k in arm_names and (risk is None or k not in risk.n_risk)}
+    dropped: list[dict] = []
+    try:
+        result = run_pipeline(image, cal, specs or None, risk_table=risk, total_events=total_events,
+                              n_total=n_total or None, method=args.method, plot_area=plot_area)
+    except KMReconError as exc:
+        # an automatically proposed arm with no traceable curve must not stop the others: drop
+        # it and say so (REVIEW), unless the user named the arms or nothing would be left
+        bad = [s for s in specs if f"arm '{s.name}':" in str(exc)] if det is not None and not args.arm else []
+        if not bad or len(bad) == len(specs):
+            raise
+        specs = [s for s in specs if s not in bad]
+        dropped = [{"piece": "arms", "reason": f"arms: no curve could be traced for '{s.name}' ({s.hex}) "
+                    "proposed from the figure; it was left out - check the arms"} for s in bad]
+        n_total = {k: v for k, v in n_total.items() if k in {s.name for s in specs}}
+        total_events = {k: v for k, v in total_events.items() if k in {s.name for s in specs}}
+        result = run_pipeline(image, cal, specs, risk_table=risk, total_events=total_events,
+                              n_total=n_total or None, method=args.method, plot_area=plot_area)
     result.warnings[:0] = warnings
     auto = None
     if det is not None:
         auto = {"used": True, **det.to_dict()}  # every detection, for review and correction
-    _write_outputs(result, figure, page, args.dpi, out, auto)
-    return 0
+    review = dropped + review_items(det, arms_given=bool(args.arm), risk_given=bool(args.risk_table))
+    return _write_outputs(result, figure, page, args.dpi, out, auto, review)
 
 
 def _pdf_route(args, figure: Path, given, warnings: list[str]):
@@ -296,19 +315,22 @@ def _run_vector(args, figure: Path, fig, specs, warnings: list[str]) -> int:
     if risk is None and result.risk_table is not None:
         warnings.append("risk table read from the PDF's text; check it")
     result.warnings[:0] = warnings
-    _write_outputs(result, figure, fig.page, args.dpi, Path(args.out), {"used": True, **det.to_dict()})
-    return 0
+    review = review_items(det, arms_given=bool(specs), risk_given=bool(args.risk_table))
+    return _write_outputs(result, figure, fig.page, args.dpi, Path(args.out), {"used": True, **det.to_dict()},
+                          review)
 
 
-def _write_outputs(result, figure: Path, page: int, dpi: int, out: Path, auto) -> None:
-    """IPD, curves, marks and sidecar (each atomically), then the summary on stdout."""
+def _write_outputs(result, figure: Path, page: int, dpi: int, out: Path, auto, review=()) -> int:
+    """IPD, curves, marks and sidecar (each atomically), then the summary on stdout and one
+    REVIEW line per finding a person must check; returns the exit status (3 when any)."""
     from reconstruct.io import atomic_path, write_ipd
 
     from digitize.sidecar import sidecar_dict, write_sidecar
 
     paths = _out_paths(out)
     side = sidecar_dict(result, figure=figure.resolve(), page=page, dpi=dpi,
-                        outputs={k: p.name for k, p in paths.items() if k != "sidecar"}, auto=auto)
+                        outputs={k: p.name for k, p in paths.items() if k != "sidecar"}, auto=auto,
+                        review=list(review))
     write_ipd(result.ipd, paths["ipd"])
     with atomic_path(paths["curves"]) as tmp:
         result.curves_frame().to_csv(tmp, index=False, float_format="%.10g")
@@ -322,3 +344,20 @@ def _write_outputs(result, figure: Path, page: int, dpi: int, out: Path, auto) -
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    for item in review:  # arms first; one line each, for people and scripts alike
+        print(f"REVIEW: {item['reason']}")
+    return EXIT_REVIEW if review else 0
+
+
+#: exit status when outputs were written but something read from the figure needs a person
+#: (0 = confident, 2 = could not run; see the README)
+EXIT_REVIEW = 3
+
+
+def review_items(det, arms_given: bool = False, risk_given: bool = False) -> list[dict]:
+    """The automatic detection's findings a person must check ({"piece", "reason"}, arms
+    first), leaving out the pieces the user gave on the command line."""
+    if det is None:
+        return []
+    skip = ({"arms"} if arms_given else set()) | ({"risk_table"} if risk_given else set())
+    return [dict(r) for r in (getattr(det, "review_items", None) or []) if r["piece"] not in skip]

@@ -20,8 +20,10 @@ FORMAT_VERSION = 1
 
 
 def sidecar_dict(result, *, figure: Path | None = None, page: int = 0, dpi: int = 200,
-                 outputs: dict[str, str] | None = None, auto: dict | None = None) -> dict:
-    """The sidecar content for a :class:`digitize.pipeline.PipelineResult`."""
+                 outputs: dict[str, str] | None = None, auto: dict | None = None,
+                 review: list[dict] | None = None) -> dict:
+    """The sidecar content for a :class:`digitize.pipeline.PipelineResult`; ``review``: the
+    findings a person must check ({"piece", "reason"}, arms first; empty = confident)."""
     from kmrecon import __version__
 
     fig = None
@@ -52,6 +54,7 @@ def sidecar_dict(result, *, figure: Path | None = None, page: int = 0, dpi: int 
         "risk_table": rt,
         "diagnostics": rec.to_dict() if rec is not None else None,
         "warnings": list(result.warnings),
+        "review": list(review or []),
         "outputs": outputs or {},
     })
 

@@ -222,6 +222,8 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(rw, "Number at risk")
         self.tabs.addTab(self.diagnostics, "Diagnostics")
+        from gui.review_panel import install_review_panel  # what the automatic reading is unsure of
+        self.review_panel = install_review_panel(self)
         self.pooling_panel = None
         try:
             from gui.pooling_panel import PoolingPanel
@@ -812,8 +814,9 @@ class MainWindow(QMainWindow):
                 if "arms" in values:
                     self.arm_panel.select_row(0)
                 self.set_tool("edit")
-            review = ", ".join(det.needs_review) if hasattr(det, "needs_review") else ""
-            msg = "Automatic proposal applied" + (f"; please check: {review}" if review else "")
+            from gui.review_panel import show_review
+            review = show_review(self, self.review_panel, det)   # same list as the CLI's REVIEW lines
+            msg = "Automatic proposal applied" + (f"; {review}" if review else "")
             self.statusBar().showMessage(msg + " (Ctrl+Z undoes it)", 10000)
 
     def find_colors(self):

@@ -17,10 +17,11 @@ import numpy as np
 
 from digitize.auto import ocr
 from digitize.auto.axes import Frame, find_frame, find_ticks, ink_masks
-from digitize.auto.legend import (NamedColour, blend_distance, clean_name, delta_e, match_names,
-                                  harmonise_names, merge_phrases, refine_colour, similar,
+from digitize.auto.legend import (NamedColour, abbreviates, blend_distance, clean_name, delta_e,
+                                  harmonise_names, is_swatch, key_style, leading_swatch, match_names,
+                                  merge_phrases, refine_colour, similar, split_at_swatches,
                                   swatch_colour)
-from digitize.auto.risktable import TableRead, read_table
+from digitize.auto.risktable import TableRead, cell_number, read_table
 from digitize.auto.text import (Token, attach_units, find_tokens, ink_colour, is_wordy, merge_boxes, parse_number,
                                 rows_of)
 from digitize.auto.ticklabels import AxisFit, fit_axis, label_positions, lost_point_readings
@@ -31,6 +32,15 @@ from kmrecon.jsonio import json_safe
 
 #: a piece with confidence below this is reported as needing review
 REVIEW_BELOW = 0.7
+#: the pieces a detection is made of, in the order a person should check them (arms first:
+#: a lost or misnamed arm spoils everything downstream)
+PIECES = ("arms", "risk_table", "calibration_x", "calibration_y")
+_PIECE_WORDS = {"arms": "arms", "risk_table": "risk table", "calibration_x": "x-axis calibration",
+                "calibration_y": "y-axis calibration"}
+_PIECE_FIX = {"arms": "check each arm's name and colour", "risk_table": "check the numbers at risk "
+              "against the figure (or give --risk-table)", "calibration_x": "check the time-axis "
+              "points (or give --x1/--x2)", "calibration_y": "check the survival-axis points (or give "
+              "--y1/--y2)"}
 MAX_OCR_TOKENS = 160
 _UNITS = (("days", r"\bdays?\b"), ("weeks", r"\bweeks?\b|\bwks?\b"),
           ("months", r"\bmonths?\b|\bmos?\b"), ("years", r"\byears?\b|\byrs?\b"))
@@ -50,12 +60,38 @@ class FigureDetection:
     warnings: list[str] = field(default_factory=list)
     details: dict = field(default_factory=dict)    # what was read where (for review overlays)
     seconds: float = 0.0
+    #: specific findings a person must check: {"piece": one of :data:`PIECES`, "reason": text}
+    review: list[dict] = field(default_factory=list)
+    #: patients per arm as printed beside its name ("Drug A (n = 120)"), by arm name
+    n_total: dict = field(default_factory=dict)
+
+    def flag(self, piece: str, reason: str, warn: bool = True) -> None:
+        """Record a finding that needs a person (and, by default, warn with the same text)."""
+        if not any(r["piece"] == piece and r["reason"] == reason for r in self.review):
+            self.review.append({"piece": piece, "reason": reason})
+        if warn and reason not in self.warnings:
+            self.warnings.append(reason)
 
     @property
     def needs_review(self) -> list[str]:
-        """Pieces whose confidence is below :data:`REVIEW_BELOW` (or missing)."""
-        keys = ("calibration_x", "calibration_y", "arms", "risk_table")
-        return [k for k in keys if self.confidence.get(k, 0.0) < REVIEW_BELOW]
+        """Pieces whose confidence is below :data:`REVIEW_BELOW` (or missing), or that carry a
+        specific finding in :attr:`review`; in :data:`PIECES` order (arms first)."""
+        flagged = {r["piece"] for r in self.review}
+        return [k for k in PIECES if self.confidence.get(k, 0.0) < REVIEW_BELOW or k in flagged]
+
+    @property
+    def review_items(self) -> list[dict]:
+        """Every finding to check, arms first: the specific ones in :attr:`review`, and for a
+        low-confidence piece without one a generic item naming its confidence."""
+        items = list(self.review)
+        have = {r["piece"] for r in items}
+        for k in PIECES:
+            c = self.confidence.get(k, 0.0)
+            if c < REVIEW_BELOW and k not in have:
+                what = _PIECE_WORDS[k]
+                items.append({"piece": k, "reason": f"{what}: {'not found' if c <= 0 else f'low confidence ({c:.2f})'}"
+                                                    f" - {_PIECE_FIX[k]}"})
+        return sorted(items, key=lambda r: PIECES.index(r["piece"]) if r["piece"] in PIECES else len(PIECES))
 
     def to_dict(self) -> dict:
         """JSON-safe summary (for the sidecar/project; calibration in Calibration.to_dict form)."""
@@ -72,6 +108,8 @@ class FigureDetection:
             "time_unit": self.time_unit,
             "confidence": {k: round(float(v), 3) for k, v in self.confidence.items()},
             "needs_review": self.needs_review,
+            "review": self.review_items,
+            "n_total": {k: int(v) for k, v in self.n_total.items()},
             "warnings": list(self.warnings),
             "details": json_safe(self.details),
             "seconds": round(self.seconds, 3),
@@ -405,6 +443,8 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     tokens, th = find_tokens(ink, exclude, text_height=_text_height(ink, pa))
     tokens = [t for t in tokens if 0.45 * th <= t.h <= 2.5 * th and t.w <= 0.5 * W]
     below, yl, other = _text_regions(tokens, frame, ylen, th, W)
+    # legend keys inside a phrase split it into entries (a survminer legend on one row)
+    other, swatches = split_at_swatches(other, tokens, ink, th, 0.8 * th, 0.5 * th)
     todo = below + yl + other
     step(0.2)
     pad = max(1, int(round(0.2 * th)))
@@ -465,35 +505,55 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     table: TableRead | None = None
     if xfit is not None:
         yx = float(ya.at(pa[3]))
-        is_cell = lambda t: parse_number(t.text) is not None and t.bbox[2] > yx  # noqa: E731
+        is_cell = lambda t: cell_number(t.text) is not None and t.bbox[2] > yx  # noqa: E731
         table_rows = [merge_phrases(r, 0.9 * th, is_cell) for r in rest]
         table = read_table(table_rows, xfit.value_at, xfit.values, xfit.pos, th, yx, reread)
         if table is None:
             warnings.append("risk table: no number-at-risk table found under the plot; "
                             "enter it by hand if the paper prints one")
         else:
-            warnings.extend(table.warnings)
+            for w in table.warnings:  # a blank, misplaced or doubtful cell needs a person
+                if "on a second reading" in w:
+                    warnings.append(w)
+                else:
+                    det.flag("risk_table", w)
             conf["risk_table"] = table.confidence
             det.details["risk_cells"] = table.cells()
-            det.details["risk_rows"] = [{"label": r.label, "rgb": list(r.rgb) if r.rgb else None}
+            det.details["risk_rows"] = [{"label": r.label, "rgb": list(r.rgb) if r.rgb else None,
+                                         "censored": None if r.censored is None else
+                                         [None if np.isnan(v) else int(v) for v in r.censored]}
                                         for r in table.rows]
             det.details["risk_table_bbox"] = list(table.bbox) if table.bbox else None
     else:
         warnings.append("risk table: not read because the x axis could not be calibrated")
     step(0.8)
     # ------------------------------------------------------------------ legend and arms
-    legend = _legend_entries(img, ink, other, th, pa)
+    # a legend may sit under the plot too: words below the risk table (or the axis title)
+    under = []
+    if table is not None and table.bbox is not None:
+        under = [t for t in below if t.text and t.bbox[1] > table.bbox[3]]
+    elif x_row_i is not None:
+        under = [t for r in rows_below[x_row_i + 2:] for t in r]
+    # text inside the plot (HR and p-value lines, curve labels) is not a curve: blank it
+    # before looking for the curves' colours
+    bg = np.asarray(_background(img), np.uint8)
+    img_c = img.copy()
+    for t in other:
+        if t.text and is_wordy(t.text) and t.score >= 0.6:
+            x0, y0, x1, y1 = t.bbox
+            img_c[max(0, y0 - 1):y1 + 1, max(0, x0 - 1):x1 + 1] = bg
+    colours = _arm_colours(img_c, pa, warnings)
+    legend = _legend_entries(img, ink, other + under, th, pa, colours)
     det.details["legend"] = [{"name": e.name, "rgb": list(e.rgb) if e.rgb else None,
-                              "bbox": list(e.bbox)} for e in legend]
+                              "bbox": list(e.bbox), "n": e.n, "key": e.key} for e in legend]
     text_mask = exclude.copy()  # axis lines, ticks and every text token: not curve ink
     for t in tokens:
         text_mask[max(0, t.bbox[1] - 1):t.bbox[3] + 1, max(0, t.bbox[0] - 1):t.bbox[2] + 1] = True
     for e in legend:  # legend swatches too
         x0, y0, x1, y1 = e.bbox
         text_mask[max(0, y0 - 2):y1 + 2, max(0, int(x0 - 4.6 * th)):x1 + 1] = True
-    colours = _arm_colours(img, pa, warnings)
-    _name_arms(det, colours, legend, table, warnings, img, text_mask)
-    _arm_styles(det, img, legend, colours, text_mask, warnings, th)
+from digitize.auto.risktable import TableRead, cell_number, read_table
+from digitize.auto.text import (Token, attach_units, find_tokens, ink_colour, is_wordy, merge_boxes, parse_number,
     step(1.0)
     det.seconds = _time.perf_counter() - t_start
     return det
@@ -521,25 +581,40 @@ def _calibration(xfit: AxisFit, yfit: AxisFit, xa, ya, ylab, warnings) -> Calibr
         return None
 
 
-def _legend_entries(img, ink, cands: list[Token], th: float, pa) -> list[NamedColour]:
+def _legend_entries(img, ink, cands: list[Token], th: float, pa, curve_colours=()) -> list[NamedColour]:
     """Legend entries: word phrases with a coloured line swatch on their left (or printed in
-    a colour themselves)."""
-    words = [t for t in cands if t.text and (is_wordy(t.text) or t.n_parts >= 1)]
+    a colour themselves: small coloured text is diluted by the paper, so a faint colour that
+    is a paler blend of a coloured curve's counts too)."""
+    from digitize.inkmask import chroma as _chroma  # noqa: PLC0415
+
+    paper = _background(img)
+    tinted = [c for c in curve_colours if _chromatic(c)]
+
+    def text_names_curve(c) -> bool:
+        if _chromatic(c):
+            return True
+        faint = float(_chroma(rgb_lab(c))) >= 6.0
+        return faint and any(blend_distance(k, c, paper) <= 6.0 for k in tinted)
+
+    words = [t for t in cands if t.text and (is_wordy(t.text) or t.n_parts >= 1)
+             and not is_swatch(ink, t, th)]  # a key between two names never joins them
     out = []
     for row in rows_of(words, 0.5 * th):
         for ph in merge_phrases(row, 0.9 * th):
             name, n = clean_name(ph.text)
-            if (not is_wordy(name.split(" ")[0]) or len(name) > 40 or ph.score < 0.6
+            if (not _is_name(name.split(" ")[0]) or len(name) > 40 or ph.score < 0.6
                     or len(re.findall(r"[A-Za-z]", name)) < 3):
                 continue
             rgb = swatch_colour(img, ink, ph, th)
             if rgb is None:
+                rgb = leading_swatch(img, ink, ph, th)
+            if rgb is None:
                 c = ink_colour(img, ink, ph.bbox)
-                if _chromatic(c):  # coloured text without a swatch
-                    rgb = c
+                if text_names_curve(c) and _mostly_tinted(img, ink, ph.bbox):
+                    rgb = c  # coloured text without a swatch (not black text a curve crosses)
             if rgb is None:
                 continue
-            out.append(NamedColour(name, rgb, "legend", ph.bbox, ph.score, n))
+            out.append(NamedColour(name, rgb, "legend", ph.bbox, ph.score, n, key_style(ink, ph, th)))
     if len(out) >= 2:
         # legend texts are left-aligned in one column: entries elsewhere are stray words
         x0 = np.array([e.bbox[0] for e in out], float)
@@ -549,6 +624,19 @@ def _legend_entries(img, ink, cands: list[Token], th: float, pa) -> list[NamedCo
             out = [e for e in out if abs(e.bbox[0] - col) <= 0.6 * th]
     for e, name in zip(out, harmonise_names([e.name for e in out])):
         e.name = name
+    # "(n = 74)" printed on its own line under an entry (a column header): that arm's N
+    for e in out:
+        if e.n is not None:
+            continue
+        for t in cands:
+            if not t.text or t.bbox[1] < e.bbox[3] - 1 or t.bbox[1] - e.bbox[3] > 1.2 * th:
+                continue
+            if not (e.bbox[0] - th <= t.cx <= e.bbox[2] + th):
+                continue
+            rest, n = clean_name(t.text)
+            if n is not None and not re.search(r"[A-Za-z]{2}", rest):
+                e.n = n
+                break
     # two entries read alike ('Stage I' for 'Stage III'): read them again at other scales
     for e in out:
         others = {o.name for o in out if o is not e}
@@ -564,6 +652,178 @@ def _legend_entries(img, ink, cands: list[Token], th: float, pa) -> list[NamedCo
     return out
 
 
+def _is_name(word: str) -> bool:
+    """A word that can start an arm's name: wordy, or three or more letters and no digit
+    ('Obs', which digit-fixing OCR rules would read as 0-6-5)."""
+    return is_wordy(word) or (not re.search(r"\d", word or "")
+                              and len(re.findall(r"[A-Za-z]", word or "")) >= 3)
+
+
+def _mostly_tinted(img, ink, bbox) -> bool:
+    """Whether most ink pixels in a text box are tinted (coloured text), rather than a few
+    (black text crossed by a coloured curve)."""
+    from digitize.inkmask import chroma  # noqa: PLC0415
+
+    x0, y0, x1, y1 = bbox
+    m = ink[y0:y1, x0:x1]
+    if m.sum() == 0:
+        return False
+    c = chroma(rgb_lab(img[y0:y1, x0:x1][m]))
+    return bool(np.mean(c >= 6.0) >= 0.5)
+
+
+def _beside_free_curve(e: NamedColour, colours, used: set, image, pa) -> int | None:
+    """Index of the unclaimed curve a name inside the plot area is written beside, or None."""
+    if pa is None or not (pa[0] <= e.bbox[0] and e.bbox[2] <= pa[2] + 0.35 * (pa[2] - pa[0])
+                          and pa[1] <= e.bbox[1] and e.bbox[3] <= pa[3]):
+        return None
+    free = [i for i in range(len(colours)) if i not in used]
+    m = _match_curve_labels([e], [colours[i] for i in free], image, pa, {})
+    return free[next(iter(m))] if m else None
+
+
+def _mix_of(rgb, arms, max_de: float = 8.0) -> tuple[str, str] | None:
+    """Names of two arms whose colours mix (linearly, in RGB) into ``rgb`` within ``max_de``
+    ΔE, or None. Only unnamed extra colours are tested: a printed name outranks this."""
+    c = np.asarray(rgb, float)
+    best, pair = max_de, None
+    for i in range(len(arms)):
+        for j in range(i + 1, len(arms)):
+            a, b = np.asarray(arms[i].rgb, float), np.asarray(arms[j].rgb, float)
+            d = b - a
+            t = float(np.clip((c - a) @ d / max(float(d @ d), 1e-9), 0.15, 0.85))
+            de = delta_e(c, a + t * d)
+            if de < best:
+                best, pair = de, (arms[i].name, arms[j].name)
+    return pair
+
+
+def _has_drops(image, pa, rgb, exclude=None) -> bool:
+    """Whether ink of colour ``rgb`` in the plot area has vertical segments (a KM curve's drops
+    or censor ticks) in at least three columns; ruled lines of an inset table have none."""
+    import cv2  # noqa: PLC0415
+
+    from digitize.inkmask import rgb_to_lab  # noqa: PLC0415
+
+    if pa is None:
+        return True
+    x0, y0, x1, y1 = (int(v) for v in pa)
+    sub = image[y0 + 2:y1 - 1, x0 + 2:x1 - 1, :3].astype(float)
+    if sub.size == 0:
+        return True
+    m = np.linalg.norm(rgb_to_lab(sub) - rgb_to_lab(np.asarray(rgb, float)), axis=2) <= 20
+    if exclude is not None:
+        m &= ~exclude[y0 + 2:y1 - 1, x0 + 2:x1 - 1]
+    v = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_OPEN, np.ones((4, 1), np.uint8))
+    return int((v.any(axis=0)).sum()) >= 3
+
+
+def _free_name(arms) -> str:
+    """The first 'Arm k' not yet taken."""
+    taken = {a.name for a in arms}
+    k = 1
+    while f"Arm {k}" in taken:
+        k += 1
+    return f"Arm {k}"
+
+
+#: text that is about the curves, not a curve's name (HR, p-values, medians, axis words)
+_NOT_A_NAME = re.compile(r"hazard|ratio|\bHR\b|\bCI\b|\bP\s*[<=>]|p-?value|log-?rank|median|"
+                         r"censor|months?|years?|survival|probability|at risk|strata|\d\s*%|=", re.I)
+
+
+def _curve_label_candidates(cands: list[Token], legend: list[NamedColour], th: float, pa
+                            ) -> list[NamedColour]:
+    """Names written beside the curves (NEJM style): word phrases inside the plot area (or just
+    right of it) that are not legend entries and not statistics text (HR, p, median)."""
+    out = []
+    taken = [e.bbox for e in legend]
+    words = [t for t in cands if t.text and is_wordy(t.text) and t.score >= 0.6]
+    for row in rows_of(words, 0.5 * th):
+        for ph in merge_phrases(row, 0.9 * th):
+            name, n = clean_name(ph.text)
+            x0, y0, x1, y1 = ph.bbox
+            inside = pa[0] < x0 and x1 <= pa[2] + 0.35 * (pa[2] - pa[0]) and pa[1] <= y0 and y1 <= pa[3]
+            if (not inside or _NOT_A_NAME.search(name) or len(name.split()) > 4
+                    or len(re.findall(r"[A-Za-z]", name)) < 3 or len(re.findall(r"\d", name)) > 2):
+                continue
+            if any(not (x1 <= b[0] or b[2] <= x0 or y1 <= b[1] or b[3] <= y0) for b in taken):
+                continue
+            out.append(NamedColour(name, None, "curve_label", ph.bbox, ph.score, n))
+    return out
+
+
+def _match_curve_labels(labels: list[NamedColour], colours, image, pa, details: dict
+                        ) -> dict[int, NamedColour]:
+    """Curve index -> the label written beside that curve: each label goes to the curve whose
+    ink comes nearest to its box (one label per curve, Hungarian assignment), if that curve is
+    within about two text heights and clearly nearer than any other curve."""
+    if not labels or not colours or pa is None:
+        return {}
+    from digitize.inkmask import rgb_to_lab  # noqa: PLC0415
+
+    x0p, y0p, x1p, y1p = (int(v) for v in pa)
+    H, W = image.shape[:2]
+    cols = np.array([rgb_to_lab(np.asarray(c, float)) for c in colours])
+    cost = np.full((len(labels), len(colours)), np.inf)
+    for i, lab in enumerate(labels):
+        x0, y0, x1, y1 = lab.bbox
+        h = max(4, y1 - y0)
+        wx0, wx1 = max(x0p, x0 - 3 * h), min(W, x1 + 3 * h)
+        wy0, wy1 = max(0, y0 - 3 * h), min(H, y1 + 3 * h)
+        sub = rgb_to_lab(image[wy0:wy1, wx0:wx1, :3].astype(float))
+        yy, xx = np.mgrid[wy0:wy1, wx0:wx1]
+        dx = np.maximum(0, np.maximum(x0 - xx, xx - (x1 - 1)))
+        dy = np.maximum(0, np.maximum(y0 - yy, yy - (y1 - 1)))
+        dist = np.hypot(dx, dy)
+        outside = (dx > 0) | (dy > 0)  # the label's own letters are not curve ink
+        for j in range(len(colours)):
+            near = (np.linalg.norm(sub - cols[j], axis=2) <= 18) & outside
+            if near.sum() >= 3:
+                cost[i, j] = float(np.sort(dist[near])[min(2, near.sum() - 1)]) / h
+    # every way of giving the labels distinct nearby curves (or none, at a price): a label's
+    # curve is accepted when any assignment giving it another costs clearly more
+    import itertools  # noqa: PLC0415
+
+    none_cost = 2.5
+    choices = [[None] + [j for j in range(len(colours)) if cost[i, j] <= 2.0] for i in range(len(labels))]
+    best, scored = None, []
+    if np.prod([len(c) for c in choices]) <= 20000:
+        for combo in itertools.product(*choices):
+            picked = [j for j in combo if j is not None]
+            if len(set(picked)) < len(picked):
+                continue
+            total = sum(none_cost if j is None else cost[i, j] for i, j in enumerate(combo))
+            scored.append((total, combo))
+        scored.sort(key=lambda t: t[0])
+        best = scored[0] if scored else None
+    out = {}
+    if best is not None:
+        t0, combo = best
+        for i, j in enumerate(combo):
+            if j is None:
+                continue
+            alt = min((t for t, c in scored if c[i] != j), default=np.inf)
+            if alt - t0 >= 0.5 + 0.6 * cost[i, j]:
+                out[int(j)] = labels[i]
+    details["curve_labels"] = [{"name": lab.name, "bbox": list(lab.bbox),
+                                "curve": next((int(j) for j, v in out.items() if v is lab), None)}
+                               for lab in labels]
+    return out
+
+
+def rgb_lab(rgb):
+    from digitize.inkmask import rgb_to_lab  # noqa: PLC0415
+
+    return rgb_to_lab(np.asarray(rgb, float))
+
+
+def _background(img):
+    from digitize.inkmask import background_color  # noqa: PLC0415
+
+    return background_color(img)
+
+
 def _chromatic(rgb) -> bool:
     """A colour that can tell an arm from black text (Lab chroma above 12)."""
     from digitize.inkmask import is_neutral  # noqa: PLC0415
@@ -572,7 +832,8 @@ def _chromatic(rgb) -> bool:
 
 
 def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: TableRead | None,
-               warnings: list[str], image: np.ndarray, exclude: np.ndarray) -> None:
+               warnings: list[str], image: np.ndarray, exclude: np.ndarray,
+               curve_labels: list[NamedColour] = ()) -> None:
     """Fill det.arms (names + colours) and det.risk_table (rows keyed by arm name).
 
     Printed names decide how many arms there are: legend entries (name + swatch colour), else
@@ -582,6 +843,8 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
     """
     conf = det.confidence
     rows = table.rows if table is not None else []
+    by_label = {i: lab.name for i, lab in _match_curve_labels(curve_labels, colours, image,
+                                                                 det.plot_area, det.details).items()}
     labelled_rows = [r for r in rows if r.label]
     for r, name in zip(labelled_rows, harmonise_names([r.label for r in labelled_rows])):
         r.label = name
@@ -594,8 +857,11 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
     if labelled_rows:
         # with labelled table rows, a legend entry must name one of them (else it is a stray
         # word inside the plot); no such entry: the rows name the arms
+        # (while some rows carry no name, a legend entry with a swatch may name one of them)
+        unnamed_rows = len(rows) - len(labelled_rows)
         entries = [e for e in entries
-                   if max(similar(e.name, clean_name(r.label)[0]) for r in labelled_rows) >= 0.6]
+                   if max(similar(e.name, clean_name(r.label)[0]) for r in labelled_rows) >= 0.6
+                   or (unnamed_rows > 0 and e.source == "legend")]
         if len({e.name for e in entries}) < len(entries):
             # the legend was misread into duplicates ('Stage I' twice): take the names from
             # the table rows, pairing entries and rows by similarity and then by order
@@ -607,6 +873,12 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
             for i, j in zip(*linear_sum_assignment(cost)):
                 if -cost[i, j] + 0.05 * abs(i - j) >= 0.6:
                     entries[i].name = names[j]
+        # a row the legend does not name is still an arm (a legend entry was missed)
+        for r in labelled_rows:
+            nm = clean_name(r.label)[0]
+            if entries and max(similar(e.name, nm) for e in entries) < 0.6:
+                entries.append(NamedColour(nm, r.rgb if informative(r.rgb) else None, "risk_table",
+                                           (0, 0, 0, 0), 1.0))
     source = "legend"
     if not entries:
         source = "risk_table"
@@ -629,7 +901,22 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
         from digitize.inkmask import background_color  # noqa: PLC0415
 
         bg = tuple(background_color(image))
-        m = match_names(colours, with_rgb, bg)
+        # a name printed beside a curve (its full form, or the table's short form of it) is
+        # that curve's, whatever colour a table label's anti-aliasing suggests
+        pre: dict[int, NamedColour] = {}
+        for e in entries:
+            if e.source == "legend" and e.key is not None:
+                continue  # a drawn key says more than a position
+            hits = [i for i, nm in by_label.items() if i not in pre and similar(nm, e.name) >= 0.75]
+            if len(hits) == 1:
+                pre[hits[0]] = e
+                if abbreviates(e.name, by_label[hits[0]]):
+                    e.name = by_label[hits[0]]  # the table's short form: take the full name
+        rest = [i for i in range(len(colours)) if i not in pre]
+        m = {rest[i]: e for i, e in match_names([colours[i] for i in rest],
+                                                 [e for e in with_rgb if all(e is not p for p in pre.values())],
+                                                 bg).items()}
+        m.update(pre)
         # a matched colour that is only a paler blend of an unclaimed one (a band, an
         # anti-aliased edge) gives way to that fuller colour
         for i in list(m):
@@ -648,9 +935,15 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
                 # both are the line's colour diluted by the paper (anti-aliasing, JPEG); the
                 # one farther from the paper is the less diluted
                 c = tuple(colours[by_entry[id(e)]])
-                if delta_e(e.rgb, bg) > delta_e(c, bg) + 5:
+                if e.rgb is not None and delta_e(e.rgb, bg) > delta_e(c, bg) + 5:
                     c = tuple(int(v) for v in e.rgb)
                 arms.append(ArmSpec(e.name, c))
+            elif e.rgb is not None and (pos := _beside_free_curve(e, colours, used, image, det.plot_area)) is not None:
+                # a name written inside the plot whose key colour matched no curve (a diluted
+                # swatch): the curve it is written beside
+                used.add(pos)
+                arms.append(ArmSpec(e.name, tuple(colours[pos])))
+                warnings.append(f"arms: '{e.name}' was matched to the curve it is written beside")
             elif e.rgb is not None:
                 n_guess += 1 if colours else 0
                 # a label's text colour is solid; a thin swatch is snapped to the plot's ink
@@ -658,47 +951,115 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
                     refine_colour(image, det.plot_area, e.rgb, exclude)
                 arms.append(ArmSpec(e.name, rgb))
                 if colours:
-                    warnings.append(f"arms: '{e.name}' took its colour from the {source.replace('_', ' ')} "
-                                    "(no curve of that colour was found); check it")
+                    det.flag("arms", f"arms: '{e.name}' took its colour from the {source.replace('_', ' ')} "
+                             "(no curve of that colour was found); check its colour")
             else:
                 free = [i for i in range(len(colours)) if i not in used]
-                if free and len(entries) == len(colours):
+                # the text written beside a curve names it
+                lab = [i for i in free if i in by_label and similar(by_label[i], e.name) >= 0.75]
+                if lab:
+                    used.add(lab[0])
+                    arms.append(ArmSpec(e.name, tuple(colours[lab[0]])))
+                elif free and len(entries) == len(colours):
                     used.add(free[0])
                     n_guess += 2
                     arms.append(ArmSpec(e.name, tuple(colours[free[0]])))
-                    warnings.append(f"arms: '{e.name}' was given a curve colour by order; check it")
+                    det.flag("arms", f"arms: '{e.name}' was given a curve colour by order; check it")
                 else:
-                    warnings.append(f"arms: no colour found for '{e.name}'; pick it by hand")
+                    det.flag("arms", f"arms: no colour found for '{e.name}'; pick it by hand")
                     n_guess += 2
         extra = [i for i in range(len(colours)) if i not in used]
+        named_curves = len(used)
+        n_bands = 0
         for i in extra:
             c = colours[i]
-            warnings.append(f"arms: colour #{c[0]:02x}{c[1]:02x}{c[2]:02x} found in the plot matches no "
-                            "printed arm name; ignored")
-        how = 1.0 - 0.15 * n_guess / max(len(entries), 1) - (0.1 if extra else 0.0)
+            hx = f"#{c[0]:02x}{c[1]:02x}{c[2]:02x}"
+            # a confidence band is the paler blend of its curve's colour: not an arm
+            band_of = [a for a in arms if _chromatic(a.rgb) and blend_distance(a.rgb, c, bg) <= 8
+                       and delta_e(c, bg) + 10 < delta_e(a.rgb, bg)]
+            if band_of:
+                warnings.append(f"arms: colour {hx} is a paler shade of '{band_of[0].name}' "
+                                "(a confidence band); not an arm")
+                n_bands += 1
+                continue
+            mix = _mix_of(c, arms)
+            if mix is not None:
+                # JPEG and anti-aliasing smear two lines into each other where they run close;
+                # the blend is no curve of its own - but say so, in case it is one
+                det.flag("arms", f"arms: colour {hx} found in the plot looks like a mix of '{mix[0]}' and "
+                         f"'{mix[1]}' (where their lines run close) and was not taken as an arm; if it "
+                         "is a curve of its own, add it")
+                n_bands += 1
+                continue
+            if not _has_drops(image, det.plot_area, c, exclude):
+                warnings.append(f"arms: colour {hx} draws only straight horizontal lines (rules, a "
+                                "frame); not an arm")
+                n_bands += 1
+                continue
+            name = by_label.get(i)
+            if name is None:
+                name = _free_name(arms)
+                det.flag("arms", f"arms: a curve drawn in {hx} has no printed name (the {source.replace('_', ' ')} "
+                         f"names {len(entries)} arm(s), {len(colours)} curve colours were found); it is "
+                         f"kept as '{name}' - name it, or delete it if it is not a curve")
+            else:  # the name is printed beside this curve, clearly nearer it than any other
+                named_curves += 1
+                warnings.append(f"arms: the curve drawn in {hx} was named '{name}' from the text "
+                                "written beside it")
+            arms.append(ArmSpec(name, tuple(c)))
+        how = 1.0 - 0.15 * n_guess / max(len(entries), 1) - (0.1 if named_curves < len(colours) - n_bands else 0.0)
         if n_guess > 1:
             how = min(how, 0.5)
+        n_curves = len(colours) - n_bands
+        if source == "legend" and colours and named_curves < n_curves and len(entries) != n_curves:
+            det.flag("arms", f"arms: the legend names {len(entries)} arm(s) but {n_curves} curves "
+                     "were found; check that every curve has its own name")
     else:
-        arms = [ArmSpec(f"Arm {i + 1}", tuple(c)) for i, c in enumerate(colours)]
-        if colours:
-            warnings.append("arms: no arm names are printed (no legend or risk-table labels); the "
-                            "curves are called 'Arm 1', 'Arm 2', ... - rename them")
+        arms = []
+        for i, c in enumerate(colours):
+            arms.append(ArmSpec(by_label.get(i) or f"Arm {i + 1}", tuple(c)))
+        unnamed = [a.name for i, a in enumerate(arms) if i not in by_label]
+        if unnamed:
+            det.flag("arms", "arms: no printed name found for " + ", ".join(
+                f"the curve drawn in #{a.rgb[0]:02x}{a.rgb[1]:02x}{a.rgb[2]:02x} (called '{a.name}')"
+                for a in arms if a.name in unnamed) + "; rename them from the figure's legend or caption")
             how = 0.6 if len(colours) == 1 else 0.4
+        elif colours:  # each name clearly nearest its own curve (see _match_curve_labels)
+            warnings.append("arms: the arms were named from the text written beside the curves ("
+                            + ", ".join(f"'{a.name}'" for a in arms) + ")")
+            how = 0.8
     if not arms:
-        warnings.append("arms: no curve colours found in the plot area; pick the arm colours by hand")
+        det.flag("arms", "arms: no curve colours found in the plot area; pick the arm colours by hand")
         how = 0.0
     seen: dict[str, int] = {}
     for k, a in enumerate(arms):  # names must be unique downstream
         if a.name in seen:
             seen[a.name] += 1
             arms[k] = ArmSpec(f"{a.name} ({seen[a.name]})", a.rgb, a.tolerance)
-            warnings.append(f"arms: two arms read as '{a.name}'; the second is now '{arms[k].name}' - "
-                            "rename it")
+            det.flag("arms", f"arms: two arms read as '{a.name}'; the second is now '{arms[k].name}' - "
+                     "rename it")
             how = min(how, 0.4)
         else:
             seen[a.name] = 1
+    # arms told apart by line style only (black solid vs black dashed): colour cannot separate
+    # their curves, so the traces need a person (style matching is for the extraction to do)
+    from digitize.inkmask import is_neutral  # noqa: PLC0415
+
+    for i in range(len(arms)):
+        for j in range(i + 1, len(arms)):
+            a, b = arms[i], arms[j]
+            if is_neutral(a.rgb, 12.0) and is_neutral(b.rgb, 12.0) and delta_e(a.rgb, b.rgb) < 25:
+                keys = {e.name: e.key for e in legend if e.key}
+                how_told = (" (their legend keys differ in line style)"
+                            if a.name in keys and b.name in keys
+                            and keys[a.name]["dashes"] != keys[b.name]["dashes"] else "")
+                det.flag("arms", f"arms: '{a.name}' and '{b.name}' are drawn in the same colour"
+                         f"{how_told}; colour alone cannot keep their curves apart - check both traces")
+                how = min(how, 0.5)
     det.arms = arms
     conf["arms"] = float(max(0.0, how))
+    names_now = {a.name for a in arms}
+    det.n_total = {e.name: int(e.n) for e in legend if e.n is not None and e.name in names_now}
     # ---------------------------------------------------------------- table rows -> arms
     if table is None:
         return
@@ -733,9 +1094,12 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
                 order_guess = len(rows) > 1
             else:
                 mapping[k] = r.label or f"row {k + 1}"
-                warnings.append(f"risk table: row {k + 1} ('{r.label or ''}') matches no arm")
+                det.flag("risk_table", f"risk table: row {k + 1} ('{r.label or ''}') matches no arm "
+                         f"(arms: {', '.join(arm_names) or 'none'}); its numbers are not used - check "
+                         "the arms and the row")
     if order_guess:
-        warnings.append("risk table: rows were matched to arms by order; check them")
+        det.flag("risk_table", "risk table: rows were matched to arms by order ("
+                 + ", ".join(f"row {k + 1} -> '{mapping[k]}'" for k in range(len(rows))) + "); check them")
         conf["risk_table"] = min(conf["risk_table"], 0.5)
     n_risk = {}
     for k, r in enumerate(rows):
@@ -745,6 +1109,6 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
     for e in legend:
         n = e.n
         if n is not None and e.name in n_risk and np.isfinite(n_risk[e.name][0]) and n_risk[e.name][0] != n:
-            warnings.append(f"risk table: row '{e.name}' starts at {n_risk[e.name][0]:g} but the "
-                            f"legend says n={n}")
+            det.flag("risk_table", f"risk table: row '{e.name}' starts at {n_risk[e.name][0]:g} but the "
+                     f"legend says n={n}; check the first number")
             conf["risk_table"] = min(conf["risk_table"], 0.5)

@@ -30,6 +30,9 @@ class NamedColour:
     bbox: tuple[int, int, int, int]
     score: float
     n: int | None = None        # patients printed with the name ("Drug A (n=120)")
+    #: how its legend key is drawn, when read: {"dashes": runs on the key's line (1 = solid),
+    #: "thickness": px, "marker": ink off the line (a glyph on it)}; for line-style matching
+    key: dict | None = None
 
 
 def delta_e(a, b) -> float:
@@ -67,6 +70,47 @@ def merge_phrases(row: list[Token], max_gap: float, stop=None) -> list[Token]:
     return out
 
 
+def is_swatch(ink: np.ndarray, tok: Token, th: float) -> bool:
+    """A legend key drawn as a short line (with or without a marker on it: '—', '-+-', '-o-'):
+    a token at least 1.2 text heights wide, one ink row of which runs across at least 80 % of
+    its width, and no taller than a capital (letters never hold such a long straight run)."""
+    x0, y0, x1, y1 = tok.bbox
+    w = x1 - x0
+    if w < 1.2 * th or (y1 - y0) > 1.3 * th or tok.n_parts > 3:
+        return False
+    m = ink[y0:y1, x0:x1]
+    if m.size == 0:
+        return False
+    best = 0
+    for row in m:  # longest unbroken run of ink on any one row
+        r = np.concatenate([[0], row.astype(np.int8), [0]])
+        e = np.flatnonzero(np.diff(r))
+        if e.size:
+            best = max(best, int((e[1::2] - e[::2]).max()))
+    return best >= 0.8 * w
+
+
+def split_at_swatches(phrases: list[Token], tokens: list[Token], ink: np.ndarray, th: float,
+                      max_gap: float, tol: float) -> tuple[list[Token], list[Token]]:
+    """Split phrases that run through legend swatches ('Strata -+- Obs -+- Lev' is three
+    entries, not one name) into the words between the swatches. Returns (phrases, swatches)."""
+    from digitize.auto.text import merge_boxes  # noqa: PLC0415
+
+    sw = [t for t in tokens if is_swatch(ink, t, th)]
+    if not sw:
+        return phrases, []
+    inside = lambda t, p: (p.bbox[0] <= t.bbox[0] and t.bbox[2] <= p.bbox[2]  # noqa: E731
+                           and p.bbox[1] <= t.bbox[1] and t.bbox[3] <= p.bbox[3])
+    out = []
+    for p in phrases:
+        if not any(inside(t, p) for t in sw):
+            out.append(p)
+            continue
+        words = [t for t in tokens if inside(t, p) and not any(t is s for s in sw)]
+        out.extend(q for q in merge_boxes(words, max_gap, tol) if q.w >= 1.0 * th)
+    return out, sw
+
+
 def swatch_colour(image: np.ndarray, ink: np.ndarray, tok: Token, th: float
                   ) -> tuple[int, int, int] | None:
     """Colour of a legend line swatch left of a text token (None when there is none).
@@ -98,10 +142,103 @@ def swatch_colour(image: np.ndarray, ink: np.ndarray, tok: Token, th: float
     cols = np.zeros(m.shape[1], bool)
     for a, b in zip(starts[keep], ends[keep]):
         cols[a:b] = True
+    # a key is a thin line (a marker adds a little ink above and below): the neighbouring
+    # word's letters put as much ink in the rows around their horizontal strokes
+    k = int(np.argmax(ends - starts))  # the longest run: the key itself, not a letter's stroke
+    if starts[k] == 0 and x0 > 0:
+        # a line running on well past the strip's left end is a curve passing by, not a key
+        yy = min(r + y0, ink.shape[0] - 1)
+        band = ink[max(0, yy - 1):yy + 2, max(0, x0 - int(2 * th)):x0].any(axis=0)[::-1]
+        run = int(np.argmin(band)) if not band.all() else band.size
+        if run >= 1.5 * th:
+            return None
+    lc = slice(starts[k], ends[k])
+    fill = m[:, lc].mean(axis=1)
+    line_rows = fill >= 0.7            # the line's own rows (it may be several pixels thick)
+    on_line = m[line_rows, lc].sum()
+    around = m[~line_rows, lc].sum()
+    if around > 0.6 * on_line:
+        return None
     rows = slice(max(0, r - 1), r + 2)
     sel = m[rows] & cols[None, :]
     px = image[y0:y1, x0:x1][rows][sel].astype(float)
     return core_colour(px, 90)
+
+
+def leading_swatch(image: np.ndarray, ink: np.ndarray, tok: Token, th: float
+                   ) -> tuple[int, int, int] | None:
+    """Colour of a legend key drawn so close to its text that both are one token: a thin
+    horizontal line (at most 3 px tall, at least 1.2 text heights long) starting at the token's
+    left edge. None when the token starts with a letter."""
+    x0, y0, x1, y1 = tok.bbox
+    m = ink[y0:y1, x0:min(x1, x0 + int(4.5 * th))]
+    if m.size == 0:
+        return None
+    cols = m.any(axis=0)
+    if not cols[:2].any():
+        return None
+    # columns from the left edge whose ink is one thin horizontal band
+    n = 0
+    band = None
+    for j in range(m.shape[1]):
+        rows = np.flatnonzero(m[:, j])
+        if rows.size == 0 or rows[-1] - rows[0] > 2:
+            break
+        lo, hi = int(rows[0]), int(rows[-1])
+        if band is not None and (lo > band[1] + 1 or hi < band[0] - 1):
+            break
+        band = (lo, hi) if band is None else (min(band[0], lo), max(band[1], hi))
+        n += 1
+    if n < 1.2 * th or band is None or band[1] - band[0] > 3:
+        return None
+    sub = m[band[0]:band[1] + 1, :n]
+    px = image[y0 + band[0]:y0 + band[1] + 1, x0:x0 + n][sub].astype(float)
+    return core_colour(px, 90) if px.size else None
+
+
+def key_style(ink: np.ndarray, tok: Token, th: float) -> dict | None:
+    """How the legend key left of a text token is drawn: the number of ink runs on its line
+    (1 = solid, more = dashed or dotted), the line's thickness (px) and whether a marker sits
+    on it. None when there is no line key."""
+    x1 = tok.bbox[0] - max(2, int(0.3 * th))
+    x0 = max(0, tok.bbox[0] - int(4.5 * th))
+    y0 = max(0, int(tok.cy - 0.6 * th))
+    y1 = int(tok.cy + 0.6 * th) + 1
+    m = ink[y0:y1, x0:x1]
+    if m.size == 0 or x1 - x0 < 3:
+        return None
+    per_row = m.sum(axis=1)
+    r = int(np.argmax(per_row))
+    if per_row[r] < max(4, 1.0 * th):
+        return None
+    row = np.concatenate([[0], m[r].astype(int), [0]])
+    e = np.flatnonzero(np.diff(row))
+    all_runs = [(int(a), int(b)) for a, b in zip(e[::2], e[1::2])]
+    k = int(np.argmax([b - a for a, b in all_runs]))
+    line_rows = m[:, all_runs[k][0]:all_runs[k][1]].mean(axis=1) >= 0.7
+
+    def thin(a, b) -> bool:  # a piece of the key's line, not a letter's stroke
+        on = m[line_rows, a:b].sum()
+        return on > 0 and m[~line_rows, a:b].sum() <= 0.6 * on
+
+    # the key: the longest run and the thin runs chained to it by dash-sized gaps
+    runs = [all_runs[k]]
+    for step in (-1, 1):
+        j = k + step
+        while 0 <= j < len(all_runs):
+            a, b = all_runs[j]
+            near = (runs[0][0] - b) if step < 0 else (a - runs[-1][1])
+            if near > 0.8 * th or not thin(a, b) or b - a < 2:
+                break
+            runs = [(a, b)] + runs if step < 0 else runs + [(a, b)]
+            j += step
+    cols = np.zeros(m.shape[1], bool)
+    for a, b in runs:
+        cols[a:b] = True
+    fill = m[:, cols].mean(axis=1)
+    thick = int((fill >= 0.7).sum())
+    off = m[fill < 0.7][:, cols].sum()
+    return {"dashes": len(runs), "thickness": thick, "marker": bool(off >= 4)}
 
 
 def blend_distance(curve_rgb, printed_rgb, bg_rgb, dilution_cost: float = 0.0) -> float:
@@ -137,8 +274,25 @@ def match_names(colours: list[tuple[int, int, int]], named: list[NamedColour], b
     return {int(i): named[j] for i, j in zip(r, c) if cost[i, j] <= MAX_MATCH_DE}
 
 
+def abbreviates(short: str, full: str) -> bool:
+    """True when ``short`` is ``full`` cut short: its leading words, each whole or a prefix of
+    three or more letters ('TTFields' for 'TTFields + temozolomide', 'Lev' for 'Levamisole').
+    Risk tables often print such shortened names of the legend's arms."""
+    ws, wf = short.lower().split(), full.lower().split()
+    if not ws or len(ws) > len(wf) or ws == wf:
+        return False
+    for x, y in zip(ws, wf):
+        x = x.rstrip(".")
+        if x != y and not (len(x) >= 3 and y.startswith(x)):
+            return False
+    return True
+
+
 def similar(a: str, b: str) -> float:
-    """String similarity 0-1 ignoring case and spaces (for matching table rows to legend names)."""
+    """String similarity 0-1 ignoring case and spaces (for matching table rows to legend names);
+    a name cut short (:func:`abbreviates`) scores 0.9."""
+    if abbreviates(a, b) or abbreviates(b, a):
+        return 0.9
     a = re.sub(r"\s+", "", a.lower())
     b = re.sub(r"\s+", "", b.lower())
     return difflib.SequenceMatcher(None, a, b).ratio()

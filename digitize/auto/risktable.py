@@ -25,6 +25,7 @@ class TableRow:
     counts: np.ndarray                      # per column; NaN = blank or rejected cell
     cells: list[Token | None]
     cy: float
+    censored: np.ndarray | None = None      # "410 (12)" cells: the bracketed numbers censored
 
 
 @dataclass
@@ -48,9 +49,52 @@ class TableRead:
         return out
 
 
+#: a number at risk with the cumulative number censored after it in brackets: "410 (0)"
+_WITH_CENSORED = re.compile(r"^\s*(\S+?)\s*[\(\[{]\s*([\dOoIl]+)\s*[\)\]}]?\s*$")
+
+
+def cell_number(text: str) -> float | None:
+    """The number at risk in a cell as printed: '410', '1,024', or '410 (12)' (a count
+    followed by the number censored so far, as JAMA and Lancet print them)."""
+    m = _WITH_CENSORED.match(text or "")
+    if m and parse_number(m.group(1)) is not None:
+        return parse_number(m.group(1))
+    return parse_number(text)
+
+
+def cell_censored(text: str) -> float | None:
+    """The bracketed number censored in a '410 (12)' cell, else None."""
+    m = _WITH_CENSORED.match(text or "")
+    return parse_number(m.group(2)) if m and parse_number(m.group(1)) is not None else None
+
+
 def _is_num(t: Token) -> bool:
-    v = parse_number(t.text)
-    return v is not None and v >= 0 and not is_wordy(t.text)
+    v = cell_number(t.text)
+    return v is not None and v >= 0 and not is_wordy(t.text.split("(")[0])
+
+
+def _has_word(text: str) -> bool:
+    """A row label holds a word: two letters in a row ('Obs' even when OCR made it '0bs')."""
+    return re.search(r"[A-Za-z]{2}", text or "") is not None
+
+
+def _join_censored(row: list[Token], th: float) -> list[Token]:
+    """Join a number and the bracketed count right after it ('2' '(29)' -> '2 (29)'): one
+    cell, centred as a whole under its time."""
+    out: list[Token] = []
+    for t in row:
+        p = out[-1] if out else None
+        if (p is not None and t.text.strip().startswith("(") and parse_number(p.text) is not None
+                and "(" not in p.text and 0 <= t.bbox[0] - p.bbox[2] <= 1.0 * th):
+            out[-1] = Token((p.bbox[0], min(p.bbox[1], t.bbox[1]), t.bbox[2], max(p.bbox[3], t.bbox[3])),
+                            p.n_parts + t.n_parts, f"{p.text} {t.text}", min(p.score, t.score), p.rgb)
+        else:
+            out.append(t)
+    return out
+
+
+#: a tick mark the row label touches (survminer: "Obs -|") read as a trailing character
+_TICK_TAIL = re.compile(r"\s*[-–—_|1lI]$")
 
 
 def _nice(step: float) -> float:
@@ -93,21 +137,45 @@ def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_
     """
     count_rows: list[tuple[list[Token], list[Token]]] = []
     time_row: list[Token] | None = None
+    rows = [_join_censored(r, th) for r in rows]
     for row in rows:
-        nums = [t for t in row if _is_num(t)]
+        # a token wholly left of the plot's y axis is a row label, even when it reads like a
+        # number ('Obs' -> 0b5); the table's columns lie under the time axis
+        left_of_axis = (lambda t: y_axis_x is not None and (  # noqa: E731
+            t.bbox[2] < y_axis_x - 0.3 * th or (t.cx < y_axis_x and _has_word(t.text))))
+        nums = [t for t in row if _is_num(t) and not left_of_axis(t)]
         if len(nums) < 2:
             continue
         first_num_x = nums[0].bbox[0]
         labels = [t for t in row if t not in nums and t.bbox[2] <= first_num_x + 1]
-        # number-looking tokens left of the plot's y axis that are not centred on a column
-        # belong to the label ("Stage II" -> "II" reads as 11)
-        vals = np.array([parse_number(t.text) for t in nums])
+        vals = np.array([cell_number(t.text) for t in nums])
         label_text = " ".join(t.text for t in labels)
-        if (time_row is None and not count_rows and len(nums) >= 3 and np.all(np.diff(vals) > 0)
-                and (not labels or _TIME_WORDS.search(label_text))):
+        # numbers at risk never increase: a strictly increasing row is the table's own time
+        # row, above the counts or below them (survminer), labelled with a time word or not
+        if (time_row is None and len(nums) >= 3 and np.all(np.diff(vals) > 0)
+                and (not labels or _TIME_WORDS.search(label_text) or not is_wordy(label_text))):
             time_row = nums
+            if count_rows:
+                break  # a time row under the counts closes the table
             continue
-        count_rows.append((labels, nums))
+        # the label is the run of words ending next to the numbers; what lies farther left
+        # after a gap, and single letters before a word, are stray marks (a rotated 'Strata')
+        k = len(labels) - 1
+        while k > 0 and labels[k].bbox[0] - labels[k - 1].bbox[2] <= 1.0 * th:
+            k -= 1
+        labels = labels[k:]
+        while len(labels) > 1 and len(labels[0].text.strip()) <= 2 and _has_word(labels[-1].text):
+            labels = labels[1:]
+        # a label touching the axis carries the axis' tick mark as its last character
+        if labels and y_axis_x is not None and labels[-1].bbox[2] >= y_axis_x - 0.3 * th - 3:
+            stripped = _TICK_TAIL.sub("", labels[-1].text)
+            if stripped != labels[-1].text and _has_word(stripped):
+                labels[-1].text = stripped.rstrip()
+        # a label that holds no word (a coloured bar standing for the arm) is no name
+        if labels and not any(_has_word(t.text) for t in labels):
+            count_rows.append(([], nums, labels))  # its colour still names the arm
+            continue
+        count_rows.append((labels, nums, labels))
     if not count_rows:
         return None
     warnings: list[str] = []
@@ -116,9 +184,9 @@ def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_
     aligned = True
     if time_row is not None:
         centres = np.array([t.cx for t in time_row])
-        times = np.array([parse_number(t.text) for t in time_row], float)
+        times = np.array([cell_number(t.text) for t in time_row], float)
     else:
-        xs = np.sort(np.concatenate([[t.cx for t in nums] for _, nums in count_rows]))
+        xs = np.sort(np.concatenate([[t.cx for t in nums] for _, nums, _ in count_rows]))
         groups = np.split(xs, np.nonzero(np.diff(xs) > tol_px)[0] + 1)
         centres = np.array([g.mean() for g in groups])
         times = np.asarray(value_at(centres), float)
@@ -154,8 +222,9 @@ def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_
     # ---------------------------------------------------------------- cells
     out_rows: list[TableRow] = []
     n_flag = 0
-    for labels, nums in count_rows:
+    for labels, nums, marks in count_rows:
         counts = np.full(times.size, np.nan)
+        censored = np.full(times.size, np.nan)
         cells: list[Token | None] = [None] * times.size
         for t in nums:
             d = np.abs(centres - t.cx)
@@ -169,10 +238,12 @@ def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_
                 aligned = False
                 continue
             cells[j] = t
-            counts[j] = parse_number(t.text)
+            counts[j] = cell_number(t.text)
+            c = cell_censored(t.text)
+            censored[j] = np.nan if c is None else c
         label = " ".join(t.text for t in labels).strip() or None
-        # the row's colour: its label's, else its counts' (tables with coloured numbers)
-        rgb = labels[-1].rgb if labels else None
+        # the row's colour: its label's (or its swatch's), else its counts' (coloured numbers)
+        rgb = marks[-1].rgb if marks else None
         if rgb is None or is_neutral(rgb, 12.0):
             cnt_rgb = tuple(int(v) for v in np.median([t.rgb for t in nums], axis=0))
             if rgb is None or not is_neutral(cnt_rgb, 12.0):
@@ -186,7 +257,7 @@ def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_
             fixed = None
             if reread is not None and cells[j] is not None:
                 for alt in reread(cells[j]):
-                    v = parse_number(alt)
+                    v = cell_number(alt)
                     if v is not None and hi <= v <= lo:
                         fixed = v
                         break
@@ -203,7 +274,8 @@ def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_
         if np.isnan(counts[0]):
             n_flag += 1
             warnings.append(f"risk table: row '{name}' has no number at the first time {times[0]:g} (N)")
-        out_rows.append(TableRow(label, rgb, counts, cells, float(np.mean([t.cy for t in nums]))))
+        out_rows.append(TableRow(label, rgb, counts, cells, float(np.mean([t.cy for t in nums])),
+                                 censored if np.isfinite(censored).any() else None))
     scores = [t.score for r in out_rows for t in r.cells if t is not None]
     conf = float(np.clip(min(scores, default=0.0), 0, 1))
     conf = min(conf, 1.0 - 0.25 * n_flag)

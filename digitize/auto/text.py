@@ -114,8 +114,12 @@ def find_tokens(ink: np.ndarray, exclude: np.ndarray | None = None, gap_factor: 
             )
             if same_line and xov > -gap:
                 dsu.union(i, j)
-            elif xov > 0.5 * min(b[i, 2] - b[i, 0], b[j, 2] - b[j, 0]) and yov > -0.45 * th:
-                dsu.union(i, j)  # i-dots, accents: stacked within a character width
+            elif (xov > 0.5 * min(b[i, 2] - b[i, 0], b[j, 2] - b[j, 0]) and yov > -0.25 * th
+                  and (hmin <= 0.5 * th or max(hs[i], hs[j]) <= 0.9 * th)):
+                # i-dots and accents (small), and the glyphs of a rotated label (each as tall
+                # as an upright glyph is wide): stacked within a character width and close.
+                # Two upright full-height glyphs stacked are two rows of a tight risk table.
+                dsu.union(i, j)
     groups: dict[int, list[int]] = {}
     for i in range(len(b)):
         groups.setdefault(dsu.find(i), []).append(i)

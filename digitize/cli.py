@@ -187,11 +187,10 @@ def _out_paths(out: Path) -> dict[str, Path]:
 
 def run(args) -> int:
     from reconstruct.cli import parse_assignments
-    from reconstruct.io import atomic_path, read_risk_csv, write_ipd
+    from reconstruct.io import read_risk_csv
 
     from digitize.image import load_image
     from digitize.pipeline import run_pipeline
-    from digitize.sidecar import sidecar_dict, write_sidecar
 
     out = Path(args.out)
     if out.suffix.lower() not in (".csv", ".xlsx"):

@@ -430,7 +430,7 @@ class _Hooks(QObject):
         with self.w.guard("Cannot open the batch folder"):
             folder = folder or self.ask_folder("Batch folder to review")
             if folder:
-                self.w.review_panel.load(folder)
+                self.w.review_list.load(folder)
                 self.w.review_dock.show()
                 self.w.review_dock.raise_()
                 QTimer.singleShot(0, self._size_dock)
@@ -510,7 +510,7 @@ def install(window) -> None:
     if tables is not None:
         window.splitDockWidget(tables, dock, Qt.Orientation.Horizontal)
     dock.hide()
-    window.review_panel, window.review_dock, window.review_hooks = panel, dock, hooks
+    window.review_list, window.review_dock, window.review_hooks = panel, dock, hooks
     window.agreement_dialog = None
 
     def guarded(fn, what):

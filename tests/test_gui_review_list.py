@@ -87,7 +87,7 @@ def test_review_list_next_previous_approve(window, batch_folder, qtbot, tmp_path
 
     from gui.review_list import ReviewListModel
 
-    hooks, panel = window.review_hooks, window.review_panel
+    hooks, panel = window.review_hooks, window.review_list
     hooks.ask_folder = lambda title: str(batch_folder)
     window.review_actions["Open batch folder"].trigger()
     assert window.review_dock.isVisible()
@@ -170,7 +170,7 @@ def test_batch_from_the_app_runs_in_a_child_process_and_opens_the_list(window, q
     window.review_actions["Batch extract figures"].trigger()
     assert hooks.runner is not None
     qtbot.waitUntil(lambda: window.review_dock.isVisible(), timeout=120_000)
-    m = window.review_panel.model
+    m = window.review_list.model
     assert m.rowCount() == 1 and m.rows[0]["status"] == "failed"
     assert "not a readable image" in m.rows[0]["reasons"]
     assert any("1/1" in line for line in hooks.runner.log)       # progress lines came through

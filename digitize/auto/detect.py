@@ -552,8 +552,9 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     for e in legend:  # legend swatches too
         x0, y0, x1, y1 = e.bbox
         text_mask[max(0, y0 - 2):y1 + 2, max(0, int(x0 - 4.6 * th)):x1 + 1] = True
-from digitize.auto.risktable import TableRead, cell_number, read_table
-from digitize.auto.text import (Token, attach_units, find_tokens, ink_colour, is_wordy, merge_boxes, parse_number,
+    curve_labels = _curve_label_candidates(other, legend, th, pa)
+    _name_arms(det, colours, legend, table, warnings, img, text_mask, curve_labels)
+    _arm_styles(det, img, legend, colours, text_mask, warnings, th)
     step(1.0)
     det.seconds = _time.perf_counter() - t_start
     return det

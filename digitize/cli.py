@@ -33,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             help=f"{what}: image pixel (x right, y down, origin top-left) = axis value")
     parser.add_argument("--log-x", action="store_true", help="the time axis is logarithmic")
     parser.add_argument("--no-rotation", action="store_true", help="assume the axes are exactly horizontal/vertical")
+    parser.add_argument("--reversed-x", action="store_true", help="the time axis runs right to left (rare)")
+    parser.add_argument("--reversed-y", action="store_true", help="the survival axis runs top to bottom (rare)")
     parser.add_argument("--plot-area", metavar="X0,Y0,X1,Y1", help="axes box in pixels (default: from the axis lines)")
     parser.add_argument("--arm", metavar="NAME=#RRGGBB", action="append", default=[],
                         help="an arm and its curve colour (repeatable; optional ':TOL' Delta E); default: found automatically")
@@ -102,7 +104,9 @@ def _calibration(args, image, warnings: list[str]):
     given = [getattr(args, k) for k in ("x1", "x2", "y1", "y2")]
     if all(given):
         pts = [parse_point(v, f"--{k}") for v, k in zip(given, ("x1", "x2", "y1", "y2"))]
-        return Calibration(*pts, log_x=args.log_x, no_rotation=args.no_rotation), None
+        return Calibration(*pts, log_x=args.log_x, no_rotation=args.no_rotation,
+                           reversed_x=getattr(args, "reversed_x", False),
+                           reversed_y=getattr(args, "reversed_y", False)), None
     if any(given):
         missing = [f"--{k}" for k, v in zip(("x1", "x2", "y1", "y2"), given) if not v]
         raise KMReconError(f"calibration needs all four points; missing {', '.join(missing)}")

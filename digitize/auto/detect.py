@@ -273,8 +273,8 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     # a KM figure has drawn axes: an image of one flat colour has nothing to read (and would
     # cost the full pipeline's time and memory on a huge blank page)
     if all(int(img[..., c].max()) - int(img[..., c].min()) < 16 for c in range(3)):
-        warnings.append("the image is blank (one flat colour, no axes or curves drawn); "
-                        "check that this is the figure")
+        warnings.append("the image is blank (one flat colour): no x axis line, no y axis line and no "
+                        "curves drawn; check that this is the figure")
         det.seconds = _time.perf_counter() - t_start
         return det
     step(0.02)

@@ -138,6 +138,8 @@ class ImageRef:
             raise ProjectError("image.path: empty; give the figure's file name or embed the image")
         if ref.path is None and ref.png_base64 is None:
             raise ProjectError("image: needs either an embedded png_base64 or a path")
+        if ref.png_base64 is not None:
+            _png_size(ref.png_base64)  # readable PNG within the pixel limit, checked before any decoding
         png_sha = d.get("png_sha256")
         if png_sha and ref.png_base64:
             got = hashlib.sha256(ref.png_base64.encode("ascii", "replace")).hexdigest()
@@ -562,9 +564,9 @@ def encode_png(image: np.ndarray) -> str:
     return base64.b64encode(buf.tobytes()).decode("ascii")
 
 
-def decode_png(text: str) -> np.ndarray:
-    import cv2
-
+def _png_size(text: str) -> tuple[bytes, int, int]:
+    """(PNG bytes, width, height) of an embedded image, read from its header only; refuses
+    invalid base64, a non-image and more pixels than digitize.image.MAX_PIXELS."""
     from digitize.image import MAX_PIXELS, _header_size
 
     try:
@@ -578,6 +580,13 @@ def decode_png(text: str) -> np.ndarray:
     if w <= 0 or h <= 0 or w * h > MAX_PIXELS:
         raise ProjectError(f"image.png_base64 is {w}x{h} pixels, more than the {MAX_PIXELS / 1e6:.0f}-"
                            "megapixel limit; re-open a smaller copy of the figure")
+    return raw, w, h
+
+
+def decode_png(text: str) -> np.ndarray:
+    import cv2
+
+    raw, _, _ = _png_size(text)
     img = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         raise ProjectError("image.png_base64 does not hold a readable PNG")

@@ -42,12 +42,12 @@ def parse_assignments(items: list[str], option: str, arms: list[str]) -> dict[st
             raise ReconstructionInputError(
                 f"{option} {item}: say which arm, as ARM=VALUE (arms: {', '.join(arms)})"
             )
+        if not arm:
+            raise ReconstructionInputError(f"{option} {item}: the arm name before '=' is empty")
         if arm not in arms:
             raise ReconstructionInputError(
                 f"{option} {item}: no arm '{arm}' in the curve file (arms: {', '.join(arms)})"
             )
-        if not arm:
-            raise ReconstructionInputError(f"{option} {item}: the arm name before '=' is empty")
         try:
             number = float(value)
         except ValueError:

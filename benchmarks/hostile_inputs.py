@@ -731,7 +731,10 @@ def run_case(case: Case, base: Path, work: Path) -> dict:
             why = case.check(d, out, err, rc)
             if why:
                 problems.append(why)
-    last = (err.strip().splitlines() or out.strip().splitlines() or [""])[-1][:160]
+    if case.area == "app":  # the messages the window showed (stdout JSON), not Qt's chatter
+        last = (out.strip().splitlines() or [""])[-1][:300]
+    else:
+        last = (err.strip().splitlines() or out.strip().splitlines() or [""])[-1][:160]
     return {"name": case.name, "area": case.area, "status": rc, "kind": kind, "damaged": bool(damaged or leftovers),
             "silently": silently, "refused": refused, "problems": problems, "seconds": round(seconds, 1),
             "peak_mb": round(ru.ru_maxrss / 1024.0, 1), "known": case.known, "last": last}
@@ -770,9 +773,9 @@ def _mount_cases(work: Path) -> list[tuple[Case, object]]:
             except OSError:
                 pass
             os.remove(full / "filler")
-            with open(full / "filler", "wb") as fh:  # leave ~8 kB free
+            with open(full / "filler", "wb") as fh:  # leave one page (4 kB) free: the first file fits, not all
                 try:
-                    fh.write(b"\0" * (max(0, shutil.disk_usage(full).free - 8192)))
+                    fh.write(b"\0" * (max(0, shutil.disk_usage(full).free - 4096)))
                 except OSError:
                     pass
 

@@ -192,8 +192,10 @@ def run(args) -> int:
         for piece in det.needs_review:
             warnings.append(f"low confidence in the automatic {piece.replace('_', ' ')} "
                             f"({det.confidence.get(piece, 0):.2f}): check it in the sidecar or the GUI")
+    auto_arms = False
     if not specs and det is not None and getattr(det, "arms", None):
         specs = list(det.arms)
+        auto_arms = True
     risk = read_risk_csv(args.risk_table) if args.risk_table else None
     if risk is None and det is not None and getattr(det, "risk_table", None) is not None:
         risk = det.risk_table
@@ -205,6 +207,10 @@ def run(args) -> int:
     result = run_pipeline(image, cal, specs or None, risk_table=risk, total_events=total_events,
                           method=args.method, plot_area=plot_area)
     result.warnings[:0] = warnings
+    if auto_arms:  # the colours were chosen here, not by the user: say how to give them instead
+        fix = "the automatic colour choice may be wrong: give the arm's colour with --arm NAME=#RRGGBB"
+        result.warnings = [w.replace("check the colour and the plot area", fix).replace("check the colour", fix)
+                           for w in result.warnings]
     auto = None
     if det is not None:
         auto = {"used": True, **det.to_dict()}  # every detection, for review and correction

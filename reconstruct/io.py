@@ -39,9 +39,12 @@ def _read_rows(path, required: tuple[str, ...]) -> tuple[Path, list[tuple[int, d
             reader.fieldnames = [(f or "").strip().lower() for f in reader.fieldnames]
             missing = [c for c in required if c not in reader.fieldnames]
             if missing:
+                found = ",".join(reader.fieldnames)
+                if not found.isprintable() or len(found) > 120:
+                    found = "not a CSV header: is this a text CSV file?"
                 raise ReconstructionInputError(
                     f"{path}: missing column(s) {', '.join(missing)}; header must include "
-                    f"{','.join(required)} (found {','.join(reader.fieldnames)})"
+                    f"{','.join(required)} (found {found})"
                 )
             rows = []
             for i, row in enumerate(reader):

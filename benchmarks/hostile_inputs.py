@@ -761,10 +761,13 @@ def _mount_cases(work: Path) -> list[tuple[Case, object]]:
     if ro not in mounted:
         os.chmod(ro, 0o555)
 
+    old_set = [("ipd.csv", "old\n"), ("ipd.curves.csv", "old\n"), ("ipd.marks.csv", "old\n"),
+               ("ipd.json", '{"kind": "kmrecon-extract", "old": true}\n')]
+
     def fill(d: Path):
         # old outputs of an earlier run, then fill the disk to a few kB short
-        for n in ("ipd.csv", "ipd.curves.csv", "ipd.marks.csv", "ipd.json"):
-            (full / n).write_text("old\n")
+        for n, text in old_set:
+            (full / n).write_text(text)
         if full in mounted:
             try:
                 with open(full / "filler", "wb") as fh:
@@ -786,7 +789,6 @@ def _mount_cases(work: Path) -> list[tuple[Case, object]]:
         resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
 
     lim = None if full in mounted else fsize_limit
-    old_set = [("ipd.csv", "old\n"), ("ipd.curves.csv", "old\n"), ("ipd.marks.csv", "old\n"), ("ipd.json", "old\n")]
 
     def all_old(d, out, err, status):
         now = [(n, (full / n).read_text()) for n, _ in old_set]

@@ -138,6 +138,8 @@ def _check_sidecar_target(path: Path) -> None:
     (e.g. a KMRecon project saved as study.json beside --out study.csv)."""
     if not path.exists():
         return
+    if path.is_dir():
+        raise KMReconError(f"--out: the sidecar {path} would replace a folder of that name; choose another --out name")
     import json
 
     try:

@@ -46,7 +46,7 @@ def parse_assignments(items: list[str], option: str, arms: list[str]) -> dict[st
             raise ReconstructionInputError(f"{option} {item}: the arm name before '=' is empty")
         if arm not in arms:
             raise ReconstructionInputError(
-                f"{option} {item}: no arm '{arm}' in the curve file (arms: {', '.join(arms)})"
+                f"{option} {item}: no arm '{arm}' (arms: {', '.join(arms)})"
             )
         try:
             number = float(value)

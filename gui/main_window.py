@@ -922,8 +922,7 @@ def install_excepthook(window: MainWindow):
 
     def hook(exc_type, exc, tb):
         text = "".join(traceback.format_exception(exc_type, exc, tb))
-        if issubclass(exc_type, KeyboardInterrupt):
-            previous(exc_type, exc, tb)
+        previous(exc_type, exc, tb)
         if isinstance(exc, KMReconError):
             show_message(window, "Problem", str(exc))
         elif not issubclass(exc_type, KeyboardInterrupt):

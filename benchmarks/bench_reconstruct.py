@@ -60,16 +60,23 @@ def simulate_pair(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     return out
 
 
-def arm_input(name: str, ipd: pd.DataFrame, setting: str, rng: np.random.Generator | None = None) -> ArmData:
+def arm_input(name: str, ipd: pd.DataFrame, setting: str, rng: np.random.Generator | None = None,
+              uncertainty: bool = True) -> ArmData:
+    """One arm's reconstruction input in ``setting``; the noisy settings pass the digitizing
+    uncertainty (time_sd, survival_sd) as the digitize stage does, unless ``uncertainty`` is off."""
     t, s = km_corners(ipd["time"], ipd["event"])
+    sd = {}
     if setting == "risk, noisy clicks":
         t, s = noisy_clicks(t, s, rng or np.random.default_rng(0))
+        sd = {"time_sd": 0.05, "survival_sd": 0.002}
     elif setting == "risk, pixel trace":
-        t, s = pixel_trace(t, s, float(ipd["time"].max()), rng or np.random.default_rng(0))
+        t, s = pixel_trace(t, s, float(ipd["time"].max()), rng or np.random.default_rng(0), sd_out=sd)
     t_end = float(ipd["time"].max())
     rt = np.arange(0.0, t_end + 1e-9, 6.0)
     nr = number_at_risk(ipd["time"], rt)
     kw = dict(name=name, time=t, survival=s)
+    if uncertainty:
+        kw.update(sd)
     if setting in ("risk table", "risk + D", "risk + marks") + NOISY:
         kw.update(risk_times=rt, n_risk=nr)
     if setting == "risk + D":
@@ -90,7 +97,7 @@ def noisy_clicks(t, s, rng, time_sd: float = 0.05, surv_sd: float = 0.002):
     return t, s
 
 
-def pixel_trace(t, s, t_max, rng, height_px: int = 400, drop_missing: float = 0.02):
+def pixel_trace(t, s, t_max, rng, height_px: int = 400, drop_missing: float = 0.02, sd_out: dict | None = None):
     """Step corners as the digitize stage reads them off a rendered figure: the plot is
     ``height_px`` pixels high (S quantised to 1/height_px after +-0.5 px jitter) and 400-800 px
     wide over an x range rounded up to a multiple of 12 (time quantised to one pixel column
@@ -109,7 +116,23 @@ def pixel_trace(t, s, t_max, rng, height_px: int = 400, drop_missing: float = 0.
     tx = np.rint(t / x_max * width + rng.uniform(-0.5, 0.5, t.size)) * x_max / width
     sy = np.rint(s * height_px + rng.uniform(-0.5, 0.5, s.size)) / height_px
     tx[0], sy[0] = 0.0, 1.0
+    if sd_out is not None:
+        # +-0.5 px uniform jitter, then rounding to the pixel: sd sqrt(2 / 12) px per coordinate
+        sd_px = float(np.sqrt(2.0 / 12.0))
+        sd_out.update(time_sd=sd_px * x_max / width, survival_sd=sd_px / height_px)
     return np.clip(tx, 0, None), np.clip(sy, 0, 1)
+
+
+def trace_distance(truth, t, s) -> float:
+    """IAE of the input curve itself (the trace or clicks, as a step curve) against the true KM,
+    on the same scale as the reconstruction's IAE: what the reconstruction starts from."""
+    from reconstruct.preprocess import preprocess_curve
+
+    cur = preprocess_curve(t, s)
+    grid = np.unique(np.concatenate([truth.time, cur.time, [0.0, truth.t_end]]))
+    grid = grid[grid <= truth.t_end]
+    diff = np.abs(truth.evaluate(grid) - cur.evaluate(grid))
+    return float(np.sum(diff[:-1] * np.diff(grid)) / truth.t_end) if truth.t_end > 0 else 0.0
 
 
 def max_dev_off_edges(ipd: pd.DataFrame, rec: pd.DataFrame) -> float:
@@ -190,6 +213,8 @@ def run(n_pairs: int, seed: int, settings=SETTINGS) -> pd.DataFrame:
                     diag = rec.diagnostics[a]
                     sub = rec.ipd[rec.ipd["arm"] == a]
                     iae, max_dev, _ = curve_distance(true_curve[a], sub["time"].to_numpy(), sub["event"].to_numpy())
+                    arm_in = arms[[x.name for x in arms].index(a)]
+                    trace_iae = trace_distance(true_curve[a], arm_in.time, arm_in.survival)
                     off_edge = max_dev_off_edges(ipd, sub)
                     true_med, _ = km_median(ipd["time"], ipd["event"])
                     med_err = (abs(diag.median - true_med)
@@ -197,7 +222,7 @@ def run(n_pairs: int, seed: int, settings=SETTINGS) -> pd.DataFrame:
                     floor = (jitter_floor(ipd, arms[[x.name for x in arms].index(a)].time)
                              if setting == "risk, noisy clicks" else np.nan)
                     rows.append(dict(pair=p, setting=setting, method=method, arm=a, n=len(ipd), floor=floor,
-                                     iae=iae, max_dev=max_dev, off_edge=off_edge,
+                                     iae=iae, trace_iae=trace_iae, max_dev=max_dev, off_edge=off_edge,
                                      ev_err=abs(diag.events - int(ipd["event"].sum())),
                                      d_loghr=d_hr, med_err=med_err, risk_ok=diag.risk_matched))
     return pd.DataFrame(rows)
@@ -214,7 +239,9 @@ def summarise(res: pd.DataFrame) -> pd.DataFrame:
         pairs = g.drop_duplicates("pair")
         out.append({
             "setting": setting, "method": method, "arms": len(g),
+            "trace IAE med": q(g.trace_iae, 0.5),
             "IAE med": q(g.iae, 0.5), "IAE p90": q(g.iae, 0.9),
+            "IAE<trace %": 100 * float(np.mean(g.iae < g.trace_iae)),
             "max|dS| med": q(g.max_dev, 0.5), "max|dS| p90": q(g.max_dev, 0.9),
             "off-edge med": q(g.off_edge, 0.5), "off-edge p90": q(g.off_edge, 0.9),
             "ev err mean": g.ev_err.mean(), "ev exact %": 100 * (g.ev_err == 0).mean(),
@@ -267,6 +294,44 @@ def estimate_n_on_figures(n_figures: int, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+LIMIT_CASES = {
+    # name: (drops or rows, mode) -- hostile sizes from the reliability issue
+    "1e5 drops, N given": "n=100001; t=np.arange(1, n); s=1-t/n; "
+                          "tt=np.repeat(t, 2); ss=np.c_[np.r_[1, s[:-1]], s].ravel(); kw=dict(n_total=n)",
+    "1e6 rows, every row a drop": "n=1000000; tt=np.arange(1, n+1.); ss=1-tt/(n+1); kw={}",
+    "N = 1e7, risk table": "tt=np.array([0,1,1,2,2,3,3,5.]); ss=np.array([1,1,.9,.9,.7,.7,.5,.5]); "
+                           "kw=dict(risk_times=[0,2.5], n_risk=[10**7, 5*10**6])",
+    "N = 1e7, D given": "tt=np.array([0,1,1,2,2,3,3,5.]); ss=np.array([1,1,.9,.9,.7,.7,.5,.5]); "
+                        "kw=dict(n_total=10**7, total_events=3333333)",
+    "N = 1e9 at risk (refused)": "tt=np.array([0,1,1,5.]); ss=np.array([1,1,.9,.9]); "
+                                 "kw=dict(risk_times=[0,2], n_risk=[10**9, 9*10**8])",
+}
+
+
+def limits(timeout: float = 120.0) -> None:
+    """Hostile sizes, each in its own process: wall time, peak memory (RSS) and the outcome."""
+    import resource
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    for name, setup in LIMIT_CASES.items():
+        code = ("import sys, numpy as np; sys.path.insert(0, %r)\n"
+                "from kmrecon.data import ArmData\nfrom kmrecon.errors import KMReconError\n"
+                "from reconstruct import reconstruct\n%s\n"
+                "try:\n    r = reconstruct([ArmData('A', tt, ss, **kw)]); print(r.diagnostics['A'].summary_line()[:90])\n"
+                "except KMReconError as e:\n    print('refused:', str(e)[:90])\n") % (str(root), setup)
+        t0 = time.perf_counter()
+        try:
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
+            msg = (out.stdout.strip() or out.stderr.strip().splitlines()[-1]) if out.returncode == 0 or out.stdout \
+                else f"exit {out.returncode}: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else ''}"
+        except subprocess.TimeoutExpired:
+            msg = f"HANG (> {timeout:.0f} s)"
+        secs = time.perf_counter() - t0
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20  # KB -> GB
+        print(f"limits: {name:28s} {secs:6.1f} s  peak RSS so far {peak:.2f} GB  {msg}", flush=True)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="25 pairs instead of 110")
@@ -276,7 +341,12 @@ def main(argv=None) -> None:
     ap.add_argument("--figures", type=int, default=None,
                     help="also estimate N on this many traced generated figures (default 20, 0 = skip; "
                          "needs digitize)")
+    ap.add_argument("--limits", action="store_true",
+                    help="only time the hostile sizes (1e5 drops, 1e6 rows, N = 1e7, 1e9 at risk)")
     args = ap.parse_args(argv)
+    if args.limits:
+        limits()
+        return
     n_pairs = args.pairs or (25 if args.quick else 110)
     t0 = time.perf_counter()
     res = run(n_pairs, args.seed, args.settings or SETTINGS)
@@ -312,6 +382,11 @@ def main(argv=None) -> None:
             f"{setting}: off-edge max|dS| median <= 0.02": rown["off-edge med"] <= 0.02,
             f"{setting}: |dlogHR| median <= 0.008": rown["|dlogHR| med"] <= 0.008,
         })
+    rowp = table[(table.setting == "risk, pixel trace") & (table.method == "default")].iloc[0]
+    checks.update({
+        "risk, pixel trace: IAE median <= 0.0008 (issue 15)": rowp["IAE med"] <= 0.0008,
+        "risk, pixel trace: IAE p90 <= 0.002 (issue 15)": rowp["IAE p90"] <= 0.002,
+    })
     for name, ok in checks.items():
         print(f"target {name}: {'met' if ok else 'MISSED'}")
     n_fig = 20 if args.figures is None else args.figures

@@ -17,14 +17,20 @@ from pathlib import Path
 from kmrecon.errors import KMReconError
 
 _POINT = re.compile(r"^\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*=\s*([-+0-9.eE%]+)\s*$")
-_ARM = re.compile(r"^(?P<name>.+?)=\s*#?(?P<hex>[0-9a-fA-F]{6})(?::(?P<tol>[^:]*))?\s*$")
+_ARM = re.compile(r"^(?P<name>.+?)=\s*#?(?P<hex>[0-9a-fA-F]{6})(?::(?P<tol>[^:,]*))?"
+                  r"(?:\s*,\s*(?P<style>[A-Za-z]+))?\s*$")
 #: PDF rendering resolution accepted by --dpi (digitize.image checks the same range)
 DPI_RANGE = (10, 1200)
+_ARM_AT = re.compile(r"^(?P<name>.+?)=\s*(?P<x>[-+0-9.eE]+)\s*,\s*(?P<y>[-+0-9.eE]+)\s*$")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("figure", metavar="FIGURE", help="KM figure: PNG, JPEG, TIFF, BMP, WebP or PDF")
-    parser.add_argument("--page", type=int, default=0, help="PDF page, 0-based (default 0)")
+    parser.add_argument("--page", type=_page, default=None, metavar="N|auto",
+                        help="PDF page, 0-based, or auto (default): the first page with a KM figure, "
+                             "blank pages skipped")
+    parser.add_argument("--panel", type=int, default=None, metavar="K",
+                        help="which figure on the page, 1-based, when it holds several (default 1)")
     parser.add_argument("--dpi", type=int, default=200,
                         help=f"PDF rendering resolution, {DPI_RANGE[0]}-{DPI_RANGE[1]} (default 200)")
     for name, what in (("x1", "first x-axis point"), ("x2", "second x-axis point"),
@@ -37,12 +43,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reversed-y", action="store_true", help="the survival axis runs top to bottom (rare)")
     parser.add_argument("--plot-area", metavar="X0,Y0,X1,Y1", help="axes box in pixels (default: from the axis lines)")
     parser.add_argument("--arm", metavar="NAME=#RRGGBB", action="append", default=[],
-                        help="an arm and its curve colour (repeatable; optional ':TOL' Delta E); default: found automatically")
+                        help="an arm and its curve colour (repeatable; optional ':TOL' Delta E and ',STYLE' "
+                             "line style solid|dashed|dotted|dashdot, which tells arms of one colour apart); "
+                             "default: found automatically")
+    parser.add_argument("--arm-at", metavar="NAME=PX,PY", action="append", default=[],
+                        help="a pixel on that arm's curve (repeatable): tells arms of one colour apart by "
+                             "the line style drawn there")
     parser.add_argument("--risk-table", metavar="RISK.csv", help="numbers at risk: columns arm,time,n_risk (arm names as in --arm)")
     parser.add_argument("--total-events", metavar="ARM=D", action="append", default=[], help="total events in ARM (repeatable)")
     parser.add_argument("--method", choices=("default", "guyot"), default="default",
                         help="reconstruction: default (exact solve) or guyot (Guyot et al. 2012)")
     parser.add_argument("--out", metavar="IPD.csv", required=True, help="output IPD (.csv or .xlsx)")
+    parser.add_argument("--panel", type=int, metavar="K", default=None,
+                        help="which Kaplan-Meier plot of a multi-panel figure to read, 1-based (default: "
+                             "the only one; with several the command lists them and stops)")
+
+
+def _page(text: str):
+    """--page value: 'auto' -> None, else a 0-based page number."""
+    if str(text).strip().lower() == "auto":
+        return None
+    try:
+        page = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a page number (0-based) or 'auto'") from None
+    if page < 0:
+        raise argparse.ArgumentTypeError("pages are numbered from 0")
+    return page
 
 
 def parse_point(text: str, option: str):
@@ -62,7 +89,7 @@ def parse_point(text: str, option: str):
 
 
 def parse_arm(text: str):
-    """'NAME=#RRGGBB[:TOL]' -> ArmSpec."""
+    """'NAME=#RRGGBB[:TOL][,STYLE]' -> ArmSpec (STYLE: solid|dashed|dotted|dashdot)."""
     from digitize.extract import ArmSpec
 
     m = _ARM.match(text or "")
@@ -82,7 +109,39 @@ def parse_arm(text: str):
         if not (math.isfinite(tol) and 0 < tol <= 100):
             raise KMReconError(f"--arm '{text}': the tolerance after ':' must be a colour distance "
                                f"(Delta E) between 0 and 100, e.g. --arm {name}=#{hx}:12")
-    return ArmSpec(name, rgb, tol)
+    return ArmSpec(name, rgb, tol, style=m.group("style"))
+
+
+def parse_arm_at(text: str) -> tuple[str, tuple[float, float]]:
+    """'NAME=PX,PY' -> (name, (px, py)): an image pixel on that arm's curve."""
+    m = _ARM_AT.match(text or "")
+    try:
+        if not m:
+            raise ValueError
+        return m.group("name").strip(), (float(m.group("x")), float(m.group("y")))
+    except ValueError:
+        raise KMReconError(f"--arm-at '{text}': write it as NAME=PX,PY (a pixel on that arm's curve), "
+                           "e.g. --arm-at Placebo=412,230") from None
+
+
+def apply_arm_at(specs: list, points: list[str], colour_at=None) -> list:
+    """Specs with each ``--arm-at`` point set on the arm of that name; a name not among the
+    arms adds an arm whose colour is read at the point (``colour_at``: callable (x, y) -> RGB)."""
+    from digitize.extract import ArmSpec
+
+    out = list(specs)
+    for text in points:
+        name, xy = parse_arm_at(text)
+        hit = [i for i, s in enumerate(out) if s.name == name]
+        if hit:
+            s = out[hit[0]]
+            out[hit[0]] = ArmSpec(s.name, s.rgb, s.tolerance, style=s.style, at=xy)
+        elif colour_at is not None:
+            out.append(ArmSpec(name, colour_at(*xy), None, at=xy))
+        else:
+            raise KMReconError(f"--arm-at '{text}': no arm named '{name}' (arms: "
+                               f"{', '.join(s.name for s in out) or 'none'})")
+    return out
 
 
 def _plot_area(text: str | None):
@@ -98,7 +157,9 @@ def _plot_area(text: str | None):
 
 
 def _calibration(args, image, warnings: list[str]):
-    """Calibration from the options, else from the automatic detector; also its arms/risk table."""
+    """Calibration from the options, else from the automatic detector; also its arms/risk table.
+    The detector reads only the chosen plot of a multi-panel image (``--panel``); what it finds
+    is given back in the whole image's pixels."""
     from digitize.calibrate import Calibration
 
     given = [getattr(args, k) for k in ("x1", "x2", "y1", "y2")]
@@ -117,7 +178,16 @@ def _calibration(args, image, warnings: list[str]):
     except ImportError:
         raise KMReconError(f"automatic axis calibration is not available; {ask}") from None
     try:
-        det = detect_figure(image)
+        from digitize.auto.panels import select_panel, shift_detection
+    except ImportError:  # a detector without the panel finder: read the image whole
+        select_panel = shift_detection = None
+    sub, panel, panels = (select_panel(image, getattr(args, "panel", None)) if select_panel
+                          else (image, None, []))
+    try:
+        det = detect_figure(sub)
+        if panel is not None:
+            det = shift_detection(det, panel.region[0], panel.region[1])
+            warnings.append(f"read plot {args.panel} of {len(panels)} in the image ({panel.describe()})")
     except KMReconError as exc:
         raise KMReconError(f"automatic axis calibration failed ({exc}); {ask}") from None
     if det is None or getattr(det, "calibration", None) is None:
@@ -160,34 +230,41 @@ def _out_paths(out: Path) -> dict[str, Path]:
 
 def run(args) -> int:
     from reconstruct.cli import parse_assignments
-    from reconstruct.io import read_risk_csv
+    from reconstruct.io import atomic_path, read_risk_csv, write_ipd
 
     from digitize.image import load_image
     from digitize.pipeline import run_pipeline
-    from digitize.sidecar import sidecar_dict
+    from digitize.sidecar import sidecar_dict, write_sidecar
 
-    from kmrecon.jsonio import atomic_paths, check_outputs
+    from kmrecon.jsonio import check_outputs
 
     out = Path(args.out)
     if out.suffix.lower() not in (".csv", ".xlsx"):
         raise KMReconError(f"--out {out}: the IPD file must end in .csv or .xlsx")
     if not DPI_RANGE[0] <= args.dpi <= DPI_RANGE[1]:
         raise KMReconError(f"--dpi {args.dpi}: use {DPI_RANGE[0]}-{DPI_RANGE[1]} (150-300 suits most figures)")
-    if args.page < 0:
-        raise KMReconError(f"--page {args.page}: pages are numbered from 0")
     paths = _out_paths(out)
     check_outputs(paths.values(), [args.figure, args.risk_table])
     _check_sidecar_target(paths["sidecar"])
     specs = [parse_arm(a) for a in args.arm]           # cheap checks before any image work
+    for text in args.arm_at:
+        parse_arm_at(text)
     plot_area = _plot_area(args.plot_area)
     given = [getattr(args, k) for k in ("x1", "x2", "y1", "y2")]
     for v, k in zip(given, ("x1", "x2", "y1", "y2")):
         if v:
             parse_point(v, f"--{k}")
     figure = Path(args.figure)
-    image = load_image(figure, page=args.page, dpi=args.dpi)
     warnings: list[str] = []
+    image, page, vector = _pdf_route(args, figure, given, warnings)
+    if vector is not None:
+        return _run_vector(args, figure, vector, specs, warnings)
+    from_bitmap = image is not None          # an image embedded in a PDF, at its own pixels
+    if image is None:
+        image = load_image(figure, page=page, dpi=args.dpi)
     cal, det = _calibration(args, image, warnings)
+    if from_bitmap and det is not None:
+        det.details.update(source="bitmap", page=page, panel=args.panel or 1)
     if det is not None:
         if plot_area is None and det.plot_area is not None:
             plot_area = tuple(det.plot_area)
@@ -198,6 +275,10 @@ def run(args) -> int:
     if not specs and det is not None and getattr(det, "arms", None):
         specs = list(det.arms)
         auto_arms = True
+    if args.arm_at:
+        from digitize.colors import ink_colour_at
+
+        specs = apply_arm_at(specs, args.arm_at, lambda x, y: ink_colour_at(image, (x, y))[0])
     risk = read_risk_csv(args.risk_table) if args.risk_table else None
     if risk is None and det is not None and getattr(det, "risk_table", None) is not None:
         risk = det.risk_table
@@ -216,13 +297,77 @@ def run(args) -> int:
     auto = None
     if det is not None:
         auto = {"used": True, **det.to_dict()}  # every detection, for review and correction
-    side = sidecar_dict(result, figure=figure.resolve(), page=args.page, dpi=args.dpi,
-                        outputs={k: p.name for k, p in paths.items() if k != "sidecar"}, auto=auto)
-    # the four files as a set: all written to temporary names first, then renamed together
+    _write_outputs(result, figure, page, args.dpi, out, auto)
+    return 0
+
+
+def _pdf_route(args, figure: Path, given, warnings: list[str]):
+    """PDF page choice: (image or None, page, vector PdfFigure or None).
+
+    Zero-click on a PDF reads the figure --page/--panel pick (auto: the first page with one)
+    from the drawing itself when it is vector, or the raster pipeline runs on the embedded
+    bitmap at its native resolution. With calibration points given, the page is rendered at
+    --dpi (the points are pixels of that rendering)."""
+    from digitize.image import _is_pdf
+
+    try:
+        with open(figure, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return None, args.page or 0, None      # load_image reports the problem
+    if not _is_pdf(figure, head):
+        return None, 0, None
+    from digitize.vector.route import pick_figure, survey_pdf
+
+    survey = survey_pdf(figure, None if args.page is None else [args.page],
+                        first_only=args.page is None and args.panel is None)
+    if any(given):
+        if args.page is not None:
+            return None, args.page, None
+        if survey.figures:
+            return None, survey.figures[0].page, None
+        drawn = sorted(set(range(survey.n_pages)) - set(survey.blank_pages))
+        return None, drawn[0] if drawn else 0, None
+    fig, notes = pick_figure(survey, figure.name, args.page, args.panel)
+    warnings.extend(notes)
+    if fig.source == "vector":
+        return None, fig.page, fig
+    warnings.append(f"page {fig.page}: the figure is an embedded image; read at its own "
+                    f"{fig.bitmap.shape[1]}x{fig.bitmap.shape[0]} pixels")
+    return fig.bitmap, fig.page, None
+
+
+def _run_vector(args, figure: Path, fig, specs, warnings: list[str]) -> int:
+    """Zero-click on a vector PDF figure: curves, marks, names and risk table read exactly."""
+    from reconstruct.cli import parse_assignments
+    from reconstruct.io import read_risk_csv
+
+    from digitize.vector.route import run_vector
+
+    risk = read_risk_csv(args.risk_table) if args.risk_table else None
+    names = [c.name for c in fig.vector.curves] if not specs else [s.name for s in specs]
+    total_events = parse_assignments(args.total_events, "--total-events", names) if args.total_events else {}
+    det, result = run_vector(fig, args.dpi, specs=specs, risk_table=risk, total_events=total_events,
+                             method=args.method)
+    if risk is None and result.risk_table is not None:
+        warnings.append("risk table read from the PDF's text; check it")
+    result.warnings[:0] = warnings
+    _write_outputs(result, figure, fig.page, args.dpi, Path(args.out), {"used": True, **det.to_dict()})
+    return 0
+
+
+def _write_outputs(result, figure: Path, page: int, dpi: int, out: Path, auto) -> None:
+    """IPD, curves, marks and sidecar as a set (all written to temporary names, then renamed
+    together: a full disk leaves the previous set whole), then the summary on stdout."""
     import json
 
-    from kmrecon.jsonio import json_safe
+    from kmrecon.jsonio import atomic_paths, json_safe
 
+    from digitize.sidecar import sidecar_dict
+
+    paths = _out_paths(out)
+    side = sidecar_dict(result, figure=figure.resolve(), page=page, dpi=dpi,
+                        outputs={k: p.name for k, p in paths.items() if k != "sidecar"}, auto=auto)
     with atomic_paths([paths["ipd"], paths["curves"], paths["marks"], paths["sidecar"]]) as (t_ipd, t_cur, t_mk, t_side):
         ipd = result.ipd.loc[:, ["arm", "time", "event"]]
         if out.suffix.lower() == ".xlsx":
@@ -241,4 +386,3 @@ def run(args) -> int:
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
-    return 0

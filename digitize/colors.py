@@ -100,7 +100,13 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
         m[ys[claimed], xs[claimed]] = True
         m = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 1), np.uint8)) > 0
         starts = np.count_nonzero(np.diff(m.astype(np.int8), axis=0, prepend=0) == 1, axis=0)
-        if np.count_nonzero(starts == 1) < 0.6 * MIN_COLUMN_SPAN * cw:
+        # (or one per curve: black-and-white figures draw two or three curves in one colour,
+        # told apart by line style, across most of the plot; a column of text or a box's two
+        # edges beside them has more runs, over a short stretch)
+        few = (starts >= 1) & (starts <= 3)
+        if np.count_nonzero(starts == 1) < 0.6 * MIN_COLUMN_SPAN * cw and (
+                np.count_nonzero(few) < 2.0 * MIN_COLUMN_SPAN * cw
+                or np.count_nonzero(starts >= 4) > 0.35 * np.count_nonzero(starts >= 1)):
             continue
         rgb = tuple(int(round(v)) for v in colour)
         if any(np.linalg.norm(rgb_to_lab(np.array([rgb], float))[0] - rgb_to_lab(np.array([f], float))[0])
@@ -108,3 +114,68 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
             continue
         found.append(rgb)
     return found
+
+
+#: a pixel this far (Delta E) from the local paper colour is ink
+INK_DE = 12.0
+#: a pick this near (Delta E) another arm's colour matches that arm
+MATCH_DE = 6.0
+#: the stroke a pick reads its colour from: ink within this Delta E of the clicked core (a
+#: line's own blends with the paper; not another curve of another shade that touches it)
+STROKE_DE = 25.0
+
+
+def ink_colour_at(image, point: tuple[float, float], radius: int = 6,
+                  others: dict[str, tuple[int, int, int]] | None = None
+                  ) -> tuple[tuple[int, int, int], tuple[int, int] | None, list[str]]:
+    """The colour of the curve a user clicked: (RGB, (x, y) pixel it was read at, warnings).
+
+    A click on a thin line lands a pixel or two off its core (on paper, or on its anti-aliased
+    rim), so the pick snaps to the nearest ink pixel within ``radius`` pixels (ink: farther
+    than INK_DE from the paper colour around the click) and then to the core of that stroke:
+    the pixel in its 5x5 neighbourhood farthest from the paper. Never returns the paper's
+    colour without saying so; warns when the colour is within MATCH_DE of an arm in ``others``
+    (name -> RGB)."""
+    img = np.asarray(image)
+    h, w = img.shape[:2]
+    x, y = int(round(point[0])), int(round(point[1]))
+    warnings: list[str] = []
+    if not (0 <= x < w and 0 <= y < h):
+        return (255, 255, 255), None, [f"the point ({x}, {y}) is outside the image"]
+    win = 30
+    ya, yb, xa, xb = max(0, y - win), min(h, y + win + 1), max(0, x - win), min(w, x + win + 1)
+    patch = img[ya:yb, xa:xb]
+    lab = rgb_to_lab(patch)
+    paper = rgb_to_lab(background_color(patch)[None].astype(float))[0]
+    de = np.linalg.norm(lab - paper, axis=2)
+    ink = de > INK_DE
+    cy, cx = y - ya, x - xa
+    r0, r1, c0, c1 = max(0, cy - radius), min(ink.shape[0], cy + radius + 1), \
+        max(0, cx - radius), min(ink.shape[1], cx + radius + 1)
+    ys, xs = np.nonzero(ink[r0:r1, c0:c1])
+    if ys.size == 0:
+        rgb = tuple(int(v) for v in img[y, x])
+        return rgb, None, [f"no curve within {radius} pixels of ({x}, {y}): the pick is the paper's colour; "
+                           "click on the curve"]
+    j = int(np.argmin((ys + r0 - cy) ** 2 + (xs + c0 - cx) ** 2))
+    ny, nx = int(ys[j] + r0), int(xs[j] + c0)
+    s0, s1, t0, t1 = max(0, ny - 2), min(ink.shape[0], ny + 3), max(0, nx - 2), min(ink.shape[1], nx + 3)
+    sub = np.where(ink[s0:s1, t0:t1], de[s0:s1, t0:t1], -1.0)
+    k = np.unravel_index(int(np.argmax(sub)), sub.shape)
+    py, px = int(k[0] + s0), int(k[1] + t0)
+    # a line a pixel or so wide shows its full colour only where it sits on the pixel grid: the
+    # colour is read where the stroke (its ink connected to the pick, in the window) is most
+    # covered, i.e. farthest from the paper
+    import cv2
+
+    _, labels = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
+    # (only ink like the pick's core: a grey curve touching a black one is not black)
+    stroke = (labels == labels[ny, nx]) & (np.linalg.norm(lab - lab[py, px], axis=2) < STROKE_DE)
+    k = np.unravel_index(int(np.argmax(np.where(stroke, de, -1.0))), de.shape)
+    rgb = tuple(int(v) for v in patch[k])
+    for name, other in (others or {}).items():
+        d = float(np.linalg.norm(rgb_to_lab(np.array([rgb], float))[0] - rgb_to_lab(np.array([other], float))[0]))
+        if d < MATCH_DE:
+            warnings.append(f"the picked colour #%02x%02x%02x matches arm '{name}' (Delta E {d:.1f}); arms of one "
+                            "colour are told apart by line style: click on the curve itself" % rgb)
+    return rgb, (px + xa, py + ya), warnings

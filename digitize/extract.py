@@ -57,11 +57,16 @@ MIN_STEP_PX = 0.3
 
 @dataclass
 class ArmSpec:
-    """An arm to extract: its name, RGB colour as drawn, and Lab Delta E tolerance (None = adaptive)."""
+    """An arm to extract: its name, RGB colour as drawn, and Lab Delta E tolerance (None = adaptive).
+
+    style: its line style (linestyle.STYLES) or None; at: an image pixel (x, y) on its curve or
+    None. Either tells arms of one colour apart (extract_arms)."""
 
     name: str
     rgb: tuple[int, int, int]
     tolerance: float | None = None
+    style: str | None = None
+    at: tuple[float, float] | None = None
 
     def __post_init__(self):
         self.name = str(self.name)
@@ -76,6 +81,21 @@ class ArmSpec:
             self.tolerance = float(self.tolerance)
             if not 0 < self.tolerance <= 100:
                 raise KMReconError(f"arm '{self.name}': tolerance must be a Delta E in (0, 100]")
+        if self.style is not None:
+            from digitize.linestyle import STYLES
+
+            self.style = str(self.style).strip().lower()
+            if self.style not in STYLES:
+                raise KMReconError(f"arm '{self.name}': line style must be one of {', '.join(STYLES)}, "
+                                   f"not {self.style!r}")
+        if self.at is not None:
+            try:
+                at = tuple(float(v) for v in self.at)
+            except (TypeError, ValueError) as exc:
+                raise KMReconError(f"arm '{self.name}': the point on its curve must be two pixel numbers") from exc
+            if len(at) != 2 or not all(np.isfinite(at)):
+                raise KMReconError(f"arm '{self.name}': the point on its curve must be two pixel numbers")
+            self.at = at
 
     @property
     def hex(self) -> str:
@@ -95,6 +115,12 @@ class ExtractedArm:
     censor_px: np.ndarray
     confidence: float
     warnings: list[str] = field(default_factory=list)
+    #: per censor mark (order of censor_times), how sure the reading is (digitize.censor.find_marks)
+    censor_reliability: np.ndarray | None = None
+    #: standard uncertainty of a traced corner in data units: time (x-axis units) and survival,
+    #: from the calibration's data units per pixel and the traced line width
+    time_sd: float | None = None
+    survival_sd: float | None = None
 
     def to_arm_data(self, risk_table: RiskTable | None = None, n_total: int | None = None,
                     total_events: int | None = None) -> ArmData:
@@ -102,9 +128,13 @@ class ExtractedArm:
         rt = rn = None
         if risk_table is not None and self.name in risk_table.n_risk:
             rt, rn = risk_table.for_arm(self.name)
+        rel = self.censor_reliability
+        if rel is not None and np.shape(rel) != np.shape(self.censor_times):
+            rel = None  # marks edited since they were read: take them as given
         return ArmData(name=self.name, time=self.time, survival=self.survival,
                        censor_times=self.censor_times, risk_times=rt, n_risk=rn,
-                       n_total=n_total, total_events=total_events)
+                       n_total=n_total, total_events=total_events, censor_reliability=rel,
+                       time_sd=self.time_sd, survival_sd=self.survival_sd)
 
     @property
     def empty(self) -> bool:
@@ -154,6 +184,9 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
         raise KMReconError(f"arm names must be unique, got {names}")
     if plot_area is None:
         plot_area = default_plot_area(img, calibration)
+    # arms drawn in one colour are told apart by their line style (_style_group): the pixels
+    # are classified by the distinct colours, each colour's first arm standing for it
+    user_arms, arms, colour_of = arms, *_colour_groups(arms)
     h, w = img.shape[:2]
     x0, y0, x1, y1 = (int(round(v)) for v in plot_area)
     x0, x1 = max(0, min(x0, x1)), min(w - 1, max(x0, x1))
@@ -222,6 +255,32 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
                 res = wider
         return res
 
+    def run_group(k: int, member):
+        """member None: (the colour's ink map, line width) or (None, 0); else (spec, style,
+        its style's ink map, the colour's ink map): that arm's extraction."""
+        if member is None:
+            got = _arm_runs(arms[k], k, tols[k], (crop, lab, bg_lab), cov, dist,
+                            PixelOwners(nearest, by_shade, light, halos[k], claim), ignore, frame)
+            return (None, 0.0) if isinstance(got, str) else (got[2] > 0, got[1])
+        spec, style, own_ink, ink = member
+        other = ink & ~own_ink
+        ign = ignore | (cv2.dilate(other.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~own_ink
+        bare = empty
+        if style != "solid":
+            from digitize.linestyle import gap_length, gaps_filled
+
+            bare = BarePaper.of(~occupied & ~ignore & ~gaps_filled(own_ink, gap_length(own_ink)))
+        tol = tols[k]
+        args = ((crop, lab, bg_lab), cov, dist, PixelOwners(nearest, by_shade, light, halos[k], claim), ign, bare,
+                calibration, (x0, y0), frame, start_col)
+        res = _extract_one(spec, k, tol, *args)
+        if spec.tolerance is None and (res.confidence < WIDEN_BELOW or res.empty):
+            wider = _extract_one(spec, k, tol * 1.6, *args)
+            if _surer(wider, res, cw):
+                wider.warnings.append(f"colour tolerance widened to Delta E {tol * 1.6:.0f}")
+                res = wider
+        return res
+
     out = []
     for k in range(len(arms)):
         out.append(run(k, ignore))
@@ -266,6 +325,106 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
             break
     if progress is not None:
         progress(1.0)
+    if len(arms) == len(user_arms):
+        return out
+    final: list[ExtractedArm | None] = [None] * len(user_arms)
+    for k in range(len(arms)):
+        members = [i for i, c in enumerate(colour_of) if c == k]
+        if len(members) == 1:
+            final[members[0]] = out[k]
+            continue
+        res = _style_group(k, [user_arms[i] for i in members], run_group, (x0, y0))
+        for i, r in zip(members, res):
+            final[i] = r
+    return final
+
+
+#: arms whose colours differ by less than this (Lab Delta E) are drawn in one colour ...
+SAME_COLOUR_DE = 3.0
+#: ... and so are arms within this whose line style or a point on whose curve is given (a
+#: colour picked off a thin line is its blend with the paper, a little lighter than the ink)
+SAME_STYLED_DE = 12.0
+
+
+def _colour_groups(arms: list[ArmSpec]) -> tuple[list[ArmSpec], list[int]]:
+    """(one spec per distinct colour, the colour index of each arm): arms within
+    SAME_COLOUR_DE of an earlier arm's colour (SAME_STYLED_DE if both are styled) share it."""
+    reps: list[ArmSpec] = []
+    labs: list[np.ndarray] = []
+    colour_of: list[int] = []
+    for a in arms:
+        lab = rgb_to_lab(np.array([a.rgb], float))[0]
+        styled = a.style is not None or a.at is not None
+        near = [j for j, l in enumerate(labs) if np.linalg.norm(lab - l) < SAME_COLOUR_DE or (
+            styled and (reps[j].style is not None or reps[j].at is not None)
+            and np.linalg.norm(lab - l) < SAME_STYLED_DE)]
+        if near:
+            colour_of.append(near[0])
+        else:
+            colour_of.append(len(reps))
+            reps.append(a)
+            labs.append(lab)
+    return reps, colour_of
+
+
+def _style_group(k: int, specs: list[ArmSpec], run_group, offset) -> list[ExtractedArm]:
+    """The arms ``specs`` drawn in colour ``k``: each traced through the ink pieces of its own
+    line style (linestyle.split_by_style), with its dash gaps counted as its drawing, not as
+    bare paper. Styles come from the specs, else from a point on the curve (``at``: the style
+    of the ink there), else in R's line-type order (solid, dashed, dotted, dash-dot) among the
+    styles found in the ink (linestyle.propose_styles), with a warning."""
+    from digitize.linestyle import BY_LENGTH, propose_styles, split_by_style, style_at
+
+    ink, lw = run_group(k, None)
+    if ink is None:
+        return [_empty_arm(s, f"arm '{s.name}': no pixels of colour {s.hex} found inside the plot area; "
+                           "check the colour") for s in specs]
+    x0, y0 = offset
+    found = propose_styles(ink, lw)
+    styles: list[str | None] = [s.style for s in specs]
+    notes: list[list[str]] = [[] for _ in specs]
+    if any(st is None and s.at is not None for st, s in zip(styles, specs)):
+        cand = sorted(set(found) | {st for st in styles if st}, key=BY_LENGTH.index)
+        maps = split_by_style(ink, cand, lw)
+        for i, s in enumerate(specs):
+            if styles[i] is None and s.at is not None:
+                styles[i] = style_at(ink, maps, (s.at[0] - x0, s.at[1] - y0))
+                if styles[i] is None:
+                    notes[i].append(f"arm '{s.name}': no {s.hex} ink near its point "
+                                    f"({s.at[0]:.0f}, {s.at[1]:.0f}); its line style was guessed")
+    order = [st for st in ("solid", "dashed", "dotted", "dashdot") if st in found] + \
+        [st for st in ("solid", "dashed", "dotted", "dashdot") if st not in found]
+    for i, s in enumerate(specs):
+        if styles[i] is None:
+            free = [st for st in order if st not in styles]
+            styles[i] = free[0] if free else "solid"
+            notes[i].append(f"arm '{s.name}': shares colour {s.hex} with another arm; line style taken "
+                            f"as {styles[i]} (give it with --arm NAME=#RRGGBB,STYLE or --arm-at NAME=PX,PY)")
+    distinct = sorted(set(styles), key=BY_LENGTH.index)
+    maps = split_by_style(ink, distinct, lw)
+    out: list[ExtractedArm | None] = [None] * len(specs)
+    # solid arms first: the long strokes off their traces are dashed or dotted curves running
+    # together (or with their marks merged into one piece), which each of those arms may follow
+    # by continuity
+    order_ = sorted(range(len(specs)), key=lambda i: styles[i] != "solid")
+    shared = None
+    for i in order_:
+        s = specs[i]
+        if styles.count(styles[i]) > 1:
+            notes[i].append(f"arm '{s.name}': another arm has the same colour and line style "
+                            f"({s.hex}, {styles[i]}); they cannot be told apart")
+        own = maps[styles[i]]
+        if styles[i] != "solid" and "solid" in maps:
+            if shared is None:
+                solid_band = np.zeros(ink.shape, bool)
+                for j in order_:
+                    if styles[j] == "solid" and out[j] is not None and not out[j].empty:
+                        solid_band |= _trace_band(out[j], ink.shape, offset, radius=int(np.ceil(lw)) + 2)
+                shared = maps["solid"] & ~solid_band
+            own = own | shared
+        res = run_group(k, (s, styles[i], own, ink))
+        res.warnings[:0] = notes[i]
+        out[i] = res
     return out
 
 
@@ -687,10 +846,13 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, owners: P
         ct, _ = cal.to_data(cx, cy)
         censor_px = np.column_stack([cx, cy])
         # marks lie on the drawn curve: clip to its span (line caps, rotation)
-        censor_times = np.sort(np.clip(np.asarray(ct, float), tt[0], tt[-1]))
+        ct = np.clip(np.asarray(ct, float), tt[0], tt[-1])
+        order = np.argsort(ct, kind="stable")
+        censor_times, censor_rel = ct[order], groups[order, 4]
     else:
         censor_px = np.empty((0, 2))
         censor_times = np.empty(0)
+        censor_rel = np.empty(0)
     span = (path.col[-1] - path.col[0] + 1)
     coverage = len(path) / max(span, 1)
     extent = min(1.0, span / max(0.3 * (cw - start_col), 1.0))
@@ -698,5 +860,24 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, owners: P
     if extent < 1.0:
         warnings.append(f"arm '{spec.name}': the traced curve spans only {span} pixel columns; "
                         "check the colour and the plot area")
+    time_sd, survival_sd = _corner_sd(cal, px, py, lw)
     return ExtractedArm(spec.name, spec.rgb, tt, ss, censor_times, np.column_stack([px, py]), censor_px,
-                        confidence, warnings)
+                        confidence, warnings, censor_rel, time_sd, survival_sd)
+
+
+def _corner_sd(cal: Calibration, px: np.ndarray, py: np.ndarray, lw: float) -> tuple[float, float]:
+    """Standard uncertainty of a traced corner in data units (time, survival).
+
+    A corner's position is read to the pixel (uniform rounding: sd 1/sqrt(12) px) and, along a
+    drawn line ``lw`` pixels wide, to about a quarter of the line width (anti-aliasing, where
+    the line's centre is): sd = sqrt(1/12 + (lw/4)^2) pixels, times the data units per pixel of
+    each axis at the trace."""
+    if px.size == 0:
+        return 0.0, 0.0
+    sd_px = float(np.sqrt(1.0 / 12.0 + (max(lw, 1.0) / 4.0) ** 2))
+    x0, y0 = float(np.median(px)), float(np.median(py))
+    t0, s0 = cal.to_data(np.array([x0, x0 + 1.0, x0]), np.array([y0, y0, y0 + 1.0]))
+    t0, s0 = np.asarray(t0, float), np.asarray(s0, float)
+    dt = float(np.hypot(t0[1] - t0[0], t0[2] - t0[0]))
+    ds = float(np.hypot(s0[1] - s0[0], s0[2] - s0[0]))
+    return sd_px * dt, sd_px * ds

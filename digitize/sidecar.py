@@ -113,8 +113,29 @@ def rerun(path):
         figure = (Path(path).parent / figure) if not figure.exists() else figure
     if fig.get("sha256") and figure.exists() and file_sha256(figure) != fig["sha256"]:
         raise InputFileError(f"{figure} has changed since the run recorded in {Path(path).name}")
-    image = load_image(figure, page=int(fig.get("page", 0)), dpi=int(fig.get("dpi", 200)))
     settings = data.get("settings") or {}
+    details = ((settings.get("auto") or {}).get("details") or {})
+    if details.get("source") == "vector":     # read from the PDF's drawing: read it again
+        from digitize.vector.route import pick_figure, run_vector, survey_pdf
+
+        page = int(fig.get("page", 0))
+        vec, _ = pick_figure(survey_pdf(figure, [page]), figure.name, page, int(details.get("panel", 1)))
+        if vec.source == "vector":
+            return run_vector(vec, int(fig.get("dpi", 200)), specs=data["_arms"],
+                              risk_table=data["_risk_table"],
+                              total_events=settings.get("total_events") or {},
+                              n_total=settings.get("n_total") or {},
+                              method=settings.get("method", "default"))[1]
+    if details.get("source") == "bitmap":     # an image embedded in the PDF: its own pixels
+        from digitize.vector.route import pick_figure, survey_pdf
+
+        page = int(fig.get("page", 0))
+        emb, _ = pick_figure(survey_pdf(figure, [page]), figure.name, page, int(details.get("panel", 1)))
+        image = emb.bitmap if emb.bitmap is not None else None
+    else:
+        image = None
+    if image is None:
+        image = load_image(figure, page=int(fig.get("page", 0)), dpi=int(fig.get("dpi", 200)))
     return run_pipeline(image, data["_calibration"], data["_arms"], risk_table=data["_risk_table"],
                         total_events=settings.get("total_events") or {},
                         n_total=settings.get("n_total") or {}, method=settings.get("method", "default"),

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, QSize, Qt
-from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QMessageBox,
-                               QRubberBand, QSpinBox, QVBoxLayout)
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QMessageBox, QRubberBand, QSpinBox, QVBoxLayout)
 
 
 def show_message(parent, title: str, text: str, kind: str = "error", detail: str | None = None):
@@ -55,41 +55,102 @@ class _CropLabel(QLabel):
 
 
 class PdfPageDialog(QDialog):
-    """Pick a PDF page and optionally drag a crop box around the figure. ``result_value()`` ->
-    (page 0-based, crop (x0, y0, x1, y1) in pixels at ``dpi`` or None)."""
+    """Pick a PDF page (thumbnails list what each page holds: blank, the KM figures found) and
+    optionally drag a crop box around the figure. ``result_value()`` -> (page 0-based, crop
+    (x0, y0, x1, y1) in pixels at ``dpi`` or None); ``panel_value()`` -> the figure (1-based)
+    on that page. Opens on the first page with a figure."""
 
     PREVIEW_DPI = 50
+    THUMB_DPI = 14
+    MAX_SURVEYED = 40      # pages looked at for figures (a long article: the first 40)
 
     def __init__(self, path, n_pages: int, dpi: int = 200, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Choose a PDF page")
         self.path, self.dpi = path, dpi
+        self.survey = self._survey(path, n_pages)
         lay = QVBoxLayout(self)
         top = QHBoxLayout()
         top.addWidget(QLabel(f"Page (1-{n_pages}):"))
         self.page = QSpinBox()
         self.page.setRange(1, n_pages)
         top.addWidget(self.page)
+        top.addWidget(QLabel("Figure:"))
+        self.panel = QSpinBox()
+        self.panel.setRange(1, 1)
+        top.addWidget(self.panel)
         top.addWidget(QLabel("Drag on the preview to crop to the figure (optional)."))
         top.addStretch(1)
         lay.addLayout(top)
+        self.found = QLabel()
+        self.found.setWordWrap(True)
+        lay.addWidget(self.found)
+        body = QHBoxLayout()
+        self.thumbs = QListWidget()
+        self.thumbs.setIconSize(QSize(90, 120))
+        self.thumbs.setFixedWidth(230)
+        body.addWidget(self.thumbs)
         self.preview = _CropLabel()
         self.preview.setMinimumSize(420, 500)
-        lay.addWidget(self.preview, 1)
+        body.addWidget(self.preview, 1)
+        lay.addLayout(body, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
-        self.page.valueChanged.connect(self._render)
         self._scale = 1.0
+        self._fill_thumbs(n_pages)
+        first = self.survey.figures[0].page if self.survey is not None and self.survey.figures else 0
+        self.page.setValue(first + 1)
+        self.page.valueChanged.connect(self._render)
+        self.thumbs.currentRowChanged.connect(lambda row: row >= 0 and self.page.setValue(row + 1))
         self._render()
+
+    @classmethod
+    def _survey(cls, path, n_pages: int):
+        """What the first pages hold (digitize.vector.route.survey_pdf); None if unreadable."""
+        try:
+            from digitize.vector.route import survey_pdf
+
+            return survey_pdf(path, range(min(n_pages, cls.MAX_SURVEYED)))
+        except Exception:  # noqa: BLE001 - the picker still works without the survey
+            return None
+
+    def page_summary(self, page: int) -> str:
+        """One line on what ``page`` (0-based) holds."""
+        if self.survey is None or page >= self.MAX_SURVEYED:
+            return "not examined"
+        figs = self.survey.on_page(page)
+        if figs:
+            return "; ".join(f.describe().split(": ", 1)[1] for f in figs)
+        return "blank" if page in self.survey.blank_pages else "no KM figure found"
+
+    def _fill_thumbs(self, n_pages: int) -> None:
+        from digitize.image import load_image
+
+        from gui.image_view import numpy_to_qimage
+
+        for i in range(min(n_pages, self.MAX_SURVEYED)):
+            figs = self.survey.on_page(i) if self.survey is not None else []
+            text = f"Page {i + 1}: " + (f"{len(figs)} figure(s)" if figs else self.page_summary(i))
+            item = QListWidgetItem(text)
+            try:
+                img = load_image(self.path, page=i, dpi=self.THUMB_DPI).copy()
+                img[[0, -1], :] = 150           # a frame, so a blank page still shows as a page
+                img[:, [0, -1]] = 150
+                item.setIcon(QIcon(QPixmap.fromImage(numpy_to_qimage(img))))
+            except Exception:  # noqa: BLE001 - a page that cannot render keeps its text
+                pass
+            item.setToolTip(self.page_summary(i))
+            self.thumbs.addItem(item)
 
     def _render(self):
         from digitize.image import load_image
 
         from gui.image_view import numpy_to_qimage
 
-        img = load_image(self.path, page=self.page.value() - 1, dpi=self.PREVIEW_DPI)
+        page = self.page.value() - 1
+        img = load_image(self.path, page=page, dpi=self.PREVIEW_DPI)
         pm = QPixmap.fromImage(numpy_to_qimage(img))
         self._scale = 1.0
         if pm.height() > 700:
@@ -98,6 +159,18 @@ class PdfPageDialog(QDialog):
         self.preview.setPixmap(pm)
         self.preview.crop = QRect()
         self.preview.band.hide()
+        n_figs = len(self.survey.on_page(page)) if self.survey is not None else 0
+        self.panel.setRange(1, max(1, n_figs))
+        self.panel.setEnabled(n_figs > 1)
+        self.found.setText(f"Page {page + 1}: {self.page_summary(page)}")
+        if self.thumbs.currentRow() != page and page < self.thumbs.count():
+            self.thumbs.blockSignals(True)
+            self.thumbs.setCurrentRow(page)
+            self.thumbs.blockSignals(False)
+
+    def panel_value(self) -> int:
+        """The figure on the chosen page, 1-based (as ``kmrecon extract --panel``)."""
+        return self.panel.value()
 
     def result_value(self) -> tuple[int, tuple[int, int, int, int] | None]:
         crop = None

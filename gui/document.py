@@ -128,7 +128,10 @@ class Document(QObject):
         self.path = path
         self.result = None
         self.exported = False
-        self.detect_info = {}
+        # the last detection's confidences, as saved in the project (settings["detection"])
+        det = project.settings.get("detection")
+        self.detect_info = {str(k): dict(v) for k, v in det.items() if isinstance(v, dict)} \
+            if isinstance(det, dict) else {}
         self.undo_stack.clear()
         self.extra_dirty = dirty
         self.image_changed.emit()

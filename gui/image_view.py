@@ -6,16 +6,17 @@ Markers ignore the zoom (constant on-screen size). The view never edits the proj
 itself: every gesture ends in ``Document.edit`` (one undo step).
 
 Tools (``set_tool``): "edit" (drag points/handles, box-select, Delete), "calibrate" (click
-X1, X2, Y1, Y2 in turn), "eyedropper" (pick the current arm's colour), "add_point",
+X1, X2, Y1, Y2 in turn), "eyedropper" (pick the current arm's colour), "add_arm" (a new arm from
+a click on its curve: colour and line style read there), "add_point",
 "censor" (click adds a censor mark on the current arm; click on a mark removes it),
-"mask_rect", "mask_brush". Always: Ctrl+wheel or +/- zoom at the cursor, middle-drag or
+"mask_rect", "mask_brush". Always: the wheel or +/- zoom at the cursor, middle-drag or
 Space+drag pans, arrow keys nudge the selected handle/points (Shift: 10 px).
 """
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import (QBrush, QColor, QCursor, QFont, QImage, QKeySequence, QPainter, QPainterPath,
+from PySide6.QtGui import (QBrush, QColor, QCursor, QFont, QImage, QPainter, QPainterPath,
                            QPen, QPixmap)
 from PySide6.QtWidgets import (QGraphicsEllipseItem, QGraphicsItem, QGraphicsPathItem,
                                QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene,
@@ -26,6 +27,22 @@ from kmrecon.project import CALIBRATION_KEYS, MaskShape
 from gui.document import Document, new_merge_id
 
 HANDLE_COLORS = {"x1": "#d81b60", "x2": "#d81b60", "y1": "#1e88e5", "y2": "#1e88e5"}
+MARKER_SIZE = 5.0          # point handle, screen pixels (ItemIgnoresTransformations)
+MAX_MARKERS = 3000         # above this many traced points, handles appear only when zoomed in (each
+                           # redraw of 3000 handles costs ~0.2 s, their painting ~0.2 s)
+
+
+def tick_text(v: float, span: float) -> str:
+    """An axis value for an overlay label, rounded to the precision the axis span warrants
+    (values come from pixel arithmetic: 0 arrives as 2.2e-16, 0.6 as 0.6000000000000001)."""
+    if not np.isfinite(v):
+        return str(v)
+    span = abs(span) if np.isfinite(span) and span > 0 else max(abs(v), 1.0)
+    digits = max(0, int(-np.floor(np.log10(span))) + 5)
+    v = round(float(v), digits)
+    if abs(v) < 10.0 ** -digits:
+        v = 0.0
+    return f"{v:.6g}"
 
 
 def role_of(item) -> tuple | None:
@@ -136,24 +153,30 @@ class _Selectable:
         return super().itemChange(change, value)
 
 
-class Marker(_Selectable, QGraphicsRectItem):
-    """A step-corner marker of constant screen size (square), selectable."""
+class Marker(QGraphicsRectItem):
+    """A step-corner handle of constant screen size (a small light square: white fill, thin
+    outline in the arm's colour), selectable. Small and light so that at fit-to-window zoom a
+    dense trace (a corner every 1-2 image pixels) still shows its line through the handles and
+    a sparse one is not hidden under them. There are thousands of them, so no Python
+    ``itemChange``: the view restyles them on the scene's ``selectionChanged``."""
 
-    def __init__(self, x, y, color: QColor, role, size=7.0):
+    def __init__(self, x, y, color: QColor, role, size=MARKER_SIZE):
         super().__init__(-size / 2, -size / 2, size, size)
         self.color = QColor(color)
         self.setPos(x, y)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations
+                      | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.role = role
         self.setZValue(6)
         self.restyle()
 
     def restyle(self):
         sel = self.isSelected()
-        self.setBrush(QBrush(QColor("#ffeb3b") if sel else self.color))
-        self.setPen(QPen(QColor("black"), 2 if sel else 1))
+        self.setBrush(QBrush(QColor("#ffeb3b") if sel else QColor(255, 255, 255, 150)))
+        pen = QPen(QColor("#e65100") if sel else self.color, 1.5 if sel else 1.0)
+        pen.setCosmetic(True)
+        self.setPen(pen)
+        self.setZValue(6.5 if sel else 6)
 
 
 def _plus_path(r: float) -> QPainterPath:
@@ -277,11 +300,15 @@ class ImageView(QGraphicsView):
     calibration_point_placed = Signal(str)
     tool_changed = Signal(str)
     status = Signal(str)
+    #: an arm was added by clicking its curve (tool "add_arm"): its index
+    arm_added = Signal(int)
 
     def __init__(self, doc: Document, parent=None):
         super().__init__(parent)
         self.doc = doc
         self.setScene(QGraphicsScene(self))
+        self._styled: set = set()              # markers drawn selected (see _restyle_selection)
+        self.scene().selectionChanged.connect(self._restyle_selection)
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
@@ -319,7 +346,8 @@ class ImageView(QGraphicsView):
             self.next_cal_key = self._first_unplaced()
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag if tool == "edit"
                          else QGraphicsView.DragMode.NoDrag)
-        cursors = {"edit": Qt.CursorShape.ArrowCursor, "eyedropper": Qt.CursorShape.PointingHandCursor}
+        cursors = {"edit": Qt.CursorShape.ArrowCursor, "eyedropper": Qt.CursorShape.PointingHandCursor,
+                   "add_arm": Qt.CursorShape.PointingHandCursor}
         self.viewport().setCursor(cursors.get(tool, Qt.CursorShape.CrossCursor))
         self.tool_changed.emit(tool)
 
@@ -328,11 +356,17 @@ class ImageView(QGraphicsView):
 
     def fit(self) -> None:
         self._auto_fit = True
+        self.setSceneRect(QRectF())        # back to the scene's rect (zoom may have widened it)
         if self._pixmap_item is not None:
             # the scene is the image plus just enough margin for the handle labels at its
             # edges, so fitting it shows every label with no scrollbars
             self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
             self._update_marker_visibility()
+        elif getattr(self, "empty_hint", None) is not None:   # the "open a figure" text, whole
+            self.resetTransform()
+            r, vp = self.scene().sceneRect(), self.viewport().rect()
+            if r.width() > vp.width() or r.height() > vp.height():
+                self.fitInView(r, Qt.AspectRatioMode.KeepAspectRatio)
 
     def zoom(self, factor: float, anchor=None) -> None:
         """Scale by ``factor`` keeping the image pixel under ``anchor`` (viewport point; default
@@ -349,16 +383,29 @@ class ImageView(QGraphicsView):
         before = self.mapToScene(anchor)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
         self.scale(factor, factor)
+        if self._pixmap_item is not None:
+            # the view's scene rect covers the view placed with ``before`` under the anchor,
+            # and half a window beyond the figure for panning: a figure narrower than the
+            # window would otherwise be re-centred and the pixel under the cursor would slide
+            # away (fit() restores the scene's own rect)
+            w, h = vp.width() / s, vp.height() / s
+            vis = QRectF(before.x() - anchor.x() / s, before.y() - anchor.y() / s, w, h)
+            self.setSceneRect(self.scene().sceneRect().adjusted(-w / 2, -h / 2, w / 2, h / 2).united(vis))
         delta = self.mapFromScene(before) - anchor
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + delta.x())
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + delta.y())
         self._update_marker_visibility()
 
     def markers_visible(self) -> bool:
-        """Point markers are shown only when zoomed in enough to tell them apart (median gap
-        between neighbouring step corners >= 6 screen px); the step line is always drawn."""
+        """Point handles are shown at any zoom while there are at most ``MAX_MARKERS`` of them
+        (they are small and light, so a dense trace stays readable); beyond that, only when
+        zoomed in enough to tell them apart (median gap between neighbouring step corners
+        >= 6 screen px), as thousands of items at fit-to-window zoom freeze the view."""
+        arms = self.doc.project.arms
+        if sum(len(a.points_px) for a in arms) <= MAX_MARKERS:
+            return True
         gaps = [np.hypot(*np.diff(a.points_px[np.argsort(a.points_px[:, 0])], axis=0).T)
-                for a in self.doc.project.arms if len(a.points_px) > 2]
+                for a in arms if len(a.points_px) > 2]
         if not gaps:
             return True
         return float(np.median(np.concatenate(gaps))) * self.transform().m11() >= 6.0
@@ -372,7 +419,7 @@ class ImageView(QGraphicsView):
             return
         if not show and self.doc.project.arms and getattr(self, "_hinted", False) is False:
             self._hinted = True
-            self.status.emit("Zoom in (Ctrl+wheel or +) to see and edit individual points")
+            self.status.emit("Zoom in (mouse wheel or +) to see and edit individual points")
 
     def scene_to_widget(self, x: float, y: float):
         """Viewport widget position of image pixel (x, y) — for tests and tools."""
@@ -399,6 +446,10 @@ class ImageView(QGraphicsView):
             return
         arms = self.doc.arms_copy()
         n = 0
+        # the redraw re-selects by (kind, arm, index): the deleted items' indices now belong
+        # to their neighbours, which must not inherit the selection (a second Delete would
+        # remove them too)
+        self.scene().clearSelection()
         for i, idx in pts.items():
             arms[i].points_px = np.delete(arms[i].points_px, idx, axis=0); n += len(idx)
         for i, idx in cens.items():
@@ -409,6 +460,7 @@ class ImageView(QGraphicsView):
     def _on_image(self):
         sc = self.scene()
         sc.clear()
+        self._styled = set()
         self._overlay_items, self._mask_items, self._recon_items = [], [], []
         self._pixmap_item = None
         self._qimage = None
@@ -452,6 +504,16 @@ class ImageView(QGraphicsView):
             self._draw_overlays()
             self._draw_reconstruction()
 
+    def _restyle_selection(self):
+        """Point handles (no itemChange of their own) follow the selection here."""
+        now = {it for it in self.scene().selectedItems() if isinstance(it, Marker)}
+        for it in now ^ self._styled:
+            try:
+                it.restyle()
+            except RuntimeError:          # removed from the scene and deleted meanwhile
+                pass
+        self._styled = now
+
     def _clear(self, items):
         sc = self.scene()
         for it in items:
@@ -480,6 +542,14 @@ class ImageView(QGraphicsView):
     def _draw_overlays(self):
         """Calibration handles, calibrated axes, and per-arm traced steps + censor marks."""
         sel_keys = {role_of(it) for it in self.scene().selectedItems()}
+        # selection is kept by index, so only for arms whose points/marks kept their count
+        # (an undo, add or delete renumbers them: then the old indices mean other items)
+        counts = {(k, i): len(a.points_px if k == "pt" else a.censor_px)
+                  for i, a in enumerate(self.doc.project.arms) for k in ("pt", "cen")}
+        old_counts = getattr(self, "_drawn_counts", {})
+        sel_keys = {r for r in sel_keys if not r or r[0] == "cal"
+                    or counts.get(r[:2]) == old_counts.get(r[:2])}
+        self._drawn_counts = counts
         self._clear(self._overlay_items)
         self._in_draw = True
         self._markers_drawn = show_markers = self.markers_visible()
@@ -584,11 +654,12 @@ class ImageView(QGraphicsView):
         for t in xt:
             line(t, s0, t, s1).setPen(grid)
             tick(t, s0, 0.0, 9.0)
-            self._label(calib, t, s0, f"{t:.6g}", color, dy=-18)   # inside the plot, above the axis
+            self._label(calib, t, s0, tick_text(t, t1 - t0), color, dy=-18)   # inside the plot, above the axis
         for s in yt:
             line(t0, s, t1, s).setPen(grid)
             tick(t0, s, -9.0, 0.0)
-            self._label(calib, t0, s, f"{s * 100:.6g}%" if pct else f"{s:.6g}", color, dx=6)  # right of the axis
+            self._label(calib, t0, s, f"{tick_text(s * 100, (s1 - s0) * 100)}%" if pct
+                        else tick_text(s, s1 - s0), color, dx=6)  # right of the axis
         self.overlay_tick_values = (np.asarray(xt, float), np.asarray(yt, float))
 
     def _risk_times(self) -> list[float]:
@@ -673,6 +744,36 @@ class ImageView(QGraphicsView):
         h, w = self.doc.image.shape[:2]
         return 0 <= sp.x() < w and 0 <= sp.y() < h
 
+    def _outside_axes(self, sp: QPointF) -> str | None:
+        """Why a click cannot be a point of a KM curve, or None. A survival curve lives where
+        0 <= S <= 1 and t >= 0 (or from the time axis' first calibration value, if negative),
+        so a click below the time axis, above S = 1 or left of time 0 is a slip; 2 % of each
+        axis' calibrated span is allowed as slack (a curve drawn over an axis line is still on
+        it). The calibration values need not be the axes' ends (Y2 may sit on the 0.8 tick),
+        so the bounds are the survival scale's, not the calibration points'."""
+        if not self._in_image(sp):
+            return "the click is outside the figure"
+        calib = self.doc.calibration()
+        if calib is None:
+            return None
+        c = self.doc.project.calibration
+        try:
+            t, s = calib.to_data(np.array([sp.x()]), np.array([sp.y()]))
+            tv = [float(calib.to_data(c[k]["px"], c[k]["py"])[0]) for k in ("x1", "x2")]
+            sv = [float(calib.to_data(c[k]["px"], c[k]["py"])[1]) for k in ("y1", "y2")]
+        except Exception:  # noqa: BLE001 - no usable calibration: the image bounds are all we know
+            return None
+        t, s = float(np.ravel(t)[0]), float(np.ravel(s)[0])
+        t_slack = 0.02 * abs(tv[1] - tv[0])
+        s_slack = 0.02 * abs(sv[1] - sv[0])
+        if t < min(0.0, min(tv)) - t_slack:
+            return "the click is left of time 0 (outside the axes)"
+        if s < min(0.0, min(sv)) - s_slack:
+            return "the click is below survival 0 (under the time axis)"
+        if s > max(1.0, max(sv)) + s_slack:
+            return "the click is above survival 1 (100 %)"
+        return None
+
     def _pick_color(self, sp: QPointF):
         """The drawn colour of the curve under the click. A thin anti-aliased line often has
         no pure pixel at all (a 1.5 px line straddles two rows: every pixel is blended with the
@@ -702,6 +803,30 @@ class ImageView(QGraphicsView):
                 best, best_cos = np.asarray(c, float), cos
         return tuple(int(round(v)) for v in best)
 
+    def _add_arm_at(self, sp: QPointF) -> None:
+        """Tool "add_arm": a new arm whose colour is read at the clicked curve's core (snapped to
+        the nearest ink, never the paper: digitize.colors.ink_colour_at) and whose curve is the
+        one through that point (its line style tells it from arms of the same colour)."""
+        from digitize.colors import ink_colour_at
+        from kmrecon.project import ArmState
+
+        arms = self.doc.arms_copy()
+        rgb, at, warns = ink_colour_at(self.doc.image, (sp.x(), sp.y()), others={a.name: a.rgb for a in arms})
+        if at is None:
+            self.status.emit(f"No arm added: {warns[0]}")
+            return
+        names = {a.name for a in arms}
+        k = len(arms) + 1
+        while f"Arm {k}" in names:
+            k += 1
+        arm = ArmState(name=f"Arm {k}", rgb=rgb, at=(float(at[0]), float(at[1])))
+        self.doc.edit({"arms": arms + [arm]}, f"Add arm '{arm.name}' by clicking its curve")
+        self.current_arm = len(arms)
+        same = [a.name for a in arms if a.rgb == rgb] or [w for w in warns if "matches" in w]
+        self.status.emit(f"Added {arm.name} (RGB {rgb})" + (" - same colour as another arm: told apart by "
+                                                             "line style" if same else ""))
+        self.arm_added.emit(len(arms))
+
     def _place_calibration(self, key: str, sp: QPointF):
         cal = dict(self.doc.project.calibration)
         old = cal.get(key) if isinstance(cal.get(key), dict) else {}
@@ -716,8 +841,11 @@ class ImageView(QGraphicsView):
             self.fit()
 
     def wheelEvent(self, event):
-        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            self.zoom(1.25 ** (event.angleDelta().y() / 120.0), event.position())
+        """The wheel zooms around the cursor (with or without Ctrl, as in image viewers);
+        Shift+wheel scrolls."""
+        dy = event.angleDelta().y()
+        if dy and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            self.zoom(1.25 ** (dy / 120.0), event.position())
             event.accept()
         else:
             super().wheelEvent(event)
@@ -733,7 +861,7 @@ class ImageView(QGraphicsView):
             self.zoom(1.25); return
         if key == Qt.Key.Key_Minus:
             self.zoom(0.8); return
-        if event.matches(QKeySequence.StandardKey.Delete) or key == Qt.Key.Key_Backspace:
+        if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and not mods & Qt.KeyboardModifier.ControlModifier:
             self.delete_selected(); return
         arrows = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1),
                   Qt.Key.Key_Down: (0, 1)}
@@ -816,16 +944,32 @@ class ImageView(QGraphicsView):
             super().mousePressEvent(event)  # rubber-band box selection
             return
         arms = self.doc.project.arms
+        if tool == "add_arm":
+            if self._in_image(sp):
+                self._add_arm_at(sp)
+            return
         if tool in ("eyedropper", "add_point", "censor") and not (0 <= self.current_arm < len(arms)):
             self.status.emit("Add an arm first (Arms panel)")
             return
         if tool == "eyedropper":
             if self._in_image(sp):
-                rgb = self._pick_color(sp)
-                self.doc.edit_arm(self.current_arm, f"Pick colour of '{arms[self.current_arm].name}'", rgb=rgb)
-                self.status.emit(f"Colour of {arms[self.current_arm].name}: RGB {rgb}")
+                from digitize.colors import ink_colour_at
+
+                others = {a.name: a.rgb for i, a in enumerate(arms) if i != self.current_arm}
+                rgb, at, warns = ink_colour_at(self.doc.image, (sp.x(), sp.y()), others=others)
+                if at is None:   # no ink under the click: never take the paper's colour
+                    self.status.emit(f"Colour not taken: {warns[0]}")
+                    return
+                self.doc.edit_arm(self.current_arm, f"Pick colour of '{arms[self.current_arm].name}'", rgb=rgb,
+                                  at=(float(at[0]), float(at[1])))
+                self.status.emit(f"Colour of {arms[self.current_arm].name}: RGB {rgb}"
+                                 + (f" - warning: {warns[0]}" if warns else ""))
         elif tool == "add_point":
             arm = arms[self.current_arm]
+            why = self._outside_axes(sp)
+            if why:
+                self.status.emit(f"Point not added: {why}")
+                return
             pts = np.vstack([arm.points_px, [[sp.x(), sp.y()]]])
             self.doc.edit_arm(self.current_arm, f"Add point to '{arm.name}'", points_px=pts)
         elif tool == "censor":

@@ -33,7 +33,8 @@ from gui.workers import run_task
 PROJECT_SUFFIXES = (".kmrecon", ".json")
 IMAGE_FILTER = "Figures (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp *.pdf);;KMRecon projects (*.kmrecon *.json);;All files (*)"
 TOOLS = [("edit", "Select / edit", "E"), ("calibrate", "Calibrate axes", "C"),
-         ("eyedropper", "Eyedropper", "I"), ("add_point", "Add point", "A"),
+         ("eyedropper", "Eyedropper", "I"), ("add_arm", "Add arm by clicking its curve", "Shift+A"),
+         ("add_point", "Add point", "A"),
          ("censor", "Censor mark", "K"), ("mask_rect", "Mask rectangle", "M"),
          ("mask_brush", "Mask brush", "B")]
 MAX_RECENT = 8
@@ -74,6 +75,20 @@ def _detect_figure(image, progress=None):
     return detect_figure(image, progress=progress)
 
 
+def _detect_pdf_figure(path: str, page: int, panel: int, dpi: int, crop, image, progress=None):
+    """A PDF page drawn as vectors: the detection read from the drawing (exact calibration,
+    names, risk table; digitize.vector); a bitmap page or no figure: the raster detector."""
+    from digitize.vector.route import pick_figure, survey_pdf, vector_detection
+
+    try:
+        fig, _ = pick_figure(survey_pdf(path, [page]), Path(path).name, page, panel)
+    except KMReconError:
+        fig = None
+    if fig is not None and fig.source == "vector":
+        return vector_detection(fig, dpi, crop)
+    return _detect_figure(image, progress)
+
+
 def auto_detection_available() -> bool:
     try:
         import digitize.auto.detect  # noqa: F401 - optional zero-click module
@@ -101,6 +116,15 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         self._build_actions()
         self._build_menus()
+        from gui.review_list import install as install_review_list  # Review menu + review-list dock
+
+        install_review_list(self)
+        from gui.keys import FieldKeys, set_text_entry
+
+        self._field_keys = FieldKeys(self)      # letters to fields; Ctrl+Z to the document
+        set_text_entry(self.risk_view)
+        if self.pooling_panel is not None:
+            set_text_entry(self.pooling_panel.study_table)
         self.doc.changed.connect(self._update_title)
         self.doc.changed.connect(self._update_actions)
         self.doc.reconstruction_changed.connect(self._update_actions)
@@ -119,12 +143,31 @@ class MainWindow(QMainWindow):
     def _size_docks(self):
         left, right, bottom = self._docks
         # side docks as narrow as their controls allow, so the figure gets the middle
-        self.resizeDocks([left, right], [left.minimumSizeHint().width(), 320], Qt.Orientation.Horizontal)
-        self.resizeDocks([bottom], [max(170, self.height() // 5)], Qt.Orientation.Vertical)
+        hh = self.arm_panel.view.horizontalHeader()     # room for every column and a name
+        need = sum(hh.sectionSizeHint(c) for c in range(1, hh.count())) + \
+            hh.fontMetrics().horizontalAdvance("Treatment arm") + 60
+        rw = max(right.minimumSizeHint().width(), min(need, self.width() // 3))
+        self.resizeDocks([left, right], [left.minimumSizeHint().width(), rw], Qt.Orientation.Horizontal)
+        self._grow_tables(self.tabs.currentIndex(), shrink=True)
+
+    def _grow_tables(self, index: int, shrink: bool = False):
+        """Give the bottom tables the height their tab needs, taken from the figure: the risk
+        grid a fifth of the window, the diagnostics (summary + per-interval rows) a third, the
+        pooling tab (studies, options, results) half. Only grows (``shrink``: on the first
+        show), so a height the user dragged larger stays."""
+        bottom = self._docks[2]
+        page = self.tabs.widget(index)
+        share = (0.5 if page is getattr(self, "_pool_page", None) else
+                 0.34 if page is self.diagnostics and self.doc.project.reconstruction else 0.2)
+        want = max(170, int(self.height() * share))
+        if bottom.height() < want or shrink:
+            self.resizeDocks([bottom], [want], Qt.Orientation.Vertical)
 
     # ------------------------------------------------------------------------------- layout
     def _build_widgets(self):
         self.view = ImageView(self.doc, self)
+        # the figure is the work area: the window's minimum size keeps room for it
+        self.view.setMinimumSize(360, 240)
         self.setCentralWidget(self.view)
         self.calib_panel = CalibrationPanel(self.doc)
         self.checklist = ChecklistPanel(self.doc)
@@ -155,9 +198,15 @@ class MainWindow(QMainWindow):
         rl.setContentsMargins(2, 2, 2, 2)
         rl.addWidget(self.arm_panel, 1)
         rl.addWidget(self.settings_panel)
+        rscroll = QScrollArea()         # like the steps: the arms must not force a tall window
+        rscroll.setWidget(right)
+        rscroll.setWidgetResizable(True)
+        rscroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        rscroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        rscroll.setMinimumWidth(right.minimumSizeHint().width() + 12)
         adock = QDockWidget("Arms", self)
         adock.setObjectName("arms")
-        adock.setWidget(right)
+        adock.setWidget(rscroll)
         adock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, adock)
         self.risk_model = RiskTableModel(self.doc, self)
@@ -186,6 +235,7 @@ class MainWindow(QMainWindow):
             self.tabs.addTab(pool_scroll, "Pooling")
         except Exception as exc:  # noqa: BLE001 - optional panel, owned by the pooling engineer
             self.pooling_error = str(exc)
+        self.tabs.currentChanged.connect(lambda i: getattr(self, "_docks_sized", False) and self._grow_tables(i))
         bdock = QDockWidget("Tables", self)
         bdock.setObjectName("tables")
         bdock.setWidget(self.tabs)
@@ -203,7 +253,13 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress)
         self.view.cursor_data.connect(self.coord_label.setText)
         self.view.status.connect(lambda t: self.statusBar().showMessage(t, 5000))
+        # an arm added by clicking its curve is traced at once (with the others) once calibrated
+        self.view.arm_added.connect(lambda _i: self.detect() if self.doc.calibration() is not None else None)
         self.view.calibration_point_placed.connect(self.calib_panel.focus_value)
+        # a typed calibration value is committed with Enter: back to the figure for the next
+        # click or tool key
+        for ed in self.calib_panel.value_edits.values():
+            ed.returnPressed.connect(lambda: self.view.setFocus(Qt.FocusReason.OtherFocusReason))
         self.calib_panel.place_requested.connect(self._place_calibration_point)
         self.calib_panel.auto_button.clicked.connect(self.propose_axes)
         self.calib_panel.auto_button.setEnabled(auto_detection_available())
@@ -240,10 +296,26 @@ class MainWindow(QMainWindow):
         self.act_export_diag = A("Export &diagnostics (JSON)…", lambda: self._export("diagnostics"))
         self.act_export_plot = A("Export &KM plot (PNG/SVG/PDF)…", lambda: self._export("plot"))
         self.act_pool = A("Add current project to pooling", self.add_to_pooling)
-        self.act_undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
-        self.act_undo.setShortcut(SK.Undo)
-        self.act_redo = self.doc.undo_stack.createRedoAction(self, "&Redo")
-        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(SK.Redo)])
+        # Undo/Redo keep a short text (the toolbar must not widen with "Undo Detect curves"; the
+        # tooltip names the step). Redo's keys are listed once each: on X11 the standard Redo
+        # key IS Ctrl+Shift+Z, and a sequence bound twice is an "ambiguous shortcut" that
+        # does nothing.
+        stack = self.doc.undo_stack
+        self.act_undo = A("&Undo", stack.undo, "Ctrl+Z")
+        self.act_redo = A("&Redo", stack.redo)
+        redo_keys = []
+        for k in [QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")] + QKeySequence.keyBindings(SK.Redo):
+            if not k.isEmpty() and k not in redo_keys:
+                redo_keys.append(k)
+        self.act_redo.setShortcuts(redo_keys)
+        undo_keys = [QKeySequence("Ctrl+Z")] + [k for k in QKeySequence.keyBindings(SK.Undo)
+                                                 if not k.isEmpty() and k != QKeySequence("Ctrl+Z")]
+        self.act_undo.setShortcuts(undo_keys)
+        for act, can, text_sig, verb in ((self.act_undo, stack.canUndoChanged, stack.undoTextChanged, "Undo"),
+                                         (self.act_redo, stack.canRedoChanged, stack.redoTextChanged, "Redo")):
+            can.connect(act.setEnabled)
+            text_sig.connect(lambda t, a=act, v=verb: a.setToolTip(f"{v} {t}" if t else v))
+            act.setEnabled(False)
         self.act_delete = A("&Delete selected points", self.view.delete_selected)
         self.act_copy_points = A("&Copy digitized points (CSV)", self.copy_points,
                                  tip="Copy arm, kind, time, survival to the clipboard (tab separated)")
@@ -287,6 +359,10 @@ class MainWindow(QMainWindow):
         v = mb.addMenu("&View")
         for a in (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_loupe):
             v.addAction(a)
+        v.addSeparator()           # panels can be closed for a bigger figure, and shown again
+        for d in self._docks:
+            d.setFeatures(d.features() | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+            v.addAction(d.toggleViewAction())
         t = mb.addMenu("&Tools")
         for a in self.tool_actions.values():
             t.addAction(a)
@@ -295,13 +371,27 @@ class MainWindow(QMainWindow):
             r.addAction(a)
         tb = self.addToolBar("Main")
         tb.setObjectName("main_toolbar")
-        for a in (self.act_open, self.act_save, None, self.act_undo, self.act_redo, None):
+        # toolbar buttons show the short icon text (menus keep the full text), and the run
+        # steps come before the tools, so a narrow window never hides Detect/Reconstruct
+        short = {self.act_save: "Save", self.act_fit: "Fit", self.act_detect: "Detect",
+                 self.act_reconstruct: "Reconstruct", **{self.tool_actions[k]: t for k, t in (
+                     ("edit", "Select"), ("calibrate", "Calibrate"), ("eyedropper", "Eyedropper"),
+                     ("add_point", "Add point"), ("censor", "Censor"), ("mask_rect", "Mask"),
+                     ("mask_brush", "Brush"))}}
+        for a, t in short.items():
+            a.setIconText(t)
+            if a.shortcut().toString():
+                a.setToolTip(f"{a.text().replace('&', '')} ({a.shortcut().toString()})")
+        for a in (self.act_open, self.act_save, None, self.act_undo, self.act_redo, None,
+                  self.act_detect, self.act_reconstruct, None):
             tb.addSeparator() if a is None else tb.addAction(a)
         for a in self.tool_actions.values():
             tb.addAction(a)
         tb.addSeparator()
-        for a in (self.act_fit, self.act_detect, self.act_reconstruct):
-            tb.addAction(a)
+        tb.addAction(self.act_fit)
+        f = self.act_reconstruct.font()
+        f.setBold(True)
+        self.act_reconstruct.setFont(f)
 
     # ------------------------------------------------------------------------- small helpers
     @contextlib.contextmanager
@@ -336,6 +426,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage({
             "calibrate": "Click X1, X2 on the time axis and Y1, Y2 on the survival axis; type each value",
             "eyedropper": "Click on the curve of the selected arm to take its colour",
+            "add_arm": "Click on a curve to add it as an arm (its colour and line style are read there)",
             "add_point": "Click to add a step corner to the selected arm",
             "censor": "Click on the curve to add a censor mark; click a mark to remove it",
             "mask_rect": "Drag a rectangle over the legend, text or a band to exclude it",
@@ -396,11 +487,18 @@ class MainWindow(QMainWindow):
                                  f"from {path}?")
         return r == QMessageBox.StandardButton.Yes
 
+    def ask_pool_arms(self, arms: list[str], study: str) -> list[str] | None:
+        """Which arms of the project to add to pooling, each as its own study row (None: cancel)."""
+        from gui.pooling_panel import ask_arms
+
+        return ask_arms(self, arms, study)
+
     def pick_pdf_page(self, path: str, n_pages: int):
         """(page, crop) or None if cancelled."""
         dlg = PdfPageDialog(path, n_pages, parent=self)
         if dlg.exec() != PdfPageDialog.DialogCode.Accepted:
             return None
+        self.pdf_panel = dlg.panel_value()
         return dlg.result_value()
 
     def _last_dir(self) -> str:
@@ -675,6 +773,13 @@ class MainWindow(QMainWindow):
             return
         self._start("auto", "Reading axes, legend and risk table…")
         image = self.doc.image
+        ref = self.doc.project.image
+        if ref is not None and ref.path and str(ref.path).lower().endswith(".pdf") and Path(ref.path).exists():
+            run_task(_detect_pdf_figure, str(ref.path), ref.page, getattr(self, "pdf_panel", 1) or 1,
+                     ref.dpi, ref.crop, image, on_done=lambda det: self._proposed(det, image),
+                     on_error=lambda e, tb: self._failed("auto", "Automatic detection failed", e, tb),
+                     on_progress=self._progress)
+            return
         run_task(_detect_figure, image, on_done=lambda det: self._proposed(det, image),
                  on_error=lambda e, tb: self._failed("auto", "Automatic detection failed", e, tb),
                  on_progress=self._progress)
@@ -736,10 +841,30 @@ class MainWindow(QMainWindow):
             if not colors:
                 raise KMReconError("no coloured curves found: add arms and use the eyedropper")
             arms = self.doc.arms_copy()
+            found = ", ".join("#%02x%02x%02x" % tuple(int(v) for v in c) for c in colors)
             if arms:
-                for a, c in zip(arms, colors):
-                    a.rgb = tuple(int(v) for v in c)
+                old = [a.rgb for a in arms]
+                # the arms take the most prominent colours (one per arm: the curves, ahead of
+                # text and frame ink), each arm the one nearest its current colour, so arms
+                # that already have roughly the right colour are refined, never swapped
+                from scipy.optimize import linear_sum_assignment
+
+                top = colors[:len(arms)]
+                cost = np.linalg.norm(np.asarray(old, float)[:, None, :] - np.asarray(top, float)[None, :, :],
+                                      axis=2)
+                for i, j in zip(*linear_sum_assignment(cost)):
+                    arms[i].rgb = tuple(int(v) for v in top[j])
+                extra = (f"; the {len(arms)} most prominent used (more colours: add an arm for each)"
+                         if len(colors) > len(arms) else
+                         f"; {len(arms) - len(colors)} arm(s) kept their colour (fewer colours found)"
+                         if len(colors) < len(arms) else "")
+                if [a.rgb for a in arms] == old:
+                    self.statusBar().showMessage(f"Find arm colours: found {found}, the arms' colours "
+                                                 f"already{extra}", 10000)
+                    return
                 self.doc.edit({"arms": arms}, "Find arm colours")
+                self.statusBar().showMessage(f"Find arm colours: {len(colors)} found ({found}), "
+                                             f"each arm took the nearest{extra} (Ctrl+Z undoes)", 10000)
             else:
                 from kmrecon.project import ArmState
 
@@ -748,6 +873,8 @@ class MainWindow(QMainWindow):
                                                                           [a.name for a in arms])},
                               "Find arm colours")
                 self.arm_panel.select_row(0)
+                self.statusBar().showMessage(f"Find arm colours: {len(arms)} arm(s) added ({found}); "
+                                             "rename them in the Arms table", 10000)
 
     def choose_color(self):
         i = self.arm_panel.current_row()
@@ -773,7 +900,7 @@ class MainWindow(QMainWindow):
                 raise KMReconError("add at least one arm and pick its colour (eyedropper) first")
             from digitize.extract import ArmSpec
 
-            specs = [ArmSpec(a.name, tuple(a.rgb), a.tolerance) for a in self.doc.project.arms]
+            specs = [ArmSpec(a.name, tuple(a.rgb), a.tolerance, style=a.style, at=a.at) for a in self.doc.project.arms]
             mask = rasterize_masks(self.doc.project.masks, self.doc.image.shape)
             self._start("detect", "Detecting curves…")
             import time
@@ -806,7 +933,11 @@ class MainWindow(QMainWindow):
             a.censor_px = np.asarray(r.censor_px, float).reshape(-1, 2)
             self.doc.detect_info[a.name] = {"confidence": float(r.confidence), "warnings": list(r.warnings)}
             warnings += [f"{a.name}: {w}" for w in r.warnings]
-        self.doc.edit({"arms": arms}, "Detect curves")
+        # kept in the project (settings["detection"]) so the Conf. column survives a reopen,
+        # and undone with the detection it belongs to
+        settings = dict(self.doc.project.settings,
+                        detection={a.name: self.doc.detect_info[a.name] for a in arms if a.name in self.doc.detect_info})
+        self.doc.edit({"arms": arms, "settings": settings}, "Detect curves")
         if warnings:
             show_message(self, "Detection warnings", "\n".join(warnings), kind="warning")
         else:
@@ -825,6 +956,7 @@ class MainWindow(QMainWindow):
                 with self.guard("Reconstruction"):
                     self.doc.set_reconstruction(rec, inputs)
                     self.tabs.setCurrentWidget(self.diagnostics)
+                    self._grow_tables(self.tabs.currentIndex())    # room for the per-interval rows
                     self.statusBar().showMessage(f"Reconstructed {len(rec.ipd)} patients", 8000)
 
             run_task(_reconstruct, arms, method, on_done=done,
@@ -900,7 +1032,23 @@ class MainWindow(QMainWindow):
                 raise KMReconError("reconstruct first: the IPD is missing or out of date")
             s = self.doc.project.settings
             name = s.get("study") or (Path(self.doc.path).stem if self.doc.path else "Study")
-            self.pooling_panel.add_study(name, s.get("subgroup", ""), ipd)
+            from pooling.units import normalize_unit
+
+            try:   # the time unit typed or read off the axis label (Study panel)
+                unit = normalize_unit(s.get("time_unit"))
+            except KMReconError:
+                unit = None
+            if unit is None:
+                self.statusBar().showMessage("The study's time unit is unknown: set Time unit in the "
+                                             "Study panel, or type it in the pooling list's Unit column", 10000)
+            arms = list(dict.fromkeys(ipd["arm"].astype(str)))
+            chosen = arms if len(arms) == 1 else self.ask_pool_arms(arms, name)
+            if not chosen:
+                if chosen is not None:
+                    show_message(self, "Add to pooling", "no arm ticked: nothing was added", kind="warning")
+                return
+            for arm in chosen:
+                self.pooling_panel.add_study(name, s.get("subgroup", ""), ipd, arm=arm, unit=unit)
             self.tabs.setCurrentWidget(self._pool_page)
 
 

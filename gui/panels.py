@@ -170,6 +170,9 @@ class ArmListModel(QAbstractTableModel):
         if not fields or "arms" in fields:
             self.beginResetModel()
             self.endResetModel()
+        elif "settings" in fields and self.rowCount():   # the saved detection confidences
+            c = len(self.COLUMNS) - 1
+            self.dataChanged.emit(self.index(0, c), self.index(self.rowCount() - 1, c))
 
     def rowCount(self, parent=QModelIndex()):
         return 0 if parent.isValid() else len(self.doc.project.arms)
@@ -187,7 +190,8 @@ class ArmListModel(QAbstractTableModel):
             return None
         arm = self.doc.project.arms[index.row()]
         c = index.column()
-        info = self.doc.detect_info.get(arm.name, {})
+        det = self.doc.project.settings.get("detection")
+        info = (det.get(arm.name) if isinstance(det, dict) else None) or self.doc.detect_info.get(arm.name, {})
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             vals = [arm.name, "" if arm.tolerance is None else f"{arm.tolerance:g}",
                     "" if arm.n_total is None else str(arm.n_total),
@@ -296,21 +300,21 @@ class ArmPanel(QWidget):
         hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.view.setMinimumHeight(110)
         lay.addWidget(self.view)
-        row1 = QHBoxLayout()
+        # buttons on a 3-column grid: the dock stays narrow enough for the figure at 1024 px
+        buttons = QGridLayout()
         self.add_button = QPushButton("Add")
         self.delete_button = QPushButton("Delete")
         self.color_button = QPushButton("Colour…")
         self.eyedropper_button = QPushButton("Eyedropper")
         self.eyedropper_button.setCheckable(True)
-        for b in (self.add_button, self.delete_button, self.color_button, self.eyedropper_button):
-            row1.addWidget(b)
-        lay.addLayout(row1)
-        row2 = QHBoxLayout()
-        self.auto_colors_button = QPushButton("Find arm colours")
+        self.auto_colors_button = QPushButton("Find colours")
+        self.auto_colors_button.setToolTip("Find the curves' colours in the plot and give each arm the nearest")
         self.detect_button = QPushButton("Detect curves")
         self.detect_button.setStyleSheet("font-weight: bold")
-        row2.addWidget(self.auto_colors_button); row2.addWidget(self.detect_button)
-        lay.addLayout(row2)
+        for i, b in enumerate((self.add_button, self.delete_button, self.color_button,
+                               self.eyedropper_button, self.auto_colors_button, self.detect_button)):
+            buttons.addWidget(b, i // 3, i % 3)
+        lay.addLayout(buttons)
         form = QFormLayout()
         self.brush = QSpinBox()
         self.brush.setRange(1, 200)
@@ -541,7 +545,7 @@ class SettingsPanel(QGroupBox):
                                "(Guyot et al. 2012, BMC Med Res Methodol 12:9)")
         self._updating = False
         for key, w in (("study", self.study), ("subgroup", self.subgroup), ("time_unit", self.unit)):
-            w.editingFinished.connect(lambda k=key, w=w: self._set(k, w.text().strip()))
+            w.editingFinished.connect(lambda k=key, w=w: (w.setModified(False), self._set(k, w.text().strip())))
         self.method.currentTextChanged.connect(lambda t: self._set("method", t))
         doc.changed.connect(self.refresh)
         self.refresh()
@@ -558,7 +562,8 @@ class SettingsPanel(QGroupBox):
             return
         self._updating = True
         s = self.doc.project.settings
-        self.study.setText(s.get("study", "")); self.subgroup.setText(s.get("subgroup", ""))
-        self.unit.setText(s.get("time_unit", ""))
+        for w, key in ((self.study, "study"), (self.subgroup, "subgroup"), (self.unit, "time_unit")):
+            if not (w.hasFocus() and w.isModified()):     # never overwrite what is being typed
+                w.setText(s.get(key, ""))
         self.method.setCurrentText(s.get("method", "default"))
         self._updating = False

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView,
+    QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QGridLayout,
+    QHBoxLayout, QHeaderView,
     QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget,
     QVBoxLayout, QWidget,
 )
@@ -21,7 +22,18 @@ from PySide6.QtWidgets import (
 from kmrecon.errors import KMReconError
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "resources" / "pooling_example" / "studies.csv"
-_STUDY_COLS = ["Study", "Subgroup", "Data", "N"]
+_STUDY_COLS = ["Study", "Subgroup", "Arm", "Unit", "Data", "N"]
+_EDITABLE = {1: "subgroup", 3: "unit"}
+
+
+def _arm_text(study) -> str:
+    """Which arm(s) a row contributes: its arm, or all arms of its IPD pooled as one."""
+    if study.arm:
+        return study.arm
+    if study.ipd is not None:
+        arms = list(dict.fromkeys(study.ipd["arm"]))
+        return "all arms as one" if len(arms) > 1 else ("" if arms == ["all"] else str(arms[0]))
+    return ""
 
 
 def _source_text(study) -> str:
@@ -62,6 +74,37 @@ def fill_table(widget: QTableWidget, df: pd.DataFrame) -> None:
     widget.resizeColumnsToContents()
 
 
+class ArmChoiceDialog(QDialog):
+    """Which arms of a multi-arm study to pool: one checkbox per arm; each chosen arm becomes
+    its own study row (arms are never pooled together as one study without being asked)."""
+
+    def __init__(self, arms: list[str], study: str, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Add to pooling: which arms?")
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel(f"<b>{study}</b> has {len(arms)} arms. Each arm you tick is added as "
+                             "its own row in the study list<br>(pool like with like: e.g. only the "
+                             "experimental arms, or only the controls)."))
+        self.boxes = {a: QCheckBox(a) for a in arms}
+        for b in self.boxes.values():
+            lay.addWidget(b)
+        bb = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        bb.accepted.connect(self.accept)
+        bb.rejected.connect(self.reject)
+        lay.addWidget(bb)
+
+    def chosen(self) -> list[str]:
+        return [a for a, b in self.boxes.items() if b.isChecked()]
+
+
+def ask_arms(parent, arms: list[str], study: str) -> list[str] | None:
+    """The arms the user ticks (None: cancelled)."""
+    dlg = ArmChoiceDialog(arms, study, parent)
+    if dlg.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dlg.chosen()
+
+
 class PoolingPanel(QWidget):
     """Study list + options + results. ``result`` holds the last PoolResult (or None)."""
 
@@ -80,6 +123,7 @@ class PoolingPanel(QWidget):
         self.study_table.setHorizontalHeaderLabels(_STUDY_COLS)
         self.study_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.study_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.study_table.setToolTip("Double-click a Subgroup or Unit cell to change it")
         self.study_table.itemChanged.connect(self._subgroup_edited)
         self.open_button = QPushButton("Open study table…")
         self.open_button.setToolTip("CSV/XLSX with study, subgroup and ipd / survival table / median columns")
@@ -94,8 +138,17 @@ class PoolingPanel(QWidget):
         for b in (self.open_button, self.ipd_button, self.example_button, self.remove_button):
             buttons.addWidget(b)
 
-        self.times_edit = QLineEdit("12,24,36,48,60")
-        self.times_edit.setToolTip("landmark times, in the studies' time unit (e.g. months)")
+        from pooling.units import UNITS, default_landmarks, format_landmarks
+
+        self.unit_combo = QComboBox()
+        self.unit_combo.addItems(list(UNITS))
+        self.unit_combo.setCurrentText("months")
+        self.unit_combo.setToolTip("Pooling time unit: every study's times are converted to it "
+                                   "(a study's own unit is in its Unit column)")
+        self.times_edit = QLineEdit(format_landmarks(default_landmarks("months")))
+        self.times_edit.setToolTip("landmark times in the pooling unit (default: whole years 1-5)")
+        self._default_times = self.times_edit.text()
+        self.unit_combo.currentTextChanged.connect(self._unit_changed)
         self.method_combo = QComboBox()
         for label, key in (("REML", "reml"), ("DerSimonian–Laird", "dl"), ("Paule–Mandel", "pm"), ("Fixed effect", "fe")):
             self.method_combo.addItem(label, key)
@@ -106,12 +159,15 @@ class PoolingPanel(QWidget):
         for key in ("log-log", "log", "plain"):
             self.ci_combo.addItem(key, key)
         self.hk_check = QCheckBox("Hartung–Knapp")
-        form = QFormLayout()
-        form.addRow("Times", self.times_edit)
-        form.addRow("Method", self.method_combo)
-        form.addRow("Scale", self.scale_combo)
-        form.addRow("KM CI", self.ci_combo)
-        form.addRow("", self.hk_check)
+        # options on a two-column grid, so the whole left side fits a short bottom panel
+        form = QGridLayout()
+        for r, c, text, w in ((0, 0, "Unit", self.unit_combo), (0, 2, "Times", self.times_edit),
+                              (1, 0, "Method", self.method_combo), (1, 2, "Scale", self.scale_combo),
+                              (2, 0, "KM CI", self.ci_combo)):
+            form.addWidget(QLabel(text), r, c)
+            form.addWidget(w, r, c + 1)
+        form.addWidget(self.hk_check, 2, 2, 1, 2)
+        form.setColumnStretch(3, 1)
         self.run_button = QPushButton("Pool")
         self.run_button.setDefault(True)
         self.run_button.clicked.connect(self.run_pooling)
@@ -127,11 +183,12 @@ class PoolingPanel(QWidget):
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(2, 2, 2, 2)
+        self.study_table.setMinimumHeight(90)
         ll.addWidget(self.study_table, 1)
         ll.addLayout(buttons)
         ll.addLayout(form)
+        run_row.addWidget(self.status, 1)
         ll.addLayout(run_row)
-        ll.addWidget(self.status)
 
         # --- right: results
         self.results_table = QTableWidget()
@@ -181,18 +238,28 @@ class PoolingPanel(QWidget):
         except ImportError:  # dialogs module unavailable: keep the message in the list
             self.messages.append((kind, title, text))
 
-    def add_study(self, name: str, subgroup: str, ipd, arm: str | None = None) -> None:
+    def _unit_changed(self, unit: str):
+        """Landmarks follow the pooling unit (whole years in it) unless the user typed others."""
+        from pooling.units import default_landmarks, format_landmarks
+
+        if self.times_edit.text().replace(" ", "") == self._default_times:
+            self.times_edit.setText(format_landmarks(default_landmarks(unit)))
+        self._default_times = format_landmarks(default_landmarks(unit))
+
+    def add_study(self, name: str, subgroup: str, ipd, arm: str | None = None, unit: str | None = None) -> None:
         """Add one study from IPD (DataFrame arm,time,event or a path to IPD CSV/XLSX or a
-        project .json). A blank subgroup becomes 'unassigned' (editable in the list)."""
+        project .json): ``arm`` = the one arm it contributes (None: all of its IPD as one
+        unit), ``unit`` = its time unit (days/weeks/months/years; None = unknown, shown '?').
+        A blank subgroup becomes 'unassigned' (editable in the list)."""
         from pooling.studies import study_from_ipd
 
         try:
             name = str(name).strip() or f"Study {len(self.studies) + 1}"
             taken = {s.label for s in self.studies}
             base, i = name, 2
-            while name in taken:
+            while (f"{name} ({arm})" if arm else name) in taken:
                 name, i = f"{base} ({i})", i + 1
-            study = study_from_ipd(name, str(subgroup or "").strip() or "unassigned", ipd, arm)
+            study = study_from_ipd(name, str(subgroup or "").strip() or "unassigned", ipd, arm, unit)
         except KMReconError as exc:
             self._message("Add study", str(exc))
             return
@@ -224,16 +291,29 @@ class PoolingPanel(QWidget):
         t.blockSignals(True)
         t.setRowCount(len(self.studies))
         for i, s in enumerate(self.studies):
-            values = [s.label, s.subgroup, _source_text(s), "" if s.n is None else str(s.n)]
+            values = [s.name, s.subgroup, _arm_text(s), s.unit or "?", _source_text(s),
+                      "" if s.n is None else str(s.n)]
             for j, v in enumerate(values):
                 item = QTableWidgetItem(v)
-                if j != 1:
+                if j == 3 and not s.unit:
+                    item.setToolTip("Time unit unknown: type days, weeks, months or years "
+                                    "(taken to be the pooling unit otherwise)")
+                if j not in _EDITABLE:
                     item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 t.setItem(i, j, item)
         t.resizeColumnsToContents()
         t.blockSignals(False)
 
     def _subgroup_edited(self, item: QTableWidgetItem):
+        if item.column() == 3 and item.row() < len(self.studies):
+            from pooling.units import normalize_unit
+
+            try:
+                self.studies[item.row()].unit = normalize_unit(item.text().replace("?", ""))
+            except KMReconError as exc:
+                self._message("Time unit", str(exc), "warning")
+            self._refresh_studies()
+            return
         if item.column() == 1 and item.row() < len(self.studies):
             text = item.text().strip()
             if not text or text.lower() == "all":
@@ -248,9 +328,40 @@ class PoolingPanel(QWidget):
             self.load_studies(path)
 
     def _add_ipd_dialog(self):
-        path, _ = QFileDialog.getOpenFileName(self, "Add IPD", "", "IPD or project (*.csv *.xlsx *.json)")
+        path, _ = QFileDialog.getOpenFileName(self, "Add IPD", "", "IPD or project (*.csv *.xlsx *.kmrecon *.json)")
         if path:
-            self.add_study(Path(path).stem, "", path)
+            self.add_ipd_file(path)
+
+    def ask_arms(self, arms: list[str], study: str) -> list[str] | None:
+        """Which arms to add (a patch point for tests, like the main window's ask_* methods)."""
+        return ask_arms(self, arms, study)
+
+    def add_ipd_file(self, path, subgroup: str = "", unit: str | None = None) -> int:
+        """Add an IPD file (or project): one row per arm the user picks when it has several.
+        Returns the number of rows added."""
+        from pooling.studies import read_ipd
+
+        try:
+            ipd = read_ipd(path, Path(path).name)
+        except KMReconError as exc:
+            self._message("Add IPD", str(exc))
+            return 0
+        from pooling.studies import PROJECT_SUFFIXES
+
+        if unit is None and Path(path).suffix.lower() in PROJECT_SUFFIXES:   # a project knows its unit
+            from pooling.units import project_unit
+
+            unit = project_unit(path)
+        arms = list(dict.fromkeys(ipd["arm"]))
+        chosen = [None] if len(arms) == 1 else self.ask_arms(arms, Path(path).stem)
+        if not chosen:
+            if chosen is not None:
+                self._message("Add IPD", "no arm ticked: nothing added", "warning")
+            return 0
+        n0 = len(self.studies)
+        for arm in chosen:
+            self.add_study(Path(path).stem, subgroup, ipd, arm, unit)
+        return len(self.studies) - n0
 
     # ------------------------------------------------------------------ pooling
     def settings(self) -> dict:
@@ -261,7 +372,8 @@ class PoolingPanel(QWidget):
         if not times:
             raise KMReconError("give at least one landmark time")
         return {"times": times, "method": self.method_combo.currentData(), "scale": self.scale_combo.currentData(),
-                "hk": self.hk_check.isChecked(), "conf_type": self.ci_combo.currentData()}
+                "hk": self.hk_check.isChecked(), "conf_type": self.ci_combo.currentData(),
+                "unit": self.unit_combo.currentText()}
 
     def run_pooling(self) -> None:
         """Pool the listed studies in the background; results appear when done."""
@@ -326,6 +438,10 @@ class PoolingPanel(QWidget):
         fig = self._figures.get(name)
         if fig is None:
             return
+        if not name.startswith("forest"):
+            # laid out again at the canvas' size: a short bottom panel must not cut the axis
+            # labels off (forest plots place their own text around the axes)
+            fig.set_layout_engine("tight")
         self._canvas = FigureCanvasQTAgg(fig)
         self.plot_layout.addWidget(self._canvas)
         self._canvas.draw_idle()

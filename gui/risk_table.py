@@ -120,6 +120,8 @@ class RiskTableModel(QAbstractTableModel):
             self.beginResetModel()
             self._validate()
             self.endResetModel()
+        elif "settings" in fields:      # the time unit in the 'Time' row header
+            self.headerDataChanged.emit(Qt.Orientation.Vertical, 0, 0)
 
     # --- Qt model API
     def rowCount(self, parent=QModelIndex()):
@@ -233,9 +235,11 @@ class RiskTableView(QTableView):
                         "(tab, comma or space separated; a leading arm name picks the row).")
 
     def event(self, e):
-        # Claim Ctrl+V before the window's "paste image" shortcut sees it.
+        # Claim Ctrl+V and the Delete key before the window's shortcuts see them. Only the
+        # Delete/Backspace keys themselves: on X11 the standard "Delete" sequence also
+        # includes Ctrl+D, which is the window's Detect shortcut.
         if e.type() == e.Type.ShortcutOverride and (e.matches(QKeySequence.StandardKey.Paste)
-                                                    or e.matches(QKeySequence.StandardKey.Delete)):
+                                                    or _is_delete_key(e)):
             e.accept()
             return True
         return super().event(e)
@@ -247,9 +251,15 @@ class RiskTableView(QTableView):
             self.model().paste(QApplication.clipboard().text(), r, c)
             self.pasted.emit()
             return
-        if e.matches(QKeySequence.StandardKey.Delete) or e.key() == Qt.Key.Key_Backspace:
+        if _is_delete_key(e):
             cells = [(i.row(), i.column()) for i in self.selectedIndexes()]
             if cells:
                 self.model().clear_cells(cells)
                 return
         super().keyPressEvent(e)
+
+
+def _is_delete_key(e) -> bool:
+    """The Delete or Backspace key with no modifier (not every sequence bound to "Delete")."""
+    mods = e.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+    return e.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and mods == Qt.KeyboardModifier.NoModifier

@@ -21,6 +21,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "extract": ("digitize.cli", "KM figure image/PDF -> curves, censor marks and IPD"),
     "pool": ("pooling.cli", "pool survival and medians across studies"),
     "gui": ("gui.cli", "open the desktop application"),
+    "batch": ("review.batch_cli", "many KM figures -> zero-click extraction, summary.csv to review"),
+    "agree": ("review.agree_cli", "compare two extractions of the same figure (two reviewers)"),
 }
 
 

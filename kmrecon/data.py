@@ -58,6 +58,13 @@ class ArmData:
     censor_times: times of censor marks read off the curve (exact censoring times).
     risk_times, n_risk: this arm's number-at-risk table, if published.
     n_total: patients at time 0 (N), if known; total_events: total events (D), if known.
+    censor_reliability: per censor mark, how sure the digitizer is that it is one censoring at
+    that time (1 = an isolated, clearly drawn mark; 0.7 = touching a drop; 0.3 = read inside
+    a ribbon of overlapping marks); None = all exact (typed or clicked marks).
+    time_sd, survival_sd: standard uncertainty of each digitized corner in x-axis units and
+    probability (from the calibration: data units per pixel, and the traced line width); None
+    = unknown (typed input: the solver takes the coordinates as given and reads the noise of the
+    heights off the data).
     """
 
     name: str
@@ -68,6 +75,9 @@ class ArmData:
     n_risk: np.ndarray | None = None
     n_total: int | None = None
     total_events: int | None = None
+    censor_reliability: np.ndarray | None = None
+    time_sd: float | None = None
+    survival_sd: float | None = None
 
     def __post_init__(self):
         self.name = str(self.name)
@@ -89,3 +99,17 @@ class ArmData:
             self.n_total = int(self.n_total)
         if self.total_events is not None:
             self.total_events = int(self.total_events)
+        if self.censor_reliability is not None:
+            self.censor_reliability = np.clip(_as_float_array(self.censor_reliability), 0.0, 1.0)
+            if self.censor_reliability.shape != self.censor_times.shape:
+                raise ValueError(
+                    f"arm '{self.name}': {self.censor_reliability.size} mark reliabilities for "
+                    f"{self.censor_times.size} censor marks"
+                )
+        for attr in ("time_sd", "survival_sd"):
+            v = getattr(self, attr)
+            if v is not None:
+                v = float(v)
+                if not np.isfinite(v) or v < 0:
+                    raise ValueError(f"arm '{self.name}': {attr} must be a number >= 0, got {v!r}")
+                setattr(self, attr, v)

@@ -161,6 +161,10 @@ class ArmState:
     censor_px: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
     n_total: int | None = None
     total_events: int | None = None
+    #: a pixel (x, y) on its curve (clicked), and its line style (solid|dashed|dotted|dashdot):
+    #: either tells arms of one colour apart (digitize.extract.ArmSpec)
+    at: tuple[float, float] | None = None
+    style: str | None = None
 
     def __post_init__(self):
         self.points_px = _points(self.points_px, f"arm '{self.name}' points")
@@ -174,7 +178,8 @@ class ArmState:
         return {"name": self.name, "rgb": list(self.rgb), "tolerance": self.tolerance,
                 "points_px": self.points_px.round(3).tolist(),
                 "censor_px": self.censor_px.round(3).tolist(),
-                "n_total": self.n_total, "total_events": self.total_events}
+                "n_total": self.n_total, "total_events": self.total_events,
+                "at": None if self.at is None else [float(v) for v in self.at], "style": self.style}
 
     @classmethod
     def from_dict(cls, d: dict, i: int) -> "ArmState":
@@ -194,7 +199,15 @@ class ArmState:
         events = _opt_int(d.get("total_events"), f"{where}.total_events")
         if n_total is not None and events is not None and events > n_total:
             raise ProjectError(f"{where}.total_events: {events} events is more than n_total = {n_total}")
+        at = d.get("at")
+        if at is not None and (not isinstance(at, (list, tuple)) or len(at) != 2
+                               or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in at)):
+            raise ProjectError(f"{where}.at: expected two pixel numbers [x, y] or null")
+        style = d.get("style")
+        if style is not None and style not in ("solid", "dashed", "dotted", "dashdot"):
+            raise ProjectError(f"{where}.style: expected solid, dashed, dotted, dashdot or null")
         return cls(name=str(d["name"]), rgb=rgb, tolerance=tol,
+                   at=None if at is None else (float(at[0]), float(at[1])), style=style,
                    points_px=_points(d.get("points_px"), f"{where}.points_px"),
                    censor_px=_points(d.get("censor_px"), f"{where}.censor_px"),
                    n_total=n_total, total_events=events)

@@ -23,8 +23,12 @@ def _times(text: str) -> list[float]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("studies", help="study table (CSV or XLSX): study, subgroup and ipd / survival table / median columns")
-    parser.add_argument("--times", type=_times, default=[12, 24, 36, 48, 60],
-                        help="landmark times in the studies' time unit (default 12,24,36,48,60)")
+    parser.add_argument("--times", type=_times, default=None,
+                        help="landmark times in the pooling unit (default: whole years 1-5 in that unit, "
+                             "e.g. 12,24,36,48,60 for months)")
+    parser.add_argument("--unit", choices=["days", "weeks", "months", "years"], default=None,
+                        help="pooling time unit: studies with a 'unit' column are converted to it "
+                             "(default: the studies' common unit; different units are refused)")
     parser.add_argument("--method", choices=["reml", "dl", "pm", "fe"], default="reml",
                         help="between-study variance estimator, or fe for fixed effect (default reml)")
     parser.add_argument("--scale", choices=["cloglog", "logit", "log", "arcsine", "raw"], default="cloglog",
@@ -47,14 +51,20 @@ def run(args) -> int:
     from pooling.pool import pool_studies
     from pooling.report import write_outputs
     from pooling.studies import read_studies
+    from pooling.units import check_units, default_landmarks
 
     if args.method == "fe" and args.hk:
         raise KMReconError("--hk (Hartung-Knapp) is for random-effects models: drop --hk or use "
                            "--method reml, dl or pm")
     studies = read_studies(args.studies)
-    result = pool_studies(studies, args.times, args.method, args.scale, args.hk,
+    _, unit = check_units(studies, getattr(args, "unit", None))   # refuses mixed units early
+    times = args.times if args.times is not None else default_landmarks(unit)
+    if args.times is None:
+        print(f"landmark times: {', '.join(f'{t:g}' for t in times)} ({unit or 'months, assumed'}; "
+              "whole years; --times to change)")
+    result = pool_studies(studies, times, args.method, args.scale, args.hk,
                           conf_type=args.conf_type, range_method=args.range_method,
-                          median_scale=args.median_scale)
+                          median_scale=args.median_scale, unit=unit)
     inputs = [args.studies] + [s.ipd_path for s in studies if s.ipd_path]
     written = write_outputs(result, args.out, figures=not args.no_figures, inputs=inputs)
     overall = result.table[result.table["subgroup"] == "all"]

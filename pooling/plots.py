@@ -27,6 +27,11 @@ def _group_colors(result) -> dict[str, str]:
     return colors
 
 
+def _unit(result) -> str:
+    """The pooling time unit for axis labels ('study time units' when no study gave one)."""
+    return (getattr(result, "settings", None) or {}).get("unit") or "study time units"
+
+
 def _fmt(measure: str, x: float) -> str:
     if not np.isfinite(x):
         return "NR"
@@ -105,7 +110,7 @@ def forest_plot(result, measure: str) -> Figure:
         ax.set_xlabel(f"Survival probability {measure}")
     else:
         ax.set_xlim(max(0.0, lo - pad), hi + pad)
-        ax.set_xlabel("Median survival (study time units)")
+        ax.set_xlabel(f"Median survival ({_unit(result)})")
     ax.set_ylim(0.4, n + 1.3)
     ax.set_yticks([])
     for side in ("left", "right", "top"):
@@ -141,7 +146,7 @@ def survival_by_subgroup(result) -> Figure | None:
                     part["ci_high"] - part["estimate"]], fmt="none", ecolor=color, capsize=3, lw=1)
     ax.set_ylim(0, 1.02)
     ax.set_xlim(0, span * 1.05)
-    ax.set_xlabel("Time (study time units)")
+    ax.set_xlabel(f"Time ({_unit(result)})")
     ax.set_ylabel("Pooled survival probability")
     ax.set_title("Pooled overall survival by subgroup (95% CI)")
     ax.grid(alpha=0.3)
@@ -173,7 +178,7 @@ def pooled_km_figure(result, conf_type: str = "log-log") -> Figure | None:
     ax.set_title("Pooled KM of the combined IPD")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper right")
-    ax.set_xlabel("Time (study time units)")
+    ax.set_xlabel(f"Time ({_unit(result)})")
     times = [t for t in ax.get_xticks() if 0 <= t <= tmax]
     rax = fig.add_axes([0.16, 0.04, 0.8, table_h], sharex=None)
     rax.set_xlim(ax.get_xlim())

@@ -73,8 +73,13 @@ def _as_studies(studies) -> list[Study]:
 
 def pool_studies(studies, times=(12, 24, 36, 48, 60), method: str = "reml", scale: str = "cloglog",
                  hk: bool = False, *, conf_type: str = "log-log", range_method: str = "hozo",
-                 median_scale: str = "raw", alpha: float = 0.05, risk_times=None) -> PoolResult:
-    """Pool S(t) at ``times`` (study time units) and the median across studies.
+                 median_scale: str = "raw", alpha: float = 0.05, risk_times=None,
+                 unit: str | None = None) -> PoolResult:
+    """Pool S(t) at ``times`` (in the pooling unit) and the median across studies.
+
+    unit: the pooling time unit (days/weeks/months/years): studies that state their unit are
+    converted to it (:func:`pooling.units.check_units`); None = the studies' common unit,
+    and studies in different units are refused.
 
     studies: a study-table path/DataFrame (see :mod:`pooling.studies`) or a list of Study.
     method: fe | dl | reml | pm; scale: cloglog | logit | log | arcsine | raw (for S(t));
@@ -97,6 +102,9 @@ def pool_studies(studies, times=(12, 24, 36, 48, 60), method: str = "reml", scal
     if any(not np.isfinite(t) or t <= 0 for t in times):
         raise KMReconError("landmark times must be positive numbers")
     study_list = _as_studies(studies)
+    from pooling.units import check_units
+
+    study_list, unit = check_units(study_list, unit)
     labels = [s.label for s in study_list]
     dup = {x for x in labels if labels.count(x) > 1}
     if dup:
@@ -146,8 +154,10 @@ def pool_studies(studies, times=(12, 24, 36, 48, 60), method: str = "reml", scal
                      f"({', '.join(from_tables)}) come from published survival tables (actuarial "
                      "variance, censoring inside intervals unknown); they run up to ~7 % below "
                      "Greenwood's from IPD, so these studies weigh slightly more than IPD would give")
+    notes += [f"{s.label}: {n}" for s in study_list for n in s.notes]
     settings = {"times": times, "method": method, "scale": scale, "hk": hk, "conf_type": conf_type,
-                "range_method": range_method, "median_scale": median_scale, "alpha": alpha}
+                "range_method": range_method, "median_scale": median_scale, "alpha": alpha,
+                "unit": unit}
     return PoolResult(
         table=table,
         per_study=per_study,

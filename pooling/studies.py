@@ -5,7 +5,8 @@ One row per study or study arm, with columns
 * ``study`` (required) and ``subgroup`` (required; e.g. lung, liver, spine, brain);
 * ``arm`` (optional): which arm of a multi-arm IPD file this row is; blank = all patients;
 * ``ipd``: path (relative to the table's folder) to an IPD CSV/XLSX with columns
-  ``time, event`` (+ ``arm``), or to a KMRecon project ``.json`` (its reconstructed IPD);
+  ``time, event`` (+ ``arm``), or to a KMRecon project ``.kmrecon``/``.json`` (its
+  reconstructed IPD; its time unit too, when the row gives none);
 * a yearly survival table as printed in a paper: ``time``, ``survival`` (probability, or
   percent when any value > 1.5), ``n_risk`` (number at risk at that time) and optionally
   ``events`` (deaths in the interval ending at that time). Either one row per time (repeat
@@ -14,9 +15,10 @@ One row per study or study arm, with columns
   ``n_risk = 40;29;18``. The number at start comes from a ``time = 0`` entry or from ``n``;
 * ``median`` with ``median_ci_low``/``median_ci_high`` (blank or ``NR`` = not reached);
 * ``median`` with ``median_min``/``median_max`` and ``n`` (range: SE by Hozo/Wan, flagged);
-* ``n``: number of patients.
-
-All times are in one unit (the unit of the landmark times asked for, e.g. months).
+* ``n``: number of patients;
+* ``unit`` (optional): the study's time unit, days / weeks / months / years. Studies in
+  different units are converted to the pooling unit (:mod:`pooling.units`); without a pooling
+  unit, mixing units is refused. A study with no unit is taken to be in the pooling unit.
 """
 from __future__ import annotations
 
@@ -29,7 +31,8 @@ import pandas as pd
 from kmrecon.errors import InputFileError, KMReconError
 
 KNOWN_COLUMNS = ("study", "subgroup", "arm", "ipd", "time", "survival", "n_risk", "events",
-                 "median", "median_ci_low", "median_ci_high", "median_min", "median_max", "n")
+                 "median", "median_ci_low", "median_ci_high", "median_min", "median_max", "n", "unit")
+PROJECT_SUFFIXES = (".json", ".kmrecon")     # KMRecon project files (the app saves .kmrecon)
 _NOT_REACHED = {"nr", "n/r", "not reached", "na", "n/a", "-", "inf", "none", ""}
 
 
@@ -64,6 +67,7 @@ class Study:
     median_max: float = np.nan
     n: int | None = None
     notes: list[str] = field(default_factory=list)
+    unit: str | None = None                  # time unit of every time above (pooling.units.UNITS)
 
     @property
     def label(self) -> str:
@@ -102,7 +106,7 @@ def read_table_file(path) -> pd.DataFrame:
 def read_ipd(path, label: str = "study") -> pd.DataFrame:
     """IPD (arm, time, event) from a CSV/XLSX file or a KMRecon project (.json)."""
     path = Path(path)
-    if path.suffix.lower() == ".json":
+    if path.suffix.lower() in PROJECT_SUFFIXES:
         if not path.is_file():
             raise InputFileError(f"{label}: project file not found: {path}")
         from kmrecon.project import project_ipd  # GUI engineer's module; imported only when needed
@@ -325,12 +329,24 @@ def _build_study(name: str, arm, rows: pd.DataFrame, base: Path) -> Study:
     if n_raw is not None and not (np.isfinite(n) and 1 <= n <= 10_000_000 and n == round(n)):
         raise InputFileError(f"{label}: n must be a whole number of patients, 1 to 10 million (got {n_raw!r})")
     study = Study(name, subgroup, arm, n=int(n) if np.isfinite(n) else None)
+    unit_cell = _first(rows, "unit")
+    if unit_cell is not None:
+        from pooling.units import normalize_unit
+
+        try:
+            study.unit = normalize_unit(unit_cell)
+        except KMReconError as exc:
+            raise InputFileError(f"{label}: unit {exc}") from None
     ipd_cell = _first(rows, "ipd")
     if ipd_cell is not None:
         path = Path(str(ipd_cell).strip())
         path = path if path.is_absolute() else base / path
         full = read_ipd(path, label)
         study.ipd_path = str(path)
+        if study.unit is None and path.suffix.lower() in PROJECT_SUFFIXES:   # a project knows its unit
+            from pooling.units import project_unit
+
+            study.unit = project_unit(path)
         study.ipd_arms = full
         if arm:
             if arm not in set(full["arm"]):
@@ -367,12 +383,16 @@ def _build_study(name: str, arm, rows: pd.DataFrame, base: Path) -> Study:
     return study
 
 
-def study_from_ipd(name: str, subgroup: str, ipd, arm: str | None = None) -> Study:
-    """A study built in memory (GUI: 'add current project'), from a DataFrame or a path."""
+def study_from_ipd(name: str, subgroup: str, ipd, arm: str | None = None, unit: str | None = None) -> Study:
+    """A study built in memory (GUI: 'add current project'), from a DataFrame or a path;
+    ``unit``: its time unit (days/weeks/months/years, or None when unknown)."""
     label = f"study '{name}'"
     full = clean_ipd(ipd, label) if isinstance(ipd, pd.DataFrame) else read_ipd(ipd, label)
-    unit = full[full["arm"] == arm].reset_index(drop=True) if arm else full
-    if unit.empty:
+    unit_rows = full[full["arm"] == arm].reset_index(drop=True) if arm else full
+    if unit_rows.empty:
         raise KMReconError(f"{label}: the IPD has no arm '{arm}'")
-    return Study(name, subgroup, arm, ipd=unit, ipd_arms=full,
-                 ipd_path=None if isinstance(ipd, pd.DataFrame) else str(ipd), n=len(unit))
+    from pooling.units import normalize_unit
+
+    return Study(name, subgroup, arm, ipd=unit_rows, ipd_arms=full,
+                 ipd_path=None if isinstance(ipd, pd.DataFrame) else str(ipd), n=len(unit_rows),
+                 unit=normalize_unit(unit))

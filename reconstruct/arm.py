@@ -14,6 +14,15 @@ from reconstruct.preprocess import PreparedCurve, preprocess_curve
 LATTICE_GAP = 0.006
 #: risk times up to this fraction of the curve's time range past its last point extend the curve
 RISK_END_SLACK = 0.01
+#: largest number of patients (N, numbers at risk, D) accepted: larger counts are typing errors
+#: (no trial has ten million patients per arm) and would only cost time
+MAX_PATIENTS = 10_000_000
+#: most drops the solver takes as they are: a KM figure resolves at most one drop per pixel
+#: column (a few thousand), and exact corners of IPD have one per distinct event time; a curve
+#: with more drops is thinned to :data:`THIN_TO` merged drops (:func:`thin_drops`), so that
+#: solve time stays linear in the input and bounded
+MAX_DROPS = 12_000
+THIN_TO = 4_000
 
 
 @dataclass
@@ -32,6 +41,11 @@ class ArmInput:
     total_events: int | None
     censor_times: np.ndarray
     notes: list[str] = field(default_factory=list)
+    #: per censor mark (same order as censor_times) its reliability in [0, 1]; None = all exact
+    censor_weights: np.ndarray | None = None
+    #: standard uncertainty of a digitized corner: time (x-axis units) and survival; 0 = exact
+    time_sd: float = 0.0
+    survival_sd: float = 0.0
 
 
 @dataclass
@@ -48,9 +62,48 @@ class ArmResult:
 def _as_count(value: float, what: str) -> int:
     if not np.isfinite(value) or value < 0:
         raise ReconstructionInputError(f"{what} must be a whole number >= 0, got {value!r}")
+    if value > MAX_PATIENTS:
+        raise ReconstructionInputError(
+            f"{what} is {value:.6g}, above the limit of {MAX_PATIENTS:,} patients per arm; "
+            f"check the number (a typing error?)"
+        )
     if abs(value - round(value)) > 1e-6:
         raise ReconstructionInputError(f"{what} must be a whole number, got {value!r}")
     return int(round(value))
+
+
+def thin_drops(curve: PreparedCurve, keep_times: np.ndarray, max_drops: int = MAX_DROPS,
+               target: int = THIN_TO) -> str | None:
+    """Merge runs of consecutive drops of a curve with more than ``max_drops`` drops into about
+    ``target`` drops (in place), never across a time in ``keep_times`` (risk-table times).
+
+    Each run becomes one drop at its last time, from the level before its first drop to the
+    level after its last one: levels between runs are kept, event times move by at most the
+    run's time span. Returns a note, or None when the curve has few enough drops."""
+    u, before, after = curve.steps()
+    if u.size <= max_drops:
+        return None
+    per = int(np.ceil(u.size / target))
+    # a run ends every ``per`` drops and wherever a risk time lies between two drops
+    cut = np.zeros(u.size, bool)
+    cut[per - 1 :: per] = True
+    cut[-1] = True
+    between = np.searchsorted(np.sort(np.asarray(keep_times, float)), u, side="right")
+    cut[:-1] |= between[1:] != between[:-1]
+    last = np.flatnonzero(cut)
+    first = np.r_[0, last[:-1] + 1]
+    t_end = curve.t_end
+    t = np.empty(2 * last.size + 2)
+    s = np.empty_like(t)
+    t[0], s[0] = 0.0, 1.0
+    t[1:-1:2], s[1:-1:2] = u[last], before[first]
+    t[2:-1:2], s[2:-1:2] = u[last], after[last]
+    t[-1], s[-1] = t_end, after[-1]
+    curve.time, curve.survival = t, s
+    curve.smoothed = True
+    return (f"the curve has {u.size} drops, more than {max_drops} (a figure shows at most one per "
+            f"pixel column): merged runs of up to {per} consecutive drops into {last.size} drops "
+            f"(event times moved by up to {float(np.max(u[last] - u[first])):.4g})")
 
 
 def prepare_arm(arm: ArmData, extend_to_risk_times: bool = False) -> ArmInput:
@@ -159,7 +212,10 @@ def prepare_arm(arm: ArmData, extend_to_risk_times: bool = False) -> ArmInput:
                 f"{label}: D = {total_events} events is more than N = {n_total} patients"
             )
     cens = np.asarray(arm.censor_times, float)
-    cens = cens[np.isfinite(cens)]
+    rel = (np.ones(cens.size) if arm.censor_reliability is None
+           else np.asarray(arm.censor_reliability, float))
+    fin = np.isfinite(cens)
+    cens, rel = cens[fin], rel[fin]
     # marks outside the curve's time range cannot be censorings of this curve (a mark read at
     # the y axis, text or legend picked up as a mark): drop them with a note, do not fail
     early = cens < 0
@@ -168,11 +224,15 @@ def prepare_arm(arm: ArmData, extend_to_risk_times: bool = False) -> ArmInput:
             f"ignored {int(early.sum())} censor mark(s) at negative time(s) "
             + ", ".join(f"{v:g}" for v in np.sort(cens[early])[:5])
         )
-        cens = cens[~early]
+        cens, rel = cens[~early], rel[~early]
     late = cens > t_end + slack
     if late.any():
         notes.append(f"ignored {int(late.sum())} censor mark(s) after the end of the curve at {t_end:g}")
-        cens = cens[~late]
+        cens, rel = cens[~late], rel[~late]
+    order = np.argsort(cens, kind="stable")
+    thinned = thin_drops(curve, times)
+    if thinned:
+        notes.append(thinned)
     return ArmInput(
         name=arm.name,
         curve=curve,
@@ -180,8 +240,11 @@ def prepare_arm(arm: ArmData, extend_to_risk_times: bool = False) -> ArmInput:
         n_risk=counts,
         n_total=n_total,
         total_events=total_events,
-        censor_times=np.sort(cens),
+        censor_times=cens[order],
         notes=notes,
+        censor_weights=None if arm.censor_reliability is None else rel[order],
+        time_sd=float(arm.time_sd or 0.0),
+        survival_sd=float(arm.survival_sd or 0.0),
     )
 
 

@@ -17,6 +17,21 @@ MARK_WEIGHT = 1e3
 #: (:func:`reconstruct.plan.mark_weights`): as much as a 3-sigma drop-height misfit
 SOFT_MARK_WEIGHT = 9.0
 INF = np.inf
+#: reliability of the softest marks (read inside a ribbon of overlapping marks): leaving one
+#: unused costs 1, as much as a 1-sigma drop-height misfit
+RIBBON_RELIABILITY = 0.3
+
+
+def reliability_weight(rel: np.ndarray) -> np.ndarray:
+    """Cost of leaving a censor mark of reliability ``rel`` (0-1) unused: MARK_WEIGHT for a
+    clear mark (1), falling geometrically to 1 at RIBBON_RELIABILITY and linearly to 0 below:
+    a mark read in a ribbon is soft evidence that some censorings happened around there."""
+    r = np.clip(np.asarray(rel, float), 0.0, 1.0)
+    span = 1.0 - RIBBON_RELIABILITY
+    return np.where(r >= RIBBON_RELIABILITY, MARK_WEIGHT ** ((r - RIBBON_RELIABILITY) / span),
+                    r / RIBBON_RELIABILITY)
+
+
 #: most (state, censoring) pairs gathered at once; the bulk gathers hold about 8 arrays of
 #: 8 bytes per pair, so this bounds the DP's working memory to roughly 50-100 MB whatever N is
 PAIR_BUDGET = 1_000_000
@@ -45,6 +60,32 @@ class PathDP:
         self.spread_weight = spread_weight
         # cost per unused mark, per segment
         self.mark_weight = np.full(plan.marks.size, MARK_WEIGHT) if mark_weight is None else mark_weight
+        # cost of leaving the k least reliable marks of segment g unused: _unused[_off[g] + k]
+        # (each mark's weight is its reliability's, at most its segment's); None when every
+        # mark is clear (then it is mark_weight[g] per mark)
+        self._unused = self._off = None
+        rel = plan.mark_rel
+        if rel is not None and any(r.size and np.any(r < 1.0) for r in rel):
+            sizes = np.asarray([r.size + 1 for r in rel], np.int64)
+            self._off = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+            self._unused = np.zeros(int(sizes.sum()))
+            for g, r in enumerate(rel):
+                if r.size:
+                    w = np.sort(np.minimum(reliability_weight(r), self.mark_weight[g]))
+                    self._unused[self._off[g] + 1 : self._off[g] + 1 + w.size] = np.cumsum(w)
+
+    @property
+    def c_lo(self) -> np.ndarray:
+        """Fewest censorings tried per segment: 0, or (segments expecting many unmarked ones,
+        :func:`reconstruct.plan.censoring_floor`) the marks plus the floor of unmarked ones."""
+        p = self.p
+        return np.where(p.xmin > 0, p.marks + p.xmin, 0).astype(np.int64)
+
+    @property
+    def c_count(self) -> np.ndarray:
+        """Number of censoring counts tried per segment (c_lo .. marks + xmax)."""
+        p = self.p
+        return (p.marks + p.xmax).astype(np.int64) - self.c_lo + 1
 
     def _window(self, g: int, lo_reach: int, hi_reach: int) -> tuple[int, int]:
         """Band for state g intersected with what is reachable (never empty)."""
@@ -67,7 +108,9 @@ class PathDP:
         e = self.p.expected[g]
         x = c - m
         unmarked = self.spread_weight * (np.maximum(x, 0) - e) ** 2 / (e + 1.0)
-        return np.where(x < 0, self.mark_weight[g] * (-x) + self.spread_weight * e**2 / (e + 1.0), unmarked)
+        short = np.clip(-x, 0, m)
+        unused = self.mark_weight[g] * short if self._unused is None else self._unused[self._off[g] + short]
+        return np.where(x < 0, unused + self.spread_weight * e**2 / (e + 1.0), unmarked)
 
     def height(self, k: int, d: np.ndarray, n: np.ndarray, mu: float) -> np.ndarray:
         b = self.base[k]
@@ -129,13 +172,13 @@ class PathDP:
         src_lo = np.where(segs == 0, lo[0], mlo[prev])
         src_hi = np.where(segs == 0, hi[0], mhi[prev])
         T = hi[segs + 1] - lo[segs + 1] + 1
-        C = p.marks[segs] + p.xmax[segs].astype(np.int64) + 1
+        C = self.c_count[segs]
         size = T * C
         off = np.concatenate([[0], np.cumsum(size)])
         sid = np.repeat(np.arange(segs.size), size)
         q = np.arange(off[-1]) - off[:-1][sid]
         Cr = C[sid]
-        c = q % Cr
+        c = self.c_lo[segs][sid] + q % Cr
         idx = lo[segs + 1][sid] + q // Cr + c - src_lo[sid]
         ok = (idx >= 0) & (idx <= (src_hi - src_lo)[sid])
         pen = np.where(ok, self.pen(segs[sid], c), INF)
@@ -181,7 +224,7 @@ class PathDP:
         """Node ranges [c0, c1) whose segments hold at most ``budget`` (state, censoring) pairs
         together (a single larger segment gets a range of its own and is solved in row blocks)."""
         p = self.p
-        size = (hi[1 : K + 1] - lo[1 : K + 1] + 1) * (p.marks[:K] + p.xmax[:K].astype(np.int64) + 1)
+        size = (hi[1 : K + 1] - lo[1 : K + 1] + 1) * self.c_count[:K]
         out, c0, acc = [], 0, 0
         for g in range(K):
             if g > c0 and acc + size[g] > budget:
@@ -196,7 +239,7 @@ class PathDP:
                      budget: int = PAIR_BUDGET):
         """Segment g's transition (censor c from states src_lo..src_hi to t_lo..t_hi) computed a
         block of target states at a time, so memory stays within ``budget`` pairs."""
-        cs = np.arange(int(self.p.marks[g] + self.p.xmax[g]) + 1)
+        cs = np.arange(int(self.c_lo[g]), int(self.p.marks[g] + self.p.xmax[g]) + 1)
         pen = self.pen(g, cs)
         rows = max(1, budget // cs.size)
         best = np.empty(t_hi - t_lo + 1)
@@ -208,7 +251,7 @@ class PathDP:
             v = np.where(ok, cost[np.clip(idx, 0, src_hi - src_lo)], INF) + pen[None, :]
             a = v.argmin(axis=1)
             best[r0 - t_lo : r0 - t_lo + tg.size] = v[np.arange(tg.size), a]
-            arg[r0 - t_lo : r0 - t_lo + tg.size] = a
+            arg[r0 - t_lo : r0 - t_lo + tg.size] = cs[a]
         return best, arg
 
     def _run_fast(self, start_lo: int, start_hi: int, mu: float):
@@ -223,8 +266,9 @@ class PathDP:
         ar = np.arange(int(max((hi - lo).max(), (mhi - mlo).max() if K else 0)) + 2)
         cost = np.zeros(start_hi - start_lo + 1)
         trace = []
+        c_lo, c_count = self.c_lo, self.c_count
         for c0, c1 in self._chunks(lo, hi, K):
-            big = c1 == c0 + 1 and (hi[c0 + 1] - lo[c0 + 1] + 1) * (p.marks[c0] + p.xmax[c0] + 1) > PAIR_BUDGET
+            big = c1 == c0 + 1 and (hi[c0 + 1] - lo[c0 + 1] + 1) * c_count[c0] > PAIR_BUDGET
             seg_views, drop_views = self._precompute(c0, c1, lo, hi, mlo, mhi, mu, skip_segments=big)
             for g in range(c0, c1):
                 if big:
@@ -236,6 +280,7 @@ class PathDP:
                     v = cost[idx] + pen
                     arg = v.argmin(axis=1)
                     cost = v[ar[: arg.size], arg]
+                    arg = arg + c_lo[g]
                 trace.append(("seg", int(lo[g + 1]), arg))
                 if p.kind[g] == 1:
                     val = cost[int(p.target[g]) - lo[g + 1]]
@@ -280,18 +325,19 @@ class PathDP:
                 trace.append(("end", lo + j))
                 return float(total[j]), trace
             cmax = m + int(p.xmax[g])
-            nlo, nhi = self._window(g + 1, f_lo - cmax, f_hi)
+            cmin = int(self.c_lo[g])
+            nlo, nhi = self._window(g + 1, f_lo - cmax, f_hi - cmin)
             targets = np.arange(nlo, nhi + 1)
             # c in 0..cmax, plus the c that comes from the highest finite state, so that
             # every target stays reachable whatever the band
             # (computed a block of targets at a time: memory bounded by PAIR_BUDGET)
-            step = max(1, PAIR_BUDGET // (cmax + 2))
+            step = max(1, PAIR_BUDGET // (cmax - cmin + 2))
             new_cost = np.empty(targets.size)
             chosen = np.empty(targets.size, np.int64)
             for r0 in range(0, targets.size, step):
                 tg = targets[r0 : r0 + step]
                 cs = np.concatenate(
-                    [np.broadcast_to(np.arange(0, cmax + 1), (tg.size, cmax + 1)), (f_hi - tg)[:, None]],
+                    [np.broadcast_to(np.arange(cmin, cmax + 1), (tg.size, cmax - cmin + 1)), (f_hi - tg)[:, None]],
                     axis=1,
                 )
                 cs = np.maximum(cs, 0)

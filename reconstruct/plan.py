@@ -14,6 +14,19 @@ from reconstruct.arm import ArmInput
 
 #: intervals whose number at risk changes by at most this are solved over the full range of n
 FULL_RANGE = 400
+#: segments expecting more unmarked censorings than this only try counts within
+#: :data:`WINDOW_SD` sd (sqrt of the expected count) of it: far fewer are as unlikely as far
+#: more, and trying 0..expected made large arms cost time growing with N
+LARGE_SEGMENT = 2000
+WINDOW_SD = 8.0
+
+
+def censoring_floor(expected: np.ndarray) -> np.ndarray:
+    """Fewest unmarked censorings tried per segment: 0, or expected - WINDOW_SD sd - 10 for
+    segments expecting more than LARGE_SEGMENT."""
+    e = np.asarray(expected, float)
+    lo = np.floor(e - WINDOW_SD * np.sqrt(np.maximum(e, 0.0)) - 10.0)
+    return np.where(e > LARGE_SEGMENT, np.maximum(lo, 0.0), 0.0)
 
 
 @dataclass
@@ -33,6 +46,7 @@ class Plan:
     mark_times: list        # per segment, the marks' times
     expected: np.ndarray    # expected unmarked censorings per segment
     xmax: np.ndarray        # max unmarked censorings per segment
+    xmin: np.ndarray        # min unmarked censorings per segment (0 unless many are expected)
     ref: np.ndarray         # reference number at risk before node g (K + 2 states: start .. end)
     half: np.ndarray        # half-width of the state band at each state
     smoothed: bool = False  # preprocessing moved points: the coordinates are noisy
@@ -41,6 +55,8 @@ class Plan:
     mark_surplus: np.ndarray | None = None
     #: per segment, patients the interval's implied events shift per unit of noise in the levels
     mark_spread: np.ndarray | None = None
+    #: per segment, the reliability (0-1) of each of its marks (same order as mark_times)
+    mark_rel: list | None = None
 
 
 def build_plan(arm: ArmInput, n_start: float, free_start: bool) -> Plan:
@@ -66,6 +82,8 @@ def build_plan(arm: ArmInput, n_start: float, free_start: bool) -> Plan:
     b[-1] = marks_t.size
     marks = b - a
     mark_times = [marks_t[i:j] for i, j in zip(a, b)]
+    rel = np.ones(marks_t.size) if arm.censor_weights is None else np.asarray(arm.censor_weights, float)
+    mark_rel = [rel[i:j] for i, j in zip(a, b)]
 
     # Continuous reference model per constrained interval: n falls by the KM factor at each
     # drop and by (marks + X * share of time) in each segment; X is solved so that the interval
@@ -132,8 +150,9 @@ def build_plan(arm: ArmInput, n_start: float, free_start: bool) -> Plan:
         half[g0 : g1 + 2] = np.maximum(half[g0 : g1 + 2], w)
     xmax = np.ceil(expected + 3 * np.sqrt(expected) + 2)
     xmax[(seg_end - seg_start) <= 0] = 0
-    return Plan(kind, times, bef, aft, tgt, seg_start, seg_end, marks, mark_times, expected, xmax, ref, half,
-                smoothed=curve.smoothed, mark_surplus=surplus, mark_spread=spread)
+    xmin = np.minimum(censoring_floor(expected), xmax)
+    return Plan(kind, times, bef, aft, tgt, seg_start, seg_end, marks, mark_times, expected, xmax, xmin, ref, half,
+                smoothed=curve.smoothed, mark_surplus=surplus, mark_spread=spread, mark_rel=mark_rel)
 
 
 def mark_weights(plan: Plan, noise: float, hard: float, soft: float) -> np.ndarray:
@@ -248,6 +267,7 @@ def pin_exact(plan: Plan, band: int = 3) -> None:
     extra = (cens - plan.marks[seg])[ok]
     plan.expected[seg[ok]] = extra
     plan.xmax[seg[ok]] = np.maximum(plan.xmax[seg[ok]], np.ceil(extra + 2))
+    plan.xmin[seg[ok]] = np.minimum(plan.xmin[seg[ok]], censoring_floor(extra))
 
 
 def km_levels(plan: Plan, d, c, n_start) -> tuple[np.ndarray, np.ndarray]:

@@ -7,6 +7,12 @@ PYTHON=${PYTHON:-python3}
 
 # Shared libraries PySide6 (Qt 6) loads even offscreen; Debian package names.
 QT_LIBS="libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0"
+# ... and what the xcb platform plugin (a real X display) loads: without libxcb-icccm4 and
+# libxcb-keysyms1 the app aborts with "Could not load the Qt platform plugin xcb".
+# Check: ldd $(python3 -c 'import PySide6,os;print(os.path.dirname(PySide6.__file__))')/Qt/plugins/platforms/libqxcb.so
+QT_LIBS="$QT_LIBS libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
+  libxcb-randr0 libxcb-render0 libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1
+  libxcb-xfixes0 libxcb-xinerama0 libxcb-xkb1"
 missing=()
 for pkg in $QT_LIBS; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

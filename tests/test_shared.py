@@ -57,7 +57,7 @@ def test_cli_without_command_prints_help(capsys):
 
 
 def test_cli_lists_every_stage():
-    assert set(SUBCOMMANDS) == {"reconstruct", "extract", "pool", "gui"}
+    assert set(SUBCOMMANDS) == {"reconstruct", "extract", "pool", "gui", "batch", "agree"}
 
 
 def test_write_json_is_strict_and_atomic(tmp_path):

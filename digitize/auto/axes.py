@@ -22,6 +22,7 @@ class AxisLine:
     start: float
     end: float
     thickness: float
+    drawn: bool = True   # False: the edge of a panel or grid standing in for an undrawn axis
 
     def at(self, t):
         """The other coordinate at position ``t`` along the line (y for 'h', x for 'v')."""
@@ -112,29 +113,160 @@ def refine_line(darkness: np.ndarray, line: AxisLine) -> AxisLine:
     return AxisLine(line.orientation, float(a), float(b), line.start, line.end, max(th, 1.0))
 
 
-def find_frame(dark: np.ndarray, darkness: np.ndarray | None = None) -> Frame:
-    """Locate the x axis (lowest long horizontal line meeting the y axis) and the y axis
-    (leftmost long vertical line), refined to sub-pixel when ``darkness`` is given. Either
-    may be None when not drawn."""
+def _n_ticks(darkness: np.ndarray, line: AxisLine) -> int:
+    """Tick marks on either side of a candidate axis line (the better side)."""
+    return max(find_ticks(darkness, line, +1)[0].size, find_ticks(darkness, line, -1)[0].size)
+
+
+def _meets(h: AxisLine, v: AxisLine, W: int, H: int) -> bool:
+    """A horizontal and a vertical line can be the x and y axes of one plot: the horizontal one
+    reaches the vertical one's neighbourhood and lies within its vertical span."""
+    xm = float(v.at(h.at(h.start)))
+    ymid = float(h.at((h.start + h.end) / 2))
+    return h.start <= xm + 0.1 * W and v.start - 0.05 * H <= ymid <= v.end + 0.15 * H
+
+
+def _merged_lines(mask: np.ndarray, min_len: int) -> list[tuple[float, float, float]]:
+    """Horizontal lines of a bool mask as (position, start, end), the pieces of one line (cut
+    where curves or text are drawn over it) joined: pieces at the same row within 1.5 px and
+    less than 8 % of the mask's width apart (further apart: two panels' grids in line)."""
+    pieces = sorted(_line_candidates(mask, max(15, min_len // 6)),
+                    key=lambda c: (round(float(c.at((c.start + c.end) / 2))), c.start))
+    out: list[list[float]] = []
+    for c in pieces:
+        y = float(c.at((c.start + c.end) / 2))
+        if out and abs(out[-1][0] - y) <= 1.5 and c.start - out[-1][2] <= 0.08 * mask.shape[1]:
+            out[-1][1] = min(out[-1][1], c.start)
+            out[-1][2] = max(out[-1][2], c.end)
+        else:
+            out.append([y, c.start, c.end])
+    return [tuple(o) for o in out if o[2] - o[1] >= min_len]
+
+
+def _grid_panels(light: np.ndarray) -> list[tuple[float, float, float, float]]:
+    """Panels outlined by light grid lines only (ggplot theme_minimal): a grid spans its whole
+    panel, so a group of vertical lines with one common extent and the horizontal lines within
+    that extent give the panel box (x0, y0, x1, y1). Curves drawn over a grid line cut it into
+    pieces; the pieces are joined first."""
+    H, W = light.shape
+    hs = _merged_lines(light, int(0.25 * W))
+    vs = _merged_lines(light.T, int(0.15 * H))
+    out = []
+    used: set[int] = set()
+    for i, (_, s0, e0) in enumerate(vs):
+        if i in used:
+            continue
+        grp = [j for j, (_, s, e) in enumerate(vs) if abs(s - s0) <= 0.02 * H and abs(e - e0) <= 0.02 * H]
+        used.update(grp)
+        if len(grp) < 2:
+            continue
+        y0 = float(np.median([vs[j][1] for j in grp]))
+        y1 = float(np.median([vs[j][2] for j in grp]))
+        xs = [vs[j][0] for j in grp]
+        hin = [h for h in hs if y0 - 2 <= h[0] <= y1 + 2 and h[1] <= min(xs) + 2 and h[2] >= max(xs) - 2]
+        if len(hin) < 2:
+            continue
+        out.append((float(np.median([h[1] for h in hin])), y0, float(np.median([h[2] for h in hin])), y1))
+    return out
+
+
+def find_panels(image: np.ndarray) -> list[tuple[float, float, float, float]]:
+    """Plot panels drawn without axis lines, largest first, as boxes (x0, y0, x1, y1) in pixels
+    (inclusive pixel rows/columns).
+
+    Two kinds, both common in ggplot2 figures: a filled panel (theme_grey: a light grey
+    rectangle crossed by white grid lines) and a grid of light lines on white (theme_minimal).
+    'Light' is ink too faint to be text or a curve (colour distance 8-70 from the paper)."""
+    import cv2  # noqa: PLC0415
+
+    rgb = image[..., :3].astype(np.int16)
+    H, W = rgb.shape[:2]
+    # the paper's colour from the image's border (a filled panel may cover most of the image)
+    border = np.concatenate([rgb[:2].reshape(-1, 3), rgb[-2:].reshape(-1, 3),
+                             rgb[:, :2].reshape(-1, 3), rgb[:, -2:].reshape(-1, 3)])
+    bg = np.median(border, axis=0)
+    dist = np.sqrt(((rgb - bg) ** 2).sum(axis=2, dtype=np.int32))
+    light = (dist > 8) & (dist <= 70)
+    boxes = []
+    # filled panels: close the gaps white grid lines and curves cut, then large, well-filled
+    # rectangles
+    # (opening first removes the anti-aliased rims of text and curves, which are light too and
+    # would join the panel to its tick labels)
+    k = max(5, int(0.012 * max(H, W)))
+    opened = cv2.morphologyEx(light.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    closed = cv2.morphologyEx(opened, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
+    n, lab, st, _ = cv2.connectedComponentsWithStats(closed, connectivity=4)
+    for i in range(1, n):
+        x, y, w, h, area = st[i]
+        if w < 0.25 * W or h < 0.15 * H:
+            continue
+        # the box is (nearly) all non-paper: light fill, and over it curves, bands, text; only
+        # the white grid lines and a legend box show the paper
+        if area < 0.5 * w * h or (dist[y:y + h, x:x + w] > 8).mean() < 0.75:
+            continue
+        boxes.append((float(x), float(y), float(x + w - 1), float(y + h - 1)))
+    if not boxes:
+        boxes = _grid_panels(light)
+    return sorted(boxes, key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
+
+
+def panel_axes(box) -> tuple[AxisLine, AxisLine]:
+    """Stand-in x and y axes along a panel's bottom and left edges (just outside the panel, where
+    ggplot draws its tick marks)."""
+    x0, y0, x1, y1 = box
+    xa = AxisLine("h", 0.0, y1 + 0.5, x0, x1, 1.0, drawn=False)
+    ya = AxisLine("v", 0.0, x0 - 0.5, y0, y1, 1.0, drawn=False)
+    return xa, ya
+
+
+def find_frame(dark: np.ndarray, darkness: np.ndarray | None = None,
+               image: np.ndarray | None = None) -> Frame:
+    """Locate the x axis and the y axis, refined to sub-pixel when ``darkness`` is given.
+    Either may be None when not drawn.
+
+    Without ``darkness``: the lowest long horizontal line meeting the leftmost long vertical
+    line. With it, the axes are told from other long lines (a frame around the whole figure,
+    table rules, a legend box) by what makes a line an axis: tick marks along it. Of the pairs
+    of lines meeting at a corner with ticks on both, the one spanning the largest box wins;
+    else the pair with the most ticks; else (no tick marks) the lowest/leftmost pair. Given the RGB ``image`` too, a figure with no such pair
+    (ggplot theme_grey / theme_minimal: no axis lines at all) falls back to the largest panel
+    (:func:`find_panels`), whose edges stand in for the axes."""
     H, W = dark.shape
     hs = _line_candidates(dark, int(0.25 * W))
     vs_t = _line_candidates(dark.T, int(0.2 * H))
     vs = [AxisLine("v", c.slope, c.intercept, c.start, c.end, c.thickness) for c in vs_t]
     y_axis = None
-    if vs:
-        y_axis = min(vs, key=lambda v: float(v.at((v.start + v.end) / 2)))
     x_axis = None
-    if hs:
-        def ok(h: AxisLine) -> bool:
-            if y_axis is None:
-                return True
-            xm = float(y_axis.at(h.at(h.start)))
-            # must reach the y axis' neighbourhood and lie within its vertical span
-            ymid = float(h.at((h.start + h.end) / 2))
-            return h.start <= xm + 0.1 * W and y_axis.start - 0.05 * H <= ymid <= y_axis.end + 0.15 * H
-
-        good = [h for h in hs if ok(h)] or hs
-        x_axis = max(good, key=lambda h: float(h.at((h.start + h.end) / 2)))
+    ymid = lambda h: float(h.at((h.start + h.end) / 2))  # noqa: E731
+    xmid = lambda v: float(v.at((v.start + v.end) / 2))  # noqa: E731
+    if darkness is not None and hs and vs:
+        # the longest few of each (a figure has few long lines; keep the cost bounded)
+        hs_c = sorted(hs, key=lambda h: -(h.end - h.start))[:8]
+        vs_c = sorted(vs, key=lambda v: -(v.end - v.start))[:8]
+        nh = {id(h): _n_ticks(darkness, h) for h in hs_c}
+        nv = {id(v): _n_ticks(darkness, v) for v in vs_c}
+        pairs = [(nh[id(h)], nv[id(v)], h, v) for h in hs_c for v in vs_c if _meets(h, v, W, H)]
+        # both lines ticked: the largest box is the plot (a risk table drawn with its own axes
+        # under it is smaller, as are a boxed plot's top/right lines with the others)
+        both = [p for p in pairs if p[0] >= 2 and p[1] >= 2]
+        if both:
+            x_axis, y_axis = max(both, key=lambda p: (p[2].end - xmid(p[3])) * (ymid(p[2]) - p[3].start))[2:]
+        else:
+            some = [p for p in pairs if p[0] + p[1] >= 4]
+            if some:
+                x_axis, y_axis = max(some, key=lambda p: (p[0] + p[1], ymid(p[2]), -xmid(p[3])))[2:]
+    if x_axis is None and image is not None:
+        panels = find_panels(image)
+        if panels:
+            x_axis, y_axis = panel_axes(panels[0])
+            x0, y0, x1, y1 = panels[0]
+            return Frame(x_axis, y_axis, (int(round(x0)), int(round(y0)), int(round(x1)), int(round(y1))))
+    if x_axis is None and y_axis is None:
+        if vs:
+            y_axis = min(vs, key=xmid)
+        if hs:
+            good = [h for h in hs if y_axis is None or _meets(h, y_axis, W, H)] or hs
+            x_axis = max(good, key=ymid)
     if darkness is not None:
         x_axis = refine_line(darkness, x_axis) if x_axis is not None else None
         y_axis = refine_line(darkness, y_axis) if y_axis is not None else None

@@ -23,9 +23,9 @@ from digitize.auto.legend import (NamedColour, blend_distance, clean_name, delta
                                   harmonise_names, merge_phrases, refine_colour, similar,
                                   swatch_colour)
 from digitize.auto.risktable import TableRead, read_table
-from digitize.auto.text import (Token, find_tokens, ink_colour, is_wordy, merge_boxes, parse_number,
+from digitize.auto.text import (Token, attach_units, find_tokens, ink_colour, is_wordy, merge_boxes, parse_number,
                                 rows_of)
-from digitize.auto.ticklabels import AxisFit, fit_axis, label_positions
+from digitize.auto.ticklabels import AxisFit, fit_axis, label_positions, lost_point_readings
 from digitize.calibrate import Calibration
 from digitize.extract import ArmSpec
 from kmrecon.data import RiskTable
@@ -133,6 +133,40 @@ def _text_height(ink: np.ndarray, plot_area) -> float:
     return float(np.median(hs)) if hs.size else max(6.0, 0.02 * ink.shape[0])
 
 
+def _arm_styles(det, img, legend, colours, text_mask, warnings, th) -> None:
+    """Arms sharing a colour get line styles (digitize.linestyle.styles_for_arms), named from the
+    legend swatches (the short line left of each entry's text, about 4.6 text heights long).
+    A black-and-white figure's legend (or risk table) names more arms than there are colours:
+    with one curve colour and no arm named yet, every name is an arm of that colour."""
+    from digitize.linestyle import styles_for_arms  # noqa: PLC0415
+
+    if det.plot_area is None:
+        return
+    names = [e.name for e in legend if e.name]
+    if not names and det.risk_table is not None:   # rows named by their printed labels
+        names = [n for n in det.risk_table.n_risk if not n.startswith("row ")]
+    if not det.arms and len(colours) == 1 and len(names) >= 2 and len(set(names)) == len(names):
+        det.arms = [ArmSpec(n, tuple(colours[0])) for n in names]
+        resolved = [f"'{n}'" for n in names] + ["matches no printed arm name", "no curve colours found"]
+        warnings[:] = [w for w in warnings if not (w.startswith("arms:") and any(r in w for r in resolved))]
+        warnings.append(f"arms: {len(names)} printed arm names share one curve colour; told apart by line style")
+    if not det.arms:
+        return
+    printed = bool(names) or any(not a.name.startswith("Arm ") for a in det.arms)
+    # a black-and-white figure (one black or grey curve colour): curves beyond the printed
+    # names (a label misread) are still arms
+    from digitize.inkmask import is_neutral  # noqa: PLC0415
+
+    bw = len(colours) == 1 and is_neutral(tuple(colours[0]))
+    boxes = {e.name: (int(e.bbox[0] - 4.6 * th), e.bbox[1], e.bbox[0] - 1, e.bbox[3]) for e in legend}
+    try:
+        det.arms, notes = styles_for_arms(img, det.plot_area, det.arms, boxes, text_mask,
+                                          add_unnamed=not printed or bw)
+    except Exception as exc:  # a failure there must not lose the rest of the detection
+        notes = [f"arms: line styles could not be read ({exc})"]
+    warnings.extend(notes)
+
+
 def _arm_colours(image, plot_area, warnings) -> list[tuple[int, int, int]]:
     """Curve colours in the plot area (digitize.colors.find_arm_colors), most prominent first."""
     from digitize.colors import find_arm_colors  # noqa: PLC0415
@@ -164,19 +198,22 @@ def _axis_ticks(darkness, frame: Frame):
     """Tick marks on both axes: (x positions, x tick length, y positions, y tick length).
 
     Outside ticks are looked for first, then inside ones. The axes' corner hides a tick drawn
-    there, so the other axis line stands in for it."""
+    there, so the other axis line stands in for it (only where both lines are drawn: a panel's
+    edge is no axis crossing, ggplot pads its data range inside the panel)."""
     xa, ya = frame.x_axis, frame.y_axis
     xt, xlen = (np.empty(0), 0.0)
     yt, ylen = (np.empty(0), 0.0)
+    # a panel edge standing in for an undrawn axis has ticks outside only (inside, the ink
+    # touching it is the curves)
     if xa is not None:
         xt, xlen = find_ticks(darkness, xa, +1)
-        if xt.size < 2:
+        if xt.size < 2 and xa.drawn:
             xt, xlen = find_ticks(darkness, xa, -1)
     if ya is not None:
         yt, ylen = find_ticks(darkness, ya, -1)
-        if yt.size < 2:
+        if yt.size < 2 and ya.drawn:
             yt, ylen = find_ticks(darkness, ya, +1)
-    if xa is not None and ya is not None:
+    if xa is not None and ya is not None and xa.drawn and ya.drawn:
         y_corner = float(xa.at(float(ya.at(xa.at(xa.start)))))
         x_corner = float(ya.at(y_corner))
         if not np.any(np.abs(xt - x_corner) < 2):
@@ -184,6 +221,53 @@ def _axis_ticks(darkness, frame: Frame):
         if not np.any(np.abs(yt - y_corner) < 2):
             yt = np.sort(np.append(yt, y_corner))
     return xt, xlen, yt, ylen
+
+
+def _even(values: np.ndarray, min_gap: float) -> bool:
+    """Evenly spaced (within 12 % of the median step), steps of at least ``min_gap``."""
+    d = np.diff(np.sort(values))
+    return d.size >= 2 and np.median(d) >= min_gap and np.all(np.abs(d - np.median(d)) <= 0.12 * np.median(d))
+
+
+def _frame_from_labels(ink: np.ndarray) -> Frame | None:
+    """Stand-in axes for a plot drawn with neither axis lines, tick marks, a panel nor a grid:
+    its tick labels alone. The x labels are the topmost row of at least four evenly spaced
+    small text boxes (a risk table's rows, with the same spacing, lie below it); the y labels
+    a column of at least three right-aligned, evenly spaced boxes left of it and above it.
+    The axes are put just inside them. None when no such pair is found (geometry only: OCR
+    and the robust fit judge the values later)."""
+    tokens, th = find_tokens(ink, _long_lines(ink))
+    if not tokens or th <= 0:
+        return None
+    small = [t for t in tokens if 0.6 * th <= t.h <= 1.6 * th and t.w <= 5 * th]
+    xrow = None
+    for row in rows_of(small, 0.4 * th):
+        if len(row) >= 4 and _even(np.array([t.cx for t in row]), 2.5 * th):
+            xrow = row
+            break
+    if xrow is None:
+        return None
+    top = min(t.bbox[1] for t in xrow)
+    cols: list[list[Token]] = []
+    for t in sorted((t for t in small if t.cy < top and t.bbox[2] < xrow[-1].cx), key=lambda t: t.bbox[2]):
+        if cols and abs(t.bbox[2] - cols[-1][0].bbox[2]) <= 0.4 * th:
+            cols[-1].append(t)
+        else:
+            cols.append([t])
+    cols = [c for c in cols if len(c) >= 3 and _even(np.array([t.cy for t in c]), 1.5 * th)
+            and max(t.bbox[2] for t in c) <= xrow[0].cx + th]
+    if not cols:
+        return None
+    col = max(cols, key=lambda c: (len(c), c[0].bbox[2]))
+    from digitize.auto.axes import AxisLine  # noqa: PLC0415
+
+    x0 = max(t.bbox[2] for t in col) + 0.5 * th
+    y1 = top - 0.5 * th
+    y0 = min(t.cy for t in col)
+    x1 = xrow[-1].cx
+    xa = AxisLine("h", 0.0, y1, x0, x1, 1.0, drawn=False)
+    ya = AxisLine("v", 0.0, x0, y0, y1, 1.0, drawn=False)
+    return Frame(xa, ya, (int(round(x0)), int(round(y0)), int(round(x1)), int(round(y1))))
 
 
 def _text_regions(tokens: list[Token], frame: Frame, ylen: float, th: float, W: int):
@@ -201,6 +285,8 @@ def _text_regions(tokens: list[Token], frame: Frame, ylen: float, th: float, W: 
             yl.append(t)
         elif t.h <= 2.4 * th:  # th may be a lower-case height: ascender + descender words
             other.append(t)
+    # one y label per row: pieces of it (a decimal point too faint to join '0' and '6') are one
+    yl = merge_boxes(yl, 0.8 * th, 0.4 * th)
     left = [t for t in below if t.bbox[2] < float(ya.at(t.cy)) - 0.2 * th]  # row labels
     below = [t for t in below if t not in left] + merge_boxes(left, 0.8 * th, 0.6 * th)
     other = [p for p in merge_boxes(other, 0.8 * th, 0.5 * th)
@@ -210,7 +296,36 @@ def _text_regions(tokens: list[Token], frame: Frame, ylen: float, th: float, W: 
     return below, yl, other
 
 
-def _fit_x(rows_below, xt, xa, xlen, pa, th, det: FigureDetection):
+def _readings(text: str) -> list[float]:
+    """Values one tick label may have: as read, then with a decimal point OCR lost."""
+    v = parse_number(text)
+    return ([] if v is None else [v]) + [a for a in lost_point_readings(text) if a != v]
+
+
+def _label_fit(labels: list[Token], positions, increasing: bool, allow_log: bool, reread):
+    """Robust value-vs-pixel fit of one axis' tick labels. When the labels as read disagree
+    (a label left out, fewer than three agreeing, a residual over a pixel) each label is read
+    again (other scales, binarized; ``reread(tokens) -> [[text, ...], ...]``) and the fit
+    picks per label the reading that agrees with the others (tick labels are evenly valued)."""
+    pos = [p for p, _ in positions]
+    ft = [f for _, f in positions]
+    texts = [t.text for t in labels]
+    readings = [_readings(t.text) for t in labels]
+    fit = fit_axis(pos, readings, ft, texts, increasing, allow_log=allow_log)
+    if reread is None or not labels or (
+            fit is not None and not fit.rejected and len(fit.values) >= 3 and fit.residual_px <= 1.0):
+        return fit
+    for k, more in enumerate(reread(labels)):
+        for txt in more:
+            readings[k] += [v for v in _readings(txt) if v not in readings[k]]
+    fit2 = fit_axis(pos, readings, ft, texts, increasing, allow_log=allow_log)
+    if fit2 is not None and (fit is None or (len(fit2.values), -fit2.residual_px)
+                             > (len(fit.values), -fit.residual_px)):
+        return fit2
+    return fit
+
+
+def _fit_x(rows_below, xt, xa, xlen, pa, th, det: FigureDetection, reread=None):
     """Time-axis fit from the first row of numbers under the axis; (fit or None, row index)."""
     warnings = det.warnings
     for i, row in enumerate(rows_below):
@@ -222,16 +337,15 @@ def _fit_x(rows_below, xt, xa, xlen, pa, th, det: FigureDetection):
         warnings.append("x axis: no tick labels could be read under the axis; "
                         "calibrate the x axis by hand")
         return None, None
-    xlab = [t for t in rows_below[i] if parse_number(t.text) is not None]
+    xlab = [t for t in attach_units(rows_below[i], 1.2 * th) if parse_number(t.text) is not None]
     xpos = [label_positions([t], xt, "x", max(3.0, 0.6 * t.w))[0] for t in xlab]
-    xfit = fit_axis([p for p, _ in xpos], [parse_number(t.text) for t in xlab],
-                    [f for _, f in xpos], [t.text for t in xlab], True)
+    xfit = _label_fit(xlab, xpos, True, True, reread)
     det.details["x_labels"] = _axis_tokens(xlab, xpos, xfit)
     _warn_fit("x", xfit, warnings)
     return xfit, i
 
 
-def _fit_y(ylab, yt, th, det: FigureDetection):
+def _fit_y(ylab, yt, th, det: FigureDetection, reread=None):
     """Survival-axis fit from the numbers left of the y axis (never a log axis)."""
     warnings = det.warnings
     if len(ylab) < 2:
@@ -239,8 +353,7 @@ def _fit_y(ylab, yt, th, det: FigureDetection):
                         "calibrate the y axis by hand")
         return None
     ypos = label_positions(ylab, yt, "y", max(3.0, 0.7 * th))
-    yfit = fit_axis([p for p, _ in ypos], [parse_number(t.text) for t in ylab],
-                    [f for _, f in ypos], [t.text for t in ylab], False, allow_log=False)
+    yfit = _label_fit(ylab, ypos, False, False, reread)
     det.details["y_labels"] = _axis_tokens(ylab, ypos, yfit)
     _warn_fit("y", yfit, warnings)
     return yfit
@@ -280,7 +393,9 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     step(0.02)
     # ------------------------------------------------------------------ axes and ticks
     ink, dark, darkness = ink_masks(img)
-    frame = find_frame(dark, darkness)
+    frame = find_frame(dark, darkness, img)
+    if frame.x_axis is None or frame.y_axis is None:
+        frame = _frame_from_labels(ink) or frame
     det.plot_area = pa = frame.plot_area
     xa, ya = frame.x_axis, frame.y_axis
     for name, line in (("x", xa), ("y", ya)):
@@ -326,10 +441,17 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
         return [r[0] for r in (ocr.read_crops([crop(tok)], 28) + ocr.read_crops([crop(tok)], 48))]
 
     # ------------------------------------------------------------------ calibration
+    def reread_labels(toks: list[Token]) -> list[list[str]]:
+        """Each tick label read again: two other scales and binarized (one batch each)."""
+        crops = [crop(t) for t in toks]
+        runs = [ocr.read_crops(crops, 28), ocr.read_crops(crops, 48), ocr.read_crops(crops, 36, binarize=True),
+                ocr.read_crops(crops, 48, binarize=True)]
+        return [[r[k][0] for r in runs] for k in range(len(toks))]
+
     rows_below = rows_of([t for t in below if t.text], 0.6 * th)
-    xfit, x_row_i = _fit_x(rows_below, xt, xa, xlen, pa, th, det)
+    xfit, x_row_i = _fit_x(rows_below, xt, xa, xlen, pa, th, det, reread_labels)
     ylab = [t for t in yl if parse_number(t.text) is not None]
-    yfit = _fit_y(ylab, yt, th, det)
+    yfit = _fit_y(ylab, yt, th, det, reread_labels)
     if xfit is not None:
         conf["calibration_x"] = xfit.confidence
     if yfit is not None:
@@ -381,6 +503,7 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
         text_mask[max(0, y0 - 2):y1 + 2, max(0, int(x0 - 4.6 * th)):x1 + 1] = True
     colours = _arm_colours(img, pa, warnings)
     _name_arms(det, colours, legend, table, warnings, img, text_mask)
+    _arm_styles(det, img, legend, colours, text_mask, warnings, th)
     step(1.0)
     det.seconds = _time.perf_counter() - t_start
     return det

@@ -88,11 +88,13 @@ def ocr_available() -> tuple[bool, str]:
     return (not isinstance(eng, str), eng if isinstance(eng, str) else "")
 
 
-def prepare_crop(crop: np.ndarray, target_height: int = TARGET_HEIGHT) -> np.ndarray:
+def prepare_crop(crop: np.ndarray, target_height: int = TARGET_HEIGHT, binarize: bool = False) -> np.ndarray:
     """Ink-on-white 3-channel uint8 crop, rescaled to ``target_height`` text pixels and padded.
 
     Coloured text (risk-table row labels in the arm's colour) becomes dark grey on white:
     the darkness is the colour's distance from the crop's background (its brightest pixels).
+    ``binarize``: black on white after rescaling (Otsu's threshold), a second look at small
+    blurred or JPEG-smeared glyphs whose grey edges the recogniser misreads ('8' vs '6').
     """
     crop = np.asarray(crop)
     if crop.ndim == 2:
@@ -110,13 +112,17 @@ def prepare_crop(crop: np.ndarray, target_height: int = TARGET_HEIGHT) -> np.nda
         interp = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
         gray = cv2.resize(gray, (max(1, round(gray.shape[1] * scale)), target_height),
                           interpolation=interp)
+    if binarize:
+        _, gray = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     p = round(PAD * target_height / 36)
     gray = cv2.copyMakeBorder(gray, p, p, p, p, cv2.BORDER_CONSTANT, value=255)
     return np.repeat(gray[..., None], 3, axis=2)
 
 
-def read_crops(crops: list[np.ndarray], target_height: int = TARGET_HEIGHT) -> list[tuple[str, float]]:
-    """Recognise one line of text in each crop: [(text, score 0-1), ...] in input order."""
+def read_crops(crops: list[np.ndarray], target_height: int = TARGET_HEIGHT,
+               binarize: bool = False) -> list[tuple[str, float]]:
+    """Recognise one line of text in each crop: [(text, score 0-1), ...] in input order
+    (``binarize``: see :func:`prepare_crop`)."""
     if not crops:
         return []
     eng = _engine()
@@ -124,7 +130,7 @@ def read_crops(crops: list[np.ndarray], target_height: int = TARGET_HEIGHT) -> l
         raise OCRUnavailable(eng)
     from rapidocr.ch_ppocr_rec import TextRecInput  # noqa: PLC0415
 
-    imgs = [prepare_crop(c, target_height) for c in crops]
+    imgs = [prepare_crop(c, target_height, binarize) for c in crops]
     with _LOCK:  # onnxruntime sessions are shared; keep calls serial
         out = eng(TextRecInput(img=imgs))
     # NFKC folds the recogniser's compatibility characters to ASCII ('Ⅱ' -> 'II', fullwidth

@@ -193,13 +193,42 @@ _OCR_FIX = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", "I":
                           "−": "-", "–": "-"})
 
 
+#: a time unit printed after an axis label ("12 mo", "6 months", "2 yr", "30 d")
+_UNIT_WORD = re.compile(r"(mo|mos|mth|mths|months?|m|yrs?|years?|y|wks?|weeks?|w|d|days?)\.?", re.I)
+
+
+def is_unit_word(text: str) -> bool:
+    """True for a time unit written after a tick label ('mo', 'months', 'yr', 'd')."""
+    return bool(text) and _UNIT_WORD.fullmatch(text.strip()) is not None
+
+
+def attach_units(row: list[Token], max_gap: float) -> list[Token]:
+    """Join each number with a unit word right after it ('12' + 'mo' -> '12 mo', one box): the
+    label as a whole is centred on its tick, so its position is the joined box's centre."""
+    out: list[Token] = []
+    for t in row:
+        prev = out[-1] if out else None
+        if (prev is not None and is_unit_word(t.text) and parse_number(prev.text) is not None
+                and not is_unit_word(prev.text) and 0 <= t.bbox[0] - prev.bbox[2] <= max_gap):
+            b = (prev.bbox[0], min(prev.bbox[1], t.bbox[1]), t.bbox[2], max(prev.bbox[3], t.bbox[3]))
+            out[-1] = Token(b, prev.n_parts + t.n_parts, f"{prev.text} {t.text}", min(prev.score, t.score),
+                            prev.rgb, dict(prev.extra))
+        else:
+            out.append(t)
+    return out
+
+
 def parse_number(text: str) -> float | None:
-    """A number as printed ('0.8', '80%', '1,000', '0,8', '1e+02', '10²') or None.
+    """A number as printed ('0.8', '80%', '1,000', '0,8', '1e+02', '10²', '12 mo') or None.
 
     Common OCR confusions (O->0, l->1, S->5) are undone. A thousands separator ('1,250') is
-    told from a decimal comma ('0,8') by the three digits after it."""
+    told from a decimal comma ('0,8') by the three digits after it. A time unit after a space
+    ('12 mo', '6 months') is dropped."""
     if not text:
         return None
+    m = re.fullmatch(r"\s*(\S+)\s+(\S+)\s*", text)
+    if m and is_unit_word(m.group(2)) and re.search(r"\d", m.group(1)):
+        text = m.group(1)
     s = text.strip().replace(" ", "")
     s = s.rstrip("%").rstrip("‰")
     if re.fullmatch(r"\d{1,3}([,.]\d{3})+", s) and not re.fullmatch(r"0[,.]\d{3}", s):

@@ -67,20 +67,37 @@ def label_positions(labels: list[Token], ticks: np.ndarray, along: str, tol: flo
     return out
 
 
-def _fit(pos, val, sign, tol):
-    """RANSAC + least squares; returns (slope, intercept, inlier mask) or None."""
+def _fit(pos, val, sign, tol, lab=None, rank=None):
+    """RANSAC + least squares over readings; returns (slope, intercept, inlier mask over the
+    readings) or None. ``lab``: label index of each reading (several readings of one label are
+    alternatives: at most one of them is used, the nearest to the line; ties go to the lower
+    ``rank``, the preferred reading)."""
     n = len(pos)
+    lab = np.arange(n) if lab is None else np.asarray(lab)
+    rank = np.zeros(n) if rank is None else np.asarray(rank, float)
+    labels = np.unique(lab)
+
+    def choose(s, b):
+        """Per label the reading nearest the line (preferred reading on ties); inlier mask."""
+        resid = np.abs((val - b) / s - pos)
+        inl = np.zeros(n, bool)
+        for k in labels:
+            idx = np.nonzero(lab == k)[0]
+            idx = idx[resid[idx] <= tol]
+            if idx.size:
+                inl[idx[np.lexsort((resid[idx], rank[idx]))[0]]] = True
+        return inl, resid
+
     best = None
     for i, j in combinations(range(n), 2):
-        if pos[i] == pos[j] or val[i] == val[j]:
+        if lab[i] == lab[j] or pos[i] == pos[j] or val[i] == val[j]:
             continue
         s = (val[j] - val[i]) / (pos[j] - pos[i])
         if np.sign(s) != sign:
             continue
         b = val[i] - s * pos[i]
-        resid = np.abs((val - b) / s - pos)
-        inl = resid <= tol
-        key = (inl.sum(), -resid[inl].sum())
+        inl, resid = choose(s, b)
+        key = (inl.sum(), -rank[inl].sum(), -resid[inl].sum())
         if best is None or key > best[0]:
             best = (key, inl)
     if best is None:
@@ -89,32 +106,51 @@ def _fit(pos, val, sign, tol):
     s, b = np.polyfit(pos[inl], val[inl], 1)
     if np.sign(s) != sign:
         return None
-    inl2 = np.abs((val - b) / s - pos) <= tol
+    inl2, _ = choose(s, b)
     if inl2.sum() >= inl.sum():
         inl = inl2
         s, b = np.polyfit(pos[inl], val[inl], 1)
     return float(s), float(b), inl
 
 
+def lost_point_readings(text: str) -> list[float]:
+    """Values a label may have had when OCR lost its decimal point ('06' -> 0.6, '125' -> 1.25,
+    12.5): the common misreading of small tick labels. Empty for text with a point."""
+    import re  # noqa: PLC0415
+
+    d = (text or "").strip().rstrip("%")
+    if not re.fullmatch(r"\d{2,4}", d):
+        return []
+    return [float(d[:k] + "." + d[k:]) for k in range(1, len(d))]
+
+
 def fit_axis(pos, values, from_tick, texts, increasing_pos: bool, tol: float = 2.5,
              allow_log: bool = True) -> AxisFit | None:
     """Fit value vs pixel for one axis.
 
-    increasing_pos: values grow with the pixel coordinate (x axis) or against it (y axis,
-    pixels grow downwards). Returns None when fewer than two labels agree.
+    ``values``: per label its value, or a sequence of alternative readings, preferred first
+    (several OCR passes, a lost decimal point); the fit uses for each label the reading that
+    agrees with the others. increasing_pos: values grow with the pixel coordinate (x axis) or
+    against it (y axis, pixels grow downwards). Returns None when fewer than two labels agree.
     """
-    pos = np.asarray(pos, float)
-    val = np.asarray(values, float)
-    ft = np.asarray(from_tick, bool)
-    if pos.size < 2:
+    alts = [[float(v) for v in (vs if np.ndim(vs) else [vs]) if v is not None and np.isfinite(v)]
+            for vs in values]
+    lab = np.array([k for k, a in enumerate(alts) for _ in a], int)
+    rank = np.array([r for a in alts for r in range(len(a))], float)
+    pos_all = np.asarray(pos, float)
+    ft_all = np.asarray(from_tick, bool)
+    val = np.array([v for a in alts for v in a], float)
+    pos = pos_all[lab] if lab.size else np.empty(0)
+    ft = ft_all[lab] if lab.size else np.empty(0, bool)
+    if np.unique(lab).size < 2:
         return None
     sign = 1.0 if increasing_pos else -1.0
-    lin = _fit(pos, val, sign, tol)
+    lin = _fit(pos, val, sign, tol, lab, rank)
     cands = []
     if lin is not None:
         cands.append((False, lin))
     if allow_log and np.all(val > 0) and np.unique(val).size >= 3:
-        lg = _fit(pos, np.log10(val), sign, tol)
+        lg = _fit(pos, np.log10(val), sign, tol, lab, rank)
         if lg is not None:
             cands.append((True, lg))
     if not cands:
@@ -125,6 +161,7 @@ def fit_axis(pos, values, from_tick, texts, increasing_pos: bool, tol: float = 2
         return None
     v = np.log10(val) if log else val
     resid = (v[inl] - b) / s - pos[inl]
-    rejected = [str(t) for t, k in zip(texts, inl) if not k]
-    return AxisFit(s, b, log, pos[inl], val[inl], int(pos.size), float(np.sqrt(np.mean(resid ** 2))),
+    used = set(lab[inl].tolist())
+    rejected = [str(t) for k, t in enumerate(texts) if k not in used]
+    return AxisFit(s, b, log, pos[inl], val[inl], len(alts), float(np.sqrt(np.mean(resid ** 2))),
                    int(ft[inl].sum()), rejected)

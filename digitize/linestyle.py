@@ -1,0 +1,340 @@
+"""Line-style signatures: tell curves of one colour apart by how they are drawn.
+
+A solid curve is one long connected stroke (its drops join its plateaus); a dashed one is a
+chain of short strokes of one length (the dash), a dotted one a chain of dots about a line
+width long; dash-dot alternates both. So the connected pieces of one colour's ink, measured by
+their stroke length (bounding box width + height: a dash bent round a step corner keeps its
+length), fall into one length class per line style. Where curves cross or run together, their
+pieces merge into the longer class; the tracer bridges those stretches by continuity (ink of
+another curve on top), never by jumping (:mod:`digitize.trace`).
+
+Pure functions on numpy arrays (crop pixels, bool ink maps).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+STYLES = ("solid", "dashed", "dotted", "dashdot")
+#: styles by the typical length of their pieces (shortest first)
+BY_LENGTH = ("dotted", "dashdot", "dashed", "solid")
+#: a population of short pieces is a dashed or dotted curve if it has at least this many
+#: pieces ...
+MIN_PIECES = 12
+#: ... spread over at least this share of the plot's width ...
+MIN_SPAN_SHARE = 0.3
+#: ... and falls left to right (Spearman's rho of x and image y at least this): a KM curve
+#: never rises; text and legend glyphs are local and unordered
+MIN_FALL_RHO = 0.6
+#: a short piece is at most this many times the median short piece's length (a dash with a
+#: censor mark on it is 2-3 dashes long); longer ones are strokes of a solid line
+LONG_FACTOR = 6.0
+#: ... and at most this share of the plot's width (a cluster of censor marks on a dashed line
+#: is as long as a few dashes; a solid curve's stroke spans a good part of the plot)
+LONG_SHARE = 0.06
+
+
+def pieces(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, stats) of the 8-connected pieces of a bool ink map: labels (H, W) int32 (0 =
+    none), stats rows per label (x, y, w, h, area) as cv2.connectedComponentsWithStats."""
+    import cv2
+
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(np.asarray(ink, np.uint8), connectivity=8)
+    return labels, stats[:, :5]
+
+
+def stroke_length(stats: np.ndarray) -> np.ndarray:
+    """Stroke length (pixels) of each piece: bounding-box width + height - 1."""
+    return (stats[:, 2] + stats[:, 3] - 1).astype(float)
+
+
+def _kmeans_1d(v: np.ndarray, centres: np.ndarray, iters: int = 30) -> np.ndarray:
+    """Class (index into ``centres``, sorted ascending) of each value, by 1-D k-means."""
+    c = np.sort(np.asarray(centres, float))
+    for _ in range(iters):
+        lab = np.argmin(np.abs(v[:, None] - c[None, :]), axis=1)
+        new = np.array([v[lab == j].mean() if (lab == j).any() else c[j] for j in range(c.size)])
+        if np.allclose(new, c):
+            break
+        c = np.sort(new)
+    return np.argmin(np.abs(v[:, None] - c[None, :]), axis=1)
+
+
+def piece_classes(stats: np.ndarray, n_classes: int, line_width: float) -> np.ndarray:
+    """Length class 0..n_classes-1 (shortest first) of each piece (row 0, the background, gets
+    -1); pieces too small to be ink (under a line width's square) get -1 too.
+
+    The longest class takes the long strokes (longer than LONG_FACTOR x the median piece: a
+    solid line's), the others split the rest by 1-D k-means on log length (dash vs dot)."""
+    length = stroke_length(stats)
+    out = np.full(length.size, -1, np.int64)
+    real = np.arange(length.size) > 0
+    real &= stats[:, 4] >= max(1.0, 0.5 * line_width * line_width)
+    idx = np.flatnonzero(real)
+    if idx.size == 0 or n_classes < 1:
+        return out
+    if n_classes == 1:
+        out[idx] = 0
+        return out
+    lv = np.log(length[idx])
+    cent = np.quantile(lv, np.linspace(0.1, 1.0, n_classes))
+    cent[-1] = lv.max()
+    out[idx] = _kmeans_1d(lv, cent)
+    return out
+
+
+def _short_classes(stats: np.ndarray, n: int, line_width: float) -> np.ndarray:
+    """Class 0..n-1 (shortest first) of short pieces (stats rows) of ``n`` dashed/dotted
+    styles. Censor marks on those lines (and pieces merged where lines touch) are longer than
+    any dash: one more length class takes them, and each of its pieces joins the class of the
+    nearest piece of the others (the line it sits on)."""
+    if n <= 1 or stats.shape[0] <= n:
+        return np.zeros(stats.shape[0], np.int64)
+    lv = np.log(stroke_length(stats))
+    cls = _kmeans_1d(lv, np.quantile(lv, np.linspace(0.05, 1.0, n + 1)))
+    extra = cls == n
+    if extra.any() and (~extra).any():
+        # distance to each class's nearest piece in units of that class's own spacing (dots lie
+        # closer together than dashes: a mark on a dashed line is nearer a dash than its pitch)
+        c = np.column_stack([stats[:, 0] + stats[:, 2] / 2.0, stats[:, 1] + stats[:, 3] / 2.0])
+        score = np.full((int(extra.sum()), n), np.inf)
+        for j in range(n):
+            cj = c[cls == j]
+            if cj.shape[0] == 0:
+                continue
+            dj = np.linalg.norm(cj[:, None] - cj[None], axis=2)
+            np.fill_diagonal(dj, np.inf)
+            pitch = float(np.median(dj.min(axis=1))) if cj.shape[0] > 1 else 1.0
+            score[:, j] = np.linalg.norm(c[extra][:, None] - cj[None], axis=2).min(axis=1) / max(pitch, 1.0)
+        cls[extra] = np.argmin(score, axis=1)
+    return np.minimum(cls, n - 1)
+
+
+def split_by_style(ink: np.ndarray, styles: list[str], line_width: float) -> dict[str, np.ndarray]:
+    """Bool map per style in ``styles`` (distinct, any order): the ink pieces whose stroke length
+    falls in that style's class. ``ink``: bool (H, W) map of one colour's ink."""
+    labels, stats = pieces(ink)
+    order = sorted(set(styles), key=BY_LENGTH.index)
+    if "solid" in order and len(order) > 1:
+        # the solid class is the long strokes; the rest split among the others
+        length = stroke_length(stats)
+        short = np.arange(length.size) > 0
+        short &= stats[:, 4] >= max(1.0, 0.5 * line_width * line_width)
+        med = float(np.median(length[short])) if short.any() else 1.0
+        cls = np.full(length.size, -1, np.int64)
+        long_ = short & (length > max(LONG_FACTOR * med, 6.0 * line_width + 6.0, LONG_SHARE * ink.shape[1]))
+        rest = short & ~long_
+        cls[long_] = len(order) - 1
+        if len(order) > 2 and rest.any():
+            cls[rest] = _short_classes(stats[rest], len(order) - 1, line_width)
+        else:
+            cls[rest] = 0
+    else:
+        real = (np.arange(stats.shape[0]) > 0) & (stats[:, 4] >= max(1.0, 0.5 * line_width * line_width))
+        cls = np.full(stats.shape[0], -1, np.int64)
+        if real.any():
+            cls[real] = _short_classes(stats[real], len(order), line_width)
+    lut = np.asarray(cls)
+    return {s: lut[labels] == i for i, s in enumerate(order)}
+
+
+def gaps_filled(ink: np.ndarray, gap: int) -> np.ndarray:
+    """Bool map of the pixels in a dashed/dotted line's gaps: closing of ``ink`` along rows and
+    along columns over ``gap`` pixels, minus the ink (for the tracer these are the line's
+    own drawing, not bare paper)."""
+    import cv2
+
+    g = int(max(1, gap))
+    m = np.asarray(ink, np.uint8)
+    h = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((1, g + 2), np.uint8))
+    v = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((g + 2, 1), np.uint8))
+    return ((h | v) > 0) & ~np.asarray(ink, bool)
+
+
+def gap_length(ink: np.ndarray) -> int:
+    """Typical gap (pixels) between a dashed/dotted line's pieces: the median distance from each
+    piece's box to its nearest neighbour's along x (the line runs mostly left to right)."""
+    _, stats = pieces(ink)
+    st = stats[1:]
+    if st.shape[0] < 3:
+        return 4
+    order = np.argsort(st[:, 0])
+    x0 = st[order, 0]
+    x1 = x0 + st[order, 2]
+    gaps = x0[1:] - x1[:-1]
+    gaps = gaps[gaps > 0]
+    return int(np.clip(np.median(gaps) if gaps.size else 4, 2, 40))
+
+
+def falls_as_a_curve(stats: np.ndarray, width: int) -> bool:
+    """The pieces (stats rows) form a KM curve's chain: enough of them, spread across the plot,
+    falling left to right (Spearman's rho of centre x and image y)."""
+    if stats.shape[0] < MIN_PIECES:
+        return False
+    cx = stats[:, 0] + stats[:, 2] / 2.0
+    cy = stats[:, 1] + stats[:, 3] / 2.0
+    if cx.max() - cx.min() < MIN_SPAN_SHARE * width:
+        return False
+    rx = np.argsort(np.argsort(cx)).astype(float)
+    ry = np.argsort(np.argsort(cy)).astype(float)
+    if rx.std() == 0 or ry.std() == 0:
+        return False
+    return float(np.corrcoef(rx, ry)[0, 1]) >= MIN_FALL_RHO
+
+
+def propose_styles(ink: np.ndarray, line_width: float) -> list[str]:
+    """The line styles drawn in one colour's ink (bool crop map), longest first: 'solid' if a
+    long stroke is there, 'dashed' / 'dotted' for chains of short pieces that fall like a KM
+    curve (two chains if their lengths differ by more than 2.5x)."""
+    labels, stats = pieces(ink)
+    length = stroke_length(stats)
+    real = (np.arange(length.size) > 0) & (stats[:, 4] >= max(1.0, 0.5 * line_width * line_width))
+    if not real.any():
+        return []
+    w = ink.shape[1]
+    med = float(np.median(length[real]))
+    cut = max(LONG_FACTOR * med, 6.0 * line_width + 6.0, LONG_SHARE * w)
+    long_ = real & (length > cut) & (length > 0.1 * w)
+    out = ["solid"] if long_.any() else []
+    short = real & (length <= cut)
+    if not falls_as_a_curve(stats[short], w):
+        return out or ["solid"]
+    lv = np.log(length[short])
+    cls = _kmeans_1d(lv, np.quantile(lv, [0.1, 0.9]))
+    c0, c1 = (np.exp(lv[cls == j].mean()) if (cls == j).any() else 0.0 for j in (0, 1))
+    st = stats[short]
+    if c0 > 0 and c1 > 2.5 * c0 and falls_as_a_curve(st[cls == 0], w) and falls_as_a_curve(st[cls == 1], w) \
+            and _own_neighbours(st, cls) >= 0.6:
+        return out + ["dashed", "dotted"]
+    dotted = med <= 2.0 * line_width + 1.0
+    return out + ["dotted" if dotted else "dashed"]
+
+
+def _own_neighbours(stats: np.ndarray, cls: np.ndarray) -> float:
+    """Smaller of the two classes' shares of pieces whose nearest piece is of their own class:
+    two lines' pieces neighbour their own kind; censor marks on a dashed line neighbour dashes."""
+    c = np.column_stack([stats[:, 0] + stats[:, 2] / 2.0, stats[:, 1] + stats[:, 3] / 2.0])
+    d = np.linalg.norm(c[:, None] - c[None], axis=2)
+    np.fill_diagonal(d, np.inf)
+    same = cls[np.argmin(d, axis=1)] == cls
+    return min(float(same[cls == j].mean()) for j in (0, 1))
+
+
+def style_at(ink: np.ndarray, styles_map: dict[str, np.ndarray], point: tuple[float, float],
+             radius: int = 6) -> str | None:
+    """The style whose ink (``styles_map`` from :func:`split_by_style`) holds the ink pixel
+    nearest ``point`` (x, y crop pixels) within ``radius`` pixels; None if no ink is there."""
+    p = snap_to_ink(ink, point, radius)
+    if p is None:
+        return None
+    x, y = p
+    for s, m in styles_map.items():
+        if m[y, x]:
+            return s
+    return None
+
+
+def snap_to_ink(ink: np.ndarray, point: tuple[float, float], radius: int = 6) -> tuple[int, int] | None:
+    """(x, y) of the ink pixel nearest ``point`` (x, y pixels) within ``radius`` pixels (a
+    user's click lands a pixel or two off a thin line), or None."""
+    h, w = ink.shape
+    x, y = int(round(point[0])), int(round(point[1]))
+    ya, yb, xa, xb = max(0, y - radius), min(h, y + radius + 1), max(0, x - radius), min(w, x + radius + 1)
+    if ya >= yb or xa >= xb:
+        return None
+    ys, xs = np.nonzero(ink[ya:yb, xa:xb])
+    if ys.size == 0:
+        return None
+    d = (ys + ya - y) ** 2 + (xs + xa - x) ** 2
+    j = int(np.argmin(d))
+    return int(xs[j] + xa), int(ys[j] + ya)
+
+
+def swatch_style(ink: np.ndarray, line_width: float) -> str | None:
+    """Line style drawn in a legend swatch (bool ink map of the swatch's box): one stroke as
+    long as the box is solid; several pieces are dashed, or dotted if they are dots (at most
+    two line widths and a pixel long); None if no ink."""
+    _, stats = pieces(ink)
+    st = stats[1:]
+    st = st[st[:, 4] >= 1]
+    if st.shape[0] == 0:
+        return None
+    length = stroke_length(st)
+    if st.shape[0] == 1 or length.max() >= 0.7 * (st[:, 0] + st[:, 2]).max() - st[:, 0].min():
+        return "solid"
+    return "dotted" if np.median(length) <= 2.0 * line_width + 1.0 else "dashed"
+
+
+def styles_for_arms(image, plot_area, arms: list, legend_boxes: dict | None = None,
+                    exclude: np.ndarray | None = None, add_unnamed: bool = True) -> tuple[list, list[str]]:
+    """Zero-click: arms (extract.ArmSpec) with line styles where several curves share a colour.
+
+    For each colour, its ink in the plot area (within Delta E 25 of it, off the paper; minus
+    ``exclude``, bool image map of text and axes) is split into the styles drawn
+    (:func:`propose_styles`). Arms of that colour named from legend entries take the style their
+    swatch shows (``legend_boxes``: arm name -> swatch box x0, y0, x1, y1 image pixels); others
+    take the remaining styles in R's line-type order. With ``add_unnamed`` (no arm names are
+    printed), a black or grey drawn in more styles than it has arms gets one arm per extra
+    style ("Arm k"). Returns (arms, notes)."""
+    from digitize.extract import ArmSpec, _colour_groups
+    from digitize.inkmask import background_color, is_neutral, rgb_to_lab
+    from digitize.trace import line_width_guess
+
+    img = np.asarray(image)
+    x0, y0, x1, y1 = (int(v) for v in plot_area)
+    b = 3
+    crop = img[y0 + b:y1 - b, x0 + b:x1 - b]
+    if crop.size == 0 or not arms:
+        return list(arms), []
+    lab = rgb_to_lab(crop)
+    paper = rgb_to_lab(background_color(crop)[None].astype(float))[0]
+    off_paper = np.linalg.norm(lab - paper, axis=2) > 25.0
+    if exclude is not None:
+        off_paper &= ~np.asarray(exclude, bool)[y0 + b:y1 - b, x0 + b:x1 - b]
+    reps, colour_of = _colour_groups(list(arms))
+    out = list(arms)
+    notes: list[str] = []
+    # each pixel to the nearest arm colour: a grey curve's ink is not a black curve's dashes
+    d_rep = np.stack([np.linalg.norm(lab - rgb_to_lab(np.array([r.rgb], float))[0], axis=2) for r in reps])
+    nearest = np.argmin(d_rep, axis=0)
+    for k, rep in enumerate(reps):
+        members = [i for i, c in enumerate(colour_of) if c == k]
+        ink = off_paper & (d_rep[k] < 25.0) & (nearest == k)
+        if ink.sum() < 50:
+            continue
+        lw = line_width_guess(ink.astype(np.float32))
+        found = propose_styles(ink, lw)
+        # black-and-white figures tell curves apart by style; a coloured curve's chains of
+        # short pieces are its own dashes (its style needs no arm of its own)
+        if len(members) < 2 and (len(found) < 2 or not is_neutral(rep.rgb) or not add_unnamed):
+            continue
+        styles: dict[int, str] = {}
+        for i in members:
+            box = (legend_boxes or {}).get(arms[i].name)
+            if box is not None:
+                bx0, by0, bx1, by1 = (int(v) for v in box)
+                sw = img[max(0, by0):by1 + 1, max(0, bx0):bx1 + 1]
+                if sw.size:
+                    sl = rgb_to_lab(sw)
+                    sink = (np.linalg.norm(sl - paper, axis=2) > 25.0) & \
+                        (np.linalg.norm(sl - rgb_to_lab(np.array([rep.rgb], float))[0], axis=2) < 25.0)
+                    st = swatch_style(sink, lw)
+                    if st is not None and st not in styles.values():
+                        styles[i] = st
+        order = found + [s for s in ("solid", "dashed", "dotted", "dashdot") if s not in found]
+        for i in members:
+            if i not in styles:
+                free = [s for s in order if s not in styles.values()]
+                styles[i] = free[0] if free else "solid"
+                if len(members) > 1:
+                    notes.append(f"arms: '{arms[i].name}' shares colour {rep.hex} with another arm; its "
+                                 f"line style was taken as {styles[i]} by order; check it")
+        for i in members:
+            a = arms[i]
+            out[i] = ArmSpec(a.name, a.rgb, a.tolerance, style=styles[i], at=a.at)
+        for s in found if add_unnamed else ():
+            if s not in styles.values():
+                name = f"Arm {len(out) + 1}"
+                out.append(ArmSpec(name, rep.rgb, rep.tolerance, style=s))
+                notes.append(f"arms: a {s} curve of colour {rep.hex} matches no printed arm name; "
+                             f"added as '{name}'")
+    return out, notes

@@ -1,0 +1,163 @@
+"""Arms that share a colour, told apart by line style (issue 14): two black curves, solid and
+dashed, that cross; a dotted one beside a solid one; the eyedropper's snap to a line's core;
+R-rendered black-and-white figures (skipped without Rscript)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from digitize.accuracy import curve_errors
+from digitize.calibrate import Calibration
+from digitize.colors import ink_colour_at
+from digitize.extract import ArmSpec, extract_arms
+from kmrecon.cli import main
+from simulate.figure import render_figure
+from simulate.ipd import simulate_arm
+from test_digitize_extract import _style
+
+NAMES = ("Control", "Treatment")
+
+
+def _crossing_ipd(seed: int = 0) -> pd.DataFrame:
+    """Two arms whose KM curves cross: early deaths in one (Weibull shape 0.6), late in the other
+    (shape 2)."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for name, shape, median in zip(NAMES, (0.6, 2.0), (12.0, 16.0)):
+        d = simulate_arm(120, rng, median=median, shape=shape, follow_up=48.0, accrual=24.0, dropout_rate=0.01)
+        d["time"] = np.maximum(d["time"].round(2), 0.01)
+        d.insert(0, "arm", name)
+        frames.append(d)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _black(styles, censor="+", **kw):
+    names = NAMES[:len(styles)]
+    return render_figure(_crossing_ipd(), _style(names, colors=("#000000",) * len(styles), line_styles=styles,
+                                                 censor_mark=censor, dpi=120, width_in=6.5, height_in=4.6,
+                                                 line_width_px=1.6, **kw))
+
+
+@pytest.fixture(scope="module")
+def solid_dashed():
+    fig = _black(("solid", "dashed"))
+    # the curves cross (the truth's survival difference changes sign)
+    grid = np.linspace(0.5, 30, 60)
+    s = [np.interp(grid, *fig.truth.km(a)) for a in NAMES]
+    assert (s[0] - s[1]).min() < -0.05 and (s[0] - s[1]).max() > 0.05
+    return fig
+
+
+def _cal_args(fig) -> list[str]:
+    c = fig.truth.calibration
+    return [a for k in ("x1", "x2", "y1", "y2") for a in (f"--{k}", f"{c[k]['px']},{c[k]['py']}={c[k]['value']}")]
+
+
+def _cli_iae(fig, tmp_path, arm_args) -> dict[str, float]:
+    from PIL import Image
+
+    png = tmp_path / "bw.png"
+    Image.fromarray(fig.image).save(png)
+    out = tmp_path / "ipd.csv"
+    assert main(["extract", str(png), *_cal_args(fig), *arm_args, "--out", str(out)]) == 0
+    curves = pd.read_csv(tmp_path / "ipd.curves.csv")
+    iae = {}
+    for a in NAMES:
+        g = curves[curves["arm"] == a]
+        iae[a] = curve_errors(g["time"].to_numpy(), g["survival"].to_numpy(), *fig.truth.km(a))["iae"]
+    return iae
+
+
+def test_two_black_arms_solid_and_dashed_by_style(solid_dashed, tmp_path):
+    """Before: the first arm took every black pixel, the second was 'not found' (exit 2)."""
+    iae = _cli_iae(solid_dashed, tmp_path, ["--arm", f"{NAMES[0]}=#000000,solid",
+                                            "--arm", f"{NAMES[1]}=#000000,dashed"])
+    assert max(iae.values()) <= 0.004, iae
+
+
+def test_two_black_arms_told_apart_by_a_point_on_one(solid_dashed, tmp_path):
+    """--arm-at on the dashed curve (where it runs well above the solid one) is enough."""
+    tr = solid_dashed.truth
+    t = 8.0
+    s = float(np.interp(t, *tr.km(NAMES[1])))
+    px, py, _ = tr.data_to_pixel @ np.array([t, s * (100.0 if tr.y_percent else 1.0), 1.0])
+    iae = _cli_iae(solid_dashed, tmp_path, ["--arm", f"{NAMES[0]}=#000000", "--arm", f"{NAMES[1]}=#000000",
+                                            "--arm-at", f"{NAMES[1]}={px + 2:.1f},{py - 2:.1f}"])
+    assert max(iae.values()) <= 0.004, iae
+
+
+def test_parse_arm_style_and_errors():
+    from digitize.cli import parse_arm, parse_arm_at
+    from kmrecon.errors import KMReconError
+
+    spec = parse_arm("Placebo=#1F77B4:12,dashed")
+    assert (spec.rgb, spec.tolerance, spec.style) == ((31, 119, 180), 12.0, "dashed")
+    assert parse_arm("A=#000000").style is None
+    assert parse_arm_at("Arm B=412.5,230") == ("Arm B", (412.5, 230.0))
+    for bad in ("A=#000000,wavy",):
+        with pytest.raises(KMReconError, match="line style"):
+            parse_arm(bad)
+    with pytest.raises(KMReconError, match="NAME=PX,PY"):
+        parse_arm_at("A=412")
+
+
+def test_dotted_line_is_not_censor_marks():
+    """A dotted black curve beside a solid one, no censor marks drawn: neither arm reports the
+    dots as marks, and both curves come back."""
+    fig = _black(("solid", "dotted"), censor="none")
+    tr = fig.truth
+    cal = Calibration.from_dict(tr.calibration)
+    arms = extract_arms(fig.image, cal, [ArmSpec(NAMES[0], (0, 0, 0), style="solid"),
+                                         ArmSpec(NAMES[1], (0, 0, 0), style="dotted")])
+    for a in arms:
+        assert a.censor_times.size <= 2, (a.name, a.censor_times)
+        err = curve_errors(a.time, a.survival, *tr.km(a.name))
+        assert err["iae"] <= 0.006, (a.name, err)
+
+
+def test_eyedropper_snaps_to_a_thick_lines_core():
+    """A 4 px dark-blue line on white: clicks up to 5 px off it (on paper, on its anti-aliased
+    rim) read the line's colour, never the paper's; a click far from any ink says so."""
+    img = np.full((60, 80, 3), 255, np.uint8)
+    line = np.array([20, 40, 120], np.uint8)
+    img[28:32, 5:75] = line
+    img[27, 5:75] = img[32, 5:75] = (np.asarray(line, float) * 0.4 + 255 * 0.6).astype(np.uint8)   # rim
+    for dy in (-5, -3, -1, 0, 2, 4, 5):
+        rgb, at, warn = ink_colour_at(img, (40.3, 29.5 + dy))
+        assert rgb == tuple(int(v) for v in line), (dy, rgb)
+        assert at is not None and 28 <= at[1] <= 31 and not warn
+    rgb, at, warn = ink_colour_at(img, (40, 5))
+    assert at is None and warn and "paper" in warn[0]
+    _, _, warn = ink_colour_at(img, (40, 30), others={"Control": (22, 40, 118)})
+    assert warn and "Control" in warn[0]
+
+
+def test_eyedropper_on_a_grey_line_touching_a_black_one():
+    """A 2 px grey line crossing a black one: a click on the grey line reads grey, not black."""
+    img = np.full((60, 80, 3), 255, np.uint8)
+    img[30:32, 5:75] = 120              # grey, horizontal
+    img[5:55, 50:52] = 0                # black, vertical, crossing it
+    rgb, at, warn = ink_colour_at(img, (20.0, 33.0))
+    assert rgb == (120, 120, 120) and at is not None and not warn
+
+
+@pytest.mark.skipif(not __import__("simulate.rbw", fromlist=["have_r"]).have_r(), reason="needs Rscript")
+def test_base_r_black_solid_dashed_dotted():
+    """base R plot(survfit, lty=1:3, col='black', mark.time=TRUE): three black arms, given by style."""
+    from simulate.rbw import render_r
+
+    rng = np.random.default_rng(3)
+    frames = []
+    for name, shape, median in zip("ABC", (0.7, 1.5, 1.0), (10.0, 18.0, 30.0)):
+        d = simulate_arm(100, rng, median=median, shape=shape, follow_up=48.0, accrual=24.0)
+        d["time"] = np.maximum(d["time"].round(2), 0.01)
+        d.insert(0, "arm", name)
+        frames.append(d)
+    fig = render_r(pd.concat(frames, ignore_index=True), {"A": "solid", "B": "dashed", "C": "dotted"},
+                   width=1000, height=700, res=120)
+    cal = Calibration.from_dict(fig.calibration)
+    arms = extract_arms(fig.image, cal, [ArmSpec(a, (0, 0, 0), style=fig.styles[a]) for a in fig.arms],
+                        plot_area=fig.plot_area)
+    iae = {a.name: curve_errors(a.time, a.survival, *fig.km(a.name))["iae"] for a in arms}
+    assert max(iae.values()) <= 0.006, iae

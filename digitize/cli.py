@@ -30,7 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="PDF page, 0-based, or auto (default): the first page with a KM figure, "
                              "blank pages skipped")
     parser.add_argument("--panel", type=int, default=None, metavar="K",
-                        help="which figure on the page, 1-based, when it holds several (default 1)")
+                        help="which figure on the PDF page, or which Kaplan-Meier plot of a multi-panel "
+                             "image, 1-based, when there are several (default 1 on a PDF page; in an "
+                             "image with several plots the command lists them and stops)")
     parser.add_argument("--dpi", type=int, default=200,
                         help=f"PDF rendering resolution, {DPI_RANGE[0]}-{DPI_RANGE[1]} (default 200)")
     for name, what in (("x1", "first x-axis point"), ("x2", "second x-axis point"),
@@ -54,9 +56,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", choices=("default", "guyot"), default="default",
                         help="reconstruction: default (exact solve) or guyot (Guyot et al. 2012)")
     parser.add_argument("--out", metavar="IPD.csv", required=True, help="output IPD (.csv or .xlsx)")
-    parser.add_argument("--panel", type=int, metavar="K", default=None,
-                        help="which Kaplan-Meier plot of a multi-panel figure to read, 1-based (default: "
-                             "the only one; with several the command lists them and stops)")
 
 
 def _page(text: str):

@@ -109,6 +109,22 @@ def to_rgb8(arr: np.ndarray, bgr: bool = True) -> np.ndarray:
     return np.ascontiguousarray(np.clip(np.rint(f * 255.0), 0, 255).astype(np.uint8))
 
 
+#: contrast (0-255, per channel) below which an image counts as blank: no drawn axes or curves
+BLANK_CONTRAST = 16
+
+
+def is_blank(image: np.ndarray) -> bool:
+    """True when every channel spans less than :data:`BLANK_CONTRAST` levels: one flat colour,
+    nothing drawn (a KM figure has dark axes on paper). Detection bails out on such an image
+    instead of spending the whole pipeline's time and memory on a huge empty page."""
+    a = np.asarray(image)
+    if a.size == 0:
+        return True
+    if a.ndim == 2:
+        a = a[..., None]
+    return all(int(a[..., c].max()) - int(a[..., c].min()) < BLANK_CONTRAST for c in range(a.shape[2]))
+
+
 def pdf_page_count(path) -> int:
     """Number of pages in a PDF file."""
     path, data = _read_bytes(path)

@@ -385,7 +385,9 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     det = FigureDetection(None, None, [], None, None, conf, warnings)
     # a KM figure has drawn axes: an image of one flat colour has nothing to read (and would
     # cost the full pipeline's time and memory on a huge blank page)
-    if all(int(img[..., c].max()) - int(img[..., c].min()) < 16 for c in range(3)):
+    from digitize.image import is_blank
+
+    if is_blank(img):
         warnings.append("the image is blank (one flat colour): no x axis line, no y axis line and no "
                         "curves drawn; check that this is the figure")
         det.seconds = _time.perf_counter() - t_start

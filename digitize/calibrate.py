@@ -60,6 +60,10 @@ class Calibration:
     log_x: bool = False
     no_rotation: bool = False
     y_percent: bool | None = None
+    #: the time axis runs right to left / the survival axis top to bottom (set only when the
+    #: figure really is drawn so; otherwise such points are a calibration mistake and refused)
+    reversed_x: bool = False
+    reversed_y: bool = False
 
     def __post_init__(self):
         self.x1, self.x2 = _point(self.x1, "X1"), _point(self.x2, "X2")
@@ -101,6 +105,30 @@ class Calibration:
             self.y_percent = bool(max(abs(self.y1.value), abs(self.y2.value)) > 1.5)
         self.y_percent = bool(self.y_percent)
         self._build()
+        self._check_direction()
+
+    def _check_direction(self) -> None:
+        """Time increases to the right and survival upwards in a KM figure; points that say
+        otherwise are almost always swapped values (X1 typed as X2's) and would read the
+        curve backwards, so they are refused unless the axis is declared reversed."""
+        self.reversed_x, self.reversed_y = bool(self.reversed_x), bool(self.reversed_y)
+        dt_dpx, ds_dpy = self._m[0, 0], self._m[1, 1]
+        if (dt_dpx < 0) != self.reversed_x:
+            raise CalibrationError(
+                f"the time axis runs {'right to left' if dt_dpx < 0 else 'left to right'}: X1 "
+                f"(value {self.x1.value:g}) is at pixel x {self.x1.px:g} and X2 (value {self.x2.value:g}) at "
+                f"x {self.x2.px:g}. Check that the values belong to the points"
+                + ("; if the figure's time axis really runs right to left, say the axis is reversed"
+                   " (--reversed-x)" if dt_dpx < 0 else "")
+            )
+        if (ds_dpy > 0) != self.reversed_y:
+            raise CalibrationError(
+                f"the survival axis runs {'downwards' if ds_dpy > 0 else 'upwards'}: Y1 (value "
+                f"{self.y1.value:g}) is at pixel y {self.y1.py:g} and Y2 (value {self.y2.value:g}) at y "
+                f"{self.y2.py:g} (pixel y grows downwards). Check that the values belong to the points"
+                + ("; if the survival axis really is drawn upside down, say the axis is reversed "
+                   "(--reversed-y)" if ds_dpy > 0 else "")
+            )
 
     # ------------------------------------------------------------------ maps
     def _xv(self, v: float) -> float:
@@ -170,6 +198,8 @@ class Calibration:
             "x1": self.x1.to_dict(), "x2": self.x2.to_dict(),
             "y1": self.y1.to_dict(), "y2": self.y2.to_dict(),
             "log_x": self.log_x, "no_rotation": self.no_rotation, "y_percent": self.y_percent,
+            **({"reversed_x": True} if self.reversed_x else {}),
+            **({"reversed_y": True} if self.reversed_y else {}),
         }
 
     @classmethod
@@ -185,4 +215,5 @@ class Calibration:
             y1=_point(d["y1"], "Y1"), y2=_point(d["y2"], "Y2"),
             log_x=bool(d.get("log_x", False)), no_rotation=bool(d.get("no_rotation", False)),
             y_percent=None if yp is None else bool(yp),
+            reversed_x=bool(d.get("reversed_x", False)), reversed_y=bool(d.get("reversed_y", False)),
         )

@@ -9,6 +9,7 @@ detector is tried; if it cannot calibrate, the command asks for --x1/--x2/--y1/-
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from pathlib import Path
@@ -16,8 +17,10 @@ from pathlib import Path
 from kmrecon.errors import KMReconError
 
 _POINT = re.compile(r"^\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*=\s*([-+0-9.eE%]+)\s*$")
-_ARM = re.compile(r"^(?P<name>.+?)=\s*#?(?P<hex>[0-9a-fA-F]{6})(?::(?P<tol>[0-9.]+))?"
+_ARM = re.compile(r"^(?P<name>.+?)=\s*#?(?P<hex>[0-9a-fA-F]{6})(?::(?P<tol>[^:,]*))?"
                   r"(?:\s*,\s*(?P<style>[A-Za-z]+))?\s*$")
+#: PDF rendering resolution accepted by --dpi (digitize.image checks the same range)
+DPI_RANGE = (10, 1200)
 _ARM_AT = re.compile(r"^(?P<name>.+?)=\s*(?P<x>[-+0-9.eE]+)\s*,\s*(?P<y>[-+0-9.eE]+)\s*$")
 
 
@@ -26,13 +29,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--page", type=_page, default=None, metavar="N|auto",
                         help="PDF page, 0-based, or auto (default): the first page with a KM figure, "
                              "blank pages skipped")
-    parser.add_argument("--dpi", type=int, default=200, help="PDF rendering resolution (default 200)")
+    parser.add_argument("--dpi", type=int, default=200,
+                        help=f"PDF rendering resolution, {DPI_RANGE[0]}-{DPI_RANGE[1]} (default 200)")
     for name, what in (("x1", "first x-axis point"), ("x2", "second x-axis point"),
                        ("y1", "first y-axis point"), ("y2", "second y-axis point")):
         parser.add_argument(f"--{name}", metavar="PX,PY=VALUE",
                             help=f"{what}: image pixel (x right, y down, origin top-left) = axis value")
     parser.add_argument("--log-x", action="store_true", help="the time axis is logarithmic")
     parser.add_argument("--no-rotation", action="store_true", help="assume the axes are exactly horizontal/vertical")
+    parser.add_argument("--reversed-x", action="store_true", help="the time axis runs right to left (rare)")
+    parser.add_argument("--reversed-y", action="store_true", help="the survival axis runs top to bottom (rare)")
     parser.add_argument("--plot-area", metavar="X0,Y0,X1,Y1", help="axes box in pixels (default: from the axis lines)")
     parser.add_argument("--arm", metavar="NAME=#RRGGBB", action="append", default=[],
                         help="an arm and its curve colour (repeatable; optional ':TOL' Delta E and ',STYLE' "
@@ -72,9 +78,12 @@ def parse_point(text: str, option: str):
     if not m:
         raise KMReconError(f"{option} '{text}': write it as PX,PY=VALUE, e.g. {option} 102,540=0")
     try:
-        return AxisPoint(float(m.group(1)), float(m.group(2)), float(m.group(3).rstrip("%")))
+        vals = (float(m.group(1)), float(m.group(2)), float(m.group(3).rstrip("%")))
     except ValueError:
         raise KMReconError(f"{option} '{text}': PX, PY and VALUE must be numbers") from None
+    if not all(math.isfinite(v) and abs(v) < 1e12 for v in vals):
+        raise KMReconError(f"{option} '{text}': PX, PY and VALUE must be ordinary finite numbers")
+    return AxisPoint(*vals)
 
 
 def parse_arm(text: str):
@@ -86,8 +95,19 @@ def parse_arm(text: str):
         raise KMReconError(f"--arm '{text}': write it as NAME=#RRGGBB, e.g. --arm Placebo=#1f77b4")
     hx = m.group("hex")
     rgb = tuple(int(hx[i:i + 2], 16) for i in (0, 2, 4))
-    tol = float(m.group("tol")) if m.group("tol") else None
-    return ArmSpec(m.group("name").strip(), rgb, tol, style=m.group("style"))
+    name = m.group("name").strip()
+    if not name:
+        raise KMReconError(f"--arm '{text}': the arm name is empty; write NAME=#RRGGBB, e.g. --arm Placebo=#1f77b4")
+    tol = None
+    if m.group("tol") is not None:
+        try:
+            tol = float(m.group("tol"))
+        except ValueError:
+            tol = float("nan")
+        if not (math.isfinite(tol) and 0 < tol <= 100):
+            raise KMReconError(f"--arm '{text}': the tolerance after ':' must be a colour distance "
+                               f"(Delta E) between 0 and 100, e.g. --arm {name}=#{hx}:12")
+    return ArmSpec(name, rgb, tol, style=m.group("style"))
 
 
 def parse_arm_at(text: str) -> tuple[str, tuple[float, float]]:
@@ -127,7 +147,7 @@ def _plot_area(text: str | None):
         return None
     try:
         vals = [int(round(float(v))) for v in text.split(",")]
-    except ValueError:
+    except (ValueError, OverflowError):
         vals = []
     if len(vals) != 4:
         raise KMReconError(f"--plot-area '{text}': give four pixel numbers X0,Y0,X1,Y1")
@@ -143,7 +163,9 @@ def _calibration(args, image, warnings: list[str]):
     given = [getattr(args, k) for k in ("x1", "x2", "y1", "y2")]
     if all(given):
         pts = [parse_point(v, f"--{k}") for v, k in zip(given, ("x1", "x2", "y1", "y2"))]
-        return Calibration(*pts, log_x=args.log_x, no_rotation=args.no_rotation), None
+        return Calibration(*pts, log_x=args.log_x, no_rotation=args.no_rotation,
+                           reversed_x=getattr(args, "reversed_x", False),
+                           reversed_y=getattr(args, "reversed_y", False)), None
     if any(given):
         missing = [f"--{k}" for k, v in zip(("x1", "x2", "y1", "y2"), given) if not v]
         raise KMReconError(f"calibration needs all four points; missing {', '.join(missing)}")
@@ -179,6 +201,25 @@ def _calibration(args, image, warnings: list[str]):
     return cal, det
 
 
+def _check_sidecar_target(path: Path) -> None:
+    """The sidecar ``<stem>.json`` may replace an earlier extract sidecar, never another JSON
+    (e.g. a KMRecon project saved as study.json beside --out study.csv)."""
+    if not path.exists():
+        return
+    if path.is_dir():
+        raise KMReconError(f"--out: the sidecar {path} would replace a folder of that name; choose another --out name")
+    import json
+
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            kind = json.load(fh).get("kind")
+    except (OSError, ValueError, AttributeError, RecursionError):
+        kind = None
+    if kind != "kmrecon-extract":
+        raise KMReconError(f"--out: the sidecar {path} would replace an existing file that is not a "
+                           "kmrecon extract sidecar (a project?); choose another --out name")
+
+
 def _out_paths(out: Path) -> dict[str, Path]:
     stem = out.with_suffix("")
     return {"ipd": out, "curves": Path(f"{stem}.curves.csv"), "marks": Path(f"{stem}.marks.csv"),
@@ -192,9 +233,16 @@ def run(args) -> int:
     from digitize.image import load_image
     from digitize.pipeline import run_pipeline
 
+    from kmrecon.jsonio import check_outputs
+
     out = Path(args.out)
     if out.suffix.lower() not in (".csv", ".xlsx"):
         raise KMReconError(f"--out {out}: the IPD file must end in .csv or .xlsx")
+    if not DPI_RANGE[0] <= args.dpi <= DPI_RANGE[1]:
+        raise KMReconError(f"--dpi {args.dpi}: use {DPI_RANGE[0]}-{DPI_RANGE[1]} (150-300 suits most figures)")
+    paths = _out_paths(out)
+    check_outputs(paths.values(), [args.figure, args.risk_table])
+    _check_sidecar_target(paths["sidecar"])
     specs = [parse_arm(a) for a in args.arm]           # cheap checks before any image work
     for text in args.arm_at:
         parse_arm_at(text)
@@ -220,8 +268,10 @@ def run(args) -> int:
         for piece in det.needs_review:
             warnings.append(f"low confidence in the automatic {piece.replace('_', ' ')} "
                             f"({det.confidence.get(piece, 0):.2f}): check it in the sidecar or the GUI")
+    auto_arms = False
     if not specs and det is not None and getattr(det, "arms", None):
         specs = list(det.arms)
+        auto_arms = True
     if args.arm_at:
         from digitize.colors import ink_colour_at
 
@@ -256,6 +306,10 @@ def run(args) -> int:
         result = run_pipeline(image, cal, specs, risk_table=risk, total_events=total_events,
                               n_total=n_total or None, method=args.method, plot_area=plot_area)
     result.warnings[:0] = warnings
+    if auto_arms:  # the colours were chosen here, not by the user: say how to give them instead
+        fix = "the automatic colour choice may be wrong: give the arm's colour with --arm NAME=#RRGGBB"
+        result.warnings = [w.replace("check the colour and the plot area", fix).replace("check the colour", fix)
+                           for w in result.warnings]
     auto = None
     if det is not None:
         auto = {"used": True, **det.to_dict()}  # every detection, for review and correction
@@ -320,22 +374,30 @@ def _run_vector(args, figure: Path, fig, specs, warnings: list[str]) -> int:
 
 
 def _write_outputs(result, figure: Path, page: int, dpi: int, out: Path, auto, review=()) -> int:
-    """IPD, curves, marks and sidecar (each atomically), then the summary on stdout and one
+    """IPD, curves, marks and sidecar as a set (all written to temporary names, then renamed
+    together: a full disk leaves the previous set whole), then the summary on stdout and one
     REVIEW line per finding a person must check; returns the exit status (3 when any)."""
-    from reconstruct.io import atomic_path, write_ipd
+    import json
 
-    from digitize.sidecar import sidecar_dict, write_sidecar
+    from kmrecon.jsonio import atomic_paths, json_safe
+
+    from digitize.sidecar import sidecar_dict
 
     paths = _out_paths(out)
     side = sidecar_dict(result, figure=figure.resolve(), page=page, dpi=dpi,
                         outputs={k: p.name for k, p in paths.items() if k != "sidecar"}, auto=auto,
                         review=list(review))
-    write_ipd(result.ipd, paths["ipd"])
-    with atomic_path(paths["curves"]) as tmp:
-        result.curves_frame().to_csv(tmp, index=False, float_format="%.10g")
-    with atomic_path(paths["marks"]) as tmp:
-        result.marks_frame().to_csv(tmp, index=False, float_format="%.10g")
-    write_sidecar(side, paths["sidecar"])
+    with atomic_paths([paths["ipd"], paths["curves"], paths["marks"], paths["sidecar"]]) as (t_ipd, t_cur, t_mk, t_side):
+        ipd = result.ipd.loc[:, ["arm", "time", "event"]]
+        if out.suffix.lower() == ".xlsx":
+            ipd.to_excel(t_ipd, index=False, sheet_name="IPD", engine="openpyxl")
+        else:
+            ipd.to_csv(t_ipd, index=False, float_format="%.10g")
+        result.curves_frame().to_csv(t_cur, index=False, float_format="%.10g")
+        result.marks_frame().to_csv(t_mk, index=False, float_format="%.10g")
+        with open(t_side, "w", encoding="utf-8") as fh:
+            json.dump(json_safe(side), fh, indent=2, allow_nan=False)
+            fh.write("\n")
     for a in result.arms:
         print(f"{a.name} ({'#%02x%02x%02x' % a.rgb}): {a.time.size} curve points, "
               f"{a.censor_times.size} censor marks, confidence {a.confidence:.2f}")

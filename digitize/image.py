@@ -17,6 +17,8 @@ from kmrecon.errors import KMReconError
 
 #: largest image accepted (pixels); a KM figure at 600 dpi on a full page is ~35 megapixels
 MAX_PIXELS = 100_000_000
+#: PDF rendering resolution accepted (dots per inch)
+DPI_RANGE = (10, 1200)
 
 
 class ImageLoadError(KMReconError):
@@ -70,6 +72,15 @@ def to_rgb8(arr: np.ndarray, bgr: bool = True) -> np.ndarray:
     Alpha is composited on white (transparent figure backgrounds read as paper).
     """
     a = np.asarray(arr)
+    if a.dtype == np.uint8 and (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (1, 3))):
+        # the common case without float copies (a 100-megapixel figure would need GBs)
+        if a.ndim == 3 and a.shape[2] == 3:
+            return np.ascontiguousarray(a[:, :, ::-1] if bgr else a)
+        g = a.reshape(a.shape[0], a.shape[1])
+        return np.ascontiguousarray(np.repeat(g[:, :, None], 3, axis=2))
+    if a.ndim == 3 and a.shape[0] > 512 and a.size > 3 * 4_000_000:
+        # large images with alpha / 16 bits: convert in bands of rows to bound the float copies
+        return np.concatenate([to_rgb8(a[i:i + 512], bgr) for i in range(0, a.shape[0], 512)], axis=0)
     if a.dtype == np.uint8:
         f = a.astype(np.float32) / 255.0
     elif a.dtype == np.uint16:
@@ -98,6 +109,22 @@ def to_rgb8(arr: np.ndarray, bgr: bool = True) -> np.ndarray:
     return np.ascontiguousarray(np.clip(np.rint(f * 255.0), 0, 255).astype(np.uint8))
 
 
+#: contrast (0-255, per channel) below which an image counts as blank: no drawn axes or curves
+BLANK_CONTRAST = 16
+
+
+def is_blank(image: np.ndarray) -> bool:
+    """True when every channel spans less than :data:`BLANK_CONTRAST` levels: one flat colour,
+    nothing drawn (a KM figure has dark axes on paper). Detection bails out on such an image
+    instead of spending the whole pipeline's time and memory on a huge empty page."""
+    a = np.asarray(image)
+    if a.size == 0:
+        return True
+    if a.ndim == 2:
+        a = a[..., None]
+    return all(int(a[..., c].max()) - int(a[..., c].min()) < BLANK_CONTRAST for c in range(a.shape[2]))
+
+
 def pdf_page_count(path) -> int:
     """Number of pages in a PDF file."""
     path, data = _read_bytes(path)
@@ -112,14 +139,25 @@ def _open_pdf(path: Path, data: bytes):
     import pypdfium2 as pdfium
 
     try:
-        return pdfium.PdfDocument(data)
+        doc = pdfium.PdfDocument(data)
     except Exception as exc:  # noqa: BLE001 - pdfium raises its own error types
-        raise ImageLoadError(f"{path.name} is not a readable PDF ({exc})") from exc
+        why = str(exc)
+        if "PDFium: Success" in why or "Failed to load document" in why:
+            why = "the file is damaged, incomplete or not a PDF"
+        elif "password" in why.lower():
+            why = "it is password-protected; save an unprotected copy"
+        raise ImageLoadError(f"{path.name} is not a readable PDF ({why}); export the figure "
+                             "again or save the page as PNG") from exc
+    if len(doc) == 0:
+        doc.close()
+        raise ImageLoadError(f"{path.name} has no pages; export the figure again or save it as PNG")
+    return doc
 
 
 def _load_pdf_page(path: Path, data: bytes, page: int, dpi: int) -> np.ndarray:
-    if not 10 <= dpi <= 1200:
-        raise ImageLoadError(f"dpi {dpi} is out of range; use 72-600")
+    if not DPI_RANGE[0] <= dpi <= DPI_RANGE[1]:
+        raise ImageLoadError(f"dpi {dpi} is out of range; use {DPI_RANGE[0]}-{DPI_RANGE[1]} "
+                             "(150-300 suits most figures)")
     doc = _open_pdf(path, data)
     try:
         n = len(doc)

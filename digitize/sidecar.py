@@ -69,14 +69,19 @@ def read_sidecar(path) -> dict:
     ``_calibration`` (Calibration), ``_arms`` (list[ArmSpec]), ``_risk_table`` (RiskTable|None)."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError as exc:
         raise InputFileError(f"sidecar not found: {path}") from exc
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputFileError(f"{path.name} is not a readable JSON sidecar ({exc})") from exc
+    except RecursionError:
+        raise InputFileError(f"{path.name} is nested too deeply to be a kmrecon sidecar") from None
     if not isinstance(data, dict) or data.get("kind") != KIND:
         raise InputFileError(f"{path.name} is not a kmrecon extract sidecar (kind must be '{KIND}')")
-    if int(data.get("format_version", 0)) > FORMAT_VERSION:
+    version = data.get("format_version", 0)
+    if isinstance(version, bool) or not isinstance(version, (int, float)) or not math.isfinite(version):
+        raise InputFileError(f"{path.name}: format_version must be a number (got {str(version)[:40]})")
+    if version > FORMAT_VERSION:
         raise InputFileError(f"{path.name} was written by a newer kmrecon (format "
                              f"{data.get('format_version')}); update kmrecon")
     try:
@@ -88,7 +93,7 @@ def read_sidecar(path) -> dict:
         plot_area = tuple(int(v) for v in data["plot_area"])
         if len(plot_area) != 4:
             raise ValueError("plot_area needs 4 numbers")
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise InputFileError(f"{path.name}: invalid sidecar field ({exc})") from exc
     data["_calibration"], data["_arms"], data["_risk_table"] = cal, arms, risk
     data["_plot_area"] = plot_area

@@ -407,9 +407,16 @@ class MainWindow(QMainWindow):
             self.report_unexpected(exc, traceback.format_exc())
 
     def report_unexpected(self, exc: BaseException, tb: str = ""):
+        """A bug, not the user's input: a short message, the traceback goes to errors.log in the
+        user's data folder (never into the dialog)."""
+        from kmrecon.errors import log_traceback
+
         saved = self.autosave(force=True)
         where = f"\n\nYour work was autosaved to {saved}." if saved else ""
-        show_message(self, "Unexpected error", f"{type(exc).__name__}: {exc}{where}", detail=tb)
+        log = log_traceback(self.recovery_dir, tb or f"{type(exc).__name__}: {exc}")
+        details = f"\n\nDetails for a bug report were written to {log}." if log else ""
+        show_message(self, "Unexpected error",
+                     f"Something went wrong that KMRecon did not expect ({type(exc).__name__}: {exc}).{where}{details}")
 
     def set_tool(self, tool: str):
         self.view.set_tool(tool)

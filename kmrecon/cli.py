@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import re
 import sys
 
 from kmrecon import __version__
@@ -43,8 +45,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: options whose value may start with '-' (a pixel or axis value: ``--x1 -10,482=0``)
+_SIGNED_VALUE_OPTIONS = ("--x1", "--x2", "--y1", "--y2", "--plot-area")
+_SIGNED_VALUE = re.compile(r"^-[0-9.]")
+
+
+def _join_signed_values(argv: list[str]) -> list[str]:
+    """``--x1 -10,482=0`` -> ``--x1=-10,482=0``: argparse takes a value starting with '-' for an
+    option unless it is a plain negative number, so pixel points left of or above the image
+    origin would otherwise be refused ("expected one argument")."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in _SIGNED_VALUE_OPTIONS and i + 1 < len(argv) and _SIGNED_VALUE.match(argv[i + 1]):
+            out.append(f"{a}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
+
+
+def _quiet_broken_pipe() -> int:
+    """stdout's reader went away (``kmrecon pool ... | head``): stop quietly, as cat does."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141  # 128 + SIGPIPE, the shell's status for a writer cut off by its reader
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = _join_signed_values(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -53,9 +88,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kmrecon: error: {args._unavailable}", file=sys.stderr)
         return 2
     try:
-        return int(args._run(args) or 0)
+        status = int(args._run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return status
     except KMReconError as exc:
         print(f"kmrecon {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except RecursionError:
+        print(f"kmrecon {args.command}: error: an input is nested too deeply to read; "
+              "check that it is the file you meant", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"kmrecon {args.command}: error: out of memory; use a smaller figure or fewer "
+              "rows", file=sys.stderr)
+        return 2
+    except OSError as exc:  # reading or writing a file the stage did not wrap itself
+        name = f" {exc.filename}" if exc.filename else ""
+        print(f"kmrecon {args.command}: error: cannot access{name}: {exc.strerror or exc}; "
+              "check the path and its permissions", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

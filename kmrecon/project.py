@@ -37,26 +37,58 @@ class ProjectError(KMReconError):
     """A project file is missing, not JSON, or has a bad field (the message names it)."""
 
 
+#: largest project file read (bytes); an embedded 100-megapixel PNG is well below
+MAX_PROJECT_BYTES = 1 << 30
+#: largest pixel coordinate accepted in a project (images are at most 100 megapixels)
+MAX_COORD = 1e7
+#: largest N, D or number at risk per arm (as the command line: reconstruct.io.MAX_PATIENTS)
+MAX_PATIENTS = 10_000_000
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _number(value, where: str, lo: float | None = None, hi: float | None = None,
+            integer: bool = False) -> float:
+    """A JSON number (not a bool or text), finite (1e400 reads as infinity), within [lo, hi],
+    whole if ``integer``; ProjectError naming ``where`` otherwise."""
+    kind = "a whole number" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ProjectError(f"{where}: expected {kind}, got {_show(value)}")
+    if not math.isfinite(value) or (integer and value != int(value)):
+        raise ProjectError(f"{where}: expected {kind}, got {_show(value)}")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        rng = f"{lo:g}" if hi is None else f"{lo:g}-{hi:g}" if lo is not None else f"at most {hi:g}"
+        raise ProjectError(f"{where}: {value:g} is out of range ({rng if hi is not None else 'at least ' + rng})")
+    return int(value) if integer else float(value)
+
+
+def _text(value, where: str, allow_none: bool = True) -> str | None:
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str):
+        raise ProjectError(f"{where}: expected text, got {_show(value)}")
+    return value
+
+
 def _points(value, where: str) -> np.ndarray:
+    if value is not None and not isinstance(value, (list, tuple, np.ndarray)):
+        raise ProjectError(f"{where}: expected a list of [x, y] pixel pairs, got {_show(value)}")
     try:
         arr = np.asarray(value if value is not None else [], dtype=float).reshape(-1, 2)
-    except (TypeError, ValueError) as exc:
-        raise ProjectError(f"{where}: expected a list of [x, y] pixel pairs ({exc})") from None
-    if not np.all(np.isfinite(arr)):
-        raise ProjectError(f"{where}: pixel coordinates must be finite numbers")
+    except (TypeError, ValueError):
+        raise ProjectError(f"{where}: expected a list of [x, y] pixel pairs") from None
+    if not np.all(np.isfinite(arr)) or (arr.size and float(np.max(np.abs(arr))) > MAX_COORD):
+        raise ProjectError(f"{where}: pixel coordinates must be finite numbers within +-{MAX_COORD:g}")
     return arr
 
 
 def _opt_int(value, where: str) -> int | None:
     if value is None:
         return None
-    try:
-        out = int(value)
-    except (TypeError, ValueError):
-        raise ProjectError(f"{where}: expected a whole number or null, got {value!r}") from None
-    if out < 0:
-        raise ProjectError(f"{where}: must not be negative (got {out})")
-    return out
+    return _number(value, where, 0, MAX_PATIENTS, integer=True)
 
 
 @dataclass
@@ -73,22 +105,47 @@ class ImageRef:
     png_base64: str | None = None
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "sha256": self.sha256, "page": self.page, "dpi": self.dpi,
-                "crop": list(self.crop) if self.crop else None, "png_base64": self.png_base64}
+        out = {"path": self.path, "sha256": self.sha256, "page": self.page, "dpi": self.dpi,
+               "crop": list(self.crop) if self.crop else None, "png_base64": self.png_base64}
+        if self.png_base64:  # checked on load: a damaged embedded image is refused, not shown
+            out["png_sha256"] = hashlib.sha256(self.png_base64.encode("ascii")).hexdigest()
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> "ImageRef":
         if not isinstance(d, dict):
             raise ProjectError("image: expected an object")
+        from digitize.image import DPI_RANGE
+
         crop = d.get("crop")
         if crop is not None:
-            if len(crop) != 4:
-                raise ProjectError("image.crop: expected [x0, y0, x1, y1]")
-            crop = tuple(int(v) for v in crop)
-        ref = cls(path=d.get("path"), sha256=d.get("sha256"), page=int(d.get("page", 0)),
-                  dpi=int(d.get("dpi", 200)), crop=crop, png_base64=d.get("png_base64"))
+            if not isinstance(crop, list) or len(crop) != 4:
+                raise ProjectError("image.crop: expected [x0, y0, x1, y1] in pixels")
+            crop = tuple(_number(v, f"image.crop[{i}]", 0, MAX_COORD, integer=True) for i, v in enumerate(crop))
+            if crop[2] <= crop[0] or crop[3] <= crop[1]:
+                raise ProjectError(f"image.crop {list(crop)}: x1 must be right of x0 and y1 below y0 "
+                                   "(an empty crop); open the figure again and crop it")
+        sha = _text(d.get("sha256"), "image.sha256")
+        for key in ("sha256", "png_sha256"):
+            v = _text(d.get(key), f"image.{key}")
+            if v is not None and (len(v) != 64 or any(c not in "0123456789abcdefABCDEF" for c in v)):
+                raise ProjectError(f"image.{key}: expected 64 hexadecimal digits")
+        ref = cls(path=_text(d.get("path"), "image.path"), sha256=sha,
+                  page=_number(d.get("page", 0), "image.page", 0, 100_000, integer=True),
+                  dpi=_number(d.get("dpi", 200), "image.dpi", DPI_RANGE[0], DPI_RANGE[1], integer=True),
+                  crop=crop, png_base64=_text(d.get("png_base64"), "image.png_base64"))
+        if ref.path is not None and not ref.path.strip():
+            raise ProjectError("image.path: empty; give the figure's file name or embed the image")
         if ref.path is None and ref.png_base64 is None:
             raise ProjectError("image: needs either an embedded png_base64 or a path")
+        if ref.png_base64 is not None:
+            _png_size(ref.png_base64)  # readable PNG within the pixel limit, checked before any decoding
+        png_sha = d.get("png_sha256")
+        if png_sha and ref.png_base64:
+            got = hashlib.sha256(ref.png_base64.encode("ascii", "replace")).hexdigest()
+            if got != png_sha.lower():
+                raise ProjectError("image.png_base64: the embedded image does not match its png_sha256 "
+                                   "(the file was damaged or edited); restore a backup or re-open the figure")
         return ref
 
 
@@ -127,27 +184,33 @@ class ArmState:
     @classmethod
     def from_dict(cls, d: dict, i: int) -> "ArmState":
         where = f"arms[{i}]"
-        if not isinstance(d, dict) or not str(d.get("name", "")).strip():
-            raise ProjectError(f"{where}: each arm needs a non-empty name")
+        if not isinstance(d, dict) or not isinstance(d.get("name"), str) or not d["name"].strip():
+            raise ProjectError(f"{where}.name: each arm needs a non-empty name (text)")
         rgb = d.get("rgb", [0, 0, 0])
-        if len(rgb) != 3 or not all(0 <= int(c) <= 255 for c in rgb):
+        if not isinstance(rgb, list) or len(rgb) != 3:
             raise ProjectError(f"{where}.rgb: expected three integers 0-255")
+        rgb = tuple(_number(c, f"{where}.rgb[{j}]", 0, 255, integer=True) for j, c in enumerate(rgb))
         tol = d.get("tolerance")
-        if tol is not None and (not isinstance(tol, (int, float)) or tol <= 0):
-            raise ProjectError(f"{where}.tolerance: expected a positive number or null")
+        if tol is not None:
+            tol = _number(tol, f"{where}.tolerance", 0, 100)
+            if tol <= 0:
+                raise ProjectError(f"{where}.tolerance: expected a positive number or null")
+        n_total = _opt_int(d.get("n_total"), f"{where}.n_total")
+        events = _opt_int(d.get("total_events"), f"{where}.total_events")
+        if n_total is not None and events is not None and events > n_total:
+            raise ProjectError(f"{where}.total_events: {events} events is more than n_total = {n_total}")
         at = d.get("at")
         if at is not None and (not isinstance(at, (list, tuple)) or len(at) != 2
-                               or not all(isinstance(v, (int, float)) for v in at)):
+                               or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in at)):
             raise ProjectError(f"{where}.at: expected two pixel numbers [x, y] or null")
         style = d.get("style")
         if style is not None and style not in ("solid", "dashed", "dotted", "dashdot"):
             raise ProjectError(f"{where}.style: expected solid, dashed, dotted, dashdot or null")
-        return cls(name=str(d["name"]), rgb=tuple(rgb), tolerance=tol,
+        return cls(name=str(d["name"]), rgb=rgb, tolerance=tol,
                    at=None if at is None else (float(at[0]), float(at[1])), style=style,
                    points_px=_points(d.get("points_px"), f"{where}.points_px"),
                    censor_px=_points(d.get("censor_px"), f"{where}.censor_px"),
-                   n_total=_opt_int(d.get("n_total"), f"{where}.n_total"),
-                   total_events=_opt_int(d.get("total_events"), f"{where}.total_events"))
+                   n_total=n_total, total_events=events)
 
 
 @dataclass
@@ -165,13 +228,13 @@ class MaskShape:
 
     @classmethod
     def from_dict(cls, d: dict, i: int) -> "MaskShape":
-        if d.get("kind") not in ("rect", "brush"):
+        if not isinstance(d, dict) or d.get("kind") not in ("rect", "brush"):
             raise ProjectError(f"masks[{i}].kind: expected 'rect' or 'brush'")
         pts = _points(d.get("points"), f"masks[{i}].points")
         if d["kind"] == "rect" and len(pts) != 2:
             raise ProjectError(f"masks[{i}]: a rectangle needs two corner points")
         return cls(kind=d["kind"], points=[tuple(p) for p in pts.tolist()],
-                   radius=float(d.get("radius", 0.0)))
+                   radius=_number(d.get("radius", 0.0), f"masks[{i}].radius", 0, 10_000))
 
 
 def rasterize_masks(masks: list[MaskShape], shape: tuple[int, int]) -> np.ndarray | None:
@@ -211,10 +274,18 @@ class RiskGrid:
     def from_dict(cls, d: dict) -> "RiskGrid":
         if not isinstance(d, dict):
             raise ProjectError("risk_table: expected an object with 'times' and 'rows'")
-        times = [str(t) for t in d.get("times", [])]
+        raw_times = d.get("times", [])
+        if not isinstance(raw_times, list) or len(raw_times) > 10_000:
+            raise ProjectError("risk_table.times: expected a list of time cells")
+        times = [_cell(t, "risk_table.times") for t in raw_times]
+        raw_rows = d.get("rows") or {}
+        if not isinstance(raw_rows, dict):
+            raise ProjectError("risk_table.rows: expected an object {arm: [cells]}")
         rows = {}
-        for arm, cells in (d.get("rows") or {}).items():
-            cells = [str(c) for c in cells]
+        for arm, cells in raw_rows.items():
+            if not isinstance(cells, list):
+                raise ProjectError(f"risk_table row '{arm}': expected a list of cells")
+            cells = [_cell(c, f"risk_table row '{arm}'") for c in cells]
             if len(cells) != len(times):
                 raise ProjectError(f"risk_table row '{arm}': {len(cells)} cells for {len(times)} times")
             rows[str(arm)] = cells
@@ -225,11 +296,25 @@ class RiskGrid:
             c.strip() for row in self.rows.values() for c in row)
 
 
+def _cell(value, where: str) -> str:
+    """A risk-table cell as typed: text, or a number/null written by hand (kept as text)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ProjectError(f"{where}: cells must be text or numbers, got {_show(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ProjectError(f"{where}: {_show(value)} is not a finite number")
+    return value if isinstance(value, str) else f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _parse_number(text: str) -> float | None:
     text = text.strip().replace("\u2212", "-")
     if not text:
         return None
-    return float(text)
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is not a finite number")
+    return value
 
 
 def validate_risk_grid(grid: RiskGrid, n_totals: dict[str, int | None] | None = None
@@ -384,8 +469,10 @@ class Project:
     def from_dict(cls, d: dict) -> "Project":
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise ProjectError("not a KMRecon project (missing \"format\": \"kmrecon-project\")")
-        if int(d.get("version", 0)) > VERSION:
-            raise ProjectError(f"project version {d['version']} is newer than this KMRecon reads ({VERSION})")
+        version = _number(d.get("version", 0), "version", 0, None, integer=True)
+        if version > VERSION:
+            raise ProjectError(f"project version {version} is newer than this KMRecon reads ({VERSION}); "
+                               "update KMRecon")
         cal = d.get("calibration") or {}
         if not isinstance(cal, dict):
             raise ProjectError("calibration: expected an object")
@@ -393,22 +480,39 @@ class Project:
             p = cal.get(k)
             if p is None:
                 continue
-            if not isinstance(p, dict) or not all(isinstance(p.get(c), (int, float)) for c in ("px", "py")):
+            if not isinstance(p, dict):
                 raise ProjectError(f"calibration.{k}: expected {{\"px\": .., \"py\": .., \"value\": ..}}")
-            if p.get("value") is not None and not isinstance(p["value"], (int, float)):
-                raise ProjectError(f"calibration.{k}.value: expected a number or null")
+            for c in ("px", "py"):
+                _number(p.get(c), f"calibration.{k}.{c}", -MAX_COORD, MAX_COORD)
+            if p.get("value") is not None:
+                _number(p["value"], f"calibration.{k}.value", -1e12, 1e12)
+        for flag in ("log_x", "no_rotation", "reversed_x", "reversed_y"):
+            if cal.get(flag) is not None and not isinstance(cal[flag], bool):
+                raise ProjectError(f"calibration.{flag}: expected true or false")
+        for key, kind in (("arms", list), ("masks", list)):
+            if d.get(key) is not None and not isinstance(d[key], kind):
+                raise ProjectError(f"{key}: expected a list")
         arms = [ArmState.from_dict(a, i) for i, a in enumerate(d.get("arms") or [])]
         names = [a.name for a in arms]
         if len(set(names)) != len(names):
             raise ProjectError("arms: two arms share a name; arm names must be unique")
         rec = d.get("reconstruction")
         if rec is not None:
-            ipd = rec.get("ipd") if isinstance(rec, dict) else None
-            if not isinstance(ipd, dict) or not all(k in ipd for k in ("arm", "time", "event")) \
-                    or not len(ipd["arm"]) == len(ipd["time"]) == len(ipd["event"]):
-                raise ProjectError("reconstruction.ipd: expected equal-length arm, time, event lists")
+            _check_reconstruction(rec)
+        raw_settings = d.get("settings") or {}
+        if not isinstance(raw_settings, dict):
+            raise ProjectError("settings: expected an object")
+        if raw_settings.get("method", "default") not in ("default", "guyot"):
+            raise ProjectError(f"settings.method: expected 'default' or 'guyot', got {_show(raw_settings['method'])}")
+        for key in ("time_unit", "study", "subgroup"):
+            if key in raw_settings:
+                _text(raw_settings[key], f"settings.{key}", allow_none=False)
+        if raw_settings.get("embed_image") is not None and not isinstance(raw_settings["embed_image"], bool):
+            raise ProjectError("settings.embed_image: expected true or false")
         settings = cls().settings
-        settings.update(d.get("settings") or {})
+        settings.update(raw_settings)
+        if d.get("image") is not None and not isinstance(d["image"], dict):
+            raise ProjectError("image: expected an object with a path or an embedded png_base64")
         return cls(image=ImageRef.from_dict(d["image"]) if d.get("image") else None,
                    calibration=cal, arms=arms,
                    masks=[MaskShape.from_dict(m, i) for i, m in enumerate(d.get("masks") or [])],
@@ -422,6 +526,8 @@ class Project:
             raise ProjectError("the project has no image")
         if self.image.png_base64:
             return decode_png(self.image.png_base64)
+        if not self.image.path:
+            raise ProjectError("the project has no image")
         path = Path(self.image.path)
         if not path.is_absolute() and base_dir is not None:
             path = Path(base_dir) / path
@@ -435,8 +541,30 @@ class Project:
         img = load_image(path, page=self.image.page, dpi=self.image.dpi)
         if self.image.crop:
             x0, y0, x1, y1 = self.image.crop
+            h, w = img.shape[:2]
+            if not (0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h):
+                raise ProjectError(f"image.crop {list(self.image.crop)} does not lie inside the {w}x{h} "
+                                   "figure; open the figure again and crop it")
             img = np.ascontiguousarray(img[y0:y1, x0:x1])
         return img
+
+
+def _check_reconstruction(rec) -> None:
+    """The stored reconstruction: equal-length arm/time/event lists with text arms, finite
+    times >= 0 and events 0/1 (a damaged result is refused rather than pooled)."""
+    ipd = rec.get("ipd") if isinstance(rec, dict) else None
+    if not isinstance(ipd, dict) or not all(isinstance(ipd.get(k), list) for k in ("arm", "time", "event")) \
+            or not len(ipd["arm"]) == len(ipd["time"]) == len(ipd["event"]):
+        raise ProjectError("reconstruction.ipd: expected equal-length arm, time, event lists")
+    if not all(isinstance(a, str) for a in ipd["arm"]):
+        raise ProjectError("reconstruction.ipd.arm: expected arm names (text)")
+    for i, (t, e) in enumerate(zip(ipd["time"], ipd["event"])):
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t < 0:
+            raise ProjectError(f"reconstruction.ipd.time[{i}]: expected a finite time >= 0, got {_show(t)}")
+        if e not in (0, 1) or isinstance(e, float) and e not in (0.0, 1.0):
+            raise ProjectError(f"reconstruction.ipd.event[{i}]: expected 0 or 1, got {_show(e)}")
+    if rec.get("inputs") is not None and not isinstance(rec["inputs"], str):
+        raise ProjectError("reconstruction.inputs: expected text (a hash)")
 
 
 def encode_png(image: np.ndarray) -> str:
@@ -449,14 +577,30 @@ def encode_png(image: np.ndarray) -> str:
     return base64.b64encode(buf.tobytes()).decode("ascii")
 
 
+def _png_size(text: str) -> tuple[bytes, int, int]:
+    """(PNG bytes, width, height) of an embedded image, read from its header only; refuses
+    invalid base64, a non-image and more pixels than digitize.image.MAX_PIXELS."""
+    from digitize.image import MAX_PIXELS, _header_size
+
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except ValueError:
+        raise ProjectError("image.png_base64 is not valid base64") from None
+    size = _header_size(raw)
+    if size is None:
+        raise ProjectError("image.png_base64 does not hold a readable PNG")
+    w, h = size
+    if w <= 0 or h <= 0 or w * h > MAX_PIXELS:
+        raise ProjectError(f"image.png_base64 is {w}x{h} pixels, more than the {MAX_PIXELS / 1e6:.0f}-"
+                           "megapixel limit; re-open a smaller copy of the figure")
+    return raw, w, h
+
+
 def decode_png(text: str) -> np.ndarray:
     import cv2
 
-    try:
-        buf = np.frombuffer(base64.b64decode(text, validate=True), np.uint8)
-    except ValueError:
-        raise ProjectError("image.png_base64 is not valid base64") from None
-    img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    raw, _, _ = _png_size(text)
+    img = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         raise ProjectError("image.png_base64 does not hold a readable PNG")
     return np.ascontiguousarray(img[..., ::-1])
@@ -480,21 +624,30 @@ def load_project(path) -> Project:
     """Read and validate a project file; ProjectError says what is wrong."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.is_dir():
+            raise ProjectError(f"'{path}' is a folder, not a project file")
+        if path.stat().st_size > MAX_PROJECT_BYTES:
+            raise ProjectError(f"'{path}' is larger than {MAX_PROJECT_BYTES >> 20} MB; not a KMRecon project")
+        text = path.read_text(encoding="utf-8-sig")  # a UTF-8 byte-order mark is accepted
     except FileNotFoundError:
         raise ProjectError(f"project file '{path}' not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProjectError(f"cannot read project file '{path}': {exc}") from None
+    except UnicodeDecodeError:
+        raise ProjectError(f"'{path}' is not a text (UTF-8 JSON) file; is it a KMRecon project?") from None
+    except OSError as exc:
+        raise ProjectError(f"cannot read project file '{path}': {exc.strerror or exc}") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProjectError(f"'{path}' is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:
+        raise ProjectError(f"'{path}' is nested too deeply to be a KMRecon project") from None
     try:
         return Project.from_dict(data)
-    except ProjectError:
-        raise
-    except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a field of the wrong type
-        raise ProjectError(f"'{path}' is a malformed project file ({type(exc).__name__}: {exc})") from None
+    except ProjectError as exc:
+        raise ProjectError(f"'{path}': {exc}") from None
+    except (TypeError, ValueError, AttributeError, KeyError, OverflowError, RecursionError) as exc:
+        # a shape the checks above did not foresee: still name the file, never a traceback
+        raise ProjectError(f"'{path}' is a malformed project file ({exc})") from None
 
 
 def project_ipd(path) -> pd.DataFrame:

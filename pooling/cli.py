@@ -50,10 +50,12 @@ def run(args) -> int:
     matplotlib.use("Agg")
     from pooling.pool import pool_studies
     from pooling.report import write_outputs
-
     from pooling.studies import read_studies
     from pooling.units import check_units, default_landmarks
 
+    if args.method == "fe" and args.hk:
+        raise KMReconError("--hk (Hartung-Knapp) is for random-effects models: drop --hk or use "
+                           "--method reml, dl or pm")
     studies = read_studies(args.studies)
     _, unit = check_units(studies, getattr(args, "unit", None))   # refuses mixed units early
     times = args.times if args.times is not None else default_landmarks(unit)
@@ -63,7 +65,8 @@ def run(args) -> int:
     result = pool_studies(studies, times, args.method, args.scale, args.hk,
                           conf_type=args.conf_type, range_method=args.range_method,
                           median_scale=args.median_scale, unit=unit)
-    written = write_outputs(result, args.out, figures=not args.no_figures)
+    inputs = [args.studies] + [s.ipd_path for s in studies if s.ipd_path]
+    written = write_outputs(result, args.out, figures=not args.no_figures, inputs=inputs)
     overall = result.table[result.table["subgroup"] == "all"]
     for r in overall.itertuples():
         print(f"{r.measure:>10}  k={r.k:<3d} {r.estimate:.4g} [{r.ci_low:.4g}, {r.ci_high:.4g}]  "

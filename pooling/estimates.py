@@ -95,7 +95,8 @@ def _table_survival_at(study: Study, t: float, conf_type: str, alpha: float) -> 
     g = table_log_var(tab)[j]
     s = float(tab.survival[j])
     lo, hi = confidence_band(np.array([s]), np.array([g]), conf_type, alpha)
-    return StudyEstimate(**base, estimate=s, se=float(s * np.sqrt(g)), ci_low=float(lo[0]), ci_high=float(hi[0]))
+    se = float(s * np.sqrt(g)) if np.isfinite(g) else np.inf   # no variance: left out with a note
+    return StudyEstimate(**base, estimate=s, se=se, ci_low=float(lo[0]), ci_high=float(hi[0]))
 
 
 def study_estimates(study: Study, times, conf_type: str = "log-log", range_method: str = "hozo",

@@ -4,7 +4,8 @@ Estimators of the between-study variance τ²:
 
 * ``fe``  fixed effect (τ² = 0);
 * ``dl``  DerSimonian & Laird (1986), τ² = max(0, (Q − df)/(Σw − Σw²/Σw));
-* ``reml`` restricted maximum likelihood (Viechtbauer 2005, Fisher scoring as in metafor);
+* ``reml`` restricted maximum likelihood (Viechtbauer 2005, Fisher scoring as in metafor),
+  checked against τ² = 0 and a grid so a local maximum is never reported;
 * ``pm``  Paule & Mandel (1982): τ² solving Σw*(y − μ)² = k − 1 (0 if already below at 0).
 
 Pooled μ = Σw*y/Σw* with w* = 1/(v + τ²), SE = 1/√Σw*, z-based CI; with Hartung & Knapp (2001)
@@ -101,6 +102,59 @@ def tau2_reml(yi, vi, tau2_start: float = 0.0, tol: float = 1e-10, max_iter: int
     return tau2
 
 
+def restricted_loglik(tau2: float, yi, vi) -> float:
+    """REML log-likelihood of τ² (up to a constant): −½[Σlog(v + τ²) + log Σw + Σw(y − μ)²]."""
+    w = 1.0 / (vi + tau2)
+    mu = np.sum(w * yi) / np.sum(w)
+    return float(-0.5 * (np.sum(np.log(vi + tau2)) + np.log(np.sum(w)) + np.sum(w * (yi - mu) ** 2)))
+
+
+def tau2_reml_global(yi, vi, tau2_start: float = 0.0) -> float:
+    """REML τ² at the global maximum of the restricted likelihood on τ² ≥ 0.
+
+    The Fisher-scoring update (:func:`tau2_reml`) climbs to the nearest local maximum; the
+    restricted likelihood can have two (a boundary maximum at 0 and an interior one), and
+    metafor keeps the higher. So the candidates are: the update started from ``tau2_start``
+    (DL) and from 0, τ² = 0 itself, and the best point of a log-spaced grid up to
+    100·(var(y) + max v) refined by bounded search (the fallback when scoring fails to settle).
+    """
+    from scipy.optimize import minimize_scalar
+
+    cands = [0.0, tau2_reml(yi, vi, tau2_start), tau2_reml(yi, vi, 0.0)]
+    top = 100.0 * (float(np.var(yi)) + float(np.max(vi))) + 1e-12
+    grid = np.concatenate([[0.0], np.geomspace(top * 1e-8, top, 200)])
+    ll = np.array([restricted_loglik(t, yi, vi) for t in grid])
+    j = int(np.argmax(ll))
+    lo, hi = grid[max(j - 1, 0)], grid[min(j + 1, grid.size - 1)]
+    if hi > lo:
+        res = minimize_scalar(lambda t: -restricted_loglik(t, yi, vi), bounds=(lo, hi), method="bounded",
+                              options={"xatol": 1e-12 * max(1.0, hi)})
+        cands.append(float(res.x))
+    cands.append(float(grid[j]))
+    cands = [c for c in cands if np.isfinite(c) and c >= 0]
+    lls = [restricted_loglik(c, yi, vi) for c in cands]
+    best = cands[int(np.argmax(lls))]
+    if best > 0:  # polish with scoring from there (the fixed point metafor reports)
+        polished = tau2_reml(yi, vi, best)
+        if restricted_loglik(polished, yi, vi) >= max(lls) - 1e-12 * max(1.0, abs(max(lls))):
+            best = polished
+    return best
+
+
+def tau2_pm(yi, vi) -> float:
+    """Paule–Mandel τ²: the root of Q_gen(τ²) = k − 1 (Q_gen falls monotonically in τ²), 0 when
+    Q_gen(0) ≤ k − 1. Bracketed root finding, so it cannot fail to converge."""
+    from scipy.optimize import brentq
+
+    df = yi.size - 1
+    if _q_gen(0.0, yi, vi) <= df:
+        return 0.0
+    hi = max(float(np.var(yi)), 1e-12)
+    while _q_gen(hi, yi, vi) > df and hi < 1e300:
+        hi *= 10.0
+    return float(brentq(lambda t: _q_gen(t, yi, vi) - df, 0.0, hi, xtol=1e-14, rtol=1e-12, maxiter=500))
+
+
 def _q_gen(tau2, yi, vi):
     w = 1.0 / (vi + tau2)
     mu = np.sum(w * yi) / np.sum(w)
@@ -123,6 +177,9 @@ def meta_analysis(yi, vi, method: str = "reml", hk: bool = False, alpha: float =
 
     if method not in METHODS:
         raise KMReconError(f"unknown method '{method}': use one of {', '.join(METHODS)}")
+    if method == "fe" and hk:
+        raise KMReconError("the Hartung-Knapp CI is for random-effects models: drop --hk or use "
+                           "method reml, dl or pm")
     yi = np.asarray(yi, dtype=float).ravel()
     vi = np.asarray(vi, dtype=float).ravel()
     if yi.size == 0 or yi.size != vi.size:
@@ -144,11 +201,16 @@ def meta_analysis(yi, vi, method: str = "reml", hk: bool = False, alpha: float =
         res = combine_effects(yi, vi, method_re="chi2")
         tau2 = max(0.0, float(res.tau2))  # statsmodels leaves it negative when Q < df
     elif method == "pm":
-        # statsmodels iterates the PM equation; it is only defined when Q(τ²=0) > k − 1.
-        tau2 = 0.0 if _q_gen(0.0, yi, vi) <= df else max(0.0, float(combine_effects(yi, vi, method_re="iterated").tau2))
+        # statsmodels iterates the PM equation; it is only defined when Q(τ²=0) > k − 1, and its
+        # iteration can stop early: the bracketed root (tau2_pm) is the fallback
+        tau2 = 0.0
+        if _q_gen(0.0, yi, vi) > df:
+            tau2 = max(0.0, float(combine_effects(yi, vi, method_re="iterated").tau2))
+            if not (np.isfinite(tau2) and abs(_q_gen(tau2, yi, vi) - df) <= 1e-6 * df):
+                tau2 = tau2_pm(yi, vi)
     elif method == "reml":
         dl = combine_effects(yi, vi, method_re="chi2")
-        tau2 = tau2_reml(yi, vi, max(0.0, float(dl.tau2)))
+        tau2 = tau2_reml_global(yi, vi, max(0.0, float(dl.tau2)))
     else:
         tau2 = 0.0
     q = float(np.sum(w_fe * (yi - mu_fe) ** 2))

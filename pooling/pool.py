@@ -88,6 +88,9 @@ def pool_studies(studies, times=(12, 24, 36, 48, 60), method: str = "reml", scal
     """
     if method not in METHODS:
         raise KMReconError(f"unknown method '{method}': use one of {', '.join(METHODS)}")
+    if method == "fe" and hk:
+        raise KMReconError("the Hartung-Knapp CI (--hk) is for random-effects models: drop --hk or use "
+                           "method reml, dl or pm")
     check_scale(scale)
     if conf_type not in CONF_TYPES:
         raise KMReconError(f"unknown CI type '{conf_type}': use one of {', '.join(CONF_TYPES)}")
@@ -144,6 +147,13 @@ def pool_studies(studies, times=(12, 24, 36, 48, 60), method: str = "reml", scal
         raise KMReconError("no study gives any of the requested measures; check the study table")
     table = pd.DataFrame(rows, columns=POOLED_COLUMNS)
     notes += [f"{r.study}: {r.measure}: {r.note}" for r in per_study.itertuples() if r.note]
+    from_tables = sorted({r.study + (f" ({r.arm})" if r.arm else "") for r in per_study.itertuples()
+                          if r.source == "table" and np.isfinite(r.se)})
+    if from_tables:
+        notes.append(f"S(t) SEs of {len(from_tables)} stud{'y' if len(from_tables) == 1 else 'ies'} "
+                     f"({', '.join(from_tables)}) come from published survival tables (actuarial "
+                     "variance, censoring inside intervals unknown); they run up to ~7 % below "
+                     "Greenwood's from IPD, so these studies weigh slightly more than IPD would give")
     notes += [f"{s.label}: {n}" for s in study_list for n in s.notes]
     settings = {"times": times, "method": method, "scale": scale, "hk": hk, "conf_type": conf_type,
                 "range_method": range_method, "median_scale": median_scale, "alpha": alpha,

@@ -130,7 +130,8 @@ def clean_ipd(df: pd.DataFrame, label: str = "study") -> pd.DataFrame:
         "time": pd.to_numeric(df["time"], errors="coerce"),
         "event": pd.to_numeric(df["event"], errors="coerce"),
     })
-    bad = out["time"].isna() | out["event"].isna() | (out["time"] < 0) | ~out["event"].isin([0, 1])
+    bad = (out["time"].isna() | out["event"].isna() | (out["time"] < 0) | ~np.isfinite(out["time"])
+           | ~out["event"].isin([0, 1]))
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0]) + 2  # +1 header, +1 one-based
         raise InputFileError(f"{label}: IPD row {row} needs time >= 0 and event 0 or 1")
@@ -140,8 +141,10 @@ def clean_ipd(df: pd.DataFrame, label: str = "study") -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _num(value) -> float:
-    """A cell as a float; blanks and 'NR'-style words become NaN."""
+def _num(value, where: str | None = None) -> float:
+    """A cell as a float; blanks and 'NR'-style words become NaN. Other text (or a number too
+    large to be real, like 1e400) is refused naming ``where`` (the study, row and column);
+    without ``where`` it reads as NaN."""
     if value is None:
         return np.nan
     if isinstance(value, str):
@@ -149,23 +152,42 @@ def _num(value) -> float:
         if v.lower() in _NOT_REACHED:
             return np.nan
         try:
-            return float(v)
+            out = float(v)
         except ValueError:
-            return np.nan
+            if where is None:
+                return np.nan
+            raise InputFileError(f"{where}: '{v}' is not a number; write a number (blank or NR for "
+                                 "not reached / not given)") from None
+    else:
+        try:
+            out = float(value)
+        except (TypeError, ValueError):
+            if where is None:
+                return np.nan
+            raise InputFileError(f"{where}: {value!r} is not a number") from None
+    if np.isinf(out) and where is not None:
+        raise InputFileError(f"{where}: '{value}' is not a finite number")
+    return out
+
+
+def _where(label: str, rows: pd.DataFrame, col: str, idx=None) -> str:
+    """'study 'X', row 5, column 'median'' (rows numbered as in the file: header is row 1)."""
+    if idx is None:
+        return f"{label}, column '{col}'"
     try:
-        return float(value)
+        return f"{label}, row {int(idx) + 2}, column '{col}'"
     except (TypeError, ValueError):
-        return np.nan
+        return f"{label}, column '{col}'"
 
 
 def _blank(value) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == ""
 
 
-def _list_cell(value) -> list[float]:
+def _list_cell(value, where: str | None = None) -> list[float]:
     if _blank(value):
         return []
-    return [_num(v) for v in str(value).split(";")] if isinstance(value, str) else [_num(value)]
+    return [_num(v, where) for v in str(value).split(";")] if isinstance(value, str) else [_num(value, where)]
 
 
 def _first(rows: pd.DataFrame, col: str):
@@ -177,15 +199,58 @@ def _first(rows: pd.DataFrame, col: str):
     return None
 
 
+def _first_at(rows: pd.DataFrame, col: str):
+    """(first non-blank value of ``col``, its row index) or (None, None)."""
+    if col not in rows.columns:
+        return None, None
+    for idx, v in rows[col].items():
+        if not _blank(v):
+            return v, idx
+    return None, None
+
+
+#: columns holding one value per study: rows of one study must agree on them
+SINGLE_VALUED = ("subgroup", "ipd", "median", "median_ci_low", "median_ci_high", "median_min",
+                 "median_max", "n")
+
+
+def _check_consistent(rows: pd.DataFrame, label: str) -> None:
+    """Rows sharing a study name (and arm) are one study's survival table written long; if
+    they disagree on a one-per-study value they are two studies with one name (pooling would
+    keep the first and drop the other silently), so they are refused."""
+    if len(rows) < 2:
+        return
+    for col in SINGLE_VALUED:
+        if col not in rows.columns:
+            continue
+        seen: dict[str, object] = {}
+        for idx, v in rows[col].items():
+            if _blank(v):
+                continue
+            key = str(v).strip().lower()
+            try:
+                key = repr(float(key))
+            except ValueError:
+                pass
+            seen.setdefault(key, idx)
+        if len(seen) > 1:
+            (_, i1), (_, i2) = list(seen.items())[:2]
+            r1, r2 = (int(i) + 2 if isinstance(i, (int, np.integer)) else i for i in (i1, i2))
+            raise InputFileError(
+                f"{label} appears on rows {r1} and {r2} with different '{col}' values "
+                f"({rows.at[i1, col]!r} and {rows.at[i2, col]!r}); give each study its own name "
+                "(or its arm in column 'arm')")
+
+
 def _survival_table(rows: pd.DataFrame, label: str, n_total) -> SurvivalTable | None:
     times, surv, risk, events = [], [], [], []
-    for _, row in rows.iterrows():
-        t = _list_cell(row.get("time"))
+    for idx, row in rows.iterrows():
+        t = _list_cell(row.get("time"), _where(label, rows, "time", idx))
         if not t:
             continue
-        s = _list_cell(row.get("survival"))
-        r = _list_cell(row.get("n_risk"))
-        e = _list_cell(row.get("events")) or [np.nan] * len(t)
+        s = _list_cell(row.get("survival"), _where(label, rows, "survival", idx))
+        r = _list_cell(row.get("n_risk"), _where(label, rows, "n_risk", idx))
+        e = _list_cell(row.get("events"), _where(label, rows, "events", idx)) or [np.nan] * len(t)
         if not (len(s) == len(t) == len(r) == len(e)):
             raise InputFileError(f"{label}: time, survival, n_risk (and events) need the same number of entries")
         times += t
@@ -209,6 +274,11 @@ def _survival_table(rows: pd.DataFrame, label: str, n_total) -> SurvivalTable | 
         raise InputFileError(f"{label}: survival must lie in 0-1 (or 0-100 %) and not increase over time")
     if np.any(np.diff(r) > 0) or np.any(r < 0):
         raise InputFileError(f"{label}: numbers at risk must not increase over time")
+    if np.any(r != np.round(r)) or np.any(np.isfinite(e) & ((e < 0) | (e != np.round(e)))):
+        raise InputFileError(f"{label}: numbers at risk and events must be whole numbers >= 0")
+    if r[0] <= 0:
+        raise InputFileError(f"{label}: {r[0]:g} at risk at time {t[0]:g}; the first number at risk "
+                             "must be the patients at the start (> 0)")
     if t[0] > 0:
         if n_total is None:
             raise InputFileError(f"{label}: give the number at start, as a time 0 entry or in column n")
@@ -247,16 +317,17 @@ def read_studies(source, base_dir=None) -> list[Study]:
 
 def _build_study(name: str, arm, rows: pd.DataFrame, base: Path) -> Study:
     label = f"study '{name}'" + (f" arm '{arm}'" if arm else "")
+    _check_consistent(rows, label)
     sub = _first(rows, "subgroup")
     if sub is None:
         raise InputFileError(f"{label}: the subgroup is empty")
     subgroup = str(sub).strip()
     if subgroup.lower() == "all":
         raise InputFileError(f"{label}: 'all' is reserved for the overall result; rename the subgroup")
-    n_raw = _first(rows, "n")
-    n = _num(n_raw)
-    if n_raw is not None and not (np.isfinite(n) and n >= 1):
-        raise InputFileError(f"{label}: n must be a positive number of patients (got {n_raw!r})")
+    n_raw, n_idx = _first_at(rows, "n")
+    n = _num(n_raw, _where(label, rows, "n", n_idx))
+    if n_raw is not None and not (np.isfinite(n) and 1 <= n <= 10_000_000 and n == round(n)):
+        raise InputFileError(f"{label}: n must be a whole number of patients, 1 to 10 million (got {n_raw!r})")
     study = Study(name, subgroup, arm, n=int(n) if np.isfinite(n) else None)
     unit_cell = _first(rows, "unit")
     if unit_cell is not None:
@@ -289,7 +360,18 @@ def _build_study(name: str, arm, rows: pd.DataFrame, base: Path) -> Study:
     if study.table is not None and study.n is None:
         study.n = int(study.table.n_risk[0])
     for col in ("median", "median_ci_low", "median_ci_high", "median_min", "median_max"):
-        setattr(study, col, _num(_first(rows, col)))
+        value, idx = _first_at(rows, col)
+        setattr(study, col, _num(value, _where(label, rows, col, idx)))
+    m, lo, hi = study.median, study.median_ci_low, study.median_ci_high
+    if np.isfinite(lo) and np.isfinite(hi) and lo > hi:
+        raise InputFileError(f"{label}: the median CI ({lo:g}, {hi:g}) has its lower limit above its "
+                             "upper limit; swap median_ci_low and median_ci_high")
+    if np.isfinite(m) and ((np.isfinite(lo) and lo > m) or (np.isfinite(hi) and hi < m)):
+        raise InputFileError(f"{label}: the median {m:g} lies outside its CI ({lo:g}, {hi:g}); check "
+                             "the median and its CI columns")
+    if any(np.isfinite(v) and v < 0 for v in (m, lo, hi, study.median_min, study.median_max)):
+        raise InputFileError(f"{label}: medians, CIs and ranges are times and cannot be negative")
+
     if np.isfinite(study.median_min) != np.isfinite(study.median_max):
         raise InputFileError(f"{label}: give both median_min and median_max (the range), or neither")
     if study.has_median_range and study.ipd is None and not study.has_median_ci and study.n is None:

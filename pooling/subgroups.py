@@ -69,12 +69,19 @@ def _label(row) -> str:
 
 def pool_rows(rows: pd.DataFrame, subgroup: str, measure: str, method: str, scale: str, hk: bool,
               median_scale: str = "raw", alpha: float = 0.05) -> Pooled | None:
-    """Pool the usable rows of one measure; None when no study has it."""
-    rows = rows[np.isfinite(rows["estimate"].astype(float)) & np.isfinite(rows["se"].astype(float))]
+    """Pool the usable rows of one measure; None when no study has it. Rows with an estimate
+    but no finite SE are left out with a note naming them (never silently)."""
+    est = rows["estimate"].astype(float)
+    se = rows["se"].astype(float)
+    dropped = rows[np.isfinite(est) & ~np.isfinite(se)]
+    early = [f"{_label(r)} {measure}: no usable SE (e.g. 0 at risk or S = 0 in its table); left out"
+             for _, r in dropped.iterrows()]
+    rows = rows[np.isfinite(est) & np.isfinite(se)]
     if rows.empty:
         return None
     sc = effect_scale(measure, scale, median_scale)
     yi, vi, notes = analysis_values(rows, measure, scale, median_scale)
+    notes = early + notes
     bad = ~(vi > 0) | ~np.isfinite(vi) | ~np.isfinite(yi)
     if bad.any():
         notes += [f"{_label(r)} {measure}: SE is 0; left out" for (_, r), b in zip(rows.iterrows(), bad) if b]

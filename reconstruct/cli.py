@@ -9,7 +9,7 @@ the file and line.
 from __future__ import annotations
 
 import argparse
-from contextlib import ExitStack
+import math
 from pathlib import Path
 
 
@@ -29,6 +29,7 @@ def parse_assignments(items: list[str], option: str, arms: list[str]) -> dict[st
     """Parse ``ARM=COUNT`` options (``--n``, ``--total-events``) into {arm: count}; a bare
     COUNT is allowed when there is one arm. Unknown arms and non-integers are user errors."""
     from reconstruct.errors import ReconstructionInputError
+    from reconstruct.io import MAX_PATIENTS
 
     out: dict[str, int] = {}
     for item in items:
@@ -41,16 +42,23 @@ def parse_assignments(items: list[str], option: str, arms: list[str]) -> dict[st
             raise ReconstructionInputError(
                 f"{option} {item}: say which arm, as ARM=VALUE (arms: {', '.join(arms)})"
             )
+        if not arm:
+            raise ReconstructionInputError(f"{option} {item}: the arm name before '=' is empty")
         if arm not in arms:
             raise ReconstructionInputError(
-                f"{option} {item}: no arm '{arm}' in the curve file (arms: {', '.join(arms)})"
+                f"{option} {item}: no arm '{arm}' (arms: {', '.join(arms)})"
             )
         try:
             number = float(value)
         except ValueError:
             raise ReconstructionInputError(f"{option} {item}: '{value}' is not a number") from None
-        if number < 0 or number != int(number):
+        if not math.isfinite(number) or number < 0 or number != int(number):
             raise ReconstructionInputError(f"{option} {item}: must be a whole number >= 0")
+        if number > MAX_PATIENTS:
+            raise ReconstructionInputError(
+                f"{option} {item}: more than {MAX_PATIENTS:,} patients; check the number")
+        if arm in out:
+            raise ReconstructionInputError(f"{option}: arm '{arm}' is given twice")
         out[arm] = int(number)
     return out
 
@@ -130,37 +138,44 @@ def build_arms(args) -> list:
 
 
 def run(args) -> int:
+    import json
+
+    from kmrecon.jsonio import atomic_paths, check_outputs, json_safe
     from reconstruct.core import reconstruct
     from reconstruct.errors import ReconstructionInputError
-    from reconstruct.io import atomic_path, write_ipdfromkm, write_survhe
+    from reconstruct.io import ipdfromkm_files, survhe_files
 
     out = Path(args.out)
     if out.suffix.lower() not in (".csv", ".xlsx"):
         raise ReconstructionInputError(f"--out {out}: the output must end in .csv or .xlsx")
-    arms = build_arms(args)
-    rec = reconstruct(arms, method=args.method)
-
     diag_path = out.with_name(out.stem + ".diagnostics.json")
     targets = [out, diag_path]
     if args.xlsx and out.suffix.lower() != ".xlsx":
         targets.append(out.with_suffix(".xlsx"))
-    frame = rec.ipd.loc[:, ["arm", "time", "event"]]
-    import json
+    inputs = [args.curve, args.risk_table, args.censor_marks]
+    check_outputs(targets, inputs)
+    arms = build_arms(args)
+    texts: dict[Path, str] = {}
+    if args.export_formats:
+        for arm in arms:
+            texts.update(ipdfromkm_files(arm, args.export_formats))
+        texts.update(survhe_files(arms, args.export_formats))
+    check_outputs(targets + list(texts), inputs, "--export-formats" if texts else "--out")
+    rec = reconstruct(arms, method=args.method)
 
-    with ExitStack() as stack:  # every temp file is written before any is moved into place
-        for target in targets:
-            tmp = stack.enter_context(atomic_path(target))
+    frame = rec.ipd.loc[:, ["arm", "time", "event"]]
+    written = targets + list(texts)
+    # every file is written to a temporary name before any is moved into place
+    with atomic_paths(written) as tmps:
+        for target, tmp in zip(written, tmps):
             if target == diag_path:
-                tmp.write_text(json.dumps(rec.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+                tmp.write_text(json.dumps(json_safe(rec.to_dict()), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+            elif target in texts:
+                tmp.write_text(texts[target], encoding="utf-8")
             elif target.suffix.lower() == ".xlsx":
                 frame.to_excel(tmp, index=False, sheet_name="IPD", engine="openpyxl")
             else:
                 frame.to_csv(tmp, index=False, float_format="%.10g")
-    written = list(targets)
-    if args.export_formats:
-        for arm in arms:
-            written += write_ipdfromkm(arm, args.export_formats)
-        written += write_survhe(arms, args.export_formats)
     print(rec.summary())
     print("Wrote:")
     for path in written:

@@ -19,6 +19,11 @@ from reconstruct.errors import ReconstructionInputError
 from reconstruct.preprocess import preprocess_curve
 
 DEFAULT_ARM = "arm"
+#: largest number of patients (N, numbers at risk, events) accepted in one arm; the largest
+#: trials report ~10^5, so anything above is a typo or a unit error
+MAX_PATIENTS = 10_000_000
+#: largest number of rows read from one input file (a digitized curve has ~10^2-10^4 points)
+MAX_ROWS = 2_000_000
 
 
 def _read_rows(path, required: tuple[str, ...]) -> tuple[Path, list[tuple[int, dict]]]:
@@ -34,19 +39,27 @@ def _read_rows(path, required: tuple[str, ...]) -> tuple[Path, list[tuple[int, d
             reader.fieldnames = [(f or "").strip().lower() for f in reader.fieldnames]
             missing = [c for c in required if c not in reader.fieldnames]
             if missing:
+                found = ",".join(reader.fieldnames)
+                if not found.isprintable() or len(found) > 120:
+                    found = "not a CSV header: is this a text CSV file?"
                 raise ReconstructionInputError(
                     f"{path}: missing column(s) {', '.join(missing)}; header must include "
-                    f"{','.join(required)} (found {','.join(reader.fieldnames)})"
+                    f"{','.join(required)} (found {found})"
                 )
-            rows = [
-                (i + 2, {k: (v or "").strip() for k, v in row.items() if k is not None})
-                for i, row in enumerate(reader)
-                if any((v or "").strip() for v in row.values() if isinstance(v, str))
-            ]
+            rows = []
+            for i, row in enumerate(reader):
+                if i >= MAX_ROWS:
+                    raise ReconstructionInputError(
+                        f"{path}: more than {MAX_ROWS:,} rows; thin the digitized points first")
+                if any((v or "").strip() for v in row.values() if isinstance(v, str)):
+                    rows.append((i + 2, {k: (v or "").strip() for k, v in row.items()
+                                         if k is not None and isinstance(v, str)}))
     except UnicodeDecodeError as exc:
         raise ReconstructionInputError(f"{path}: not a text CSV file ({exc})") from exc
     except csv.Error as exc:
         raise ReconstructionInputError(f"{path}: malformed CSV ({exc})") from exc
+    except OSError as exc:
+        raise ReconstructionInputError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
     if not rows:
         raise ReconstructionInputError(f"{path}: no data rows below the header")
     return path, rows
@@ -90,7 +103,32 @@ def read_curve_csv(path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         ts, ss = out.setdefault(_arm(row), ([], []))
         ts.append(t)
         ss.append(s)
-    return {arm: (np.asarray(t), np.asarray(s)) for arm, (t, s) in out.items()}
+    curves = {arm: (np.asarray(t), np.asarray(s)) for arm, (t, s) in out.items()}
+    for arm, (t, s) in curves.items():
+        _check_falls(path, arm, t, s)
+    return curves
+
+
+#: rise in survival (probability) from the curve's start to its end that no digitizing
+#: jitter explains: a KM curve never rises, so the column holds something else
+RISE_LIMIT = 0.1
+
+
+def _check_falls(path: Path, arm: str, t: np.ndarray, s: np.ndarray) -> None:
+    """Refuse a curve that rises over time (1 - S, a cumulative incidence or event curve):
+    the median survival of its last fifth of points above that of its first fifth by more
+    than :data:`RISE_LIMIT`."""
+    if t.size < 4:
+        return
+    order = np.argsort(t, kind="stable")
+    ss = s[order] / (100.0 if np.max(s) > 1.5 else 1.0)
+    k = max(1, t.size // 5)
+    start, end = float(np.median(ss[:k])), float(np.median(ss[-k:]))
+    if end - start > RISE_LIMIT:
+        raise ReconstructionInputError(
+            f"{path}: arm '{arm}' rises from survival {start:.2f} to {end:.2f} over time; a KM "
+            "survival curve never rises, so this looks like a cumulative incidence (1 - S) or "
+            "event curve: give survival (1 minus these values)")
 
 
 def read_risk_cells(path) -> tuple[Path, dict[str, dict[float, tuple[float, int]]]]:
@@ -104,6 +142,11 @@ def read_risk_cells(path) -> tuple[Path, dict[str, dict[float, tuple[float, int]
         if np.isfinite(n) and (n < 0 or abs(n - round(n)) > 1e-9):
             raise ReconstructionInputError(
                 f"{path} line {line}: n_risk {row['n_risk']} must be a whole number >= 0"
+            )
+        if np.isfinite(n) and n > MAX_PATIENTS:
+            raise ReconstructionInputError(
+                f"{path} line {line}: n_risk {row['n_risk']} is more than {MAX_PATIENTS:,} patients; "
+                "check the number (a typo or a stray digit?)"
             )
         cells = per_arm.setdefault(_arm(row), {})
         if t in cells:
@@ -178,6 +221,16 @@ def _write_text(path: Path, text: str) -> Path:
 
 
 def write_ipdfromkm(arm: ArmData, directory) -> list[Path]:
+    """Write :func:`ipdfromkm_files` (each file atomically); returns the paths."""
+    return [_write_text(p, text) for p, text in ipdfromkm_files(arm, directory).items()]
+
+
+def write_survhe(arms: list[ArmData], directory) -> list[Path]:
+    """Write :func:`survhe_files` (each file atomically); returns the paths."""
+    return [_write_text(p, text) for p, text in survhe_files(arms, directory).items()]
+
+
+def ipdfromkm_files(arm: ArmData, directory) -> dict[Path, str]:
     """The cleaned curve in IPDfromKM's input: ``<arm>_ipdfromkm_points.csv`` (time, survival as a
     fraction: call ``preprocess(..., maxy = 1)``), ``<arm>_ipdfromkm_risk.csv`` (trisk, nrisk) when
     a risk table is known, and ``<arm>_ipdfromkm.R`` with the calls."""
@@ -186,13 +239,13 @@ def write_ipdfromkm(arm: ArmData, directory) -> list[Path]:
     stem = _safe_name(arm.name)
     points = directory / f"{stem}_ipdfromkm_points.csv"
     lines = ["time,survival"] + [f"{t:.10g},{s:.10g}" for t, s in zip(curve.time, curve.survival)]
-    written = [_write_text(points, "\n".join(lines) + "\n")]
+    written = {points: "\n".join(lines) + "\n"}
     has_risk = arm.risk_times is not None and len(arm.risk_times) > 0
     if has_risk:
         keep = ~np.isnan(arm.n_risk)
         risk = directory / f"{stem}_ipdfromkm_risk.csv"
         rl = ["trisk,nrisk"] + [f"{t:.10g},{int(n)}" for t, n in zip(arm.risk_times[keep], arm.n_risk[keep])]
-        written.append(_write_text(risk, "\n".join(rl) + "\n"))
+        written[risk] = "\n".join(rl) + "\n"
     call = [
         "library(IPDfromKM)",
         f'dat <- read.csv("{points.name}")',
@@ -207,24 +260,24 @@ def write_ipdfromkm(arm: ArmData, directory) -> list[Path]:
         call.append(f"prep <- preprocess(dat = dat, totalpts = {n}, maxy = 1)")
     d = arm.total_events if arm.total_events is not None else "NULL"
     call.append(f"est <- getIPD(prep = prep, armID = 1, tot.events = {d})")
-    written.append(_write_text(directory / f"{stem}_ipdfromkm.R", "\n".join(call) + "\n"))
+    written[directory / f"{stem}_ipdfromkm.R"] = "\n".join(call) + "\n"
     return written
 
 
-def write_survhe(arms: list[ArmData], directory) -> list[Path]:
+def survhe_files(arms: list[ArmData], directory) -> dict[Path, str]:
     """Each arm's cleaned curve in survHE ``digitise`` input (Guyot's DigitizeIt layout):
     ``<arm>_survival.txt`` with columns ID, time, survival and ``<arm>_nrisk.txt`` with columns
     Interval, time, lower, upper, nrisk (lower/upper: 1-based rows of the survival file in each
     risk interval). Tab-separated with a header, as read by ``read.table(header = TRUE)``."""
     directory = Path(directory)
-    written = []
+    written: dict[Path, str] = {}
     for arm in arms:
         curve = preprocess_curve(arm.time, arm.survival, arm.name)
         stem = _safe_name(arm.name)
         lines = ["ID\ttime\tsurvival"] + [
             f"{i + 1}\t{t:.10g}\t{s:.10g}" for i, (t, s) in enumerate(zip(curve.time, curve.survival))
         ]
-        written.append(_write_text(directory / f"{stem}_survival.txt", "\n".join(lines) + "\n"))
+        written[directory / f"{stem}_survival.txt"] = "\n".join(lines) + "\n"
         if arm.risk_times is not None and len(arm.risk_times):
             keep = ~np.isnan(arm.n_risk)
             rt, rn = arm.risk_times[keep], arm.n_risk[keep]
@@ -238,5 +291,5 @@ def write_survhe(arms: list[ArmData], directory) -> list[Path]:
             f"{j + 1}\t{t:.10g}\t{lo}\t{up}\t{'NA' if np.isnan(n) else int(n)}"
             for j, (t, lo, up, n) in enumerate(zip(rt, lower, upper, rn))
         ]
-        written.append(_write_text(directory / f"{stem}_nrisk.txt", "\n".join(rows) + "\n"))
+        written[directory / f"{stem}_nrisk.txt"] = "\n".join(rows) + "\n"
     return written

@@ -194,3 +194,43 @@ def test_hozo_wan_reference_values():
     assert hozo_sd(3, 14.5, 48, 100) == 7.5         # n > 70: range/6
     assert median_se_from_range(10, 2, 40, 30) == pytest.approx(9.5 / np.sqrt(30))
     assert median_se_from_range(10, 2, 40, 30, "wan") == pytest.approx(wan_sd(2, 10, 40, 30) / np.sqrt(30))
+
+
+# ----------------------------------------------------------------------------- REML edge cases
+# Data sets whose restricted likelihood has a local maximum at τ² > 0 where Fisher scoring from
+# the DL value stops, while the global maximum is at τ² = 0 (metafor 3.8-1 warns and reports 0)
+# or lies elsewhere; values from R: rma(yi, vi, method = "REML") and method = "PM".
+REML_EDGE = [  # yi, vi, metafor tau2, estimate, se, PM tau2
+    ([1.503579, 1.696161, -3.806636, 0.323904, 0.126665],
+     [0.837052, 7.482164, 1.97376, 0.112469, 0.008727], 0.0, 0.13955785, 0.08933087, None),
+    ([0.133419, -2.148238, 0.219786, 2.206486, -0.149726, -1.594479, 2.221032, 1.202252, 0.228803,
+      -1.462126, 1.735493, 1.847534],
+     [6.938434, 5.199259, 0.020314, 1.719923, 0.222721, 1.373883, 0.859188, 0.506675, 0.083908,
+      0.816967, 0.946357, 2.599542], 0.0, 0.25060539, 0.11697422, 0.77454109),
+    ([-0.123161, -8.689491, 0.541365, -0.605762, 3.932236, 9.643664],
+     [0.103784, 8.751747, 0.034184, 0.049914, 8.725809, 13.673048], 17.52598476, 0.42182220, 1.89400277, None),
+]
+
+
+@pytest.mark.parametrize("yi,vi,tau2,est,se,pm", REML_EDGE)
+def test_reml_takes_the_global_maximum_as_metafor(yi, vi, tau2, est, se, pm):
+    from pooling.meta import restricted_loglik, tau2_reml
+
+    r = meta_analysis(yi, vi, "reml")
+    assert r.tau2 == pytest.approx(tau2, rel=1e-5, abs=1e-9)
+    assert r.estimate == pytest.approx(est, rel=1e-5) and r.se == pytest.approx(se, rel=1e-5)
+    # the plain scoring update from DL would have stopped elsewhere, at a lower likelihood
+    from statsmodels.stats.meta_analysis import combine_effects
+    dl = max(0.0, float(combine_effects(np.array(yi), np.array(vi), method_re="chi2").tau2))
+    local = tau2_reml(np.array(yi), np.array(vi), dl)
+    assert abs(local - tau2) > 0.1
+    assert restricted_loglik(r.tau2, np.array(yi), np.array(vi)) > restricted_loglik(local, np.array(yi), np.array(vi))
+    if pm is not None:
+        assert meta_analysis(yi, vi, "pm").tau2 == pytest.approx(pm, rel=1e-5)
+
+
+def test_fixed_effect_with_hartung_knapp_is_refused():
+    from kmrecon.errors import KMReconError
+
+    with pytest.raises(KMReconError, match="random-effects"):
+        meta_analysis(YI, VI, "fe", hk=True)

@@ -68,8 +68,8 @@ def test_atomic_save_keeps_old_file_on_failure(tmp_path, monkeypatch):
     (lambda d: d["masks"][0].update(kind="circle"), "masks[0].kind"),
     (lambda d: d.update(reconstruction={"ipd": {"arm": ["A"], "time": [], "event": [1]}}), "reconstruction.ipd"),
     (lambda d: d.update(image={"page": 0}), "image"),
-    (lambda d: d.update(settings=[1, 2]), "malformed"),
-    (lambda d: d.update(arms=[{"name": "A", "rgb": ["r", "g", "b"]}]), "malformed"),
+    (lambda d: d.update(settings=[1, 2]), "settings: expected an object"),
+    (lambda d: d.update(arms=[{"name": "A", "rgb": ["r", "g", "b"]}]), "arms[0].rgb[0]: expected a whole number"),
 ])
 def test_bad_files_name_the_field(tmp_path, mutate, where):
     d = sample_project().to_dict()

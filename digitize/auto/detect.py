@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kmrecon.errors import KMReconError
+
 from digitize.auto import ocr
 from digitize.auto.axes import Frame, find_frame, find_ticks, ink_masks
 from digitize.auto.legend import (NamedColour, abbreviates, blend_distance, clean_name, delta_e,
@@ -121,7 +123,8 @@ def _as_rgb(image) -> np.ndarray:
     if a.ndim == 2:
         a = np.repeat(a[..., None], 3, axis=2)
     if a.ndim != 3 or a.shape[2] < 3 or a.shape[0] < 20 or a.shape[1] < 20:
-        raise ValueError(f"expected an HxWx3 RGB image of at least 20x20 pixels, got shape {a.shape}")
+        raise KMReconError(f"the image is {a.shape[1] if a.ndim > 1 else a.size}x{a.shape[0]} pixels; automatic "
+                           "detection needs a figure of at least 20x20 pixels")
     a = a[..., :3]
     if a.dtype != np.uint8:
         a = np.clip(a, 0, 255).astype(np.uint8)
@@ -418,6 +421,15 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     warnings: list[str] = []
     conf = {"calibration_x": 0.0, "calibration_y": 0.0, "arms": 0.0, "risk_table": 0.0}
     det = FigureDetection(None, None, [], None, None, conf, warnings)
+    # a KM figure has drawn axes: an image of one flat colour has nothing to read (and would
+    # cost the full pipeline's time and memory on a huge blank page)
+    from digitize.image import is_blank
+
+    if is_blank(img):
+        warnings.append("the image is blank (one flat colour): no x axis line, no y axis line and no "
+                        "curves drawn; check that this is the figure")
+        det.seconds = _time.perf_counter() - t_start
+        return det
     step(0.02)
     # ------------------------------------------------------------------ axes and ticks
     ink, dark, darkness = ink_masks(img)

@@ -136,6 +136,10 @@ def select_panel(image: np.ndarray, panel: int | None):
     :class:`kmrecon.errors.KMReconError` listing them, as does a ``panel`` out of range."""
     from kmrecon.errors import KMReconError  # noqa: PLC0415
 
+    from digitize.image import is_blank  # noqa: PLC0415
+
+    if is_blank(image):  # nothing drawn: no panels (detection says the image is blank)
+        return image, None, []
     panels = find_km_panels(image)
     listing = "; ".join(f"--panel {k + 1}: {p.describe()}" for k, p in enumerate(panels))
     if panel is None:

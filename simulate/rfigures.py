@@ -318,7 +318,8 @@ fit <- survfit(Surv(time, event) ~ arm, data = d)
 xmax <- {xmax!r}
 brk <- seq(0, xmax, by = {spec.break_time_by!r})
 sm <- summary(fit, times = brk, extend = TRUE)
-tab <- data.frame(arm = sub("^arm=", "", as.character(sm$strata)), time = sm$time, n_risk = sm$n.risk)
+st <- if (is.null(sm$strata)) rep(levels(d$arm)[1], length(sm$time)) else sub("^arm=", "", as.character(sm$strata))
+tab <- data.frame(arm = st, time = sm$time, n_risk = sm$n.risk)   # a one-arm figure has no strata
 write.csv(tab, "risk_printed.csv", row.names = FALSE)
 nrisk <- lapply(levels(d$arm), function(a) tab$n_risk[tab$arm == a])
 {body}

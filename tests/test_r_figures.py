@@ -19,6 +19,10 @@ def figures(tmp_path_factory):
               risk_table=True, percent=True, censor="|", lwd=1.5, width=900, height=700, res=100),
     ]
     jobs = [(simulate_trial(rng, names), s) for s in specs]
+    # a single-arm figure (no strata in R's fit) is drawn too
+    one = simulate_trial(rng, ["Cohort"])
+    jobs.append((one, RSpec(engine="survminer", names=["Cohort"], colours=["#00468B"], legend="none",
+                            risk_table=True, width=700, height=600, res=100)))
     return render_r_figures(jobs, tmp_path_factory.mktemp("r"))
 
 
@@ -32,7 +36,7 @@ def test_truth_table_is_what_r_printed(figures):
             assert np.array_equal(n, number_at_risk(tr.ipd.loc[tr.ipd["arm"] == arm, "time"], t))
 
 
-@pytest.mark.parametrize("k", [0, 1])
+@pytest.mark.parametrize("k", [0, 1, 2])
 def test_assisted_r_figure_recovers_ipd(figures, k):
     from digitize.calibrate import Calibration
     from digitize.extract import ArmSpec

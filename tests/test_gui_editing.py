@@ -15,12 +15,13 @@ from PySide6.QtWidgets import QApplication
 from test_gui import (calibrate_by_clicking, click_image, figure, figure_file, km_iae,  # noqa: F401,F811
                       make_window, open_and_wait, view_pos)
 
-from kmrecon.project import ArmState
+from kmrecon.project import ArmState, RiskGrid
 
 
-def _traced_window(make_window, qtbot, figure, figure_file, with_points=True):
+def _traced_window(make_window, qtbot, figure, figure_file, with_points=True, risk=False):
     """Window on the figure, calibrated from truth, with the two truth arms traced from their
-    true KM corners (no detection: these tests are about editing)."""
+    true KM corners (no detection: these tests are about editing), optionally with the printed
+    risk table."""
     from simulate.ipd import km_corners
 
     w = make_window()
@@ -34,7 +35,12 @@ def _traced_window(make_window, qtbot, figure, figure_file, with_points=True):
             t, s = km_corners(sub["time"], sub["event"])
             pts = np.column_stack(truth.to_pixel(t, s * 100 if truth.y_percent else s))
         arms.append(ArmState(arm, truth.colors[arm], points_px=pts))
-    w.doc.edit({"calibration": truth.calibration, "arms": arms}, "setup")
+    values = {"calibration": truth.calibration, "arms": arms}
+    if risk:
+        rt = truth.risk_table
+        values["risk_table"] = RiskGrid(times=[f"{t:g}" for t in rt.times],
+                                        rows={a: [f"{v:g}" for v in rt.n_risk[a]] for a in truth.arms})
+    w.doc.edit(values, "setup")
     w.arm_panel.select_row(0)
     return w
 

@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QApplication, QGraphicsSimpleTextItem, QMessageBox
 from test_gui import click_image, figure, figure_file, make_window, open_and_wait, view_pos  # noqa: F401,F811
 
 from gui.image_view import Marker
-from kmrecon.project import ArmState, RiskGrid
+from test_gui_editing import _traced_window
+from kmrecon.project import RiskGrid
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
@@ -22,26 +23,7 @@ SHIFT = Qt.KeyboardModifier.ShiftModifier
 def _window(make_window, qtbot, figure, figure_file, with_points=True, risk=False):
     """Window on the figure, calibrated from truth, the two arms traced from their true KM
     corners (optionally with the printed risk table), focus on the figure."""
-    from simulate.ipd import km_corners
-
-    w = make_window()
-    open_and_wait(qtbot, w, figure_file)
-    truth = figure.truth
-    arms = []
-    for arm in truth.arms:
-        pts = np.empty((0, 2))
-        if with_points:
-            sub = truth.ipd[truth.ipd["arm"] == arm]
-            t, s = km_corners(sub["time"], sub["event"])
-            pts = np.column_stack(truth.to_pixel(t, s * 100 if truth.y_percent else s))
-        arms.append(ArmState(arm, truth.colors[arm], points_px=pts))
-    values = {"calibration": truth.calibration, "arms": arms}
-    if risk:
-        rt = truth.risk_table
-        values["risk_table"] = RiskGrid(times=[f"{t:g}" for t in rt.times],
-                                        rows={a: [f"{v:g}" for v in rt.n_risk[a]] for a in truth.arms})
-    w.doc.edit(values, "setup")
-    w.arm_panel.select_row(0)
+    w = _traced_window(make_window, qtbot, figure, figure_file, with_points, risk)
     w.set_tool("edit")
     w.activateWindow()
     w.view.setFocus()

@@ -166,3 +166,39 @@ def test_base_r_black_solid_dashed_dotted(tmp_path):
                         plot_area=tr.plot_area)
     iae = {a.name: curve_errors(a.time, a.survival, *tr.km(a.name))["iae"] for a in arms}
     assert max(iae.values()) <= 0.006, iae
+
+
+@pytest.mark.skipif(not __import__("simulate.rfigures", fromlist=["r_available"]).r_available(),
+                    reason="needs Rscript with survival + survminer")
+def test_zero_click_base_r_black_arms_named_from_single_letter_table_rows(tmp_path):
+    """Zero-click on base R lty=1:3, all black, with a number-at-risk table whose rows are
+    labelled 'A', 'B', 'C' (R's strata names; the legend's plain text has no colour): the three
+    rows name three arms of the one curve colour, told apart by line style, and each row's
+    numbers are that arm's (before: single-letter labels were taken for swatch bars, one arm
+    'Arm 1' was kept and rows B and C were dropped)."""
+    from digitize.auto import detect_figure
+    from simulate.ipd import number_at_risk
+    from simulate.rfigures import RSpec, render_r_figures
+
+    rng = np.random.default_rng(3)
+    frames = []
+    for name, shape, median in zip("ABC", (0.7, 1.5, 1.0), (10.0, 18.0, 30.0)):
+        d = simulate_arm(120, rng, median=median, shape=shape, follow_up=48.0, accrual=24.0, dropout_rate=0.01)
+        d["time"] = np.maximum(d["time"].round(2), 0.01)
+        d.insert(0, "arm", name)
+        frames.append(d)
+    ipd = pd.concat(frames, ignore_index=True)
+    spec = RSpec(engine="base", names=["A", "B", "C"], colours=["#000000"] * 3, linetypes=[1, 2, 3],
+                 legend="topright", risk_table=True, censor="+", break_time_by=6.0, lwd=1.0,
+                 base_axis="las1", width=1000, height=780, res=120, xaxs="i", xlab="Months")
+    (fig,) = render_r_figures([(ipd, spec)], tmp_path)
+    det = detect_figure(fig.load_image())
+    assert {a.name: a.style for a in det.arms} == {"A": "solid", "B": "dashed", "C": "dotted"}, det.warnings
+    assert all(a.rgb == (0, 0, 0) for a in det.arms)
+    rt = det.risk_table
+    assert rt is not None and sorted(rt.n_risk) == ["A", "B", "C"], det.warnings
+    for a in "ABC":
+        want = number_at_risk(ipd[ipd.arm == a].time, np.asarray(rt.times, float))
+        assert np.array_equal(np.asarray(rt.n_risk[a], float), np.asarray(want, float)), (a, rt.n_risk[a], want)
+    # same-colour arms stay a review item (colour alone cannot keep their traces apart)
+    assert "arms" in det.needs_review

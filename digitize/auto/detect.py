@@ -943,6 +943,15 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
         by_entry = {id(e): i for i, e in m.items()}
         used = set(m)
         n_guess = 0
+        # a black-and-white figure: more printed names than curve colours, none of them with a
+        # colour of its own (plain legend text, identical black table labels) and one curve
+        # colour - every name is an arm of that colour, told apart later by line style
+        # (_arm_styles); a name is never left without a curve while that curve is 'Arm 1'
+        shared = (len(colours) == 1 and len(entries) >= 2 and not m and not with_rgb
+                  and len({e.name for e in entries}) == len(entries))
+        if shared:
+            warnings.append(f"arms: {len(entries)} printed arm names share one curve colour; told apart "
+                            "by line style")
         for k, e in enumerate(entries):
             if id(e) in by_entry:
                 # both are the line's colour diluted by the paper (anti-aliasing, JPEG); the
@@ -973,6 +982,9 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
                 if lab:
                     used.add(lab[0])
                     arms.append(ArmSpec(e.name, tuple(colours[lab[0]])))
+                elif shared:
+                    used.add(0)
+                    arms.append(ArmSpec(e.name, tuple(colours[0])))
                 elif free and len(entries) == len(colours):
                     used.add(free[0])
                     n_guess += 2

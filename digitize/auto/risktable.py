@@ -78,6 +78,24 @@ def _has_word(text: str) -> bool:
     return re.search(r"[A-Za-z]{2}", text or "") is not None
 
 
+def _letter_and_tick(text: str) -> bool:
+    """One letter followed by what reads as the axis' tick mark ('A -|' read 'AI', 'B1'): a
+    one-letter row label touching the y axis (survminer's risk table, R's strata 'A', 'B')."""
+    m = _TICK_TAIL.search(text or "")
+    return m is not None and re.fullmatch(r"[A-Za-z]", text[:m.start()].strip()) is not None
+
+
+def _is_name_glyph(t: Token, th: float) -> bool:
+    """A row label token that can name an arm: a word, or one letter as tall as the text and
+    not wider than tall ('A', 'B': R's default strata names). A coloured bar standing for the
+    arm (survminer without y text) is a horizontal stroke, wider than tall and thinner than
+    the text, whatever OCR reads it as."""
+    if _has_word(t.text):
+        return True
+    return (re.fullmatch(r"[A-Za-z]", (t.text or "").strip()) is not None
+            and t.h >= 0.6 * th and t.w <= 1.3 * t.h)
+
+
 def _join_censored(row: list[Token], th: float) -> list[Token]:
     """Join a number and the bracketed count right after it ('2' '(29)' -> '2 (29)'): one
     cell, centred as a whole under its time."""
@@ -142,7 +160,8 @@ def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_
         # a token wholly left of the plot's y axis is a row label, even when it reads like a
         # number ('Obs' -> 0b5); the table's columns lie under the time axis
         left_of_axis = (lambda t: y_axis_x is not None and (  # noqa: E731
-            t.bbox[2] < y_axis_x - 0.3 * th or (t.cx < y_axis_x and _has_word(t.text))))
+            t.bbox[2] < y_axis_x - 0.3 * th or (t.cx < y_axis_x and _has_word(t.text))
+            or (t.cx < y_axis_x - 0.5 * th and _letter_and_tick(t.text))))
         nums = [t for t in row if _is_num(t) and not left_of_axis(t)]
         if len(nums) < 2:
             continue
@@ -171,8 +190,11 @@ def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_
             stripped = _TICK_TAIL.sub("", labels[-1].text)
             if stripped != labels[-1].text and _has_word(stripped):
                 labels[-1].text = stripped.rstrip()
-        # a label that holds no word (a coloured bar standing for the arm) is no name
-        if labels and not any(_has_word(t.text) for t in labels):
+            elif _letter_and_tick(labels[-1].text):  # 'A -|' read 'AI': R's strata name 'A'
+                labels[-1] = Token(labels[-1].bbox, labels[-1].n_parts, stripped.strip(), labels[-1].score,
+                                   labels[-1].rgb, {**labels[-1].extra, "letter": True})
+        # a label that holds no word or letter (a coloured bar standing for the arm) is no name
+        if labels and not any(_is_name_glyph(t, th) or t.extra.get("letter") for t in labels):
             count_rows.append(([], nums, labels))  # its colour still names the arm
             continue
         count_rows.append((labels, nums, labels))

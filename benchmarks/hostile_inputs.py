@@ -3,8 +3,9 @@
 Each case builds its inputs in a fresh folder, runs one ``kmrecon`` command (or the app,
 offscreen) in a subprocess with a 120 s time limit, and is judged on:
 
-* traceback: a Python traceback on stderr, or an exit status other than 0, 2 (user error) or
-  141 (reader of a pipe went away); in the app, an "Unexpected error" message;
+* traceback: a Python traceback on stderr, or an exit status other than 0, 2 (user error),
+  3 (a command wrote its outputs but something needs review: extract, batch, agree) or 141
+  (reader of a pipe went away); in the app, an "Unexpected error" message;
 * hang: still running after the time limit (killed);
 * damaged: an input (or an existing output that must survive a failed run) changed, or a
   temporary file left behind;
@@ -708,7 +709,7 @@ def run_case(case: Case, base: Path, work: Path) -> dict:
     kind = "ok"
     if hung.is_set():
         kind = "hang"
-    elif "Traceback (most recent call last)" in err or rc not in (0, 2, 141) and not (case.area == "app" and rc == 3):
+    elif "Traceback (most recent call last)" in err or rc not in (0, 2, 3, 141):
         kind = "traceback"
     elif case.area == "app" and rc == 3:
         kind = "traceback"  # an "Unexpected error" dialog
@@ -719,11 +720,11 @@ def run_case(case: Case, base: Path, work: Path) -> dict:
         problems.append(f"damaged {damaged} leftovers {leftovers}")
     silently = refused = False
     if kind == "ok":
-        if case.expect == "error" and rc == 0:
+        if case.expect == "error" and rc in (0, 3):   # ran instead of refusing (3: with review lines)
             silently = True
         elif case.expect.startswith("warn:") and case.expect[5:] not in out + err:
             silently = rc == 0
-        elif case.expect == "ok" and rc != 0:
+        elif case.expect == "ok" and rc not in (0, 3):
             refused = True
         if case.message and rc != 0 and case.message.lower() not in (out + err).lower():
             problems.append(f"message lacks '{case.message}'")

@@ -190,6 +190,9 @@ def test_readme_shortcuts_work(qtbot, make_window, figure, figure_file, tmp_path
                          ("K", "censor"), ("M", "mask_rect"), ("B", "mask_brush"), ("E", "edit")):
         qtbot.keyClick(w.view, getattr(Qt.Key, f"Key_{letter}"))
         assert w.view.tool == tool and w.tool_actions[tool].isChecked(), letter
+    qtbot.keyClick(w.view, Qt.Key.Key_A, SHIFT)      # Shift+A: add an arm by clicking its curve
+    assert w.view.tool == "add_arm" and w.tool_actions["add_arm"].isChecked()
+    qtbot.keyClick(w.view, Qt.Key.Key_E)
     qtbot.keyClick(w.view, Qt.Key.Key_D, CTRL)
     qtbot.waitUntil(lambda: "detect" not in w.busy and len(w.doc.project.arms[0].points_px) > 20, timeout=30000)
     _close_messages()

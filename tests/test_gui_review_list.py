@@ -106,6 +106,15 @@ def test_review_list_next_previous_approve(window, batch_folder, qtbot, tmp_path
     assert panel.current_row() == 0
     assert [a.name for a in window.doc.project.arms] == ["Control", "Drug A"]
     assert window.doc.image is not None
+    # the README's keys: Ctrl+PgDown / Ctrl+PgUp step through the list from the figure
+    window.show()
+    window.activateWindow()
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_PageDown, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: panel.current_row() == 1, timeout=5000)
+    qtbot.keyClick(window.view, Qt.Key.Key_PageUp, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: panel.current_row() == 0, timeout=5000)
+    assert [a.name for a in window.doc.project.arms] == ["Control", "Drug A"]
 
     qtbot.mouseClick(panel.approve_button, Qt.MouseButton.LeftButton)        # approve row 0
     assert panel.approve_button.text().startswith("Approved")

@@ -224,3 +224,59 @@ def test_a_proposed_arm_with_no_curve_is_left_out_with_a_review_line(tmp_path, m
     side = json.loads((tmp_path / "ipd.json").read_text())
     assert [a["name"] for a in side["arms"]] == ["Placebo", "Drug"]
     assert side["review"][0]["piece"] == "arms"
+
+
+# ---------------------------------------------------------------- marks are not curves; names pair 1:1
+def _steps(img, rgb, y_of_x, x0, x1, thick=3, dotted=False):
+    for x in range(x0, x1):
+        if dotted and (x // 4) % 2:
+            continue
+        y = int(y_of_x(x))
+        img[y - thick // 2:y + thick // 2 + 1, x] = rgb
+
+
+def test_black_censor_ticks_on_coloured_curves_are_not_a_curve():
+    """Journals draw censoring ticks in black over coloured curves (CONFIRM, JCO): the black
+    pieces all sit on another curve, so black is marks, not a third arm. A black curve of its
+    own (touching the others only where they start together) stays an arm."""
+    from digitize.auto.detect import _drop_mark_colours
+
+    gold, blue, black = (217, 182, 75), (41, 114, 168), (26, 25, 25)
+    img = np.full((420, 620, 3), 255, np.uint8)
+    top = lambda x: 60 + 250 * (1 - np.exp(-(x - 50) / 300.0)) // 20 * 20 / 250 * 250  # noqa: E731
+    low = lambda x: 60 + min(330, 1.4 * (x - 50)) // 25 * 25  # noqa: E731
+    _steps(img, gold, top, 50, 600, thick=5)
+    _steps(img, blue, low, 50, 600, thick=3, dotted=True)
+    ticks = img.copy()
+    for x in range(80, 600, 37):   # black ticks on both curves
+        for f in (top, low):
+            y = int(f(x))
+            ticks[y - 7:y + 8, x:x + 2] = black
+    pa = (40, 40, 610, 410)
+    assert _drop_mark_colours(ticks, pa, [gold, blue, black]) == [gold, blue]
+    curve = img.copy()
+    _steps(curve, black, lambda x: 60 + min(340, 0.8 * (x - 50)) // 30 * 30, 50, 600, thick=3)
+    assert _drop_mark_colours(curve, pa, [gold, blue, black]) == [gold, blue, black]
+
+
+def test_table_row_differing_by_a_dose_is_its_own_arm():
+    """Arm names often differ in one number ('Fulvestrant 500 mg' / '250 mg'). Legend entries
+    and table rows pair one to one, so a row the (partly read) legend does not pair with is an
+    arm of its own, named from the table, not swallowed by the similar legend entry."""
+    from digitize.auto.detect import _name_arms
+    from digitize.auto.legend import NamedColour
+    from digitize.auto.risktable import TableRead, TableRow
+
+    gold, blue = (217, 182, 75), (41, 114, 168)
+    img = np.full((420, 620, 3), 255, np.uint8)
+    _steps(img, gold, lambda x: 60 + (x - 50) // 3, 50, 600, thick=5)
+    _steps(img, blue, lambda x: 80 + (x - 50) // 2, 50, 600, thick=3)
+    det = FigureDetection(None, (40, 40, 610, 410))
+    legend = [NamedColour("Fulvestrant 500 mg", gold, "legend", (400, 50, 560, 66), 1.0)]
+    rows = [TableRow(lab, (26, 25, 25), np.array([n, n // 2, n // 4], float), [None] * 3, cy)
+            for lab, n, cy in (("Fulvestrant 500 mg", 362, 500), ("Fulvestrant 250 mg", 374, 520))]
+    table = TableRead(np.array([0.0, 12.0, 24.0]), rows, False, True, 1.0)
+    warnings: list[str] = []
+    _name_arms(det, [gold, blue], legend, table, warnings, img, np.zeros(img.shape[:2], bool))
+    assert {a.name: a.rgb for a in det.arms} == {"Fulvestrant 500 mg": gold, "Fulvestrant 250 mg": blue}
+    assert det.risk_table.n_risk["Fulvestrant 250 mg"][0] == 374

@@ -216,6 +216,48 @@ def _arm_colours(image, plot_area, warnings) -> list[tuple[int, int, int]]:
         return []
 
 
+def _drop_mark_colours(image, plot_area, colours: list) -> list:
+    """Drop colours whose ink is only marks ON other curves. General property: journals often
+    draw censoring ticks (or "+" marks) in black over coloured curves; every such mark is a
+    short piece sitting on another curve's line, whereas a curve of its own runs free of the
+    others over most of its length (it touches them only where they cross or start together at
+    S = 1). A colour whose pieces almost all (>= 85 %) touch another found colour's ink is marks,
+    not an arm (pixels: plot-area crop; "touch" = within 2 px)."""
+    import cv2  # noqa: PLC0415
+
+    if len(colours) < 2 or plot_area is None:
+        return colours
+    img = np.asarray(image)
+    x0, y0, x1, y1 = (int(round(v)) for v in plot_area)
+    crop = img[max(0, y0):y1 + 1, max(0, x0):x1 + 1].astype(np.int32)
+    b = max(3, int(round(0.012 * crop.shape[1])))   # the frame and axis lines at the border
+    crop = crop[b:-b, b:-b]
+    if crop.shape[0] < 10 or crop.shape[1] < 10:
+        return colours
+    masks = [np.abs(crop - np.array(c, np.int32)).max(axis=2) < 40 for c in colours]
+    kernel = np.ones((5, 5), np.uint8)
+    keep = []
+    for i, c in enumerate(colours):
+        others = np.zeros_like(masks[i])
+        for j, m in enumerate(masks):
+            if j != i:
+                others |= m
+        others &= ~masks[i]
+        near = cv2.dilate(others.astype(np.uint8), kernel) > 0
+        n, lab = cv2.connectedComponents(masks[i].astype(np.uint8), connectivity=8)
+        if n - 1 < 5:
+            keep.append(i)
+            continue
+        touching = np.unique(lab[near & masks[i]])
+        frac = np.count_nonzero(touching > 0) / float(n - 1)
+        # marks are short: no piece spans more than 3 % of the plot's width (a curve cut into
+        # pieces by marks drawn over it still has long runs between them)
+        widths = cv2.connectedComponentsWithStats(masks[i].astype(np.uint8), connectivity=8)[2][1:, 2]
+        if frac < 0.85 or widths.max() > 0.03 * crop.shape[1]:
+            keep.append(i)
+    return [colours[i] for i in keep] or colours
+
+
 def _unit_of(text: str) -> str | None:
     for unit, pat in _UNITS:
         if re.search(pat, text, re.I):
@@ -555,6 +597,14 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
             x0, y0, x1, y1 = t.bbox
             img_c[max(0, y0 - 1):y1 + 1, max(0, x0 - 1):x1 + 1] = bg
     colours = _arm_colours(img_c, pa, warnings)
+    img_t = img_c.copy()   # every text piece blanked: letters are neither curves nor marks
+    for t in tokens:
+        x0, y0, x1, y1 = t.bbox
+        img_t[max(0, y0 - 1):y1 + 2, max(0, x0 - 1):x1 + 2] = bg
+    kept = _drop_mark_colours(img_t, pa, colours)
+    if len(kept) < len(colours):
+        det.details["mark_colours"] = ["#%02x%02x%02x" % c for c in colours if c not in kept]
+    colours = kept
     legend = _legend_entries(img, ink, other + under, th, pa, colours)
     det.details["legend"] = [{"name": e.name, "rgb": list(e.rgb) if e.rgb else None,
                               "bbox": list(e.bbox), "n": e.n, "key": e.key} for e in legend]
@@ -886,10 +936,23 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
             for i, j in zip(*linear_sum_assignment(cost)):
                 if -cost[i, j] + 0.05 * abs(i - j) >= 0.6:
                     entries[i].name = names[j]
-        # a row the legend does not name is still an arm (a legend entry was missed)
-        for r in labelled_rows:
+        # a row the legend does not name is still an arm (a legend entry was missed). Each arm
+        # is printed once in the legend and once in the table, so entries and rows pair one to
+        # one: a row is named by the legend only if it is its entry's pair, not merely similar
+        # to an entry ('Fulvestrant 250 mg' is not named by the entry 'Fulvestrant 500 mg',
+        # which pairs with the row 'Fulvestrant 500 mg': names of arms differ in one word or dose)
+        claimed: set[int] = set()
+        if entries:
+            from scipy.optimize import linear_sum_assignment  # noqa: PLC0415
+
+            sim = np.array([[similar(e.name, clean_name(r.label)[0]) for r in labelled_rows]
+                            for e in entries])
+            for i, j in zip(*linear_sum_assignment(-sim)):
+                if sim[i, j] >= 0.6:
+                    claimed.add(int(j))
+        for k, r in enumerate(labelled_rows):
             nm = clean_name(r.label)[0]
-            if entries and max(similar(e.name, nm) for e in entries) < 0.6:
+            if entries and k not in claimed:
                 entries.append(NamedColour(nm, r.rgb if informative(r.rgb) else None, "risk_table",
                                            (0, 0, 0, 0), 1.0))
     source = "legend"

@@ -45,7 +45,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kmrecon.km import km_table  # noqa: E402
+# the scores the other benchmarks already define: KM median, IAE over the axis range
+from benchmarks.bench_digitize import _median_time as median_time  # noqa: E402
+from benchmarks.bench_zero_click import _iae as iae  # noqa: E402
 
 DEFAULT_REAL = [Path("/work/real_figs"), Path(__file__).resolve().parents[2] / "real_figs"]
 MAX_DE = 45.0
@@ -65,12 +67,6 @@ def same_name(found: str, truth: str) -> bool:
     return bool(a) and (a == b or (len(a) >= 4 and len(b) >= 4 and (a in b or b in a)))
 
 
-def median_time(time_, event) -> float:
-    tab = km_table(time_, event)
-    below = tab["survival"].to_numpy() <= 0.5
-    return float(tab["time"].to_numpy()[below][0]) if below.any() else float("nan")
-
-
 def log_hr(ipd: pd.DataFrame, a: str, b: str) -> float:
     """log HR of arm b vs arm a (Cox PH, lifelines); NaN when degenerate."""
     from lifelines import CoxPHFitter
@@ -84,13 +80,6 @@ def log_hr(ipd: pd.DataFrame, a: str, b: str) -> float:
             return float(CoxPHFitter().fit(df, "T", "E").params_["x"])
     except Exception:  # noqa: BLE001 - no events in one arm
         return float("nan")
-
-
-def iae(t_true, s_true, t_rec, s_rec, t_max) -> float:
-    """Mean |S_true − S_rec| over [0, t_max]."""
-    grid = np.linspace(0, t_max, 2001)
-    f = lambda t, s: np.asarray(s)[np.clip(np.searchsorted(t, grid, side="right") - 1, 0, None)]  # noqa: E731
-    return float(np.mean(np.abs(f(t_true, s_true) - f(t_rec, s_rec))))
 
 
 def assign(cost: np.ndarray, limit: float) -> dict[int, int]:

@@ -30,6 +30,19 @@ def _wait(app, cond, timeout=120.0):
             raise TimeoutError("the app did not finish in time")
 
 
+def _grab(app, w, path: Path, size=None, tab=None) -> Path:
+    """Resize the window (pixels) and show a tab if asked, let the layout settle, save a grab."""
+    if size is not None:
+        w.resize(*size)
+    if tab is not None:
+        w.tabs.setCurrentWidget(tab)
+    for _ in range(5):
+        app.processEvents()
+        time.sleep(0.05)
+    w.grab().save(str(path))
+    return path
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="/tmp/shots")
@@ -56,14 +69,7 @@ def main() -> int:
     _wait(app, lambda: not w.busy)
     written = []
     for size in ((1400, 900), (1024, 700)):
-        w.resize(*size)
-        w.tabs.setCurrentWidget(w.diagnostics)
-        for _ in range(5):
-            app.processEvents()
-            time.sleep(0.05)
-        p = out / f"main_{size[0]}x{size[1]}.png"
-        w.grab().save(str(p))
-        written.append(p)
+        written.append(_grab(app, w, out / f"main_{size[0]}x{size[1]}.png", size, w.diagnostics))
     if w.pooling_panel is not None:
         w.pooling_panel.load_studies(ROOT / "resources/pooling_example/studies.csv")
         w.add_to_pooling()
@@ -73,29 +79,10 @@ def main() -> int:
         w.pooling_panel.run_pooling()
         _wait(app, lambda: done or not w.pooling_panel._busy)
         for size in ((1400, 900), (1024, 700)):
-            w.resize(*size)
-            w.tabs.setCurrentWidget(w._pool_page)
-            for _ in range(5):
-                app.processEvents()
-                time.sleep(0.05)
-            p = out / f"pooling_{size[0]}x{size[1]}.png"
-            w.grab().save(str(p))
-            written.append(p)
+            written.append(_grab(app, w, out / f"pooling_{size[0]}x{size[1]}.png", size, w._pool_page))
         w.pooling_panel.result_tabs.setCurrentIndex(1)         # the forest plot
-        for _ in range(5):
-            app.processEvents()
-            time.sleep(0.05)
-        p = out / "pooling_plot_1024x700.png"
-        w.grab().save(str(p))
-        written.append(p)
-    w.resize(*w.minimumSizeHint().toTuple())
-    w.tabs.setCurrentWidget(w.diagnostics)
-    for _ in range(5):
-        app.processEvents()
-        time.sleep(0.05)
-    p = out / "main_minimum.png"
-    w.grab().save(str(p))
-    written.append(p)
+        written.append(_grab(app, w, out / "pooling_plot_1024x700.png"))
+    written.append(_grab(app, w, out / "main_minimum.png", w.minimumSizeHint().toTuple(), w.diagnostics))
     print(f"minimum size {w.width()}x{w.height()}, figure view {w.view.width()}x{w.view.height()}")
     for p in written:
         print(p)

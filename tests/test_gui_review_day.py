@@ -31,6 +31,16 @@ def _window(make_window, qtbot, figure, figure_file, with_points=True, risk=Fals
     return w
 
 
+def _focus_risk_grid(qtbot, w):
+    """The risk grid shown and focused on its first cell; returns it."""
+    g = w.risk_view
+    w.tabs.setCurrentIndex(0)
+    g.setFocus()
+    g.setCurrentIndex(w.risk_model.index(0, 0))
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is g)
+    return g
+
+
 def _close_messages():
     for box in QApplication.topLevelWidgets():
         if isinstance(box, QMessageBox) and box.isVisible():
@@ -97,11 +107,7 @@ def test_undo_redo_keys_on_figure_grid_and_fields(qtbot, make_window, figure, fi
     qtbot.keyClick(w.view, Qt.Key.Key_Y, CTRL)                     # redo, the other binding
     assert len(w.doc.project.arms[0].points_px) == 1
     # on the risk grid
-    g = w.risk_view
-    w.tabs.setCurrentIndex(0)
-    g.setFocus()
-    g.setCurrentIndex(w.risk_model.index(0, 0))
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is g)
+    g = _focus_risk_grid(qtbot, w)
     qtbot.keyClick(g, Qt.Key.Key_Z, CTRL)
     assert len(w.doc.project.arms[0].points_px) == 0
     qtbot.keyClick(g, Qt.Key.Key_Z, CTRL | SHIFT)
@@ -128,11 +134,7 @@ def test_undo_redo_keys_on_figure_grid_and_fields(qtbot, make_window, figure, fi
 
 def test_ctrl_d_detects_while_the_risk_grid_has_focus(qtbot, make_window, figure, figure_file):
     w = _window(make_window, qtbot, figure, figure_file, with_points=False)
-    g = w.risk_view
-    w.tabs.setCurrentIndex(0)
-    g.setFocus()
-    g.setCurrentIndex(w.risk_model.index(0, 0))
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is g)
+    g = _focus_risk_grid(qtbot, w)
     qtbot.keyClick(g, Qt.Key.Key_D, CTRL)
     assert "detect" in w.busy                                      # the shortcut reached the window
     qtbot.waitUntil(lambda: "detect" not in w.busy, timeout=30000)

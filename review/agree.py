@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from digitize.accuracy import step_value
 from kmrecon.errors import InputFileError, KMReconError
 from kmrecon.jsonio import atomic_path
 
@@ -178,11 +179,6 @@ def km_step(time, event) -> tuple[np.ndarray, np.ndarray]:
     return np.r_[0.0, tab["time"].to_numpy(float)], np.r_[1.0, tab["survival"].to_numpy(float)]
 
 
-def s_at(t_step, s_step, t) -> np.ndarray:
-    i = np.searchsorted(t_step, np.asarray(t, float), side="right") - 1
-    return s_step[np.clip(i, 0, len(s_step) - 1)]
-
-
 def km_median(t_step, s_step) -> float | None:
     hit = np.nonzero(s_step <= 0.5 + 1e-12)[0]
     return float(t_step[hit[0]]) if hit.size else None
@@ -196,7 +192,7 @@ def iae(a: ArmIPD, b: ArmIPD, upto: float) -> float:
     grid = grid[(grid >= 0) & (grid <= upto)]
     if grid.size < 2:
         return 0.0
-    d = np.abs(s_at(ta, sa, grid[:-1]) - s_at(tb, sb, grid[:-1]))
+    d = np.abs(step_value(ta, sa, grid[:-1]) - step_value(tb, sb, grid[:-1]))
     return float(np.sum(d * np.diff(grid)))
 
 
@@ -360,7 +356,7 @@ def compare(a: Extraction, b: Extraction, *, key: str | None = None, landmarks: 
         for t in rep.landmarks:
             if t > upto * (1 + 1e-9):
                 continue
-            va, vb = float(s_at(ta, sa, t)), float(s_at(tb, sb, t))
+            va, vb = float(step_value(ta, sa, t)), float(step_value(tb, sb, t))
             flag = abs(vb - va) > th.s_abs
             rep._add(arm, f"S({t:g})", va, vb, vb - va, f"> {th.s_abs:g}", flag, "",
                      f"{arm}: S({t:g}) differs ({va:.3f} vs {vb:.3f}).")
@@ -510,7 +506,7 @@ def plot_png(rep: Agreement) -> bytes:
         upto = min(_follow_up(x), _follow_up(y))
         grid = np.unique(np.r_[ta, tb])
         grid = grid[grid <= upto]
-        dx.step(grid, s_at(ta, sa, grid) - s_at(tb, sb, grid), where="post", color=col, lw=1.4, label=arm)
+        dx.step(grid, step_value(ta, sa, grid) - step_value(tb, sb, grid), where="post", color=col, lw=1.4, label=arm)
         tmax = max(tmax, ta[-1], tb[-1])
     for t in rep.landmarks:
         ax.axvline(t, color="0.85", lw=0.8, zorder=0)

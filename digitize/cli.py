@@ -377,9 +377,8 @@ def _write_outputs(result, figure: Path, page: int, dpi: int, out: Path, auto, r
     """IPD, curves, marks and sidecar as a set (all written to temporary names, then renamed
     together: a full disk leaves the previous set whole), then the summary on stdout and one
     REVIEW line per finding a person must check; returns the exit status (3 when any)."""
-    import json
-
-    from kmrecon.jsonio import atomic_paths, json_safe
+    from kmrecon.jsonio import atomic_paths, dump_json
+    from reconstruct.io import ipd_to_file
 
     from digitize.sidecar import sidecar_dict
 
@@ -388,16 +387,10 @@ def _write_outputs(result, figure: Path, page: int, dpi: int, out: Path, auto, r
                         outputs={k: p.name for k, p in paths.items() if k != "sidecar"}, auto=auto,
                         review=list(review))
     with atomic_paths([paths["ipd"], paths["curves"], paths["marks"], paths["sidecar"]]) as (t_ipd, t_cur, t_mk, t_side):
-        ipd = result.ipd.loc[:, ["arm", "time", "event"]]
-        if out.suffix.lower() == ".xlsx":
-            ipd.to_excel(t_ipd, index=False, sheet_name="IPD", engine="openpyxl")
-        else:
-            ipd.to_csv(t_ipd, index=False, float_format="%.10g")
+        ipd_to_file(result.ipd, t_ipd)
         result.curves_frame().to_csv(t_cur, index=False, float_format="%.10g")
         result.marks_frame().to_csv(t_mk, index=False, float_format="%.10g")
-        with open(t_side, "w", encoding="utf-8") as fh:
-            json.dump(json_safe(side), fh, indent=2, allow_nan=False)
-            fh.write("\n")
+        dump_json(side, t_side)
     for a in result.arms:
         print(f"{a.name} ({'#%02x%02x%02x' % a.rgb}): {a.time.size} curve points, "
               f"{a.censor_times.size} censor marks, confidence {a.confidence:.2f}")

@@ -178,12 +178,18 @@ def check_outputs(outputs, inputs, option: str = "--out") -> None:
         seen[r] = o
 
 
+def dump_json(data, path, *, indent: int | None = 2) -> None:
+    """Write ``data`` as strict JSON (see :func:`json_safe`) to ``path`` as it is (not atomic:
+    for a temporary path of :func:`atomic_path` / :func:`atomic_paths`)."""
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(json_safe(data), fh, indent=indent, allow_nan=False)
+        fh.write("\n")
+
+
 def write_json(data, path, *, indent: int | None = 2) -> Path:
     """Write ``data`` as strict JSON (see :func:`json_safe`), atomically."""
     with atomic_path(path) as tmp:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(json_safe(data), fh, indent=indent, allow_nan=False)
-            fh.write("\n")
+        dump_json(data, tmp, indent=indent)
     return Path(path)
 
 

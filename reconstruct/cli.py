@@ -138,12 +138,10 @@ def build_arms(args) -> list:
 
 
 def run(args) -> int:
-    import json
-
-    from kmrecon.jsonio import atomic_paths, check_outputs, json_safe
+    from kmrecon.jsonio import atomic_paths, check_outputs, dump_json
     from reconstruct.core import reconstruct
     from reconstruct.errors import ReconstructionInputError
-    from reconstruct.io import ipdfromkm_files, survhe_files
+    from reconstruct.io import ipd_to_file, ipdfromkm_files, survhe_files
 
     out = Path(args.out)
     if out.suffix.lower() not in (".csv", ".xlsx"):
@@ -163,19 +161,16 @@ def run(args) -> int:
     check_outputs(targets + list(texts), inputs, "--export-formats" if texts else "--out")
     rec = reconstruct(arms, method=args.method)
 
-    frame = rec.ipd.loc[:, ["arm", "time", "event"]]
     written = targets + list(texts)
     # every file is written to a temporary name before any is moved into place
     with atomic_paths(written) as tmps:
         for target, tmp in zip(written, tmps):
             if target == diag_path:
-                tmp.write_text(json.dumps(json_safe(rec.to_dict()), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+                dump_json(rec.to_dict(), tmp)
             elif target in texts:
                 tmp.write_text(texts[target], encoding="utf-8")
-            elif target.suffix.lower() == ".xlsx":
-                frame.to_excel(tmp, index=False, sheet_name="IPD", engine="openpyxl")
             else:
-                frame.to_csv(tmp, index=False, float_format="%.10g")
+                ipd_to_file(rec.ipd, tmp)
     print(rec.summary())
     print("Wrote:")
     for path in written:

@@ -196,13 +196,20 @@ def write_ipd(ipd: pd.DataFrame, path) -> Path:
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise ReconstructionInputError(f"{path}: output must end in .csv or .xlsx")
-    frame = ipd.loc[:, ["arm", "time", "event"]]
     with atomic_path(path) as tmp:
-        if suffix == ".csv":
-            frame.to_csv(tmp, index=False, float_format="%.10g")
-        else:
-            frame.to_excel(tmp, index=False, sheet_name="IPD", engine="openpyxl")
+        ipd_to_file(ipd, tmp)
     return path
+
+
+def ipd_to_file(ipd: pd.DataFrame, path) -> None:
+    """IPD columns arm, time, event written to ``path`` as .xlsx when its suffix says so, else
+    .csv (not atomic: for a temporary path of ``atomic_path``/``atomic_paths``, which keeps the
+    target's suffix)."""
+    frame = ipd.loc[:, ["arm", "time", "event"]]
+    if Path(path).suffix.lower() == ".xlsx":
+        frame.to_excel(path, index=False, sheet_name="IPD", engine="openpyxl")
+    else:
+        frame.to_csv(path, index=False, float_format="%.10g")
 
 
 def write_diagnostics_json(rec, path) -> Path:

@@ -53,25 +53,25 @@ def _median_time(time, event) -> float:
     return float(tab["time"].to_numpy()[below][0]) if below.any() else float("nan")
 
 
-def _log_hrs(ipd, arms) -> dict[str, float]:
-    """log HR of each arm vs the first (Cox PH, lifelines)."""
+def log_hr(ipd, a: str, b: str) -> float:
+    """log HR of arm b vs arm a (Cox PH, lifelines); NaN when degenerate (no events in one arm)."""
+    import pandas as pd
     from lifelines import CoxPHFitter
 
-    out = {}
-    for a in arms[1:]:
-        sub = ipd[ipd["arm"].isin([arms[0], a])]
-        df = {"T": sub["time"].to_numpy(float), "E": sub["event"].to_numpy(int),
-              "x": (sub["arm"] == a).to_numpy(float)}
-        import pandas as pd
+    sub = ipd[ipd["arm"].isin([a, b])]
+    df = pd.DataFrame({"T": sub["time"].to_numpy(float), "E": sub["event"].to_numpy(int),
+                       "x": (sub["arm"] == b).to_numpy(float)})
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return float(CoxPHFitter().fit(df, "T", "E").params_["x"])
+    except Exception:  # noqa: BLE001 - degenerate data (no events in one arm)
+        return float("nan")
 
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                cph = CoxPHFitter().fit(pd.DataFrame(df), "T", "E")
-            out[a] = float(cph.params_["x"])
-        except Exception:  # noqa: BLE001 - degenerate data (no events in one arm)
-            out[a] = float("nan")
-    return out
+
+def _log_hrs(ipd, arms) -> dict[str, float]:
+    """log HR of each arm vs the first (Cox PH, lifelines)."""
+    return {a: log_hr(ipd, arms[0], a) for a in arms[1:]}
 
 
 def run_figure(fig, methods=("default", "guyot")) -> dict:

@@ -37,7 +37,6 @@ import re
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +44,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-# the scores the other benchmarks already define: KM median, IAE over the axis range
-from benchmarks.bench_digitize import _median_time as median_time  # noqa: E402
+# the scores the other benchmarks already define: KM median, Cox log HR, IAE over the axis range
+from benchmarks.bench_digitize import _median_time as median_time, log_hr  # noqa: E402
 from benchmarks.bench_zero_click import _iae as iae  # noqa: E402
 
 DEFAULT_REAL = [Path("/work/real_figs"), Path(__file__).resolve().parents[2] / "real_figs"]
@@ -65,21 +64,6 @@ def norm_name(s: str) -> str:
 def same_name(found: str, truth: str) -> bool:
     a, b = norm_name(found), norm_name(re.sub(r"\(.*?\)", "", truth))
     return bool(a) and (a == b or (len(a) >= 4 and len(b) >= 4 and (a in b or b in a)))
-
-
-def log_hr(ipd: pd.DataFrame, a: str, b: str) -> float:
-    """log HR of arm b vs arm a (Cox PH, lifelines); NaN when degenerate."""
-    from lifelines import CoxPHFitter
-
-    sub = ipd[ipd["arm"].isin([a, b])]
-    df = pd.DataFrame({"T": sub["time"].to_numpy(float), "E": sub["event"].to_numpy(int),
-                       "x": (sub["arm"] == b).to_numpy(float)})
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return float(CoxPHFitter().fit(df, "T", "E").params_["x"])
-    except Exception:  # noqa: BLE001 - no events in one arm
-        return float("nan")
 
 
 def assign(cost: np.ndarray, limit: float) -> dict[int, int]:

@@ -338,3 +338,35 @@ def styles_for_arms(image, plot_area, arms: list, legend_boxes: dict | None = No
                 notes.append(f"arms: a {s} curve of colour {rep.hex} matches no printed arm name; "
                              f"added as '{name}'")
     return out, notes
+
+
+def style_at_point(image, plot_area, rgb, point: tuple[float, float], styles: list[str],
+                   radius: int = 6) -> str | None:
+    """Which of ``styles`` (two or more line styles of one colour) the curve drawn at ``point``
+    (x, y image pixels: a user's click, snapped to the nearest ink within ``radius`` pixels) has:
+    the colour's ink in ``plot_area`` (x0, y0, x1, y1 image pixels; within Delta E 25 of ``rgb``,
+    off the paper) is split by :func:`split_by_style` and read at the point. None when no ink of
+    that colour is there or fewer than two styles are asked."""
+    from digitize.inkmask import background_color, rgb_to_lab
+    from digitize.trace import line_width_guess
+
+    styles = [s for s in dict.fromkeys(styles) if s in STYLES]
+    if len(styles) < 2:
+        return None
+    img = np.asarray(image)
+    h, w = img.shape[:2]
+    x0, y0, x1, y1 = (int(round(v)) for v in plot_area)
+    x0, x1 = max(0, min(x0, x1)), min(w, max(x0, x1) + 1)
+    y0, y1 = max(0, min(y0, y1)), min(h, max(y0, y1) + 1)
+    crop = img[y0:y1, x0:x1, :3]
+    if crop.size == 0:
+        return None
+    lab = rgb_to_lab(crop)
+    paper = rgb_to_lab(background_color(crop)[None].astype(float))[0]
+    ink = (np.linalg.norm(lab - paper, axis=2) > 25.0) & \
+        (np.linalg.norm(lab - rgb_to_lab(np.array([rgb], float))[0], axis=2) < 25.0)
+    if ink.sum() < 50:
+        return None
+    lw = line_width_guess(ink.astype(np.float32))
+    maps = split_by_style(ink, styles, lw)
+    return style_at(ink, maps, (point[0] - x0, point[1] - y0), radius)

@@ -815,6 +815,15 @@ class ImageView(QGraphicsView):
         if at is None:
             self.status.emit(f"No arm added: {warns[0]}")
             return
+        i = self._proposed_arm_at(arms, rgb, at)
+        if i is not None:
+            # a proposed arm of this colour not yet pointed at: the click says which curve it is
+            arms[i].at = (float(at[0]), float(at[1]))
+            self.doc.edit({"arms": arms}, f"Point arm '{arms[i].name}' at its curve")
+            self.current_arm = i
+            self.status.emit(f"{arms[i].name}: its curve is the one clicked")
+            self.arm_added.emit(i)
+            return
         names = {a.name for a in arms}
         k = len(arms) + 1
         while f"Arm {k}" in names:
@@ -826,6 +835,34 @@ class ImageView(QGraphicsView):
         self.status.emit(f"Added {arm.name} (RGB {rgb})" + (" - same colour as another arm: told apart by "
                                                              "line style" if same else ""))
         self.arm_added.emit(len(arms))
+
+    def _proposed_arm_at(self, arms, rgb, at) -> int | None:
+        """Index of the arm a click on a curve of colour ``rgb`` at pixel ``at`` stands for, among
+        the arms of that colour (within extract.SAME_STYLED_DE) not yet pointed at (``at`` None:
+        proposed by the automatic reading). Arms of one colour in different line styles: the one
+        whose style is the curve's there (digitize.linestyle.style_at_point), traced or not;
+        otherwise the first of them with no traced curve yet. None: the click adds a new arm."""
+        from digitize.extract import SAME_STYLED_DE
+        from digitize.inkmask import rgb_to_lab
+
+        lab = rgb_to_lab(np.array([rgb], float))[0]
+        near = [i for i, a in enumerate(arms)
+                if np.linalg.norm(rgb_to_lab(np.array([a.rgb], float))[0] - lab) < SAME_STYLED_DE]
+        free = [i for i in near if arms[i].at is None]
+        styles = [arms[i].style for i in near if arms[i].style]
+        if free and len(set(styles)) > 1:
+            from digitize.linestyle import style_at_point
+
+            h, w = self.doc.image.shape[:2]
+            area = (0, 0, w - 1, h - 1)
+            c = self.doc.project.calibration
+            if all(isinstance(c.get(k), dict) for k in ("x1", "x2", "y1", "y2")):
+                xs = [c[k]["px"] for k in ("x1", "x2", "y1", "y2")]
+                ys = [c[k]["py"] for k in ("x1", "x2", "y1", "y2")]
+                area = (min(xs), min(ys), max(xs), max(ys))
+            st = style_at_point(self.doc.image, area, rgb, at, styles)
+            return next((i for i in free if st is not None and arms[i].style == st), None)
+        return next((i for i in free if len(arms[i].points_px) == 0), None)
 
     def _place_calibration(self, key: str, sp: QPointF):
         cal = dict(self.doc.project.calibration)

@@ -264,6 +264,7 @@ class MainWindow(QMainWindow):
             ed.returnPressed.connect(lambda: self.view.setFocus(Qt.FocusReason.OtherFocusReason))
         self.calib_panel.place_requested.connect(self._place_calibration_point)
         self.calib_panel.auto_button.clicked.connect(self.propose_axes)
+        self.calib_panel.confirm_button.clicked.connect(self.confirm_axes)
         self.calib_panel.auto_button.setEnabled(auto_detection_available())
         self.arm_panel.current_changed.connect(self.view.set_current_arm)
         self.arm_panel.detect_button.clicked.connect(self.detect)
@@ -800,7 +801,9 @@ class MainWindow(QMainWindow):
             if det.arms and not arms:
                 from kmrecon.project import ArmState
 
-                arms = [ArmState(name=a.name, rgb=tuple(a.rgb)) for a in det.arms]
+                # with their line styles: arms of one colour are told apart by them
+                arms = [ArmState(name=a.name, rgb=tuple(a.rgb), style=getattr(a, "style", None))
+                        for a in det.arms]
                 values["arms"] = arms
             names = [a.name for a in arms]
             if det.risk_table is not None and p.risk_table.is_empty():
@@ -825,6 +828,30 @@ class MainWindow(QMainWindow):
             review = show_review(self, self.review_panel, det)   # same list as the CLI's REVIEW lines
             msg = "Automatic proposal applied" + (f"; {review}" if review else "")
             self.statusBar().showMessage(msg + " (Ctrl+Z undoes it)", 10000)
+
+    def confirm_axes(self):
+        """The user has checked the calibration (proposed or placed): the axis findings leave the
+        review list and the next step begins: clicking each curve (tool add_arm) when there are
+        no arms yet or arms share a colour (a black-and-white figure: the click tells which curve
+        is which arm), else tracing the arms (detect)."""
+        with self.guard("Cannot confirm the axes"):
+            if self.doc.image is None:
+                raise KMReconError("open a figure first")
+            if self.doc.calibration() is None:
+                raise KMReconError(f"the axes are not calibrated yet: {self.doc.calibration_error()}")
+            from gui.review_panel import show_review
+
+            kept = [i for i in self.review_panel.items if not str(i.get("piece", "")).startswith("calibration")]
+            show_review(self, self.review_panel, kept)
+            arms = self.doc.project.arms
+            rgbs = [tuple(a.rgb) for a in arms]
+            if not arms or len(set(rgbs)) < len(rgbs):
+                self.set_tool("add_arm")
+                self.statusBar().showMessage("Axes confirmed: click each curve once (its arm is traced "
+                                             "through the click)", 10000)
+            else:
+                self.statusBar().showMessage("Axes confirmed: tracing the curves…", 5000)
+                self.detect()
 
     def find_colors(self):
         with self.guard("Find arm colours"):

@@ -84,6 +84,10 @@ class CalibrationPanel(QWidget):
         lay.addWidget(self.status)
         self.auto_button = QPushButton("Propose axes automatically")
         lay.addWidget(self.auto_button)
+        self.confirm_button = QPushButton("Confirm axes")
+        self.confirm_button.setToolTip("The axes are right: go on to the curves (click each curve when "
+                                       "they share a colour, else trace them)")
+        lay.addWidget(self.confirm_button)
         lay.addStretch(1)
         self._updating = False
         doc.changed.connect(self.refresh)

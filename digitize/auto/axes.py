@@ -333,12 +333,17 @@ def find_ticks(darkness: np.ndarray, line: AxisLine, side: int, max_len: int | N
         prof = band[:L, cols].mean(axis=0)
         pos.append(float((t[cols] * prof).sum() / max(prof.sum(), 1e-9)))
         widths.append(float(prof.sum()))  # equivalent width in pixels (black ink)
-        crisp.append(bool(prof[0] <= 0.15 * prof.max() and prof[-1] <= 0.15 * prof.max()))
+        # a snapped odd-width mark fills an odd number of columns (one, three) about a pixel
+        # centre; a mark inking two columns alike (cairo, base R's png()) is centred on the
+        # pixel boundary between them, where its weighted centre already lies
+        odd = np.count_nonzero(prof >= 0.5 * prof.max()) % 2 == 1
+        crisp.append(bool(prof[0] <= 0.15 * prof.max() and prof[-1] <= 0.15 * prof.max()) and odd)
     pos = np.asarray(pos)
     # Agg (matplotlib) snaps tick markers: an odd-width mark to a pixel centre, i.e. to the
     # column floor(x + 0.5) of its true position x - on average half a pixel too far (right,
-    # or down). Undo that when the marks show snapping (crisp edges on an upright image;
-    # on a rotated scan it cannot be seen, and is assumed) and their width is odd.
+    # or down). Undo that when the marks show snapping (crisp edges and an odd number of
+    # inked columns on an upright image; on a rotated scan it cannot be seen, and is assumed)
+    # and their width is odd.
     if pos.size:
         w_px = int(round(float(np.median(widths))))
         rotated = abs(line.slope) > 2e-3

@@ -1,0 +1,88 @@
+"""Issue 14's app target: a black-and-white figure (two black curves, solid and dashed, that
+cross; legend and number-at-risk table printed) done with at most 6 user actions: open, confirm
+axes, one click on each curve (tool "Add arm by clicking its curve", chosen by the confirm
+step), reconstruct, export. The exported IPD must be the figure's: N exact, events within 5 %.
+A screenshot is saved after every step (tmp_path/step_*.png)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from PySide6.QtCore import Qt
+
+from gui.main_window import MainWindow, auto_detection_available
+from test_digitize_styles import NAMES, _black
+from test_gui import click_image
+
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+              pytest.mark.skipif(not auto_detection_available(), reason="needs the zero-click reader (OCR)")]
+
+
+def _pixel(truth, arm: str, t: float) -> tuple[float, float]:
+    s = float(np.interp(t, *truth.km(arm)))
+    px, py, _ = truth.data_to_pixel @ np.array([t, s * (100.0 if truth.y_percent else 1.0), 1.0])
+    return float(px), float(py)
+
+
+def test_black_and_white_figure_in_six_actions(qtbot, tmp_path):
+    fig = _black(("solid", "dashed"), risk_table=True, legend_loc="upper right")
+    path = fig.save(tmp_path)["image"]
+    truth = fig.truth
+    w = MainWindow(settings_path=str(tmp_path / "settings.ini"), recovery_dir=str(tmp_path / "recovery"),
+                   autosave_seconds=3600)   # the app as shipped: automatic proposal on opening
+    w.confirm_discard = lambda: "discard"
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    actions: list[str] = []
+    shots = iter(range(1, 100))
+
+    def shot(name: str):
+        w.grab().save(str(tmp_path / f"step_{next(shots)}_{name}.png"))
+
+    def idle():
+        return not w.busy
+
+    # 1. open: the axes, the arms' names and line styles (legend keys) and the risk table are read
+    actions.append("open")
+    w.open_file(str(path))
+    qtbot.waitUntil(lambda: w.doc.image is not None and "open" not in w.busy, timeout=20000)
+    qtbot.waitUntil(lambda: w.doc.calibration() is not None and idle(), timeout=60000)
+    shot("opened")
+    assert [a.name for a in w.doc.project.arms] == list(NAMES)
+    # 2. confirm the axes: two arms of one colour, so the next step is clicking each curve
+    actions.append("confirm axes")
+    qtbot.mouseClick(w.calib_panel.confirm_button, Qt.MouseButton.LeftButton)
+    assert w.view.tool == "add_arm"
+    shot("axes_confirmed")
+    # 3-4. one click on each curve, the dashed one first (where the curves are apart); a click
+    # lands a pixel or two off the line. Each click traces the arms at once.
+    for arm, t in ((NAMES[1], 9.5), (NAMES[0], 28.5)):
+        actions.append(f"click {arm}")
+        px, py = _pixel(truth, arm, t)
+        click_image(qtbot, w, px + 1, py + 1)
+        qtbot.waitUntil(lambda a=arm: next(x for x in w.doc.project.arms if x.name == a).at is not None, timeout=10000)
+        qtbot.waitUntil(idle, timeout=60000)
+        shot(f"clicked_{arm}")
+    arms = w.doc.project.arms
+    assert len(arms) == 2 and all(a.points_px.shape[0] > 10 for a in arms)
+    # 5. reconstruct (the risk table was read from the figure: nothing typed)
+    actions.append("reconstruct")
+    w.act_reconstruct.trigger()
+    qtbot.waitUntil(lambda: w.doc.current_ipd() is not None and idle(), timeout=60000)
+    shot("reconstructed")
+    # 6. export the IPD (the file dialog answered with a path: part of the same action)
+    out = tmp_path / "ipd.csv"
+    w.ask_save_path = lambda *a, **k: str(out)
+    actions.append("export")
+    w.act_export_ipd.trigger()
+    assert out.exists()
+    shot("exported")
+    assert len(actions) <= 6, actions
+    ipd = pd.read_csv(out)
+    for a in NAMES:
+        got, want = ipd[ipd["arm"] == a], truth.ipd[truth.ipd["arm"] == a]
+        assert len(got) == len(want), (a, len(got), len(want))
+        ev, true_ev = int(got["event"].sum()), int(want["event"].sum())
+        assert abs(ev - true_ev) <= 0.05 * true_ev, (a, ev, true_ev)

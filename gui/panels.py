@@ -82,12 +82,15 @@ class CalibrationPanel(QWidget):
         self.status = QLabel()
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
-        self.auto_button = QPushButton("Propose axes automatically")
-        lay.addWidget(self.auto_button)
+        self.auto_button = QPushButton("Propose axes")
+        self.auto_button.setToolTip("Read the axes, arms and risk table from the figure")
         self.confirm_button = QPushButton("Confirm axes")
         self.confirm_button.setToolTip("The axes are right: go on to the curves (click each curve when "
                                        "they share a colour, else trace them)")
-        lay.addWidget(self.confirm_button)
+        row = QHBoxLayout()   # side by side: the dock stays short on small screens
+        row.addWidget(self.auto_button)
+        row.addWidget(self.confirm_button)
+        lay.addLayout(row)
         lay.addStretch(1)
         self._updating = False
         doc.changed.connect(self.refresh)

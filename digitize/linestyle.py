@@ -151,15 +151,28 @@ def gaps_filled(ink: np.ndarray, gap: int) -> np.ndarray:
 
 
 def gap_length(ink: np.ndarray) -> int:
-    """Typical gap (pixels) between a dashed/dotted line's pieces: the median distance from each
-    piece's box to its nearest neighbour's along x (the line runs mostly left to right)."""
+    """Typical gap (pixels) between a dashed/dotted line's pieces: the median gap from each
+    piece's box to the next piece to its right on the same rows (a plateau's next dash). Gaps
+    between pieces merely consecutive in x are shorter: at a step the next dash starts lower,
+    part of the gap spent going down, and on a steep stretch pieces overlap in x; taking those
+    made the gaps of survminer's dashes (7 px at lwd 1.6) read as 4-5, so that the tracer ended
+    a long flat tail at its first gaps as bare paper."""
     _, stats = pieces(ink)
     st = stats[1:]
     if st.shape[0] < 3:
         return 4
-    order = np.argsort(st[:, 0])
-    x0 = st[order, 0]
-    x1 = x0 + st[order, 2]
+    st = st[np.argsort(st[:, 0])]
+    x0, x1 = st[:, 0], st[:, 0] + st[:, 2]
+    y0, y1 = st[:, 1], st[:, 1] + st[:, 3]
+    same_row = []
+    for i in range(st.shape[0]):
+        j = np.arange(i + 1, min(i + 9, st.shape[0]))   # the next few pieces along x
+        ok = (x0[j] >= x1[i]) & (y0[j] < y1[i]) & (y1[j] > y0[i])
+        if ok.any():
+            same_row.append(int((x0[j[ok]] - x1[i]).min()))
+    same_row = [g for g in same_row if g > 0]
+    if len(same_row) >= 3:
+        return int(np.clip(np.median(same_row), 2, 40))
     gaps = x0[1:] - x1[:-1]
     gaps = gaps[gaps > 0]
     return int(np.clip(np.median(gaps) if gaps.size else 4, 2, 40))
@@ -370,3 +383,4 @@ def style_at_point(image, plot_area, rgb, point: tuple[float, float], styles: li
     lw = line_width_guess(ink.astype(np.float32))
     maps = split_by_style(ink, styles, lw)
     return style_at(ink, maps, (point[0] - x0, point[1] - y0), radius)
+

@@ -333,7 +333,7 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
         if len(members) == 1:
             final[members[0]] = out[k]
             continue
-        res = _style_group(k, [user_arms[i] for i in members], run_group, (x0, y0))
+        res = _style_group(k, [user_arms[i] for i in members], run_group, (x0, y0), calibration)
         for i, r in zip(members, res):
             final[i] = r
     return final
@@ -367,7 +367,8 @@ def _colour_groups(arms: list[ArmSpec]) -> tuple[list[ArmSpec], list[int]]:
     return reps, colour_of
 
 
-def _style_group(k: int, specs: list[ArmSpec], run_group, offset) -> list[ExtractedArm]:
+def _style_group(k: int, specs: list[ArmSpec], run_group, offset,
+                 calibration: Calibration | None = None) -> list[ExtractedArm]:
     """The arms ``specs`` drawn in colour ``k``: each traced through the ink pieces of its own
     line style (linestyle.split_by_style), with its dash gaps counted as its drawing, not as
     bare paper. Styles come from the specs, else from a point on the curve (``at``: the style
@@ -423,6 +424,13 @@ def _style_group(k: int, specs: list[ArmSpec], run_group, offset) -> list[Extrac
                 shared = maps["solid"] & ~solid_band
             own = own | shared
         res = run_group(k, (s, styles[i], own, ink))
+        if styles[i] != "solid" and calibration is not None and len(specs) == 2:
+            # two curves of one colour: a hidden stretch of one is hidden by the other (with a
+            # third it could be either)
+            from digitize.linestyle import hidden_start_along
+
+            solids = [out[j] for j in order_ if styles[j] == "solid" and out[j] is not None]
+            res = hidden_start_along(res, solids, calibration, lw)
         res.warnings[:0] = notes[i]
         out[i] = res
     return out

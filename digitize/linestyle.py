@@ -384,3 +384,53 @@ def style_at_point(image, plot_area, rgb, point: tuple[float, float], styles: li
     maps = split_by_style(ink, styles, lw)
     return style_at(ink, maps, (point[0] - x0, point[1] - y0), radius)
 
+
+
+def hidden_start_along(arm, solids: list, calibration, line_width: float):
+    """A dashed or dotted arm (extract.ExtractedArm) whose trace begins well right of its
+    curve's start (more than 3 line widths + 3 px) because its first stretch runs together with
+    a solid curve of the same colour (their pieces merge into the solid line's strokes, left to
+    that arm): over the hidden stretch it is taken along that curve (which hides it), kept
+    between 1 and the arm's first traced level, rather than held at 1 until the first traced
+    column (a stretch of drops read as one late drop). The solid arm is one whose trace starts
+    with the arm's and reaches the row of the arm's first traced pixel (within 3 line widths +
+    3 px) or below left of it: where the arm left it. Returns the arm, changed or not (a
+    warning says so)."""
+    import dataclasses
+
+    if arm.empty or arm.trace_px.shape[0] == 0 or arm.time.size < 2:
+        return arm
+    near = 3.0 * float(line_width) + 3.0
+    fx, fy = (float(v) for v in arm.trace_px[0])
+    x_start = float(np.asarray(calibration.to_pixel(float(arm.time[0]), 1.0)[0]))
+    if fx - x_start <= near:
+        return arm
+    # the first traced level: the first corner below 1 from the first traced column on (the
+    # step there sits a line cap right of the column)
+    t_px = float(np.asarray(calibration.to_data(fx - near, fy)[0]))
+    below = np.flatnonzero((arm.time >= t_px) & (arm.survival < 1.0 - 1e-9))
+    if below.size == 0:
+        return arm
+    t_f, s_b = float(arm.time[below[0]]), float(arm.survival[below[0]])
+    for sol in solids:
+        if sol.empty or sol.trace_px.shape[0] == 0:
+            continue
+        cols, rows = sol.trace_px[:, 0], sol.trace_px[:, 1]
+        if cols.min() > x_start + near or not np.any((cols <= fx) & (rows >= fy - near)):
+            continue
+        pre = sol.time < t_f
+        if not pre.any():
+            continue
+        pre_t = np.asarray(sol.time, float)[pre]
+        pre_s = np.clip(np.asarray(sol.survival, float)[pre], s_b, 1.0)
+        rest = arm.time >= t_f
+        rest_t, rest_s = np.asarray(arm.time, float)[rest], np.asarray(arm.survival, float)[rest]
+        lead = np.cumprod(rest_s > s_b + 1e-9).astype(bool)   # the held-at-1 stub's end
+        rest_t, rest_s = rest_t[~lead], rest_s[~lead]
+        time = np.maximum.accumulate(np.r_[float(arm.time[0]), pre_t, t_f, rest_t])
+        surv = np.minimum.accumulate(np.r_[1.0, pre_s, pre_s[-1], rest_s])
+        warns = [w for w in arm.warnings if "the traced curve starts at time" not in w]
+        warns.append(f"arm '{arm.name}': its curve up to time {t_f:.3g} runs together with arm '{sol.name}' "
+                     "(same colour) and was taken along it; check that stretch")
+        return dataclasses.replace(arm, time=time, survival=surv, warnings=warns)
+    return arm

@@ -51,6 +51,7 @@ from scipy.special import ndtr
 
 from reconstruct.arm import ArmInput, ArmResult, estimate_n, estimated_n_note
 from reconstruct.dp import INF, MARK_WEIGHT, SOFT_MARK_WEIGHT, PathDP
+from reconstruct.polish import polish_levels
 from reconstruct.plan import Plan, at_risk_path, build_plan, km_levels, mark_weights, noise_level, pin_exact
 
 #: weight of the even-spread penalty on unmarked censorings, relative to the height cost
@@ -193,8 +194,11 @@ def _solve_unit(arm: ArmInput, sigma: float, spread_weight: float, sides: bool =
             # drop is what the refined cost measures (_refine)
             sigma = float(np.clip(LEVEL_SD * arm.survival_sd, 1e-4, sigma))
 
+    # noisy coordinates with a time uncertainty: zero-height twins of drops near risk times
+    twin_tol = SIDE_SD * arm.time_sd if (sides and sigma > 1e-6 and arm.time_sd > 0 and POLISH) else 0.0
+
     def make(a: ArmInput):
-        pl = plan if a is arm else build_plan(a, float(n0), free_start)
+        pl = plan if (a is arm and twin_tol == 0) else build_plan(a, float(n0), free_start, twin_tol)
         if sigma <= 1e-8:
             pin_exact(pl)
         return pl, PathDP(pl, sigma, spread_weight, mark_weights(pl, noise, MARK_WEIGHT, SOFT_MARK_WEIGHT))
@@ -214,12 +218,16 @@ def _solve_unit(arm: ArmInput, sigma: float, spread_weight: float, sides: bool =
         d, c, n_start = _refine(dp, solve, d, c, n_start)
     if D is not None and int(d.sum()) != D:
         d, c, n_start = _match_events(dp, solve, d, c, n_start, D, notes)
-    elif D is None:
+    if sigma > 1e-6 and POLISH:
+        d, c, _ = polish_levels(plan, d, c, n_start, dp.inv_var, dp.pen, keep_events=D is not None)
+    if D is None:
         d, c = _one_death_at_zero(plan, d, c)
     if n_estimated and free_start:
         notes.append(f"N unknown: estimated N = {n_start} (solver, from the curve and risk table)")
     return plan, d, c, n_start, n_estimated, notes
 
+
+POLISH = True
 
 #: sd of a traced plateau's level, in corner sd (ArmData.survival_sd): a level is read from
 #: many pixel columns. On the R-drawn figures (30, seed 0, assisted) 0.7 gave reconstruction

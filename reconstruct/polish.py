@@ -85,11 +85,12 @@ def _event_change(d, c, g: int, sgn: int, side: str) -> None:
 
 
 def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_var: float, pen,
-                  keep_events: bool, max_moves: int = MAX_MOVES):
+                  keep_events: bool, max_moves: int = MAX_MOVES, min_c: np.ndarray | None = None):
     """Greedy integer moves lowering J (module docstring); returns (d, c, number of moves).
 
     pen(g, counts) -> cost array: the DP's penalty of ``counts`` censorings in segment g.
-    keep_events: the total number of events is fixed (D given)."""
+    keep_events: the total number of events is fixed (D given). min_c: fewest censorings per
+    segment (clear censor marks are censorings: the polish never drops them)."""
     K = plan.kind.size
     d = d.astype(np.int64).copy()
     c = c.astype(np.int64).copy()
@@ -100,6 +101,8 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
     drop = (kind == 0) & (plan.after > 0)  # movable drops (a drop to 0 keeps everyone dying)
     a = np.where(kind == 0, np.nan_to_num(plan.after), 0.0)
     g_idx = np.arange(K)
+    seg_idx = np.arange(K + 1)
+    floor_c = np.zeros(K + 1, np.int64) if min_c is None else np.minimum(np.asarray(min_c, np.int64), c)
     # adjacent nodes g, g + 1 both movable drops: an event may move between them
     pair = np.zeros(K, bool)
     pair[:-1] = drop[:-1] & drop[1:]
@@ -129,20 +132,44 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
 
         cand_gain, cand_apply = [], []
         ok_f = drop & (f > 0)
-        # 1) a censoring moved from segment g to g + 1 (n at drop g + 1) or back (n - 1)
+        # penalty change of one censoring more / fewer in each segment (0 .. K)
+        base_pen = pen_at(seg_idx, c)
+        pen_up = pen_at(seg_idx, c + 1) - base_pen
+        pen_down = np.where(c - 1 >= floor_c, pen_at(seg_idx, c - 1) - base_pen, np.inf)
+        # 1) one censoring moved from segment i to a later segment i + k of the same risk
+        # interval (n + 1 at nodes i .. i + k - 1) or back (n - 1 there)
+        zero_drop = (kind == 0) & ~drop
         for step in (1, -1):
             n_new = n + step
-            src = g_idx if step == 1 else g_idx + 1  # segment losing a censoring
-            dst = g_idx + 1 if step == 1 else g_idx
-            valid = ok_f & (c[src] >= 1) & (n_new >= d) & (n_new >= 1)
-            gi = np.flatnonzero(valid)
-            if gi.size:
-                rho = (1.0 - d[gi] / n_new[gi]) / f[gi]
-                dl = d_level(rho, A[gi], B[gi])
-                dp = (pen_at(src[gi], c[src[gi]] - 1) - pen_at(src[gi], c[src[gi]])
-                      + pen_at(dst[gi], c[dst[gi]] + 1) - pen_at(dst[gi], c[dst[gi]]))
+            node_ok = (kind == 0) & ~zero_drop & (n_new >= d) & ((n_new >= 1) | (d == 0))
+            rho_node = np.where(drop & (f > 0), (1.0 - d / np.maximum(n_new, 1)) / np.where(f > 0, f, 1.0), 1.0)
+            node_ok &= ~(drop & (f <= 0))
+            alive = np.ones(K, bool)
+            P = np.ones(K)
+            acc = np.zeros(K)
+            for k in range(1, span + 1):
+                m = g_idx + k - 1
+                inside = m < K
+                mm = np.minimum(m, K - 1)
+                alive &= inside & node_ok[mm]
+                if not alive.any():
+                    break
+                P = np.where(alive, P * rho_node[mm], P)
+                acc = acc + np.where(alive, (P * P - 1.0) * ws2[mm] - 2.0 * (P - 1.0) * wsa[mm], 0.0)
+                j = np.minimum(g_idx + k, K)  # segment receiving (or giving) the censoring
+                src, dst = (g_idx, j) if step == 1 else (j, g_idx)
+                valid = alive & np.isfinite(pen_down[src])
+                gi = np.flatnonzero(valid)
+                if gi.size == 0:
+                    continue
+                jj = j[gi]
+                tail_A = np.where(jj < K, A[np.minimum(jj, K - 1)], 0.0)
+                tail_B = np.where(jj < K, B[np.minimum(jj, K - 1)], 0.0)
+                dl = (acc[gi] + (P[gi] ** 2 - 1.0) * tail_A - 2.0 * (P[gi] - 1.0) * tail_B) * inv_var
+                sg_, dg_ = src[gi], dst[gi]
+                dp = pen_down[sg_] + pen_up[dg_]
                 cand_gain.append(dl + dp)
-                cand_apply.append(lambda i, a_=src[gi], b_=dst[gi]: ("c", int(a_[i]), int(b_[i])))
+                cand_apply.append(lambda i, a_=sg_, b_=dg_: ("c", int(a_[i]), int(b_[i])))
         # 2) one event from drop g to drop g + 1 (n at g + 1 up by one) or back
         for step in (1, -1):
             gi = np.flatnonzero(pair & ok_f)
@@ -169,15 +196,15 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
         for sgn in (1, -1):
             d_new = d + sgn
             c_after = c[g_idx + 1] - sgn
-            ok = ok_f & (d_new >= 0) & (d_new <= n) & (c_after >= 0)
+            ok = ok_f & (d_new >= 0) & (d_new <= n) & (c_after >= floor_c[g_idx + 1])
             rho = (1.0 - d_new / nn) / np.where(f > 0, f, 1.0)
-            dp = pen_at(g_idx + 1, c_after) - pen_at(g_idx + 1, c[g_idx + 1])
+            dp = (pen_down if sgn == 1 else pen_up)[g_idx + 1]
             opts[(sgn, "a")] = (ok, rho, dp)
             c_before = c[g_idx] - sgn
             n_new = n + sgn
-            ok = ok_f & (d_new >= 0) & (d_new <= n_new) & (c_before >= 0) & (n_new >= 1)
+            ok = ok_f & (d_new >= 0) & (d_new <= n_new) & (c_before >= floor_c[g_idx]) & (n_new >= 1)
             rho = (1.0 - d_new / np.maximum(n_new, 1)) / np.where(f > 0, f, 1.0)
-            dp = pen_at(g_idx, c_before) - pen_at(g_idx, c[g_idx])
+            dp = (pen_down if sgn == 1 else pen_up)[g_idx]
             opts[(sgn, "b")] = (ok, rho, dp)
         # 3) one event more or fewer at a drop (D not given)
         if not keep_events:

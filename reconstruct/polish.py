@@ -36,6 +36,9 @@ from reconstruct.plan import Plan
 MAX_MOVES = 4000
 #: a move must lower J by at least this (cost units) to be applied
 MIN_GAIN = 1e-9
+#: most moves applied together per round (disjoint node ranges), among the best BATCH_SCAN
+MAX_BATCH = 32
+BATCH_SCAN = 512
 #: most nodes between the two drops of a paired event move
 PAIR_SPAN = 40
 #: K * span at most this (K nodes): a curve of thousands of drops pairs each with fewer
@@ -84,6 +87,25 @@ def _event_change(d, c, g: int, sgn: int, side: str) -> None:
     c[g + 1 if side == "a" else g] -= sgn
 
 
+def _apply(d, c, op) -> None:
+    """Apply one move (see :func:`polish_levels`) in place."""
+    if op[0] == "c":
+        _, src, dst = op
+        c[src] -= 1
+        c[dst] += 1
+    elif op[0] == "e":
+        _, g, step = op
+        d[g] -= step
+        d[g + 1] += step
+    elif op[0] == "x":
+        _, g, sgn, side = op
+        _event_change(d, c, g, sgn, side)
+    else:
+        _, g, h, sgn, sg, sh = op
+        _event_change(d, c, g, sgn, sg)
+        _event_change(d, c, h, -sgn, sh)
+
+
 def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_var: float, pen,
                   keep_events: bool, max_moves: int = MAX_MOVES, min_c: np.ndarray | None = None):
     """Greedy integer moves lowering J (module docstring); returns (d, c, number of moves).
@@ -130,7 +152,7 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
         def d_level(rho, As, Bs):
             return ((rho * rho - 1.0) * As - 2.0 * (rho - 1.0) * Bs) * inv_var
 
-        cand_gain, cand_apply = [], []
+        cand_gain, cand_apply, cand_range = [], [], []
         ok_f = drop & (f > 0)
         # penalty change of one censoring more / fewer in each segment (0 .. K)
         base_pen = pen_at(seg_idx, c)
@@ -170,6 +192,7 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
                 dp = pen_down[sg_] + pen_up[dg_]
                 cand_gain.append(dl + dp)
                 cand_apply.append(lambda i, a_=sg_, b_=dg_: ("c", int(a_[i]), int(b_[i])))
+                cand_range.append((np.minimum(sg_, dg_), np.maximum(sg_, dg_)))
         # 2) one event from drop g to drop g + 1 (n at g + 1 up by one) or back
         for step in (1, -1):
             gi = np.flatnonzero(pair & ok_f)
@@ -189,6 +212,7 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
                 dl = (d_level(rg, A[gi] - A1[gi], B[gi] - B1[gi]) + d_level(rg * rh, A1[gi], B1[gi]))
                 cand_gain.append(dl)
                 cand_apply.append(lambda i, g_=gi, st=step: ("e", int(g_[i]), st))
+                cand_range.append((gi, gi + 2))
         # one event more (s = 1) or fewer (s = -1) at a drop, compensated by one censoring
         # fewer (more) right after it ("a": n at the drop kept) or right before it ("b": n at
         # the drop changes by s); per node: valid, factor ratio, penalty change
@@ -213,6 +237,7 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
                 if gi.size:
                     cand_gain.append(d_level(rho[gi], A[gi], B[gi]) + dp[gi])
                     cand_apply.append(lambda i, g_=gi, sg_=sgn, sd_=side: ("x", int(g_[i]), sg_, sd_))
+                    cand_range.append((gi, gi + 1))
         # 4) one event more at drop g and one fewer at a later drop h (or the reverse), each
         # compensated as above, across any nodes between (also risk-table times: events read on
         # the wrong side of one, or moved to a twin drop, :func:`reconstruct.plan.twin_drops`)
@@ -238,6 +263,7 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
                     dl = d_level(rg, A[G] - A[H], B[G] - B[H]) + d_level(rg * rh, A[H], B[H])
                     cand_gain.append(dl + dpg_all[G] + dph_all[H])
                     cand_apply.append(lambda i, G_=G, H_=H, a_=(sgn, sg, sh): ("p", int(G_[i]), int(H_[i])) + a_)
+                    cand_range.append((G, H + 1))
         if not cand_gain:
             break
         gains = np.concatenate(cand_gain)
@@ -245,22 +271,40 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
         if not gains[best] < -MIN_GAIN:
             break
         sizes = np.cumsum([x.size for x in cand_gain])
-        blk = int(np.searchsorted(sizes, best, side="right"))
-        op = cand_apply[blk](best - (int(sizes[blk - 1]) if blk else 0))
-        if op[0] == "c":
-            _, src, dst = op
-            c[src] -= 1
-            c[dst] += 1
-        elif op[0] == "e":
-            _, g, step = op
-            d[g] -= step
-            d[g + 1] += step
-        elif op[0] == "x":
-            _, g, sgn, side = op
-            _event_change(d, c, g, sgn, side)
-        else:
-            _, g, h, sgn, sg, sh = op
-            _event_change(d, c, g, sgn, sg)
-            _event_change(d, c, h, -sgn, sh)
+        lo_all = np.concatenate([r[0] for r in cand_range])
+        hi_all = np.concatenate([r[1] for r in cand_range])
+
+        def op_at(i: int):
+            blk = int(np.searchsorted(sizes, i, side="right"))
+            return cand_apply[blk](i - (int(sizes[blk - 1]) if blk else 0))
+
+        # a batch of the best improving moves touching disjoint node ranges (their level
+        # effects interact only through the factors they put on later levels), kept if J
+        # falls by at least the best single move's gain's half, else the best move alone
+        order = np.flatnonzero(gains < -MIN_GAIN)
+        if order.size > BATCH_SCAN:
+            order = order[np.argpartition(gains[order], BATCH_SCAN)[:BATCH_SCAN]]
+        order = order[np.argsort(gains[order], kind="stable")]
+        taken = np.zeros(K + 3, bool)
+        batch = []
+        for i in order.tolist():
+            lo, hi = int(lo_all[i]), int(hi_all[i]) + 2
+            if taken[lo:hi + 1].any():
+                continue
+            taken[lo:hi + 1] = True
+            batch.append(i)
+            if len(batch) >= MAX_BATCH:
+                break
+        if len(batch) > 1:
+            j_old = level_cost(plan, d, c, n_start, w, inv_var, pen)
+            d_try, c_try = d.copy(), c.copy()
+            for i in batch:
+                _apply(d_try, c_try, op_at(i))
+            if (c_try >= 0).all() and (d_try >= 0).all() and \
+                    level_cost(plan, d_try, c_try, n_start, w, inv_var, pen) < j_old + 0.5 * gains[best]:
+                d, c = d_try, c_try
+                moves += len(batch)
+                continue
+        _apply(d, c, op_at(best))
         moves += 1
     return d, c, moves

@@ -59,13 +59,51 @@ class Plan:
     mark_rel: list | None = None
 
 
-def build_plan(arm: ArmInput, n_start: float, free_start: bool) -> Plan:
+def twin_drops(u: np.ndarray, before: np.ndarray, after: np.ndarray, risk_times: np.ndarray,
+               tol: float, span: float) -> tuple[np.ndarray, np.ndarray]:
+    """Times and levels of zero-height "twin" drops on the other side of risk-table times.
+
+    A drop traced within ``tol`` (x-axis units: SIDE_SD time sd of a corner) after a risk time
+    r may hold events that happened just before r (the trace puts a whole cluster of events at
+    one pixel column), and one traced just before r events at r or just after it. Its twin is a
+    drop node of height 0 at r - eps (or at r, after the risk node) at the level of the plateau
+    there; the solver may move events of the drop to its twin (:mod:`reconstruct.polish`), so
+    that each part of the drop gets the number at risk of its side of r."""
+    tt, ll = [], []
+    if tol <= 0 or u.size == 0:
+        return np.empty(0), np.empty(0)
+    for r in risk_times:
+        if r <= 0:
+            continue
+        k = int(np.searchsorted(u, r, side="left"))  # first drop at or after r
+        if k < u.size and u[k] - r <= tol and after[k] > 0:
+            prev = u[k - 1] if k > 0 else 0.0
+            eps = min(1e-6 * span, 0.5 * (r - prev))
+            if eps > 0:
+                tt.append(r - eps)
+                ll.append(before[k])
+        if k > 0 and r - u[k - 1] <= tol and after[k - 1] > 0 and (k >= u.size or u[k] > r):
+            tt.append(float(r))
+            ll.append(after[k - 1])
+    return np.asarray(tt, float), np.asarray(ll, float)
+
+
+def build_plan(arm: ArmInput, n_start: float, free_start: bool, twin_tol: float = 0.0) -> Plan:
+    """The node sequence of ``arm`` (see :class:`Plan`); twin_tol > 0 adds zero-height twin
+    drops on the other side of risk times near drops (:func:`twin_drops`)."""
     curve = arm.curve
     u, before, after = curve.steps()
     t_end = curve.t_end
     rt, rn = arm.risk_times, arm.n_risk
     keep = rt > 0
     rt, rn = rt[keep], rn[keep]
+    if twin_tol > 0:
+        tw_t, tw_l = twin_drops(u, before, after, rt, twin_tol, t_end)
+        if tw_t.size:
+            order = np.argsort(np.concatenate([u, tw_t]), kind="stable")
+            u = np.concatenate([u, tw_t])[order]
+            before = np.concatenate([before, tw_l])[order]
+            after = np.concatenate([after, tw_l])[order]
     times = np.concatenate([rt, u])
     kind = np.concatenate([np.ones(rt.size, int), np.zeros(u.size, int)])
     order = np.lexsort((-kind, times))  # at equal times the risk count comes before the drop
@@ -184,7 +222,7 @@ def noise_level(plan: Plan, band: int = 30) -> float:
     Otherwise sigma is the rms miss of the height at the reference n (noise plus reference
     error), clipped to [2e-4, 0.02], so that noisy heights cannot pull n around.
     """
-    drops = np.flatnonzero((plan.kind == 0) & (plan.after > 0))
+    drops = np.flatnonzero((plan.kind == 0) & (plan.after > 0) & (plan.after < plan.before))
     if drops.size == 0:
         return 1e-3
     b, a = plan.before[drops], plan.after[drops]

@@ -67,7 +67,8 @@ def test_perfect_input_stays_exact_with_a_time_uncertainty_and_reliable_marks():
 def test_marks_read_in_a_ribbon_are_discounted():
     """A 300-patient arm traced off pixels with its true marks (clear) plus 25 marks read in a
     ribbon where no patient was censored: as ribbon marks (reliability 0.3) the solver drops
-    them and says so; taken as clear marks they pull the curve off the truth."""
+    them and says so; taken as clear marks they pull the curve off the truth (less since the
+    level polish weighs even clear marks against the traced levels)."""
     rng = np.random.default_rng(5)
     ipd = simulate_arm(300, rng, dropout_rate=0.01)
     t, s = km_corners(ipd["time"], ipd["event"])
@@ -90,7 +91,7 @@ def test_marks_read_in_a_ribbon_are_discounted():
                     rec.diagnostics["A"])
     iae_soft, diag_soft = out[0.3]
     iae_hard, _ = out[1.0]
-    assert iae_soft < 0.6 * iae_hard
+    assert iae_soft < iae_hard
     assert iae_soft < 0.004
     assert any(note.startswith("discounted") for note in diag_soft.notes)
     assert abs(diag_soft.events - int(ipd["event"].sum())) <= 0.02 * ipd["event"].sum()

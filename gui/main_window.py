@@ -839,10 +839,10 @@ class MainWindow(QMainWindow):
                 raise KMReconError("open a figure first")
             if self.doc.calibration() is None:
                 raise KMReconError(f"the axes are not calibrated yet: {self.doc.calibration_error()}")
-            from gui.review_panel import show_review
+            from gui.review_panel import refresh_review
 
-            kept = [i for i in self.review_panel.items if not str(i.get("piece", "")).startswith("calibration")]
-            show_review(self, self.review_panel, kept)
+            self.review_panel.axes_confirmed = True
+            refresh_review(self, self.review_panel)
             arms = self.doc.project.arms
             rgbs = [tuple(a.rgb) for a in arms]
             if not arms or len(set(rgbs)) < len(rgbs):

@@ -5,6 +5,8 @@ beyond displaying it.
 """
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
@@ -24,12 +26,35 @@ def review_items_of(detection) -> list[dict]:
                   key=lambda i: _ORDER.index(i["piece"]) if i.get("piece") in _ORDER else len(_ORDER))
 
 
+def still_open(items: list[dict], arms=(), axes_confirmed: bool = False) -> list[dict]:
+    """The findings a person has not settled yet. Axis findings are settled by confirming the
+    axes; an arm finding is settled once every arm it names ('Name', as the reading quotes arm
+    names) has been pointed at its curve by a click (``ArmState.at``): the click, not the
+    reading, now says which curve is that arm. Findings that name no arm stay until a new
+    reading replaces them."""
+    pointed = {a.name for a in arms if getattr(a, "at", None) is not None}
+    known = {a.name for a in arms}
+    out = []
+    for it in items:
+        piece = str(it.get("piece", ""))
+        if axes_confirmed and piece.startswith("calibration"):
+            continue
+        if piece == "arms":
+            named = {n for n in re.findall(r"'([^']+)'", str(it.get("reason", ""))) if n in known}
+            if named and named <= pointed:
+                continue
+        out.append(it)
+    return out
+
+
 class ReviewPanel(QWidget):
     """A header ("3 things to check") over one row per finding: '<Piece>: <reason>'."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.items: list[dict] = []
+        self.read_items: list[dict] = []    # as the automatic reading gave them
+        self.axes_confirmed = False
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         self.header = QLabel()
@@ -80,16 +105,32 @@ def install_review_panel(window) -> ReviewPanel:
     """Add the panel as a tab of the window's bottom tab widget (``window.tabs``)."""
     panel = ReviewPanel()
     window.tabs.addTab(panel, panel.tab_title())
+    window.doc.changed.connect(lambda _keys: refresh_review(window, panel))
+    # a new figure: the previous figure's findings no longer apply (its reading refills them)
+    window.doc.image_changed.connect(lambda: show_review(window, panel, []))
     return panel
 
 
 def show_review(window, panel: ReviewPanel, detection) -> str:
-    """Fill the panel from a detection, retitle its tab and bring it to the front when there is
-    something to check. Returns the status-bar text ('' when nothing needs review)."""
-    panel.set_items(detection)
+    """Fill the panel from a new reading (a detection), retitle its tab and bring it to the front
+    when there is something to check. Returns the status-bar text ('' when nothing needs review)."""
+    panel.read_items = review_items_of(detection)
+    panel.axes_confirmed = False
+    panel.set_items(panel.read_items)
     idx = window.tabs.indexOf(panel)
     if idx >= 0:
         window.tabs.setTabText(idx, panel.tab_title())
         if panel.items:
             window.tabs.setCurrentIndex(idx)
     return panel.status_text()
+
+
+def refresh_review(window, panel: ReviewPanel) -> None:
+    """Re-filter the reading's findings against what the user has settled since (confirmed axes,
+    arms pointed at their curves); undoing a click brings its finding back."""
+    items = still_open(panel.read_items, window.doc.project.arms, panel.axes_confirmed)
+    if [dict(i) for i in items] != panel.items:
+        panel.set_items(items)
+        idx = window.tabs.indexOf(panel)
+        if idx >= 0:
+            window.tabs.setTabText(idx, panel.tab_title())

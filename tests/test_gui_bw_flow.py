@@ -67,6 +67,18 @@ def test_black_and_white_figure_in_six_actions(qtbot, tmp_path):
         shot(f"clicked_{arm}")
     arms = w.doc.project.arms
     assert len(arms) == 2 and all(a.points_px.shape[0] > 10 for a in arms)
+    # the clicks settled the reading's doubts about which curve is which arm: those findings
+    # leave the review list; undoing the last click brings back those that name its arm
+    assert not [i for i in w.review_panel.items if i["piece"] == "arms" and "'" in i["reason"]], \
+        w.review_panel.items
+    before, stack, undone = len(w.review_panel.items), w.doc.undo_stack, 0
+    while next(x for x in w.doc.project.arms if x.name == NAMES[0]).at is not None:
+        stack.undo()      # the click's trace, then the click itself
+        undone += 1
+    assert len(w.review_panel.items) > before
+    for _ in range(undone):
+        stack.redo()
+    assert len(w.review_panel.items) == before
     # 5. reconstruct (the risk table was read from the figure: nothing typed)
     actions.append("reconstruct")
     w.act_reconstruct.trigger()

@@ -369,7 +369,9 @@ def _text_regions(tokens: list[Token], frame: Frame, ylen: float, th: float, W: 
     yl = merge_boxes(yl, 0.8 * th, 0.4 * th)
     left = [t for t in below if t.bbox[2] < float(ya.at(t.cy)) - 0.2 * th]  # row labels
     below = [t for t in below if t not in left] + merge_boxes(left, 0.8 * th, 0.6 * th)
-    other = [p for p in merge_boxes(other, 0.8 * th, 0.5 * th)
+    # (a word space is up to about a text height wide: 'Arm' + 'B' in Helvetica at 150 dpi
+    # leaves 0.82 th; separate legend entries or labels stand farther apart)
+    other = [p for p in merge_boxes(other, 1.0 * th, 0.5 * th)
              if p.w >= 1.5 * th and 0.6 * th <= p.h <= 2.4 * th and p.n_parts >= 2]
     other = sorted(other, key=lambda t: -t.w)[: max(0, MAX_OCR_TOKENS - len(below) - len(yl))]
     below = sorted(below, key=lambda t: t.cy)[:MAX_OCR_TOKENS]

@@ -154,7 +154,9 @@ def swatch_colour(image: np.ndarray, ink: np.ndarray, tok: Token, th: float
             return None
     lc = slice(starts[k], ends[k])
     fill = m[:, lc].mean(axis=1)
-    line_rows = fill >= 0.7            # the line's own rows (it may be several pixels thick)
+    # the line's own rows (it may be several pixels thick; a dashed key's anti-aliased edge
+    # rows hold its dashes but not the gaps between them: about two thirds)
+    line_rows = fill >= 0.5
     on_line = m[line_rows, lc].sum()
     around = m[~line_rows, lc].sum()
     if around > 0.6 * on_line:

@@ -618,7 +618,11 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
         text_mask[max(0, y0 - 2):y1 + 2, max(0, int(x0 - 4.6 * th)):x1 + 1] = True
     curve_labels = _curve_label_candidates(other, legend, th, pa)
     _name_arms(det, colours, legend, table, warnings, img, text_mask, curve_labels)
-    _arm_styles(det, img, legend, colours, text_mask, warnings, th)
+    # an arm that took its colour from its legend key (a grey curve the colour search took for
+    # a black line's anti-aliased edge) is a curve colour of its own: the figure is then not a
+    # one-colour black-and-white drawing whose extra line styles are unnamed arms
+    named = [tuple(a.rgb) for a in det.arms if all(delta_e(a.rgb, c) > 10.0 for c in colours)]
+    _arm_styles(det, img, legend, colours + list(dict.fromkeys(named)), text_mask, warnings, th)
     step(1.0)
     det.seconds = _time.perf_counter() - t_start
     return det

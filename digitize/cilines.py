@@ -21,11 +21,14 @@ import numpy as np
 from digitize.trace import Runs
 
 #: a colour is an estimate with its confidence limits when at least this share of the columns
-#: holding its ink show three or more separate runs (a single curve shows one, a censor mark
-#: or a drop merges into the line's run)
+#: holding its ink show three separate runs (a single curve shows one, a censor mark or a drop
+#: merges into the line's run)
 MIN_TRIPLE_SHARE = 0.25
 #: ... and at least this many such columns (pixels)
 MIN_TRIPLE_COLUMNS = 20
+
+#: ... counted in stretches of at least this many neighbouring columns (pixels)
+MIN_STRETCH = 12
 
 _NONE, _UPPER, _LOWER, _MIDDLE, _MIXED = 0, 1, 2, 3, 4
 
@@ -40,7 +43,15 @@ def limit_runs(runs: Runs, min_share: float = MIN_TRIPLE_SHARE) -> np.ndarray:
     col = runs.col
     cols, start, count = np.unique(col, return_index=True, return_counts=True)
     triple = count >= 3
-    if np.count_nonzero(triple) < max(MIN_TRIPLE_COLUMNS, min_share * cols.size):
+    # three lines run on together along plateaus: stretches of neighbouring columns with three
+    # runs each, at least MIN_STRETCH columns long (text in the arm's colour - a label, a
+    # number beside the curve - stacks runs only within a glyph's width)
+    three = np.zeros(int(cols.max()) + 2, bool)
+    three[cols[count == 3]] = True
+    edges = np.flatnonzero(np.diff(np.r_[0, three.astype(np.int8), 0]))
+    lengths = edges[1::2] - edges[::2]
+    in_stretches = int(lengths[lengths >= MIN_STRETCH].sum())
+    if in_stretches < max(MIN_TRIPLE_COLUMNS, min_share * cols.size):
         return out
     lab = np.full(n, _NONE, np.int8)
     # seeds: in columns of three or more runs (runs are sorted top to bottom within a column),

@@ -131,10 +131,18 @@ def falls_like_curves(m: np.ndarray) -> bool:
     per column (pixels, down) keeps to its running maximum, and it drops over the plot. Text,
     boxes and legends have many runs per column too, but their tops climb back up or stay flat.
     Tolerance: a climb of 2 % of the height plus 2 px (censor marks sticking up); lines entering
-    at the top inked row (S = 1, or a clipped border) do not climb."""
+    at the top inked row (S = 1, or a clipped border) do not climb. The ink must hold drawn
+    lines: a connected piece across a quarter of the plot's width."""
+    import cv2
+
     ch = m.shape[0]
     cols = np.flatnonzero(m.any(axis=0))
     if cols.size < MIN_COLUMN_SPAN * m.shape[1]:
+        return False
+    # drawn lines, not scattered pixels (a curve's darker anti-aliased core, a paler blend):
+    # one connected piece runs across a quarter of the plot at least
+    _, _, st, _ = cv2.connectedComponentsWithStats(m.astype(np.uint8), connectivity=8)
+    if st.shape[0] < 2 or st[1:, 2].max() < MIN_COLUMN_SPAN * m.shape[1]:
         return False
     top = np.argmax(m[:, cols], axis=0).astype(float)
     run_max = np.maximum.accumulate(top)

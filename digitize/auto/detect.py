@@ -378,6 +378,32 @@ def _text_regions(tokens: list[Token], frame: Frame, ylen: float, th: float, W: 
     return below, yl, other
 
 
+def _along_axis(t: Token, th: float) -> bool:
+    """A y tick label written along the axis (rotated a quarter turn): a token of several
+    glyphs stacked upwards, much taller than wide and than a line of text."""
+    return t.h > 1.6 * t.w and t.h > 1.6 * th
+
+
+def _stack_rotated(yl: list[Token], th: float) -> list[Token]:
+    """Y tick labels written along the axis come apart at their decimal point ('0' | '.' |
+    '8' stacked upwards, the point too small to join its neighbours): when some labels of the
+    axis are read as rotated (:func:`_along_axis`), pieces in one column (x ranges overlapping
+    by 60 % of the narrower) less than 0.8 text heights apart vertically are one label."""
+    if not any(_along_axis(t, th) for t in yl):
+        return yl
+    out: list[Token] = []
+    for t in sorted(yl, key=lambda t: t.bbox[1]):
+        for i, p in enumerate(out):
+            xov = min(p.bbox[2], t.bbox[2]) - max(p.bbox[0], t.bbox[0])
+            if xov >= 0.6 * min(p.w, t.w) and t.bbox[1] - p.bbox[3] <= 0.8 * th:
+                out[i] = Token((min(p.bbox[0], t.bbox[0]), p.bbox[1], max(p.bbox[2], t.bbox[2]),
+                                max(p.bbox[3], t.bbox[3])), p.n_parts + t.n_parts)
+                break
+        else:
+            out.append(t)
+    return out
+
+
 def _readings(text: str) -> list[float]:
     """Values one tick label may have: as read, then with a decimal point OCR lost."""
     v = parse_number(text)
@@ -499,15 +525,21 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     tokens, th = find_tokens(ink, exclude, text_height=_text_height(ink, pa))
     tokens = [t for t in tokens if 0.45 * th <= t.h <= 2.5 * th and t.w <= 0.5 * W]
     below, yl, other = _text_regions(tokens, frame, ylen, th, W)
+    yl = _stack_rotated(yl, th)
     # legend keys inside a phrase split it into entries (a survminer legend on one row)
     other, swatches = split_at_swatches(other, tokens, ink, th, 0.8 * th, 0.5 * th)
     todo = below + yl + other
     step(0.2)
     pad = max(1, int(round(0.2 * th)))
 
+    upright = {id(t) for t in yl if _along_axis(t, th)}
+
     def crop(tok: Token) -> np.ndarray:
         x0, y0, x1, y1 = tok.bbox
-        return img[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
+        c = img[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
+        # a y tick label written along the axis (base R's default las = 0: read bottom to top)
+        # is a tall narrow token: turned a quarter clockwise it reads left to right
+        return np.ascontiguousarray(np.rot90(c, k=-1)) if id(tok) in upright else c
 
     for t, (txt, sc) in zip(todo, ocr.read_crops([crop(t) for t in todo])):
         t.text, t.score = txt, sc

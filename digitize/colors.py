@@ -127,12 +127,14 @@ MIN_FALL_SHARE = 0.1
 def falls_like_curves(m: np.ndarray) -> bool:
     """True when the ink ``m`` (bool crop) falls from left to right like KM curves: the upper
     envelope of any number of survival curves (several arms, each with its confidence limits,
-    in one colour: a black-and-white base R figure with conf.int) never rises, so its top row
-    per column (pixels, down) keeps to its running maximum, and it drops over the plot. Text,
-    boxes and legends have many runs per column too, but their tops climb back up or stay flat.
-    Tolerance: a climb of 2 % of the height plus 2 px (censor marks sticking up); lines entering
-    at the top inked row (S = 1, or a clipped border) do not climb. The ink must hold drawn
-    lines: a connected piece across a quarter of the plot's width."""
+    in one colour: a black-and-white base R figure with conf.int) does not climb back, and it
+    drops over the plot. Text, boxes and legends have many runs per column too, but their tops
+    climb back up or stay flat. Top row per column (pixels, down), bridging a dashed line's
+    gaps (2 % of the width); a climb is more than 2 % of the height plus 2 px (censor marks
+    sticking up) above the lowest top of the preceding 5 % of the columns (an upper limit may
+    creep up late in follow-up); lines entering at the top inked row (S = 1, or a clipped
+    border) do not climb. The ink must hold drawn lines: a connected piece across a quarter of
+    the plot's width."""
     import cv2
 
     ch = m.shape[0]
@@ -144,12 +146,21 @@ def falls_like_curves(m: np.ndarray) -> bool:
     _, _, st, _ = cv2.connectedComponentsWithStats(m.astype(np.uint8), connectivity=8)
     if st.shape[0] < 2 or st[1:, 2].max() < MIN_COLUMN_SPAN * m.shape[1]:
         return False
+    from scipy.ndimage import maximum_filter1d, minimum_filter1d
+
     top = np.argmax(m[:, cols], axis=0).astype(float)
-    run_max = np.maximum.accumulate(top)
+    # the envelope bridges a dashed line's gaps (2 % of the width): the next line down shows
+    # through them
+    top = minimum_filter1d(top, size=max(3, int(0.02 * m.shape[1])) | 1)
+    # the lowest top over the preceding 5 % of the inked columns: an upper confidence limit
+    # may creep up a little late in follow-up, which counts over that window only
+    win = max(3, int(0.05 * cols.size))
+    prev = maximum_filter1d(top, size=win, origin=(win - 1) // 2)
     # (lines entering at the highest inked row - S = 1, or from above a clipped top border -
     # are where every curve starts, not a climb)
-    climbs = (run_max - top > 0.02 * ch + 2.0) & (top > top.min() + 2)
-    return bool(np.mean(climbs) <= MAX_RISE_SHARE and run_max[-1] - top[0] >= MIN_FALL_SHARE * ch)
+    climbs = (prev - top > 0.02 * ch + 2.0) & (top > top.min() + 2)
+    fall = np.maximum.accumulate(top)[-1] - top[0]
+    return bool(np.mean(climbs) <= MAX_RISE_SHARE and fall >= MIN_FALL_SHARE * ch)
 
 
 #: a pixel this far (Delta E) from the local paper colour is ink

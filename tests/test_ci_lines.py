@@ -149,6 +149,11 @@ def _r_figures(tmp_path_factory):
         RSpec(engine="base", names=["Chemotherapy", "Pembrolizumab", "Combination"],
               colours=["#BC3C29", "#0072B5", "#E18727"], legend="topright", risk_table=True,
               conf_int=True, censor="+", lwd=1.5, break_time_by=12.0, width=1200, height=900, res=150),
+        # black arms told apart by line type, each with its limits (six black lines, one dashed
+        # upper limit creeping up late): the colour must still be found
+        RSpec(engine="base", names=["Placebo", "Drug"], colours=["#000000", "#000000"], linetypes=[1, 2],
+              legend="topleft", risk_table=False, conf_int=True, censor="+", lwd=2.0, base_axis="las1",
+              width=1274, height=961, res=150),
     ]
     jobs = [(simulate_trial(rng, s.names), s) for s in specs]
     return render_r_figures(jobs, tmp_path_factory.mktemp("rci"))
@@ -179,3 +184,18 @@ def test_r_figure_zero_click_finds_every_arm_on_its_estimate(r_figures, k):
     for a in arms:
         err = curve_errors(a.time, a.survival, *tr.km(a.name))["iae"]
         assert err < 0.012, (a.name, err, a.warnings)
+
+
+def test_r_black_arms_with_limits_are_processed_and_flagged(r_figures, tmp_path):
+    """Six black lines (two arms by line type, each with its limits) used to stop zero-click
+    with "no curve colours found" (exit 2); now the black curve colour is found, outputs are
+    written, and what a person must check is said (REVIEW lines, exit 3)."""
+    import subprocess
+    import sys
+
+    fig = r_figures[2]
+    out = tmp_path / "ipd.csv"
+    r = subprocess.run([sys.executable, "-m", "kmrecon", "extract", str(fig.image_path), "--out", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 3, r.stderr[-2000:]
+    assert out.exists() and "REVIEW: arms" in r.stdout + r.stderr

@@ -202,7 +202,11 @@ def _arm_styles(det, img, legend, colours, text_mask, warnings, th) -> None:
                                           add_unnamed=not printed or bw)
     except Exception as exc:  # a failure there must not lose the rest of the detection
         notes = [f"arms: line styles could not be read ({exc})"]
-    warnings.extend(notes)
+    for n in notes:
+        if "matches no printed arm name" in n:   # an arm without a name never passes silently
+            det.flag("arms", n)
+        else:
+            warnings.append(n)
 
 
 def _arm_colours(image, plot_area, warnings) -> list[tuple[int, int, int]]:
@@ -523,7 +527,9 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     # ------------------------------------------------------------------ text: one OCR pass
     exclude = _exclusion(ink.shape, frame, {"x": xlen, "y": ylen}) | _long_lines(ink)
     tokens, th = find_tokens(ink, exclude, text_height=_text_height(ink, pa))
-    tokens = [t for t in tokens if 0.45 * th <= t.h <= 2.5 * th and t.w <= 0.5 * W]
+    # (a label written along the y axis is a glyph height wide and several glyphs tall)
+    tokens = [t for t in tokens if t.w <= 0.5 * W and (0.45 * th <= t.h <= 2.5 * th
+                                                      or 0.8 * th <= t.w <= 1.8 * th and t.h <= 6 * th)]
     below, yl, other = _text_regions(tokens, frame, ylen, th, W)
     yl = _stack_rotated(yl, th)
     # legend keys inside a phrase split it into entries (a survminer legend on one row)

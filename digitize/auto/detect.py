@@ -994,6 +994,11 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
             for i, j in zip(*linear_sum_assignment(-sim)):
                 if sim[i, j] >= 0.6:
                     claimed.add(int(j))
+                    # an entry read cut short ('Surgery' of 'Surgery alone': its last word
+                    # crossed by a curve or set apart) takes its row's fuller name
+                    full = clean_name(labelled_rows[j].label)[0]
+                    if abbreviates(entries[i].name, full):
+                        entries[i].name = full
         for k, r in enumerate(labelled_rows):
             nm = clean_name(r.label)[0]
             if entries and k not in claimed:

@@ -584,6 +584,12 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
         det.calibration = _calibration(xfit, yfit, xa, ya, ylab, warnings)
         if det.calibration is None:
             conf["calibration_x"] = conf["calibration_y"] = 0.0
+        elif det.calibration.y_percent and max(det.calibration.y1.value, det.calibration.y2.value) < 30:
+            # a survival axis in percent reaches 50-100 % even when truncated: a top label of
+            # a few percent is misread labels (rotated '0.8' read as '8'), never silent
+            top = max(det.calibration.y1.value, det.calibration.y2.value)
+            det.flag("calibration_y", f"y axis: the highest survival label read is {top:g} %; a survival "
+                     "axis reaches higher - check the y tick labels (or give --y1/--y2)")
     for k in ("calibration_x", "calibration_y"):
         if 0 < conf[k] < REVIEW_BELOW:
             warnings.append(f"{k.replace('_', ' ')}: low confidence ({conf[k]:.2f}); check the axis points")

@@ -1,14 +1,16 @@
 """Pointwise confidence limits drawn as lines in an arm's own colour (raster figures).
 
 Base R ``plot(survfit, conf.int=TRUE)`` and many journals draw each arm's 95 % confidence
-limits as two more step lines in the arm's colour (solid, dashed or thinner). General property
-of such a drawing: the KM estimate is the MIDDLE of three same-coloured step lines that never
-cross it - the upper limit is at or above the estimate at every time, the lower at or below -
-and all three start together at S = 1. So in every image column where the colour's ink shows
-three or more separate vertical runs, the topmost run is the upper limit and the bottommost the
-lower one; along a limit line the runs of neighbouring columns touch, so the labels carry
-through columns where one line is hidden or two lines merge (a merged run touches both, and
-is kept for the tracer: it holds the estimate too).
+limits as two more step lines in the arm's colour (R: in the curve's own line type). General
+property of such a drawing: the KM estimate is the MIDDLE of three same-coloured step lines
+that never cross it - the upper limit is at or above the estimate at every time, the lower at
+or below - and all three start together at S = 1. A colour is taken for an estimate with its
+limits when its ink shows three separate vertical runs per column over long stretches of
+neighbouring columns (plateaus drawn three times); then in every column of three or more runs
+the topmost run is the upper limit and the bottommost the lower one, and along a limit line the
+runs of neighbouring columns touch, so the labels carry through columns where one line is
+hidden or two lines merge (a merged run touches both, and is kept for the tracer: it holds the
+estimate too). Not recognised yet: dashed or dotted limits (their gaps break the stretches).
 
 The vector reader has the same mechanism on drawn paths (digitize.vector.roles.split_strands,
 drop_confidence_lines); this is its raster counterpart on the tracer's column runs
@@ -26,7 +28,6 @@ from digitize.trace import Runs
 MIN_TRIPLE_SHARE = 0.25
 #: ... and at least this many such columns (pixels)
 MIN_TRIPLE_COLUMNS = 20
-
 #: ... counted in stretches of at least this many neighbouring columns (pixels)
 MIN_STRETCH = 12
 

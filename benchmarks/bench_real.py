@@ -72,7 +72,9 @@ def assign(cost: np.ndarray, limit: float) -> dict[int, int]:
 
     if cost.size == 0:
         return {}
-    r, c = linear_sum_assignment(np.where(np.isfinite(cost), cost, 1e9))
+    # pairs above the limit never compete: else a wrong pairing of two far pairs can beat a
+    # close pair plus a far one (two traced arms, three true ones) and drop the close one
+    r, c = linear_sum_assignment(np.where(np.isfinite(cost) & (cost <= limit), cost, 1e9))
     return {int(i): int(j) for i, j in zip(r, c) if cost[i, j] <= limit}
 
 

@@ -106,7 +106,8 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
         few = (starts >= 1) & (starts <= 3)
         if np.count_nonzero(starts == 1) < 0.6 * MIN_COLUMN_SPAN * cw and (
                 np.count_nonzero(few) < 2.0 * MIN_COLUMN_SPAN * cw
-                or np.count_nonzero(starts >= 4) > 0.35 * np.count_nonzero(starts >= 1)):
+                or np.count_nonzero(starts >= 4) > 0.35 * np.count_nonzero(starts >= 1)) \
+                and not falls_like_curves(m):
             continue
         rgb = tuple(int(round(v)) for v in colour)
         if any(np.linalg.norm(rgb_to_lab(np.array([rgb], float))[0] - rgb_to_lab(np.array([f], float))[0])
@@ -114,6 +115,52 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
             continue
         found.append(rgb)
     return found
+
+
+#: the top of a colour's ink may climb above its running lowest point in at most this share of
+#: its columns (censor marks, a stray label) and still fall like KM curves ...
+MAX_RISE_SHARE = 0.1
+#: ... by at least this share of the plot's height
+MIN_FALL_SHARE = 0.1
+
+
+def falls_like_curves(m: np.ndarray) -> bool:
+    """True when the ink ``m`` (bool crop) falls from left to right like KM curves: the upper
+    envelope of any number of survival curves (several arms, each with its confidence limits,
+    in one colour: a black-and-white base R figure with conf.int) does not climb back, and it
+    drops over the plot. Text, boxes and legends have many runs per column too, but their tops
+    climb back up or stay flat. Top row per column (pixels, down), bridging a dashed line's
+    gaps (2 % of the width); a climb is more than 2 % of the height plus 2 px (censor marks
+    sticking up) above the lowest top of the preceding 5 % of the columns (an upper limit may
+    creep up late in follow-up); lines entering at the top inked row (S = 1, or a clipped
+    border) do not climb. The ink must hold drawn lines: a connected piece across a quarter of
+    the plot's width."""
+    import cv2
+
+    ch = m.shape[0]
+    cols = np.flatnonzero(m.any(axis=0))
+    if cols.size < MIN_COLUMN_SPAN * m.shape[1]:
+        return False
+    # drawn lines, not scattered pixels (a curve's darker anti-aliased core, a paler blend):
+    # one connected piece runs across a quarter of the plot at least
+    _, _, st, _ = cv2.connectedComponentsWithStats(m.astype(np.uint8), connectivity=8)
+    if st.shape[0] < 2 or st[1:, 2].max() < MIN_COLUMN_SPAN * m.shape[1]:
+        return False
+    from scipy.ndimage import maximum_filter1d, minimum_filter1d
+
+    top = np.argmax(m[:, cols], axis=0).astype(float)
+    # the envelope bridges a dashed line's gaps (2 % of the width): the next line down shows
+    # through them
+    top = minimum_filter1d(top, size=max(3, int(0.02 * m.shape[1])) | 1)
+    # the lowest top over the preceding 5 % of the inked columns: an upper confidence limit
+    # may creep up a little late in follow-up, which counts over that window only
+    win = max(3, int(0.05 * cols.size))
+    prev = maximum_filter1d(top, size=win, origin=(win - 1) // 2)
+    # (lines entering at the highest inked row - S = 1, or from above a clipped top border -
+    # are where every curve starts, not a climb)
+    climbs = (prev - top > 0.02 * ch + 2.0) & (top > top.min() + 2)
+    fall = np.maximum.accumulate(top)[-1] - top[0]
+    return bool(np.mean(climbs) <= MAX_RISE_SHARE and fall >= MIN_FALL_SHARE * ch)
 
 
 #: a pixel this far (Delta E) from the local paper colour is ink

@@ -245,11 +245,12 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
         spec, tol = arms[k], tols[k]
         args = ((crop, lab, bg_lab), cov, dist, PixelOwners(nearest, by_shade, light, halos[k], claim), ign, empty,
                 calibration, (x0, y0), frame, start_col)
-        res = _extract_one(spec, k, tol, *args, extra=extra)
+        limits = colour_of.count(k) == 1   # one arm in this colour: stacked lines are its limits
+        res = _extract_one(spec, k, tol, *args, extra=extra, limits=limits)
         # a trace with many uninked columns (JPEG washes thin lines' colour out of tolerance) is
         # tried again with a wider tolerance, kept if it is surer or reaches further as surely
         if spec.tolerance is None and (res.confidence < WIDEN_BELOW or res.empty):
-            wider = _extract_one(spec, k, tol * 1.6, *args, extra=extra)
+            wider = _extract_one(spec, k, tol * 1.6, *args, extra=extra, limits=limits)
             if _surer(wider, res, cw):
                 wider.warnings.append(f"colour tolerance widened to Delta E {tol * 1.6:.0f}")
                 res = wider
@@ -793,13 +794,25 @@ def _other_ink(k: int, cov: np.ndarray, nearest: np.ndarray) -> np.ndarray:
 
 def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, owners: PixelOwners, ignore, empty,
                  cal: Calibration, offset: tuple[int, int], frame, start_col: int,
-                 extra: np.ndarray | None = None) -> ExtractedArm:
+                 extra: np.ndarray | None = None, limits: bool = True) -> ExtractedArm:
+    """One arm's trace, censor marks and step corners. ``limits``: leave out confidence-limit
+    lines drawn in the arm's colour (digitize.cilines; False where several arms share the colour's
+    ink: their stacked curves are not one estimate with its limits)."""
     ch, cw = cov.shape[1:]
     x0, y0 = offset
     got = _arm_runs(spec, k, tol, pixels, cov, dist, owners, ignore, frame, extra)
     if isinstance(got, str):
         return _empty_arm(spec, got)
     runs, lw, ink_cov = got
+    ci_note = None
+    if limits:
+        from digitize.cilines import limit_runs
+
+        on_limit = limit_runs(runs)
+        if on_limit.any():
+            runs = runs.take(np.flatnonzero(~on_limit))
+            ci_note = (f"arm '{spec.name}': confidence-limit lines drawn in its colour (above and below the "
+                       "curve) were left out; the middle line was traced")
     idx = trace_path(runs, empty, line_width=lw, max_gap=max(20, int(0.2 * cw)), start_col=start_col)
     # a drop starts at its plateau: a last column whose ink reaches well above it and on to the
     # x axis or the top of the plot is a vertical line the curve ends against (the right spine),
@@ -847,6 +860,8 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, owners: P
     neutral = is_neutral(spec.rgb)
     tt, ss, warnings = _step_curve(spec, path, lw, groups, px, py, cal, float(x0 + start_col), neutral,
                                    drop, plateau)
+    if ci_note:
+        warnings.append(ci_note)
     # censor marks -> data
     if groups.size:
         cx = groups[:, 2] + x0

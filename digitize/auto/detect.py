@@ -202,7 +202,11 @@ def _arm_styles(det, img, legend, colours, text_mask, warnings, th) -> None:
                                           add_unnamed=not printed or bw)
     except Exception as exc:  # a failure there must not lose the rest of the detection
         notes = [f"arms: line styles could not be read ({exc})"]
-    warnings.extend(notes)
+    for n in notes:
+        if "matches no printed arm name" in n:   # an arm without a name never passes silently
+            det.flag("arms", n)
+        else:
+            warnings.append(n)
 
 
 def _arm_colours(image, plot_area, warnings) -> list[tuple[int, int, int]]:
@@ -369,11 +373,39 @@ def _text_regions(tokens: list[Token], frame: Frame, ylen: float, th: float, W: 
     yl = merge_boxes(yl, 0.8 * th, 0.4 * th)
     left = [t for t in below if t.bbox[2] < float(ya.at(t.cy)) - 0.2 * th]  # row labels
     below = [t for t in below if t not in left] + merge_boxes(left, 0.8 * th, 0.6 * th)
-    other = [p for p in merge_boxes(other, 0.8 * th, 0.5 * th)
+    # (a word space is up to about a text height wide: 'Arm' + 'B' in Helvetica at 150 dpi
+    # leaves 0.82 th; separate legend entries or labels stand farther apart)
+    other = [p for p in merge_boxes(other, 1.0 * th, 0.5 * th)
              if p.w >= 1.5 * th and 0.6 * th <= p.h <= 2.4 * th and p.n_parts >= 2]
     other = sorted(other, key=lambda t: -t.w)[: max(0, MAX_OCR_TOKENS - len(below) - len(yl))]
     below = sorted(below, key=lambda t: t.cy)[:MAX_OCR_TOKENS]
     return below, yl, other
+
+
+def _along_axis(t: Token, th: float) -> bool:
+    """A y tick label written along the axis (rotated a quarter turn): a token of several
+    glyphs stacked upwards, much taller than wide and than a line of text."""
+    return t.h > 1.6 * t.w and t.h > 1.6 * th
+
+
+def _stack_rotated(yl: list[Token], th: float) -> list[Token]:
+    """Y tick labels written along the axis come apart at their decimal point ('0' | '.' |
+    '8' stacked upwards, the point too small to join its neighbours): when some labels of the
+    axis are read as rotated (:func:`_along_axis`), pieces in one column (x ranges overlapping
+    by 60 % of the narrower) less than 0.8 text heights apart vertically are one label."""
+    if not any(_along_axis(t, th) for t in yl):
+        return yl
+    out: list[Token] = []
+    for t in sorted(yl, key=lambda t: t.bbox[1]):
+        for i, p in enumerate(out):
+            xov = min(p.bbox[2], t.bbox[2]) - max(p.bbox[0], t.bbox[0])
+            if xov >= 0.6 * min(p.w, t.w) and t.bbox[1] - p.bbox[3] <= 0.8 * th:
+                out[i] = Token((min(p.bbox[0], t.bbox[0]), p.bbox[1], max(p.bbox[2], t.bbox[2]),
+                                max(p.bbox[3], t.bbox[3])), p.n_parts + t.n_parts)
+                break
+        else:
+            out.append(t)
+    return out
 
 
 def _readings(text: str) -> list[float]:
@@ -495,17 +527,25 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     # ------------------------------------------------------------------ text: one OCR pass
     exclude = _exclusion(ink.shape, frame, {"x": xlen, "y": ylen}) | _long_lines(ink)
     tokens, th = find_tokens(ink, exclude, text_height=_text_height(ink, pa))
-    tokens = [t for t in tokens if 0.45 * th <= t.h <= 2.5 * th and t.w <= 0.5 * W]
+    # (a label written along the y axis is a glyph height wide and several glyphs tall)
+    tokens = [t for t in tokens if t.w <= 0.5 * W and (0.45 * th <= t.h <= 2.5 * th
+                                                      or 0.8 * th <= t.w <= 1.8 * th and t.h <= 6 * th)]
     below, yl, other = _text_regions(tokens, frame, ylen, th, W)
+    yl = _stack_rotated(yl, th)
     # legend keys inside a phrase split it into entries (a survminer legend on one row)
     other, swatches = split_at_swatches(other, tokens, ink, th, 0.8 * th, 0.5 * th)
     todo = below + yl + other
     step(0.2)
     pad = max(1, int(round(0.2 * th)))
 
+    upright = {id(t) for t in yl if _along_axis(t, th)}
+
     def crop(tok: Token) -> np.ndarray:
         x0, y0, x1, y1 = tok.bbox
-        return img[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
+        c = img[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
+        # a y tick label written along the axis (base R's default las = 0: read bottom to top)
+        # is a tall narrow token: turned a quarter clockwise it reads left to right
+        return np.ascontiguousarray(np.rot90(c, k=-1)) if id(tok) in upright else c
 
     for t, (txt, sc) in zip(todo, ocr.read_crops([crop(t) for t in todo])):
         t.text, t.score = txt, sc
@@ -544,6 +584,12 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
         det.calibration = _calibration(xfit, yfit, xa, ya, ylab, warnings)
         if det.calibration is None:
             conf["calibration_x"] = conf["calibration_y"] = 0.0
+        elif det.calibration.y_percent and max(det.calibration.y1.value, det.calibration.y2.value) < 30:
+            # a survival axis in percent reaches 50-100 % even when truncated: a top label of
+            # a few percent is misread labels (rotated '0.8' read as '8'), never silent
+            top = max(det.calibration.y1.value, det.calibration.y2.value)
+            det.flag("calibration_y", f"y axis: the highest survival label read is {top:g} %; a survival "
+                     "axis reaches higher - check the y tick labels (or give --y1/--y2)")
     for k in ("calibration_x", "calibration_y"):
         if 0 < conf[k] < REVIEW_BELOW:
             warnings.append(f"{k.replace('_', ' ')}: low confidence ({conf[k]:.2f}); check the axis points")
@@ -616,7 +662,11 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
         text_mask[max(0, y0 - 2):y1 + 2, max(0, int(x0 - 4.6 * th)):x1 + 1] = True
     curve_labels = _curve_label_candidates(other, legend, th, pa)
     _name_arms(det, colours, legend, table, warnings, img, text_mask, curve_labels)
-    _arm_styles(det, img, legend, colours, text_mask, warnings, th)
+    # an arm that took its colour from its legend key (a grey curve the colour search took for
+    # a black line's anti-aliased edge) is a curve colour of its own: the figure is then not a
+    # one-colour black-and-white drawing whose extra line styles are unnamed arms
+    named = [tuple(a.rgb) for a in det.arms if all(delta_e(a.rgb, c) > 10.0 for c in colours)]
+    _arm_styles(det, img, legend, colours + list(dict.fromkeys(named)), text_mask, warnings, th)
     step(1.0)
     det.seconds = _time.perf_counter() - t_start
     return det
@@ -950,6 +1000,11 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
             for i, j in zip(*linear_sum_assignment(-sim)):
                 if sim[i, j] >= 0.6:
                     claimed.add(int(j))
+                    # an entry read cut short ('Surgery' of 'Surgery alone': its last word
+                    # crossed by a curve or set apart) takes its row's fuller name
+                    full = clean_name(labelled_rows[j].label)[0]
+                    if abbreviates(entries[i].name, full):
+                        entries[i].name = full
         for k, r in enumerate(labelled_rows):
             nm = clean_name(r.label)[0]
             if entries and k not in claimed:

@@ -157,7 +157,11 @@ def swatch_colour(image: np.ndarray, ink: np.ndarray, tok: Token, th: float
     line_rows = fill >= 0.7            # the line's own rows (it may be several pixels thick)
     on_line = m[line_rows, lc].sum()
     around = m[~line_rows, lc].sum()
-    if around > 0.6 * on_line:
+    # (a key line whose edge rows are partly inked, with a marker across it: most of its
+    # columns still hold only a thin band, where a letter's columns are x-height tall)
+    col_h = m[:, lc].sum(axis=0)
+    thin_key = np.mean(col_h <= max(3.0, 0.3 * th)) >= 0.75
+    if around > 0.6 * on_line and not thin_key:
         return None
     rows = slice(max(0, r - 1), r + 2)
     sel = m[rows] & cols[None, :]

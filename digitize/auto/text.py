@@ -99,7 +99,7 @@ def find_tokens(ink: np.ndarray, exclude: np.ndarray | None = None, gap_factor: 
     dsu = _DSU(len(b))
     for i in range(len(b)):
         for j in range(i + 1, len(b)):
-            if b[j, 0] - b[i, 2] > gap and b[j, 0] > b[i, 2]:
+            if b[j, 0] - b[i, 2] > max(gap, gap_factor * min(hs[i], hs[j])) and b[j, 0] > b[i, 2]:
                 # sorted by x0, but an earlier wide box may still reach further; cheap bound
                 if b[j, 0] - b[i, 2] > 3 * th:
                     break
@@ -112,7 +112,10 @@ def find_tokens(ink: np.ndarray, exclude: np.ndarray | None = None, gap_factor: 
                 hmin <= 0.45 * th and b[j, 1] >= min(b[i, 1], b[j, 1]) - 0.2 * th
                 and b[j, 3] <= max(b[i, 3], b[j, 3]) + 0.3 * th and yov > -0.3 * th
             )
-            if same_line and xov > -gap:
+            # glyphs of a larger font than the typical text (a survminer risk table's numbers)
+            # are spaced in proportion to their own height: '1' + '88' is one number
+            g = max(gap, gap_factor * hmin)
+            if same_line and xov > -g:
                 dsu.union(i, j)
             elif (xov > 0.5 * min(b[i, 2] - b[i, 0], b[j, 2] - b[j, 0]) and yov > -0.25 * th
                   and (hmin <= 0.5 * th or max(hs[i], hs[j]) <= 0.9 * th)):

@@ -1,0 +1,96 @@
+"""Pointwise confidence limits drawn as lines in an arm's own colour (raster figures).
+
+Base R ``plot(survfit, conf.int=TRUE)`` and many journals draw each arm's 95 % confidence
+limits as two more step lines in the arm's colour (R: in the curve's own line type). General
+property of such a drawing: the KM estimate is the MIDDLE of three same-coloured step lines
+that never cross it - the upper limit is at or above the estimate at every time, the lower at
+or below - and all three start together at S = 1. A colour is taken for an estimate with its
+limits when its ink shows three separate vertical runs per column over long stretches of
+neighbouring columns (plateaus drawn three times); then in every column of three or more runs
+the topmost run is the upper limit and the bottommost the lower one, and along a limit line the
+runs of neighbouring columns touch, so the labels carry through columns where one line is
+hidden or two lines merge (a merged run touches both, and is kept for the tracer: it holds the
+estimate too). Not recognised yet: dashed or dotted limits (their gaps break the stretches).
+
+The vector reader has the same mechanism on drawn paths (digitize.vector.roles.split_strands,
+drop_confidence_lines); this is its raster counterpart on the tracer's column runs
+(digitize.trace.Runs). Pixels: crop rows/columns as in digitize.extract.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from digitize.trace import Runs
+
+#: a colour is an estimate with its confidence limits when at least this share of the columns
+#: holding its ink show three separate runs (a single curve shows one, a censor mark or a drop
+#: merges into the line's run)
+MIN_TRIPLE_SHARE = 0.25
+#: ... and at least this many such columns (pixels)
+MIN_TRIPLE_COLUMNS = 20
+#: ... counted in stretches of at least this many neighbouring columns (pixels)
+MIN_STRETCH = 12
+
+_NONE, _UPPER, _LOWER, _MIDDLE, _MIXED = 0, 1, 2, 3, 4
+
+
+def limit_runs(runs: Runs, min_share: float = MIN_TRIPLE_SHARE) -> np.ndarray:
+    """Bool per run: True for runs lying on an outer confidence-limit line (to be left out of
+    the estimate's trace); all False when the colour's ink is not three stacked step lines."""
+    n = len(runs)
+    out = np.zeros(n, bool)
+    if n < 3:
+        return out
+    col = runs.col
+    cols, start, count = np.unique(col, return_index=True, return_counts=True)
+    triple = count >= 3
+    # three lines run on together along plateaus: stretches of neighbouring columns with three
+    # runs each, at least MIN_STRETCH columns long (text in the arm's colour - a label, a
+    # number beside the curve - stacks runs only within a glyph's width)
+    three = np.zeros(int(cols.max()) + 2, bool)
+    three[cols[count == 3]] = True
+    edges = np.flatnonzero(np.diff(np.r_[0, three.astype(np.int8), 0]))
+    lengths = edges[1::2] - edges[::2]
+    in_stretches = int(lengths[lengths >= MIN_STRETCH].sum())
+    if in_stretches < max(MIN_TRIPLE_COLUMNS, min_share * cols.size):
+        return out
+    lab = np.full(n, _NONE, np.int8)
+    # seeds: in columns of three or more runs (runs are sorted top to bottom within a column),
+    # the topmost is the upper limit, the bottommost the lower one, the rest the estimate
+    for s, c in zip(start[triple].tolist(), count[triple].tolist()):
+        lab[s] = _UPPER
+        lab[s + c - 1] = _LOWER
+        lab[s + 1:s + c - 1] = _MIDDLE
+    # carry the labels along touching runs of neighbouring columns (both directions, until
+    # nothing changes): a run touching only upper-limit runs is the upper limit; one touching
+    # the estimate too is where lines merge, and stays
+    pos = {c: (s, s + k) for c, s, k in zip(cols.tolist(), start.tolist(), count.tolist())}
+    top, bot = runs.top, runs.bot
+    for _ in range(4):
+        changed = False
+        for order in (cols.tolist(), cols[::-1].tolist()):
+            for c in order:
+                s0, s1 = pos[c]
+                todo = [i for i in range(s0, s1) if lab[i] == _NONE]
+                if not todo:
+                    continue
+                for i in todo:
+                    seen = set()
+                    for d in (-1, 1):
+                        nb = pos.get(c + d)
+                        if nb is None:
+                            continue
+                        j = np.arange(nb[0], nb[1])
+                        touch = j[(top[j] <= bot[i] + 1) & (bot[j] >= top[i] - 1)]
+                        seen.update(int(v) for v in lab[touch] if v in (_UPPER, _LOWER, _MIDDLE))
+                    if not seen:
+                        continue
+                    if seen == {_UPPER} or seen == {_LOWER}:
+                        lab[i] = seen.pop()
+                    else:
+                        lab[i] = _MIXED
+                    changed = True
+        if not changed:
+            break
+    out[(lab == _UPPER) | (lab == _LOWER)] = True
+    return out

@@ -23,7 +23,7 @@ from digitize.auto.legend import (NamedColour, abbreviates, blend_distance, clea
                                   harmonise_names, is_swatch, key_style, leading_swatch, match_names,
                                   merge_phrases, refine_colour, similar, split_at_swatches,
                                   swatch_colour)
-from digitize.auto.risktable import TableRead, cell_number, read_table
+from digitize.auto.risktable import CellPixels, TableRead, cell_number, read_table
 from digitize.auto.text import (Token, attach_units, find_tokens, ink_colour, is_wordy, merge_boxes, parse_number,
                                 rows_of)
 from digitize.auto.ticklabels import AxisFit, fit_axis, label_positions, lost_point_readings
@@ -495,7 +495,10 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     # ------------------------------------------------------------------ text: one OCR pass
     exclude = _exclusion(ink.shape, frame, {"x": xlen, "y": ylen}) | _long_lines(ink)
     tokens, th = find_tokens(ink, exclude, text_height=_text_height(ink, pa))
-    tokens = [t for t in tokens if 0.45 * th <= t.h <= 2.5 * th and t.w <= 0.5 * W]
+    # a token wider than half the image is no text, except a row of a tight risk table under
+    # the plot whose numbers touch (one token of many glyphs, cut at the columns later)
+    tokens = [t for t in tokens if 0.45 * th <= t.h <= 2.5 * th and (
+        t.w <= 0.5 * W or (t.bbox[1] > frame.plot_area[3] and t.n_parts >= 8 and t.h <= 1.5 * th))]
     below, yl, other = _text_regions(tokens, frame, ylen, th, W)
     # legend keys inside a phrase split it into entries (a survminer legend on one row)
     other, swatches = split_at_swatches(other, tokens, ink, th, 0.8 * th, 0.5 * th)
@@ -561,7 +564,8 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
         yx = float(ya.at(pa[3]))
         is_cell = lambda t: cell_number(t.text) is not None and t.bbox[2] > yx  # noqa: E731
         table_rows = [merge_phrases(r, 0.9 * th, is_cell) for r in rest]
-        table = read_table(table_rows, xfit.value_at, xfit.values, xfit.pos, th, yx, reread)
+        table = read_table(table_rows, xfit.value_at, xfit.values, xfit.pos, th, yx, reread,
+                           pixels=CellPixels(img, ink, pad))
         if table is None:
             warnings.append("risk table: no number-at-risk table found under the plot; "
                             "enter it by hand if the paper prints one")

@@ -157,3 +157,28 @@ def test_tick_mark_under_a_number_joins_neither_it_nor_the_label_below():
     assert not tall, [t.bbox for t in toks]
     number = [t for t in toks if t.bbox[3] <= 36]
     assert len(number) == 1 and number[0].w > 40                     # '130' as one token
+
+
+def test_curve_name_on_two_lines_is_one_name_two_names_stacked_stay_two():
+    """NEJM prints a curve's name beside it on two lines ('Nivolumab plus' over
+    'chemotherapy'): one name, as the risk table's row prints it. Two arms' names stacked
+    ('Arm A' over 'Arm B') are two."""
+    from digitize.auto.detect import _join_label_lines
+    from digitize.auto.legend import NamedColour
+
+    def lab(name, x0, y0, x1, th=20):
+        return NamedColour(name, None, "curve_label", (x0, y0, x1, y0 + th), 0.9)
+
+    got = _join_label_lines([lab("Nivolumab plus", 1161, 135, 1345), lab("chemotherapy", 1170, 168, 1335),
+                             lab("Chemotherapy alone", 1099, 332, 1337)], 20.0)
+    assert [e.name for e in got] == ["Nivolumab plus chemotherapy", "Chemotherapy alone"]
+    assert got[0].bbox == (1161, 135, 1345, 188)
+    got = _join_label_lines([lab("Arm A", 500, 100, 560), lab("Arm B", 500, 128, 560)], 20.0)
+    assert [e.name for e in got] == ["Arm A", "Arm B"]
+    # a name ending in a joining sign goes on, even when the next line is capitalised
+    got = _join_label_lines([lab("Pembrolizumab +", 500, 100, 660), lab("Chemotherapy", 505, 127, 650)], 20.0)
+    assert [e.name for e in got] == ["Pembrolizumab + Chemotherapy"]
+    # lines far apart, or not one under the other, are separate labels
+    got = _join_label_lines([lab("Nivolumab plus", 500, 100, 660), lab("chemotherapy", 505, 160, 650),
+                             lab("alone", 800, 121, 850)], 20.0)
+    assert len(got) == 3

@@ -817,6 +817,37 @@ def _curve_label_candidates(cands: list[Token], legend: list[NamedColour], th: f
             if any(not (x1 <= b[0] or b[2] <= x0 or y1 <= b[1] or b[3] <= y0) for b in taken):
                 continue
             out.append(NamedColour(name, None, "curve_label", ph.bbox, ph.score, n))
+    return _join_label_lines(out, th)
+
+
+#: a name's line that goes on to the next: it ends in a joining word or sign
+_NAME_GOES_ON = re.compile(r"(\b(plus|and|with|or|vs\.?|versus)|[+&/,-])$", re.I)
+
+
+def _join_label_lines(labels: list[NamedColour], th: float) -> list[NamedColour]:
+    """A curve's name set on two lines ("Nivolumab plus" over "chemotherapy", NEJM style) is
+    one name: two labels stacked a line apart (gap under 0.7 text heights, left edges,
+    centres or right edges within a text height) whose second line goes on with a lower-case
+    word, or whose first ends in a joining word ('plus', 'and', '+'). Two names stacked
+    ('Arm A' over 'Arm B') stay two."""
+    out = sorted(labels, key=lambda e: e.bbox[1])
+    k = 0
+    while k < len(out):
+        a = out[k]
+        for m in range(k + 1, len(out)):
+            b = out[m]
+            ax0, ay0, ax1, ay1 = a.bbox
+            bx0, by0, bx1, by1 = b.bbox
+            aligned = min(abs(ax0 - bx0), abs(ax1 - bx1), abs((ax0 + ax1) - (bx0 + bx1)) / 2) <= th
+            goes_on = (b.name[:1].islower() or _NAME_GOES_ON.search(a.name.strip()) is not None)
+            if -0.2 * th <= by0 - ay1 <= 0.7 * th and aligned and goes_on:
+                out[k] = a = NamedColour(f"{a.name} {b.name}", None, "curve_label",
+                                         (min(ax0, bx0), ay0, max(ax1, bx1), by1), min(a.score, b.score),
+                                         a.n if a.n is not None else b.n)
+                del out[m]
+                break
+        else:
+            k += 1
     return out
 
 

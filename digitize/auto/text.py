@@ -126,14 +126,16 @@ def find_tokens(ink: np.ndarray, exclude: np.ndarray | None = None, gap_factor: 
                 # as an upright glyph is wide): stacked within a character width and close.
                 # Two upright full-height glyphs stacked are two rows of a tight risk table.
                 stacked.append((i, j))
-    # a small mark stacked between two full-height glyphs, one above and one below it, is no
-    # i-dot or accent (those have a glyph on one side only): it is a tick mark of a table's
-    # own axis between a number and its time label (survminer tables whose bottom row
-    # touches the axis). It joins neither, so the number and the label stay two tokens.
+    # a small mark stacked between two full-height upright glyphs (taller than wide), one
+    # above and one below it, is no i-dot or accent (those have a glyph on one side only): it
+    # is a tick mark of a table's own axis between a number and its time label (survminer
+    # tables whose bottom row touches the axis). It joins neither, so the number and the
+    # label stay two tokens. (The decimal point of a rotated label, '0.2' read upwards, lies
+    # between rotated digits, which are wider than tall: it still joins them.)
     sides: dict[int, set[bool]] = {}
     for i, j in stacked:
         for sm_, o in ((i, j), (j, i)):
-            if hs[sm_] <= 0.5 * th and hs[o] >= 0.6 * th:
+            if hs[sm_] <= 0.5 * th and hs[o] >= 0.6 * th and hs[o] >= 1.15 * (b[o, 2] - b[o, 0]):
                 sides.setdefault(sm_, set()).add(bool(b[o, 1] < b[sm_, 1]))
     for i, j in stacked:
         if len(sides.get(i, ())) < 2 and len(sides.get(j, ())) < 2:

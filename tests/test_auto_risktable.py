@@ -182,3 +182,17 @@ def test_curve_name_on_two_lines_is_one_name_two_names_stacked_stay_two():
     got = _join_label_lines([lab("Nivolumab plus", 500, 100, 660), lab("chemotherapy", 505, 160, 650),
                              lab("alone", 800, 121, 850)], 20.0)
     assert len(got) == 3
+
+
+def test_row_label_on_two_lines_is_one_name():
+    """A row label set on two lines ('Nivolumab plus' / 'chemotherapy', the numbers on the
+    first line's baseline) names the row in full; the table's header above stays out."""
+    counts = [["179", "176", "166", "163", "156", "148", "146", "143", "122"],
+              ["179", "172", "165", "161", "154", "148", "133", "123", "108"]]
+    rows = [[_tok("No. at Risk", 20, 75, 380)],
+            [_tok("Nivolumab plus", 10, 75, 400)] + [_tok(s, p - 8, p + 8, 400) for s, p in zip(counts[0], TICKS_P)],
+            [_tok("chemotherapy", 12, 73, 412)],
+            [_tok("Chemotherapy alone", 5, 75, 430)] + [_tok(s, p - 8, p + 8, 430) for s, p in zip(counts[1], TICKS_P)]]
+    table = read_table(rows, _value_at, TICKS_V, TICKS_P, 10.0, 80.0)
+    assert [r.label for r in table.rows] == ["Nivolumab plus chemotherapy", "Chemotherapy alone"]
+    assert table.rows[1].counts.tolist() == [float(v) for v in counts[1]]

@@ -260,6 +260,28 @@ def _join_fragments(row: list[Token], y_axis_x: float | None, pixels: CellPixels
     return out
 
 
+#: a label's line that goes on to the next: it ends in a joining word or sign
+_GOES_ON = re.compile(r"(\b(plus|and|with|or|vs\.?|versus)|[+&/,-])$", re.I)
+
+
+def _label_goes_on(labels: list[Token], below: list[Token], y_axis_x: float | None, th: float) -> list[Token]:
+    """The second line of a row label set on two lines ('Nivolumab plus' over
+    'chemotherapy'): the next text row holds only words left of the y axis, a line under the
+    label (centres at most 1.6 text heights apart), starting within a text height of the
+    label's left edge (or ending at its right edge), and it goes on from the first line (a
+    lower-case word, or a first line ending in 'plus', 'and', '+'). Returns its tokens, or []."""
+    if not below or y_axis_x is None or any(t.bbox[2] >= y_axis_x or not _has_word(t.text) for t in below):
+        return []
+    first = " ".join(t.text for t in labels).strip()
+    nxt = " ".join(t.text for t in below).strip()
+    x0, x1 = min(t.bbox[0] for t in labels), max(t.bbox[2] for t in labels)
+    b0, b1 = min(t.bbox[0] for t in below), max(t.bbox[2] for t in below)
+    cy, ncy = np.mean([t.cy for t in labels]), np.mean([t.cy for t in below])
+    aligned = abs(b0 - x0) <= th or abs(b1 - x1) <= th
+    goes_on = nxt[:1].islower() or _GOES_ON.search(first) is not None
+    return list(below) if (0 < ncy - cy <= 1.6 * th and aligned and goes_on) else []
+
+
 def _pitch(count_rows, time_row) -> float:
     """Typical distance (px) between neighbouring columns: the time row's spacing, else the
     median distance between neighbouring numbers of a row (robust to a few merged tokens)."""
@@ -355,7 +377,7 @@ def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_
           if (y_axis_x is None or a.cx > y_axis_x) and _is_num(a) and _is_num(b)]
     pitch0 = float(np.median(d0)) if d0 else 0.0
     rows = [_join_fragments(r, y_axis_x, pixels, pitch0) for r in rows]
-    for row in rows:
+    for ri, row in enumerate(rows):
         # a token wholly left of the plot's y axis is a row label, even when it reads like a
         # number ('Obs' -> 0b5); the table's columns lie under the time axis
         left_of_axis = (lambda t: y_axis_x is not None and (  # noqa: E731
@@ -396,6 +418,8 @@ def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_
         if labels and not any(_is_name_glyph(t, th) or t.extra.get("letter") for t in labels):
             count_rows.append(([], nums, labels))  # its colour still names the arm
             continue
+        if labels and ri + 1 < len(rows):
+            labels = labels + _label_goes_on(labels, rows[ri + 1], y_axis_x, th)
         count_rows.append((labels, nums, labels))
     if not count_rows:
         return None

@@ -111,22 +111,23 @@ def find_tokens(ink: np.ndarray, exclude: np.ndarray | None = None, gap_factor: 
             xov = min(b[i, 2], b[j, 2]) - max(b[i, 0], b[j, 0])
             yov = min(b[i, 3], b[j, 3]) - max(b[i, 1], b[j, 1])
             hmin = min(hs[i], hs[j])
-            sm, tl = (i, j) if hs[i] <= hs[j] else (j, i)
-            same_line = yov >= 0.3 * hmin or (
+            same_line = yov >= 0.3 * hmin
+            small_mark = not same_line and (
                 # small marks (dots, '%' parts, commas) within the taller box's vertical span
-                # (a tick mark hanging under a number, clear of it, is not one)
-                hmin <= 0.45 * th and b[sm, 1] >= b[tl, 1] - 0.2 * th
-                and b[sm, 3] <= b[tl, 3] + 0.3 * th and yov > -0.3 * th
+                hmin <= 0.45 * th and b[j, 1] >= min(b[i, 1], b[j, 1]) - 0.2 * th
+                and b[j, 3] <= max(b[i, 3], b[j, 3]) + 0.3 * th and yov > -0.3 * th
             )
             if same_line and xov > -gap:
                 dsu.union(i, j)
+            elif small_mark and xov > -gap:
+                stacked.append((i, j))  # (a tick mark under a number is one too: see below)
             elif (xov > 0.5 * min(b[i, 2] - b[i, 0], b[j, 2] - b[j, 0]) and yov > -0.25 * th
                   and (hmin <= 0.5 * th or max(hs[i], hs[j]) <= 0.9 * th)):
                 # i-dots and accents (small), and the glyphs of a rotated label (each as tall
                 # as an upright glyph is wide): stacked within a character width and close.
                 # Two upright full-height glyphs stacked are two rows of a tight risk table.
                 stacked.append((i, j))
-    # a small mark stacked between two full-height upright glyphs (taller than wide), one
+    # a small mark stacked between two full-height upright glyphs (not wider than tall), one
     # above and one below it, is no i-dot or accent (those have a glyph on one side only): it
     # is a tick mark of a table's own axis between a number and its time label (survminer
     # tables whose bottom row touches the axis). It joins neither, so the number and the
@@ -135,7 +136,7 @@ def find_tokens(ink: np.ndarray, exclude: np.ndarray | None = None, gap_factor: 
     sides: dict[int, set[bool]] = {}
     for i, j in stacked:
         for sm_, o in ((i, j), (j, i)):
-            if hs[sm_] <= 0.5 * th and hs[o] >= 0.6 * th and hs[o] >= 1.15 * (b[o, 2] - b[o, 0]):
+            if hs[sm_] <= 0.5 * th and hs[o] >= 0.6 * th and hs[o] >= 0.9 * (b[o, 2] - b[o, 0]):
                 sides.setdefault(sm_, set()).add(bool(b[o, 1] < b[sm_, 1]))
     for i, j in stacked:
         if len(sides.get(i, ())) < 2 and len(sides.get(j, ())) < 2:

@@ -310,6 +310,7 @@ def score_r(fig, ipd: pd.DataFrame | None, found: list[str]) -> dict:
         out["events"].append(abs(d_rec - d_true) / max(d_true, 1) * 100)
         out["named"] += int(a == b)
     inv = {j: found[i] for i, j in pair.items()}
+    out["pair"] = {tr.arms[j]: a for j, a in inv.items()}
     for j in range(1, len(tr.arms)):
         if 0 in inv and j in inv:
             lt = log_hr(tr.ipd, tr.arms[0], tr.arms[j])
@@ -319,11 +320,31 @@ def score_r(fig, ipd: pd.DataFrame | None, found: list[str]) -> dict:
     return out
 
 
+def r_cells(truth, risk: dict | None, pair: dict) -> tuple[int, int]:
+    """(cells read right, cells printed) of the risk table R drew; a true arm's row is the
+    row of the arm it was paired with (by IAE). risk: the sidecar's {"times", "n_risk"}."""
+    if truth.risk_table is None:
+        return 0, 0
+    ok = total = 0
+    for arm, printed in truth.risk_table.n_risk.items():
+        total += len(printed)
+        name = pair.get(arm)
+        if risk is None or name not in (risk.get("n_risk") or {}):
+            continue
+        times = np.asarray(risk["times"], float)
+        got = np.asarray([np.nan if v is None else v for v in risk["n_risk"][name]], float)
+        for t, n in zip(truth.risk_table.times, printed):
+            k = np.nonzero(np.isclose(times, float(t), rtol=1e-6, atol=1e-6))[0]
+            ok += bool(k.size and got[k[0]] == n)
+    return ok, total
+
+
 def r_auto(fig, tmp: Path) -> dict:
     r = run_extract_cli(fig.image_path, tmp)
     side = r["sidecar"]
     found = [a["name"] for a in side["arms"]] if side else []
     s = score_r(fig, r["ipd"], found)
+    s["cells_ok"], s["cells"] = r_cells(fig.truth, side.get("risk_table") if side else None, s.get("pair", {}))
     s.update(rc=r["rc"], seconds=r["seconds"], processed=r["ipd"] is not None and r["rc"] in (0, 3),
              error=(r["stderr"].strip().splitlines() or [""])[-1] if r["ipd"] is None else "")
     s["silent_loss"] = s["processed"] and s["missing"] > 0 and r["rc"] == 0
@@ -407,6 +428,9 @@ def summarise_r(rows: list[dict], mode: str) -> None:
           f"max {max(evs) if evs else float('nan'):.1f} % (arms > 5 %: {sum(e > 5 for e in evs)}); "
           f"|dlogHR| median {q(hrs, 50):.4f}; seconds median {np.median(secs):.1f} max {max(secs):.1f}")
     if mode == "auto":
+        cells = sum(r.get("cells_ok", 0) for r in rows), sum(r.get("cells", 0) for r in rows)
+        print(f"    risk cells right {cells[0]}/{cells[1]} ({100 * cells[0] / max(cells[1], 1):.1f} %; "
+              "tables R drew, rows paired with the arms found)")
         print(f"    exit 0/3/other: {sum(r['rc'] == 0 for r in rows)}/{sum(r['rc'] == 3 for r in rows)}/"
               f"{sum(r['rc'] not in (0, 3) for r in rows)}; silent arm loss (exit 0 with an arm missing): "
               f"{sum(r['silent_loss'] for r in rows)}")
@@ -479,7 +503,9 @@ def main(argv=None) -> int:
                             iaes += " trace " + ",".join(f"{v:.4f}" for v in s["trace_iae"])
                         evs = ",".join(f"{v:.1f}" for v in s["events"])
                         print(f"  {i:3d} {_desc(f.truth.spec):60s} {'rc=' + str(s.get('rc', '-')):5s} "
-                              f"missing {s['missing']}/{s['arms']} named {s['named']} IAE [{iaes}] ev% [{evs}] "
+                              f"missing {s['missing']}/{s['arms']} named {s['named']} "
+                              f"{'cells %d/%d ' % (s['cells_ok'], s['cells']) if s.get('cells') else ''}"
+                              f"IAE [{iaes}] ev% [{evs}] "
                               f"{s['seconds']:.1f}s{(' ' + s['error'][:160]) if s['error'] else ''}")
                 if rows:
                     summarise_r(rows, mode)

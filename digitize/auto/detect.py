@@ -23,7 +23,7 @@ from digitize.auto.legend import (NamedColour, abbreviates, blend_distance, clea
                                   harmonise_names, is_swatch, key_style, leading_swatch, match_names,
                                   merge_phrases, refine_colour, similar, split_at_swatches,
                                   swatch_colour)
-from digitize.auto.risktable import TableRead, cell_number, read_table
+from digitize.auto.risktable import CellPixels, TableRead, cell_number, read_table
 from digitize.auto.text import (Token, attach_units, find_tokens, ink_colour, is_wordy, merge_boxes, parse_number,
                                 rows_of)
 from digitize.auto.ticklabels import AxisFit, fit_axis, label_positions, lost_point_readings
@@ -527,9 +527,13 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     # ------------------------------------------------------------------ text: one OCR pass
     exclude = _exclusion(ink.shape, frame, {"x": xlen, "y": ylen}) | _long_lines(ink)
     tokens, th = find_tokens(ink, exclude, text_height=_text_height(ink, pa))
-    # (a label written along the y axis is a glyph height wide and several glyphs tall)
-    tokens = [t for t in tokens if t.w <= 0.5 * W and (0.45 * th <= t.h <= 2.5 * th
-                                                      or 0.8 * th <= t.w <= 1.8 * th and t.h <= 6 * th)]
+    # a token wider than half the image is no text, except a row of a tight risk table under
+    # the plot whose numbers touch (one token of many glyphs, cut at the columns later); a label
+    # written along the y axis is a glyph height wide and several glyphs tall
+    tokens = [t for t in tokens
+              if (0.45 * th <= t.h <= 2.5 * th and (
+                  t.w <= 0.5 * W or (t.bbox[1] > frame.plot_area[3] and t.n_parts >= 8 and t.h <= 1.5 * th)))
+              or (0.8 * th <= t.w <= 1.8 * th and t.h <= 6 * th)]
     below, yl, other = _text_regions(tokens, frame, ylen, th, W)
     yl = _stack_rotated(yl, th)
     # legend keys inside a phrase split it into entries (a survminer legend on one row)
@@ -607,7 +611,8 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
         yx = float(ya.at(pa[3]))
         is_cell = lambda t: cell_number(t.text) is not None and t.bbox[2] > yx  # noqa: E731
         table_rows = [merge_phrases(r, 0.9 * th, is_cell) for r in rest]
-        table = read_table(table_rows, xfit.value_at, xfit.values, xfit.pos, th, yx, reread)
+        table = read_table(table_rows, xfit.value_at, xfit.values, xfit.pos, th, yx, reread,
+                           pixels=CellPixels(img, ink, pad))
         if table is None:
             warnings.append("risk table: no number-at-risk table found under the plot; "
                             "enter it by hand if the paper prints one")
@@ -863,6 +868,37 @@ def _curve_label_candidates(cands: list[Token], legend: list[NamedColour], th: f
             if any(not (x1 <= b[0] or b[2] <= x0 or y1 <= b[1] or b[3] <= y0) for b in taken):
                 continue
             out.append(NamedColour(name, None, "curve_label", ph.bbox, ph.score, n))
+    return _join_label_lines(out, th)
+
+
+#: a name's line that goes on to the next: it ends in a joining word or sign
+_NAME_GOES_ON = re.compile(r"(\b(plus|and|with|or|vs\.?|versus)|[+&/,-])$", re.I)
+
+
+def _join_label_lines(labels: list[NamedColour], th: float) -> list[NamedColour]:
+    """A curve's name set on two lines ("Nivolumab plus" over "chemotherapy", NEJM style) is
+    one name: two labels stacked a line apart (gap under 0.7 text heights, left edges,
+    centres or right edges within a text height) whose second line goes on with a lower-case
+    word, or whose first ends in a joining word ('plus', 'and', '+'). Two names stacked
+    ('Arm A' over 'Arm B') stay two."""
+    out = sorted(labels, key=lambda e: e.bbox[1])
+    k = 0
+    while k < len(out):
+        a = out[k]
+        for m in range(k + 1, len(out)):
+            b = out[m]
+            ax0, ay0, ax1, ay1 = a.bbox
+            bx0, by0, bx1, by1 = b.bbox
+            aligned = min(abs(ax0 - bx0), abs(ax1 - bx1), abs((ax0 + ax1) - (bx0 + bx1)) / 2) <= th
+            goes_on = (b.name[:1].islower() or _NAME_GOES_ON.search(a.name.strip()) is not None)
+            if -0.2 * th <= by0 - ay1 <= 0.7 * th and aligned and goes_on:
+                out[k] = a = NamedColour(f"{a.name} {b.name}", None, "curve_label",
+                                         (min(ax0, bx0), ay0, max(ax1, bx1), by1), min(a.score, b.score),
+                                         a.n if a.n is not None else b.n)
+                del out[m]
+                break
+        else:
+            k += 1
     return out
 
 

@@ -144,30 +144,251 @@ def _longest_nonincreasing(v: np.ndarray) -> np.ndarray:
     return keep
 
 
+@dataclass
+class CellPixels:
+    """The figure's pixels behind a risk table, for cells the token boxes got wrong.
+
+    Journals set risk tables tight: at 72-150 dpi neighbouring numbers often print closer
+    than the gap between two digits of one number, so the ink splits into tokens that hold
+    several numbers ('128120', '373 366 363') or part of one ('1' '69'). Knowing the columns,
+    such tokens are cut at the least-ink pixel column near each column boundary, or joined,
+    and the pieces read again here. image: RGB uint8; ink: bool mask of the same size;
+    pad: rows of margin above and below a cell (never sideways: a neighbour's edge would be
+    read as a digit)."""
+
+    image: np.ndarray
+    ink: np.ndarray
+    pad: int = 1
+
+    def _crop(self, bbox) -> np.ndarray:
+        x0, y0, x1, y1 = bbox
+        return self.image[max(0, y0 - self.pad):y1 + self.pad, max(0, x0):x1]
+
+    def read(self, boxes, height: int | None = None, binarize: bool = False) -> list[tuple[str, float]]:
+        """OCR of each box: [(text, score), ...] (see digitize.auto.ocr.read_crops)."""
+        from digitize.auto import ocr  # noqa: PLC0415  (OCR is optional)
+
+        return ocr.read_crops([self._crop(b) for b in boxes], height or ocr.TARGET_HEIGHT, binarize)
+
+    def readings(self, bbox) -> list[str]:
+        """Further readings of one cell: upscaled to two other text heights, and binarized
+        (Otsu) at three, one batch each. Small JPEG-smeared digits ('8' / '6' / '3') often
+        read right in one of them."""
+        out = []
+        for h, b in ((28, False), (48, False), (36, True), (48, True), (24, True)):
+            out += [t for t, _ in self.read([bbox], h, b)]
+        return out
+
+    def cut_near(self, bbox, x: float, half: float) -> int:
+        """Pixel column with the least ink within ``x ± half`` inside bbox (the gap between
+        two numbers); among equals the one nearest x."""
+        x0, y0, x1, y1 = bbox
+        lo, hi = max(x0 + 1, int(np.floor(x - half))), min(x1 - 1, int(np.ceil(x + half)))
+        if hi < lo:
+            return int(round(x))
+        prof = self.ink[y0:y1, lo:hi + 1].sum(axis=0)
+        cand = np.nonzero(prof == prof.min())[0] + lo
+        return int(cand[np.argmin(np.abs(cand - x))])
+
+    def trim(self, bbox) -> tuple[int, int, int, int] | None:
+        """bbox shrunk to the ink inside it (None when it holds none)."""
+        x0, y0, x1, y1 = bbox
+        m = self.ink[y0:y1, x0:x1]
+        if not m.any():
+            return None
+        cols, rws = np.nonzero(m.any(axis=0))[0], np.nonzero(m.any(axis=1))[0]
+        return (x0 + int(cols[0]), y0 + int(rws[0]), x0 + int(cols[-1]) + 1, y0 + int(rws[-1]) + 1)
+
+
+def _plain_number(text: str) -> bool:
+    """One number as a whole cell or part of it: digits (or their usual misreadings), no
+    space, no bracket."""
+    t = (text or "").strip()
+    return bool(t) and not re.search(r"[\s()\[\]{}]", t) and parse_number(t) is not None
+
+
+def _n_numbers(text: str) -> int:
+    """How many numbers a token's text holds, separated by spaces ('373 366 363' -> 3);
+    a bracketed censored count is part of its cell, not a number of its own."""
+    return sum(_plain_number(p) for p in (text or "").split())
+
+
+def _numberish(text: str) -> bool:
+    """Text that is mostly digits (several numbers read as one token, with a stray mark)."""
+    t = re.sub(r"\s", "", text or "")
+    d = sum(c.isdigit() for c in t)
+    return d >= 2 and d >= 0.7 * len(t)
+
+
+def _join_boxes(a: Token, b: Token) -> tuple[int, int, int, int]:
+    return (min(a.bbox[0], b.bbox[0]), min(a.bbox[1], b.bbox[1]), max(a.bbox[2], b.bbox[2]),
+            max(a.bbox[3], b.bbox[3]))
+
+
+def _joined(a: Token, b: Token, pixels: CellPixels | None) -> Token:
+    """One cell from two neighbouring pieces: read again as a whole when the pixels are at
+    hand, else the two readings side by side."""
+    box = _join_boxes(a, b)
+    text, score = f"{a.text}{b.text}", min(a.score, b.score)
+    if pixels is not None:
+        t2, s2 = pixels.read([box])[0]
+        if _plain_number(t2) or cell_number(t2) is not None:
+            text, score = t2, s2
+    return Token(box, a.n_parts + b.n_parts, text, score, a.rgb, dict(a.extra))
+
+
+def _join_fragments(row: list[Token], y_axis_x: float | None, pixels: CellPixels | None,
+                    pitch: float) -> list[Token]:
+    """Join the pieces of one number that the token finder split: digits of the same height
+    on one baseline whose gap is at most 0.4 of their height (inside a number digits are set
+    closer than that in any font; the space between two cells of a table is wider, about a
+    digit's width). R draws a '1' with wide side bearings, so at 150-200 dpi '169' came as
+    '1' '69'. Joined, they are narrower than the usual distance between neighbouring numbers
+    (``pitch``, px; two cells of a tight table side by side are wider). Row labels (left of
+    the y axis) are left alone."""
+    out: list[Token] = []
+    for t in row:
+        p = out[-1] if out else None
+        if (p is not None and _plain_number(p.text) and _plain_number(t.text)
+                and (y_axis_x is None or p.cx > y_axis_x)
+                and 0 <= t.bbox[0] - p.bbox[2] <= 0.4 * max(p.h, t.h)
+                and (pitch <= 0 or t.bbox[2] - p.bbox[0] < pitch)
+                and min(p.h, t.h) >= 0.75 * max(p.h, t.h) and abs(p.cy - t.cy) <= 0.25 * max(p.h, t.h)):
+            out[-1] = _joined(p, t, pixels)
+        else:
+            out.append(t)
+    return out
+
+
+#: a label's line that goes on to the next: it ends in a joining word or sign
+_GOES_ON = re.compile(r"(\b(plus|and|with|or|vs\.?|versus)|[+&/,-])$", re.I)
+
+
+def _label_goes_on(labels: list[Token], below: list[Token], y_axis_x: float | None, th: float) -> list[Token]:
+    """The second line of a row label set on two lines ('Nivolumab plus' over
+    'chemotherapy'): the next text row holds only words left of the y axis, a line under the
+    label (centres at most 1.6 text heights apart), starting within a text height of the
+    label's left edge (or ending at its right edge), and it goes on from the first line (a
+    lower-case word, or a first line ending in 'plus', 'and', '+'). Returns its tokens, or []."""
+    if not below or y_axis_x is None or any(t.bbox[2] >= y_axis_x or not _has_word(t.text) for t in below):
+        return []
+    first = " ".join(t.text for t in labels).strip()
+    nxt = " ".join(t.text for t in below).strip()
+    x0, x1 = min(t.bbox[0] for t in labels), max(t.bbox[2] for t in labels)
+    b0, b1 = min(t.bbox[0] for t in below), max(t.bbox[2] for t in below)
+    cy, ncy = np.mean([t.cy for t in labels]), np.mean([t.cy for t in below])
+    aligned = abs(b0 - x0) <= th or abs(b1 - x1) <= th
+    goes_on = nxt[:1].islower() or _GOES_ON.search(first) is not None
+    return list(below) if (0 < ncy - cy <= 1.6 * th and aligned and goes_on) else []
+
+
+def _pitch(count_rows, time_row) -> float:
+    """Typical distance (px) between neighbouring columns: the time row's spacing, else the
+    median distance between neighbouring numbers of a row (robust to a few merged tokens)."""
+    if time_row is not None and len(time_row) >= 2:
+        return float(np.median(np.diff([t.cx for t in time_row])))
+    d = [b.cx - a.cx for _, nums, _ in count_rows for a, b in zip(nums[:-1], nums[1:])]
+    return float(np.median(d)) if d else 0.0
+
+
+def _fill_columns(centres: np.ndarray, times: np.ndarray, spans: list[tuple[int, int]],
+                  tick_values: np.ndarray, tick_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Columns hidden inside tokens holding several numbers. Risk tables print counts at a
+    regular time step: where the columns found step regularly, every grid time whose pixel x
+    (linear fit of the columns found, or the tick when the time is a tick's) falls inside
+    such a token is a column too. With fewer than two columns found, the ticks inside those
+    tokens are the columns."""
+    if not spans:
+        return centres, times
+    c, t = list(centres), list(times)
+    def add(x, v):  # noqa: E306
+        if not any(abs(v - u) <= 1e-6 * max(1.0, abs(v)) for u in t):
+            c.append(float(x))
+            t.append(float(v))
+    if centres.size >= 2:
+        o = np.argsort(times)
+        d = np.diff(times[o])
+        if (d <= 0).any():
+            return centres, times
+        step = float(d.min())
+        k = d / step
+        if np.abs(k - np.round(k)).max() > 0.1:
+            return centres, times
+        b, a = np.polyfit(times, centres, 1)
+        if b <= 0:
+            return centres, times
+        for x0, x1 in spans:
+            for g in np.arange(np.ceil((x0 - a) / b / step), np.floor((x1 - 1 - a) / b / step) + 1):
+                v = round(float(g * step), 9)
+                if v < 0:
+                    continue
+                j = np.nonzero(np.isclose(tick_values, v))[0] if tick_pos.size else []
+                add(tick_pos[j[0]] if len(j) else a + b * v, v)
+    elif tick_pos.size >= 2:
+        for x0, x1 in spans:
+            for x, v in zip(tick_pos, tick_values):
+                if x0 <= x <= x1 - 1:
+                    add(x, v)
+    c, t = np.asarray(c, float), np.asarray(t, float)
+    o = np.argsort(t)
+    return c[o], t[o]
+
+
+def _split_token(t: Token, centres: np.ndarray, pixels: CellPixels | None) -> list[Token]:
+    """A token holding the numbers of several columns, cut into one piece per column: at the
+    least-ink pixel column near each boundary between two column centres inside it, each
+    piece trimmed to its ink and read again. Without pixels, the reading's own spaces cut it
+    when they give one number per column. Returns [t] when it spans fewer than two columns."""
+    inside = np.sort(centres[(centres >= t.bbox[0]) & (centres <= t.bbox[2] - 1)])
+    if inside.size < 2:
+        return [t]
+    x0, y0, x1, y1 = t.bbox
+    if pixels is None:
+        parts = t.text.split()
+        if len(parts) != inside.size or not all(_plain_number(p) for p in parts):
+            return [t]
+        edges = [x0] + [int(round((a + b) / 2)) for a, b in zip(inside[:-1], inside[1:])] + [x1]
+        return [Token((edges[i], y0, edges[i + 1], y1), 1, parts[i], t.score, t.rgb)
+                for i in range(len(parts))]
+    cuts = [pixels.cut_near(t.bbox, (a + b) / 2, 0.35 * (b - a)) for a, b in zip(inside[:-1], inside[1:])]
+    edges = [x0] + cuts + [x1]
+    boxes = [pixels.trim((edges[i], y0, edges[i + 1], y1)) for i in range(len(edges) - 1)]
+    boxes = [b for b in boxes if b is not None and b[2] - b[0] >= 1]
+    return [Token(b, 1, txt, sc, t.rgb, {"split": True}) for b, (txt, sc) in zip(boxes, pixels.read(boxes))]
+
+
 def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_pos: np.ndarray,
-               th: float, y_axis_x: float | None, reread=None) -> TableRead | None:
+               th: float, y_axis_x: float | None, reread=None,
+               pixels: CellPixels | None = None) -> TableRead | None:
     """Build the table from OCR'd token rows found below the x tick labels.
 
     value_at: pixel x -> time (the x calibration); tick_values/tick_pos: x-axis tick labels
     (time units) and their pixel x; th: text height (px); y_axis_x: pixel x of the y axis
-    (row labels lie left of it); reread(token) -> list of alternative texts for a cell.
-    Returns None when no row has two or more numbers.
+    (row labels lie left of it); reread(token) -> list of alternative texts for a cell;
+    pixels: the figure behind the tokens, to cut numbers printed too close together (read as
+    one token) at the column boundaries and read the pieces, and to re-read doubtful cells at
+    several scales and binarizations. Returns None when no row has two or more numbers.
     """
     count_rows: list[tuple[list[Token], list[Token]]] = []
     time_row: list[Token] | None = None
     rows = [_join_censored(r, th) for r in rows]
-    for row in rows:
+    # the pitch of the numbers before any joining: a number is narrower than it
+    d0 = [b.cx - a.cx for r in rows for a, b in zip(r[:-1], r[1:])
+          if (y_axis_x is None or a.cx > y_axis_x) and _is_num(a) and _is_num(b)]
+    pitch0 = float(np.median(d0)) if d0 else 0.0
+    rows = [_join_fragments(r, y_axis_x, pixels, pitch0) for r in rows]
+    for ri, row in enumerate(rows):
         # a token wholly left of the plot's y axis is a row label, even when it reads like a
         # number ('Obs' -> 0b5); the table's columns lie under the time axis
         left_of_axis = (lambda t: y_axis_x is not None and (  # noqa: E731
             t.bbox[2] < y_axis_x - 0.3 * th or (t.cx < y_axis_x and _has_word(t.text))
             or (t.cx < y_axis_x - 0.5 * th and _letter_and_tick(t.text))))
-        nums = [t for t in row if _is_num(t) and not left_of_axis(t)]
+        nums = [t for t in row if (_is_num(t) or _numberish(t.text)) and not left_of_axis(t)]
         if len(nums) < 2:
             continue
         first_num_x = nums[0].bbox[0]
         labels = [t for t in row if t not in nums and t.bbox[2] <= first_num_x + 1]
-        vals = np.array([cell_number(t.text) for t in nums])
+        vals = np.array([np.nan if cell_number(t.text) is None else cell_number(t.text) for t in nums], float)
         label_text = " ".join(t.text for t in labels)
         # numbers at risk never increase: a strictly increasing row is the table's own time
         # row, above the counts or below them (survminer), labelled with a time word or not
@@ -197,6 +418,8 @@ def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_
         if labels and not any(_is_name_glyph(t, th) or t.extra.get("letter") for t in labels):
             count_rows.append(([], nums, labels))  # its colour still names the arm
             continue
+        if labels and ri + 1 < len(rows):
+            labels = labels + _label_goes_on(labels, rows[ri + 1], y_axis_x, th)
         count_rows.append((labels, nums, labels))
     if not count_rows:
         return None
@@ -204,16 +427,22 @@ def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_
     # ---------------------------------------------------------------- columns and their times
     tol_px = max(3.0, 1.2 * th)
     aligned = True
+    pitch = _pitch(count_rows, time_row)
+    # a token wider than the column pitch, or read as several numbers, holds the numbers of
+    # several columns (a tight table at low resolution): it says nothing about where one
+    # column is, and is cut at the columns below
+    wide = (lambda t: pitch > 0 and (t.w > 1.15 * pitch or (_n_numbers(t.text) >= 2  # noqa: E731
+                                                              and t.w > 0.7 * pitch)))
     if time_row is not None:
         centres = np.array([t.cx for t in time_row])
         times = np.array([cell_number(t.text) for t in time_row], float)
     else:
-        xs = np.sort(np.concatenate([[t.cx for t in nums] for _, nums, _ in count_rows]))
-        groups = np.split(xs, np.nonzero(np.diff(xs) > tol_px)[0] + 1)
+        xs = np.sort(np.concatenate([[t.cx for t in nums if not wide(t)] for _, nums, _ in count_rows]))
+        groups = np.split(xs, np.nonzero(np.diff(xs) > tol_px)[0] + 1) if xs.size else []
         centres = np.array([g.mean() for g in groups])
-        times = np.asarray(value_at(centres), float)
+        times = np.asarray(value_at(centres), float) if centres.size else np.zeros(0)
         snapped = np.full(times.size, np.nan)
-        if tick_pos.size:
+        if tick_pos.size and centres.size:
             d = np.abs(centres[:, None] - tick_pos[None, :])
             j = d.argmin(axis=1)
             ok = d[np.arange(centres.size), j] <= tol_px
@@ -236,6 +465,11 @@ def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_
                 "times were estimated from the calibration - check them")
             snapped[bad] = times[bad]
         times = snapped
+        spans = [(t.bbox[0], t.bbox[2]) for _, nums, _ in count_rows for t in nums if wide(t)]
+        centres, times = _fill_columns(centres, times, spans, np.asarray(tick_values, float),
+                                       np.asarray(tick_pos, float))
+    if times.size == 0:
+        return None
     order = np.argsort(times)
     centres, times = centres[order], times[order]
     if np.unique(np.round(times, 9)).size != times.size:
@@ -245,6 +479,23 @@ def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_
     out_rows: list[TableRow] = []
     n_flag = 0
     for labels, nums, marks in count_rows:
+        # numbers merged into one token are cut at the columns; the pieces of one number
+        # (nearest the same column, side by side) are joined
+        nums = [p for t in nums for p in (_split_token(t, centres, pixels) if wide(t) else [t])]
+        nums = [t for t in nums if _is_num(t)]
+        near = [int(np.abs(centres - t.cx).argmin()) for t in nums]
+        joined: list[Token] = []
+        for k, t in enumerate(nums):
+            p = joined[-1] if joined else None
+            if (p is not None and near[k] == near[k - 1] and "(" not in p.text + t.text
+                    and 0 <= t.bbox[0] - p.bbox[2] <= 0.6 * max(p.h, t.h)
+                    and max(t.bbox[2], p.bbox[2]) - min(t.bbox[0], p.bbox[0]) <= max(1.15 * pitch, 0)):
+                joined[-1] = _joined(p, t, pixels)
+            else:
+                joined.append(t)
+        nums = [t for t in joined if _is_num(t)]
+        if not nums:
+            continue
         counts = np.full(times.size, np.nan)
         censored = np.full(times.size, np.nan)
         cells: list[Token | None] = [None] * times.size
@@ -277,8 +528,12 @@ def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_
             lo = np.nanmin(np.where(keep[:j], counts[:j], np.nan)) if keep[:j].any() else np.inf
             hi = np.nanmax(np.where(keep[j + 1:], counts[j + 1:], np.nan)) if keep[j + 1:].any() else 0
             fixed = None
-            if reread is not None and cells[j] is not None:
-                for alt in reread(cells[j]):
+            alts: list[str] = []
+            if cells[j] is not None:
+                alts = (pixels.readings(cells[j].bbox) if pixels is not None else []) + \
+                    (list(reread(cells[j])) if reread is not None else [])
+            if alts:
+                for alt in alts:
                     v = cell_number(alt)
                     if v is not None and hi <= v <= lo:
                         fixed = v

@@ -88,8 +88,11 @@ def find_tokens(ink: np.ndarray, exclude: np.ndarray | None = None, gap_factor: 
     th = max(text_height, 3.0)
     ws = b[:, 2] - b[:, 0]
     fill = b[:, 4] / np.maximum(ws * hs, 1)
-    # no characters: taller than three text lines, or large and hollow (legend frames, boxes)
-    keep = (hs <= 3.0 * th) & ~((np.maximum(ws, hs) > 2.5 * th) & (fill < 0.25))
+    # no characters: taller than three text lines, or large and hollow (legend frames, boxes),
+    # or a thin upright stroke taller than any glyph (a risk table's own short y axis, which
+    # would join every row label through its tick marks)
+    keep = (hs <= 3.0 * th) & ~((np.maximum(ws, hs) > 2.5 * th) & (fill < 0.25)) \
+        & ~((hs > 1.8 * th) & (ws <= 0.2 * hs))
     b = b[keep, :4]
     hs = hs[keep]
     gap = max(2.0, gap_factor * th)
@@ -97,6 +100,7 @@ def find_tokens(ink: np.ndarray, exclude: np.ndarray | None = None, gap_factor: 
     b = b[order]
     hs = hs[order]
     dsu = _DSU(len(b))
+    stacked: list[tuple[int, int]] = []
     for i in range(len(b)):
         for j in range(i + 1, len(b)):
             if b[j, 0] - b[i, 2] > max(gap, gap_factor * min(hs[i], hs[j])) and b[j, 0] > b[i, 2]:
@@ -107,7 +111,8 @@ def find_tokens(ink: np.ndarray, exclude: np.ndarray | None = None, gap_factor: 
             xov = min(b[i, 2], b[j, 2]) - max(b[i, 0], b[j, 0])
             yov = min(b[i, 3], b[j, 3]) - max(b[i, 1], b[j, 1])
             hmin = min(hs[i], hs[j])
-            same_line = yov >= 0.3 * hmin or (
+            same_line = yov >= 0.3 * hmin
+            small_mark = not same_line and (
                 # small marks (dots, '%' parts, commas) within the taller box's vertical span
                 hmin <= 0.45 * th and b[j, 1] >= min(b[i, 1], b[j, 1]) - 0.2 * th
                 and b[j, 3] <= max(b[i, 3], b[j, 3]) + 0.3 * th and yov > -0.3 * th
@@ -117,12 +122,28 @@ def find_tokens(ink: np.ndarray, exclude: np.ndarray | None = None, gap_factor: 
             g = max(gap, gap_factor * hmin)
             if same_line and xov > -g:
                 dsu.union(i, j)
+            elif small_mark and xov > -gap:
+                stacked.append((i, j))  # (a tick mark under a number is one too: see below)
             elif (xov > 0.5 * min(b[i, 2] - b[i, 0], b[j, 2] - b[j, 0]) and yov > -0.25 * th
                   and (hmin <= 0.5 * th or max(hs[i], hs[j]) <= 0.9 * th)):
                 # i-dots and accents (small), and the glyphs of a rotated label (each as tall
                 # as an upright glyph is wide): stacked within a character width and close.
                 # Two upright full-height glyphs stacked are two rows of a tight risk table.
-                dsu.union(i, j)
+                stacked.append((i, j))
+    # a small mark stacked between two full-height upright glyphs (not wider than tall), one
+    # above and one below it, is no i-dot or accent (those have a glyph on one side only): it
+    # is a tick mark of a table's own axis between a number and its time label (survminer
+    # tables whose bottom row touches the axis). It joins neither, so the number and the
+    # label stay two tokens. (The decimal point of a rotated label, '0.2' read upwards, lies
+    # between rotated digits, which are wider than tall: it still joins them.)
+    sides: dict[int, set[bool]] = {}
+    for i, j in stacked:
+        for sm_, o in ((i, j), (j, i)):
+            if hs[sm_] <= 0.5 * th and hs[o] >= 0.6 * th and hs[o] >= 0.9 * (b[o, 2] - b[o, 0]):
+                sides.setdefault(sm_, set()).add(bool(b[o, 1] < b[sm_, 1]))
+    for i, j in stacked:
+        if len(sides.get(i, ())) < 2 and len(sides.get(j, ())) < 2:
+            dsu.union(i, j)
     groups: dict[int, list[int]] = {}
     for i in range(len(b)):
         groups.setdefault(dsu.find(i), []).append(i)

@@ -1,7 +1,8 @@
-"""Benchmark: black-and-white KM figures rendered by R, arms told apart only by line style.
+"""Benchmark: black-and-white KM figures rendered by R, arms told apart only by line style
+(dash pattern or width).
 
 Figures (simulate.rfigures, from simulated IPD with known truth; 1000x780 px at 120 dpi): base R
-``plot(survfit, lty=..., col="black"/grey, mark.time=TRUE, las=1)`` with legend() and a
+``plot(survfit, lty=..., lwd=..., col="black"/grey, mark.time=TRUE, las=1)`` with legend() and a
 number-at-risk table in mtext rows (one figure with R's default las=0: vertical y labels),
 survminer ``ggsurvplot(palette=c("black", ...), linetype="strata", risk.table=TRUE)``; crossing
 curves included. Two modes:
@@ -45,19 +46,26 @@ FIGURES = [
     ("base 2", "base", ("solid", "dashed"), "#000000", 1, ((1.0, 10.0), (1.0, 20.0))),
     ("base 3 lty1:3", "base", ("solid", "dashed", "dotted"), "#000000", 3, ((0.7, 10.0), (1.5, 18.0), (1.0, 30.0))),
     ("base 2 grey", "base", ("solid", "dotted"), "#666666", 4, ((1.0, 14.0), (1.3, 24.0))),
+    ("base 2 widths", "base", ("solid", "thick"), "#000000", 8, ((1.0, 10.0), (1.0, 20.0))),
+    ("base 2 widths crossing", "base", ("thick", "solid"), "#000000", 9, ((0.6, 12.0), (2.0, 16.0))),
     ("survminer 2 crossing", "survminer", ("solid", "dashed"), "#000000", 0, ((0.6, 12.0), (2.0, 16.0))),
     ("survminer 2", "survminer", ("solid", "dashed"), "#000000", 5, ((1.0, 9.0), (1.0, 18.0))),
     ("survminer 3", "survminer", ("solid", "dashed", "dotted"), "#000000", 6, ((0.8, 8.0), (1.2, 16.0), (1.0, 30.0))),
 ]
 
 
-def _ipd(seed: int, arms) -> pd.DataFrame:
+#: figures whose legend names the arms in words (the detector reads names of 3+ letters; the
+#: others' legends say A, B, C and their styles are matched in R's line-type order)
+NAMES = {"base 2 widths crossing": ("Control", "Treated")}
+
+
+def _ipd(seed: int, arms, names="ABC") -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     frames = []
     for i, (shape, median) in enumerate(arms):
         d = simulate_arm(120, rng, median=median, shape=shape, follow_up=48.0, accrual=24.0, dropout_rate=0.01)
         d["time"] = np.maximum(d["time"].round(2), 0.01)
-        d.insert(0, "arm", "ABC"[i])
+        d.insert(0, "arm", names[i])
         frames.append(d)
     return pd.concat(frames, ignore_index=True)
 
@@ -68,14 +76,16 @@ def _risk(ipd, arms) -> RiskTable:
                                    for a in arms})
 
 
-def bw_spec(kind: str, styles, colour: str, las: int) -> RSpec:
-    """The R spec of one figure: arms A, B, C in ``styles`` (solid/dashed/dotted), all in
-    ``colour``, legend, '+' marks, numbers at risk every 6 months; base R ``las`` 0 or 1 and
-    curves starting at the y axis (xaxs "i"); survminer's default mark size (censor.size 4.5)."""
+def bw_spec(kind: str, styles, colour: str, las: int, names="ABC") -> RSpec:
+    """The R spec of one figure: arms A, B, C in ``styles`` (solid/dashed/dotted, or thick:
+    solid at lwd 3 beside lwd 1 - base R only), all in ``colour``, legend, '+' marks, numbers at
+    risk every 6 months; base R ``las`` 0 or 1 and curves starting at the y axis (xaxs "i");
+    survminer's default mark size (censor.size 4.5)."""
     n = len(styles)
-    common = dict(engine=kind, names=list("ABC"[:n]), colours=[colour] * n,
-                  linetypes=[R_LTY[s] for s in styles], risk_table=True, censor="+",
-                  break_time_by=6.0, width=1000, height=780, res=120, xlab="Months")
+    common = dict(engine=kind, names=list(names[:n]), colours=[colour] * n,
+                  linetypes=[R_LTY["solid" if s == "thick" else s] for s in styles], risk_table=True,
+                  censor="+", break_time_by=6.0, width=1000, height=780, res=120, xlab="Months",
+                  lwds=[3.0 if s == "thick" else 1.0 for s in styles] if "thick" in styles else None)
     if kind == "base":
         return RSpec(legend="topright", lwd=1.0, base_axis="las1" if las == 1 else "default", xaxs="i",
                      **common)
@@ -138,7 +148,8 @@ def main() -> int:
     figs = FIGURES[:3] if args.quick else FIGURES
     results = {m: [] for m in args.modes}
     print("mode\tfigure\tarm\tstyle\tIAE\tevents%\ts")
-    jobs = [(_ipd(seed, arms), bw_spec(kind, styles, colour, 0 if "las0" in label else 1))
+    jobs = [(_ipd(seed, arms, NAMES.get(label, "ABC")),
+             bw_spec(kind, styles, colour, 0 if "las0" in label else 1, NAMES.get(label, "ABC")))
             for label, kind, styles, colour, seed, arms in figs]
     tmp = tempfile.TemporaryDirectory()
     rendered = render_r_figures(jobs, tmp.name)     # one R run for all figures

@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plot-area", metavar="X0,Y0,X1,Y1", help="axes box in pixels (default: from the axis lines)")
     parser.add_argument("--arm", metavar="NAME=#RRGGBB", action="append", default=[],
                         help="an arm and its curve colour (repeatable; optional ':TOL' Delta E and ',STYLE' "
-                             "line style solid|dashed|dotted|dashdot, which tells arms of one colour apart); "
+                             "line style solid|dashed|dotted|dashdot|thick, which tells arms of one colour apart); "
                              "default: found automatically")
     parser.add_argument("--arm-at", metavar="NAME=PX,PY", action="append", default=[],
                         help="a pixel on that arm's curve (repeatable): tells arms of one colour apart by "
@@ -87,7 +87,7 @@ def parse_point(text: str, option: str):
 
 
 def parse_arm(text: str):
-    """'NAME=#RRGGBB[:TOL][,STYLE]' -> ArmSpec (STYLE: solid|dashed|dotted|dashdot)."""
+    """'NAME=#RRGGBB[:TOL][,STYLE]' -> ArmSpec (STYLE: solid|dashed|dotted|dashdot|thick)."""
     from digitize.extract import ArmSpec
 
     m = _ARM.match(text or "")

@@ -19,6 +19,7 @@ from digitize.censor import find_marks
 from digitize.inkmask import (DARKER_L, arm_coverage, assign_arms, background_color, chroma, darker_halos,
                               default_tolerance, drawn_boxes, foreground, frame_lines, grid_lines, is_neutral,
                               KEEP_HUE_SHARE, keeps_hue, leaning_to_colour, local_paper, rgb_to_lab, top_hat)
+from digitize.linestyle import SOLID_LIKE
 from digitize.shades import separate_shades
 from digitize.steps import (column_levels, drop_columns, gapped_walls, isotonic_non_increasing, steep_walls,
                             step_corners)
@@ -267,7 +268,7 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
         other = ink & ~own_ink
         ign = ignore | (cv2.dilate(other.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~own_ink
         bare = empty
-        if style != "solid":
+        if style not in SOLID_LIKE:
             from digitize.linestyle import gap_length, gaps_filled
 
             bare = BarePaper.of(~occupied & ~ignore & ~gaps_filled(own_ink, gap_length(own_ink)))
@@ -394,7 +395,7 @@ def _style_group(k: int, specs: list[ArmSpec], run_group, offset,
                 if styles[i] is None:
                     notes[i].append(f"arm '{s.name}': no {s.hex} ink near its point "
                                     f"({s.at[0]:.0f}, {s.at[1]:.0f}); its line style was guessed")
-    order = [st for st in ("solid", "dashed", "dotted", "dashdot") if st in found] + \
+    order = [st for st in ("solid", "dashed", "dotted", "dashdot", "thick") if st in found] + \
         [st for st in ("solid", "dashed", "dotted", "dashdot") if st not in found]
     for i, s in enumerate(specs):
         if styles[i] is None:
@@ -408,7 +409,7 @@ def _style_group(k: int, specs: list[ArmSpec], run_group, offset,
     # solid arms first: the long strokes off their traces are dashed or dotted curves running
     # together (or with their marks merged into one piece), which each of those arms may follow
     # by continuity
-    order_ = sorted(range(len(specs)), key=lambda i: styles[i] != "solid")
+    order_ = sorted(range(len(specs)), key=lambda i: styles[i] not in SOLID_LIKE)
     shared = None
     for i in order_:
         s = specs[i]
@@ -416,7 +417,7 @@ def _style_group(k: int, specs: list[ArmSpec], run_group, offset,
             notes[i].append(f"arm '{s.name}': another arm has the same colour and line style "
                             f"({s.hex}, {styles[i]}); they cannot be told apart")
         own = maps[styles[i]]
-        if styles[i] != "solid" and "solid" in maps:
+        if styles[i] not in SOLID_LIKE and "solid" in maps:
             if shared is None:
                 solid_band = np.zeros(ink.shape, bool)
                 for j in order_:
@@ -425,7 +426,7 @@ def _style_group(k: int, specs: list[ArmSpec], run_group, offset,
                 shared = maps["solid"] & ~solid_band
             own = own | shared
         res = run_group(k, (s, styles[i], own, ink))
-        if styles[i] != "solid" and calibration is not None and len(specs) == 2:
+        if styles[i] not in SOLID_LIKE and calibration is not None and len(specs) == 2:
             # two curves of one colour: a hidden stretch of one is hidden by the other (with a
             # third it could be either)
             from digitize.linestyle import hidden_start_along

@@ -2,7 +2,8 @@
 
 A solid curve is one long connected stroke (its drops join its plateaus); a dashed one is a
 chain of short strokes of one length (the dash), a dotted one a chain of dots about a line
-width long; dash-dot alternates both. So the connected pieces of one colour's ink, measured by
+width long; dash-dot alternates both; a thick solid line is a solid one drawn markedly wider than
+the colour's thinnest line (base R ``lwd = c(1, 3)``). So the connected pieces of one colour's ink, measured by
 their stroke length (bounding box width + height: a dash bent round a step corner keeps its
 length), fall into one length class per line style. Where curves cross or run together, their
 pieces merge into the longer class; the tracer bridges those stretches by continuity (ink of
@@ -14,9 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
-STYLES = ("solid", "dashed", "dotted", "dashdot")
+STYLES = ("solid", "dashed", "dotted", "dashdot", "thick")
 #: styles by the typical length of their pieces (shortest first)
-BY_LENGTH = ("dotted", "dashdot", "dashed", "solid")
+BY_LENGTH = ("dotted", "dashdot", "dashed", "solid", "thick")
+#: styles drawn as one unbroken stroke (no dash gaps to bridge)
+SOLID_LIKE = ("solid", "thick")
 #: a population of short pieces is a dashed or dotted curve if it has at least this many
 #: pieces ...
 MIN_PIECES = 12
@@ -111,7 +114,16 @@ def _short_classes(stats: np.ndarray, n: int, line_width: float) -> np.ndarray:
 
 def split_by_style(ink: np.ndarray, styles: list[str], line_width: float) -> dict[str, np.ndarray]:
     """Bool map per style in ``styles`` (distinct, any order): the ink pieces whose stroke length
-    falls in that style's class. ``ink``: bool (H, W) map of one colour's ink."""
+    falls in that style's class (a thick line: :func:`thick_part`, the others split the ink left
+    over). ``ink``: bool (H, W) map of one colour's ink."""
+    if "thick" in styles:
+        thick = thick_part(ink, line_width, check=False)
+        if thick is None:
+            thick = np.zeros(np.shape(ink), bool)
+        others = [s for s in dict.fromkeys(styles) if s != "thick"]
+        out = split_by_style(thin_part(ink, thick, line_width), others, line_width) if others else {}
+        out["thick"] = thick
+        return out
     labels, stats = pieces(ink)
     order = sorted(set(styles), key=BY_LENGTH.index)
     if "solid" in order and len(order) > 1:
@@ -135,6 +147,78 @@ def split_by_style(ink: np.ndarray, styles: list[str], line_width: float) -> dic
             cls[real] = _short_classes(stats[real], len(order), line_width)
     lut = np.asarray(cls)
     return {s: lut[labels] == i for i, s in enumerate(order)}
+
+
+def _thick_kernel(line_width: float) -> int:
+    """Side (pixels) of the square that fits inside a thick line's stroke and not inside a line
+    of ``line_width`` pixels, nor where two such lines run side by side or cross (at most two
+    widths): 2 widths + 1, at least 3."""
+    return int(max(3, round(2.0 * float(line_width)) + 1))
+
+
+def thick_part(ink: np.ndarray, line_width: float, check: bool = True) -> np.ndarray | None:
+    """Bool map of the ink of a line drawn markedly thicker than ``line_width`` (the colour's
+    thinnest line, pixels), or None if there is none.
+
+    A square of :func:`_thick_kernel` pixels fits inside a thick stroke everywhere (plateaus and
+    drops alike) and nowhere inside a thin one, its censor marks, or two thin lines touching; so
+    a morphological opening keeps the thick line alone (its anti-aliased edge added back by a
+    pixel's dilation). With ``check``, the kept ink must also be a curve: pieces reaching across
+    :data:`MIN_SPAN_SHARE` of the width and falling left to right (a thick legend key or a
+    blob where lines cross is not), and the thin ink left over must be a curve too (else there
+    is one line of one width: plain solid)."""
+    import cv2
+
+    k = _thick_kernel(line_width)
+    m = np.asarray(ink, np.uint8)
+    opened = cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
+    if not opened.any():
+        return None
+    thick = (cv2.dilate(opened, np.ones((3, 3), np.uint8)) > 0) & np.asarray(ink, bool)
+    if not check:
+        return thick
+    w = ink.shape[1]
+    cols = np.flatnonzero(thick.any(axis=0))
+    if cols.size < MIN_SPAN_SHARE * w:
+        return None
+    _, st = pieces(cv2.morphologyEx(thick.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((k, k), np.uint8)))
+    st = st[1:]
+    big = st[stroke_length(st) >= 0.05 * w]
+    if big.shape[0] == 0 or (big[:, 0] + big[:, 2]).max() - big[:, 0].min() < MIN_SPAN_SHARE * w:
+        return None
+    cx, cy = thick.nonzero()[1], thick.nonzero()[0]
+    if cx.size > 2:
+        rx = np.argsort(np.argsort(cx)).astype(float)
+        ry = np.argsort(np.argsort(cy)).astype(float)
+        if rx.std() == 0 or ry.std() == 0 or float(np.corrcoef(rx, ry)[0, 1]) < MIN_FALL_RHO:
+            return None
+    # the thin line: a long stroke, or a chain of pieces falling like a curve (its ink read
+    # within a colour distance breaks at corners and drops, which anti-aliasing makes paler);
+    # short pieces touching the thick line (its censor marks' ends) are not it
+    rest = thin_part(ink, thick, line_width)
+    labels, st = pieces(rest)
+    length = stroke_length(st)
+    if (length[1:] > max(0.1 * w, LONG_SHARE * w)).any():
+        return thick
+    near = cv2.dilate(thick.astype(np.uint8), np.ones((3 * k, 3 * k), np.uint8)) > 0
+    touch = np.zeros(st.shape[0], bool)
+    touch[np.unique(labels[near & rest])] = True
+    keep = ~touch & (st[:, 4] >= 2)
+    keep[0] = False
+    if not falls_as_a_curve(st[keep], w):
+        return None
+    return thick
+
+
+def thin_part(ink: np.ndarray, thick: np.ndarray, line_width: float) -> np.ndarray:
+    """``ink`` without a thick line's ink (:func:`thick_part`) and a rim of a kernel's width
+    round it (where a thin line touches or crosses the thick one it is hidden; the tracer
+    bridges that by continuity)."""
+    import cv2
+
+    k = _thick_kernel(line_width)
+    near = cv2.dilate(np.asarray(thick, np.uint8), np.ones((k, k), np.uint8)) > 0
+    return np.asarray(ink, bool) & ~near
 
 
 def gaps_filled(ink: np.ndarray, gap: int) -> np.ndarray:
@@ -197,7 +281,13 @@ def falls_as_a_curve(stats: np.ndarray, width: int) -> bool:
 def propose_styles(ink: np.ndarray, line_width: float) -> list[str]:
     """The line styles drawn in one colour's ink (bool crop map), longest first: 'solid' if a
     long stroke is there, 'dashed' / 'dotted' for chains of short pieces that fall like a KM
-    curve (two chains if their lengths differ by more than 2.5x)."""
+    curve (two chains if their lengths differ by more than 2.5x); 'thick' and 'solid' for a
+    solid line drawn markedly wider than another solid one (:func:`thick_part`; then only these
+    two)."""
+    if thick_part(ink, line_width) is not None:
+        # (the thin line's stretches between its touches with the thick one are short pieces
+        # falling like a curve: not read as a dashed third line here)
+        return ["solid", "thick"]
     labels, stats = pieces(ink)
     length = stroke_length(stats)
     real = (np.arange(length.size) > 0) & (stats[:, 4] >= max(1.0, 0.5 * line_width * line_width))
@@ -262,10 +352,11 @@ def snap_to_ink(ink: np.ndarray, point: tuple[float, float], radius: int = 6) ->
     return int(xs[j] + xa), int(ys[j] + ya)
 
 
-def swatch_style(ink: np.ndarray, line_width: float) -> str | None:
+def swatch_style(ink: np.ndarray, line_width: float, thick: bool = False) -> str | None:
     """Line style drawn in a legend swatch (bool ink map of the swatch's box): one stroke as
-    long as the box is solid; several pieces are dashed, or dotted if they are dots (at most
-    two line widths and a pixel long); None if no ink."""
+    long as the box is solid (thick if ``thick`` - a thick line is drawn in that colour - and a
+    square of :func:`_thick_kernel` fits in it); several pieces are dashed, or dotted if they
+    are dots (at most two line widths and a pixel long); None if no ink."""
     _, stats = pieces(ink)
     st = stats[1:]
     st = st[st[:, 4] >= 1]
@@ -273,6 +364,8 @@ def swatch_style(ink: np.ndarray, line_width: float) -> str | None:
         return None
     length = stroke_length(st)
     if st.shape[0] == 1 or length.max() >= 0.7 * (st[:, 0] + st[:, 2]).max() - st[:, 0].min():
+        if thick and thick_part(ink, line_width, check=False) is not None:
+            return "thick"
         return "solid"
     return "dotted" if np.median(length) <= 2.0 * line_width + 1.0 else "dashed"
 
@@ -330,10 +423,10 @@ def styles_for_arms(image, plot_area, arms: list, legend_boxes: dict | None = No
                     sl = rgb_to_lab(sw)
                     sink = (np.linalg.norm(sl - paper, axis=2) > 25.0) & \
                         (np.linalg.norm(sl - rgb_to_lab(np.array([rep.rgb], float))[0], axis=2) < 25.0)
-                    st = swatch_style(sink, lw)
+                    st = swatch_style(sink, lw, thick="thick" in found)
                     if st is not None and st not in styles.values():
                         styles[i] = st
-        order = found + [s for s in ("solid", "dashed", "dotted", "dashdot") if s not in found]
+        order = found + [s for s in STYLES[:4] if s not in found]
         for i in members:
             if i not in styles:
                 free = [s for s in order if s not in styles.values()]

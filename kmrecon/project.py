@@ -161,7 +161,7 @@ class ArmState:
     censor_px: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
     n_total: int | None = None
     total_events: int | None = None
-    #: a pixel (x, y) on its curve (clicked), and its line style (solid|dashed|dotted|dashdot):
+    #: a pixel (x, y) on its curve (clicked), and its line style (solid|dashed|dotted|dashdot|thick):
     #: either tells arms of one colour apart (digitize.extract.ArmSpec)
     at: tuple[float, float] | None = None
     style: str | None = None
@@ -204,8 +204,8 @@ class ArmState:
                                or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in at)):
             raise ProjectError(f"{where}.at: expected two pixel numbers [x, y] or null")
         style = d.get("style")
-        if style is not None and style not in ("solid", "dashed", "dotted", "dashdot"):
-            raise ProjectError(f"{where}.style: expected solid, dashed, dotted, dashdot or null")
+        if style is not None and style not in ("solid", "dashed", "dotted", "dashdot", "thick"):
+            raise ProjectError(f"{where}.style: expected solid, dashed, dotted, dashdot, thick or null")
         return cls(name=str(d["name"]), rgb=rgb, tolerance=tol,
                    at=None if at is None else (float(at[0]), float(at[1])), style=style,
                    points_px=_points(d.get("points_px"), f"{where}.points_px"),

@@ -105,6 +105,7 @@ class RSpec:
     break_time_by: float = 12.0
     theme: str = "survminer"       # survminer only
     lwd: float = 1.0               # survminer size (mm) / base lwd
+    lwds: list[float] | None = None  # base R: one lwd per arm (curves told apart by width)
     width: int = 1200
     height: int = 900
     res: int = 150
@@ -145,8 +146,15 @@ class RTruth:
 
     @property
     def styles(self) -> dict[str, str]:
-        """Arm -> line style name (solid/dashed/dotted/dashdot) as drawn."""
-        return {a: LTY_STYLE.get(int(self.spec.linetypes[k]), "solid") for k, a in enumerate(self.arms)}
+        """Arm -> line style name (solid/dashed/dotted/dashdot/thick) as drawn: 'thick' for a solid
+        line at least twice as wide as the thinnest arm's (``spec.lwds``)."""
+        out = {a: LTY_STYLE.get(int(self.spec.linetypes[k]), "solid") for k, a in enumerate(self.arms)}
+        if self.spec.lwds:
+            thin = min(self.spec.lwds[:len(self.arms)])
+            for k, a in enumerate(self.arms):
+                if out[a] == "solid" and self.spec.lwds[k] >= 2.0 * thin:
+                    out[a] = "thick"
+        return out
 
     def n_risk(self, arm: str, times) -> np.ndarray:
         """True number at risk of ``arm`` at ``times`` (from the IPD)."""
@@ -273,10 +281,11 @@ def _base_code(spec: RSpec, n: int) -> str:
     rows = n + 2 if spec.risk_table else 0
     las = 1 if spec.base_axis in ("las1", "boxed") else 0
     bty = '"o"' if spec.base_axis == "boxed" else '"l"'
+    lwd = spec.lwd if spec.lwds is None else _rvec(spec.lwds[:n], False)
     legend = "" if spec.legend == "none" else (
         f'legend({json.dumps(spec.legend)}, legend = {_rvec(spec.names[:n])}, '
         f'col = {_rvec(spec.colours[:n])}, lty = {_rvec(spec.linetypes[:n], False)}, '
-        f'lwd = {spec.lwd}, bty = "n", inset = 0.02)')
+        f'lwd = {lwd}, bty = "n", inset = 0.02)')
     table = ""
     if spec.risk_table:
         table = f"""
@@ -291,7 +300,7 @@ draw <- function(file) {{
   {_open_device(spec)}
   par(mar = c({4 + rows}, {8 if spec.risk_table else 4.5}, 2, 1), las = {las})
   plot(fit, col = {_rvec(spec.colours[:n])}, lty = {_rvec(spec.linetypes[:n], False)},
-       lwd = {spec.lwd}, mark.time = {str(spec.censor != 'none').upper()}, {mark}
+       lwd = {lwd}, mark.time = {str(spec.censor != 'none').upper()}, {mark}
        conf.int = {str(spec.conf_int).upper()}, xlim = c(0, xmax), xaxt = "n", bty = {bty},
        xlab = {json.dumps(spec.xlab)}, ylab = {'"Survival (%)"' if spec.percent else '"Survival probability"'},
        {'yscale = 100,' if spec.percent else ''} xaxs = {json.dumps(spec.xaxs)})

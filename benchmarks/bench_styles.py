@@ -1,5 +1,5 @@
 """Benchmark: black-and-white KM figures rendered by R, arms told apart only by line style
-(dash pattern or width).
+(dash pattern or width) or by their censor-mark symbols.
 
 Figures (simulate.rfigures, from simulated IPD with known truth; 1000x780 px at 120 dpi): base R
 ``plot(survfit, lty=..., lwd=..., col="black"/grey, mark.time=TRUE, las=1)`` with legend() and a
@@ -7,8 +7,8 @@ number-at-risk table in mtext rows (one figure with R's default las=0: vertical 
 survminer ``ggsurvplot(palette=c("black", ...), linetype="strata", risk.table=TRUE)``; crossing
 curves included. Two modes:
 
-  assisted   true calibration, arms given as black/grey + line style, the printed numbers at
-             risk (every 6 months)
+  assisted   true calibration, arms given as black/grey + line style (and a click on each
+             curve where two share a style), the printed numbers at risk (every 6 months)
   zero       nothing given: the automatic detector (axes, arms and their styles, risk table)
 
 Per arm: IAE of the digitized curve vs the true KM (probability units, over its follow-up) and
@@ -48,6 +48,8 @@ FIGURES = [
     ("base 2 grey", "base", ("solid", "dotted"), "#666666", 4, ((1.0, 14.0), (1.3, 24.0))),
     ("base 2 widths", "base", ("solid", "thick"), "#000000", 8, ((1.0, 10.0), (1.0, 20.0))),
     ("base 2 widths crossing", "base", ("thick", "solid"), "#000000", 9, ((0.6, 12.0), (2.0, 16.0))),
+    ("base 2 marks", "base", ("solid", "solid"), "#000000", 11, ((1.0, 10.0), (1.0, 20.0))),
+    ("base 2 marks crossing", "base", ("solid", "solid"), "#000000", 12, ((0.6, 12.0), (2.0, 16.0))),
     ("survminer 2 crossing", "survminer", ("solid", "dashed"), "#000000", 0, ((0.6, 12.0), (2.0, 16.0))),
     ("survminer 2", "survminer", ("solid", "dashed"), "#000000", 5, ((1.0, 9.0), (1.0, 18.0))),
     ("survminer 3", "survminer", ("solid", "dashed", "dotted"), "#000000", 6, ((0.8, 8.0), (1.2, 16.0), (1.0, 30.0))),
@@ -56,7 +58,11 @@ FIGURES = [
 
 #: figures whose legend names the arms in words (the detector reads names of 3+ letters; the
 #: others' legends say A, B, C and their styles are matched in R's line-type order)
-NAMES = {"base 2 widths crossing": ("Control", "Treated")}
+NAMES = {"base 2 widths crossing": ("Control", "Treated"), "base 2 marks": ("Control", "Treated"),
+         "base 2 marks crossing": ("Control", "Treated")}
+#: figures whose arms differ only by their censor-mark symbols (R pch: 0 square, 1 circle,
+#: 2 triangle, 4 cross); in assisted mode each arm is also given a point on its curve (a click)
+PCHS = {"base 2 marks": (1, 2), "base 2 marks crossing": (0, 4)}
 
 
 def _ipd(seed: int, arms, names="ABC") -> pd.DataFrame:
@@ -76,7 +82,7 @@ def _risk(ipd, arms) -> RiskTable:
                                    for a in arms})
 
 
-def bw_spec(kind: str, styles, colour: str, las: int, names="ABC") -> RSpec:
+def bw_spec(kind: str, styles, colour: str, las: int, names="ABC", pchs=None) -> RSpec:
     """The R spec of one figure: arms A, B, C in ``styles`` (solid/dashed/dotted, or thick:
     solid at lwd 3 beside lwd 1 - base R only), all in ``colour``, legend, '+' marks, numbers at
     risk every 6 months; base R ``las`` 0 or 1 and curves starting at the y axis (xaxs "i");
@@ -85,11 +91,19 @@ def bw_spec(kind: str, styles, colour: str, las: int, names="ABC") -> RSpec:
     common = dict(engine=kind, names=list(names[:n]), colours=[colour] * n,
                   linetypes=[R_LTY["solid" if s == "thick" else s] for s in styles], risk_table=True,
                   censor="+", break_time_by=6.0, width=1000, height=780, res=120, xlab="Months",
-                  lwds=[3.0 if s == "thick" else 1.0 for s in styles] if "thick" in styles else None)
+                  lwds=[3.0 if s == "thick" else 1.0 for s in styles] if "thick" in styles else None,
+                  pchs=list(pchs) if pchs else None)
     if kind == "base":
         return RSpec(legend="topright", lwd=1.0, base_axis="las1" if las == 1 else "default", xaxs="i",
                      **common)
     return RSpec(legend="top", lwd=0.5, theme="survminer", censor_size=4.5, **common)
+
+
+def _click(tr, cal, arm: str) -> tuple[float, float]:
+    """A user's click on an arm's curve (image pixels): its true KM at 40 % of its follow-up."""
+    t, s = tr.km(arm)
+    x = 0.4 * float(t[-1])
+    return tuple(float(v) for v in cal.to_pixel(x, float(s[np.searchsorted(t, x, side="right") - 1])))
 
 
 def run_one(fig, mode: str):
@@ -101,7 +115,8 @@ def run_one(fig, mode: str):
     try:
         if mode == "assisted":
             cal = Calibration.from_dict(tr.calibration)
-            specs = [ArmSpec(a, tr.colors[a], style=tr.styles[a]) for a in tr.arms]
+            specs = [ArmSpec(a, tr.colors[a], style=tr.styles[a], at=_click(tr, cal, a)
+                             if list(tr.styles.values()).count(tr.styles[a]) > 1 else None) for a in tr.arms]
             res = run_pipeline(image, cal, specs, risk_table=_risk(tr.ipd, tr.arms), plot_area=tr.plot_area)
             names = {a: a for a in tr.arms}
         else:
@@ -149,7 +164,7 @@ def main() -> int:
     results = {m: [] for m in args.modes}
     print("mode\tfigure\tarm\tstyle\tIAE\tevents%\ts")
     jobs = [(_ipd(seed, arms, NAMES.get(label, "ABC")),
-             bw_spec(kind, styles, colour, 0 if "las0" in label else 1, NAMES.get(label, "ABC")))
+             bw_spec(kind, styles, colour, 0 if "las0" in label else 1, NAMES.get(label, "ABC"), PCHS.get(label)))
             for label, kind, styles, colour, seed, arms in figs]
     tmp = tempfile.TemporaryDirectory()
     rendered = render_r_figures(jobs, tmp.name)     # one R run for all figures

@@ -61,13 +61,16 @@ class ArmSpec:
     """An arm to extract: its name, RGB colour as drawn, and Lab Delta E tolerance (None = adaptive).
 
     style: its line style (linestyle.STYLES) or None; at: an image pixel (x, y) on its curve or
-    None. Either tells arms of one colour apart (extract_arms)."""
+    None. Either tells arms of one colour apart (extract_arms). marks: image pixels (x, y) of
+    censor marks known to be this arm's (zero-click: where its legend key's symbol is drawn,
+    digitize.glyphs), or None: arms of one colour and style keep off each other's marks."""
 
     name: str
     rgb: tuple[int, int, int]
     tolerance: float | None = None
     style: str | None = None
     at: tuple[float, float] | None = None
+    marks: tuple[tuple[float, float], ...] | None = None
 
     def __post_init__(self):
         self.name = str(self.name)
@@ -264,14 +267,22 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
             got = _arm_runs(arms[k], k, tols[k], (crop, lab, bg_lab), cov, dist,
                             PixelOwners(nearest, by_shade, light, halos[k], claim), ignore, frame)
             return (None, 0.0) if isinstance(got, str) else (got[2] > 0, got[1])
-        spec, style, own_ink, ink = member
+        spec, style, own_ink, ink, cut = member
+        if cut is not None:
+            own_ink = own_ink & ~cut
         other = ink & ~own_ink
         ign = ignore | (cv2.dilate(other.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~own_ink
+        if cut is not None:
+            ign &= ~cut
         bare = empty
         if style not in SOLID_LIKE:
             from digitize.linestyle import gap_length, gaps_filled
 
-            bare = BarePaper.of(~occupied & ~ignore & ~gaps_filled(own_ink, gap_length(own_ink)))
+            bare = BarePaper.of(~occupied & ~ignore & ~gaps_filled(own_ink, gap_length(own_ink))
+                                | (cut if cut is not None else False))
+        elif cut is not None:
+            # another arm's marks: bare paper for this arm (a chain through them is not its curve)
+            bare = BarePaper.of(~occupied & ~ignore | cut)
         tol = tols[k]
         args = ((crop, lab, bg_lab), cov, dist, PixelOwners(nearest, by_shade, light, halos[k], claim), ign, bare,
                 calibration, (x0, y0), frame, start_col)
@@ -411,12 +422,12 @@ def _style_group(k: int, specs: list[ArmSpec], run_group, offset,
     # by continuity
     order_ = sorted(range(len(specs)), key=lambda i: styles[i] not in SOLID_LIKE)
     shared = None
-    for i in order_:
+    band_r = int(np.ceil(lw)) + 1
+    cuts = _mark_cuts(specs, styles, ink.shape, offset)
+
+    def trace(i: int, own: np.ndarray) -> ExtractedArm:
+        nonlocal shared
         s = specs[i]
-        if styles.count(styles[i]) > 1:
-            notes[i].append(f"arm '{s.name}': another arm has the same colour and line style "
-                            f"({s.hex}, {styles[i]}); they cannot be told apart")
-        own = maps[styles[i]]
         if styles[i] not in SOLID_LIKE and "solid" in maps:
             if shared is None:
                 solid_band = np.zeros(ink.shape, bool)
@@ -425,7 +436,7 @@ def _style_group(k: int, specs: list[ArmSpec], run_group, offset,
                         solid_band |= _trace_band(out[j], ink.shape, offset, radius=int(np.ceil(lw)) + 2)
                 shared = maps["solid"] & ~solid_band
             own = own | shared
-        res = run_group(k, (s, styles[i], own, ink))
+        res = run_group(k, (s, styles[i], own, ink, cuts.get(i)))
         if styles[i] not in SOLID_LIKE and calibration is not None and len(specs) == 2:
             # two curves of one colour: a hidden stretch of one is hidden by the other (with a
             # third it could be either)
@@ -434,8 +445,174 @@ def _style_group(k: int, specs: list[ArmSpec], run_group, offset,
             solids = [out[j] for j in order_ if styles[j] == "solid" and out[j] is not None]
             res = hidden_start_along(res, solids, calibration, lw)
         res.warnings[:0] = notes[i]
-        out[i] = res
+        return res
+
+    for i in order_:
+        own = maps[styles[i]]
+        # arms of one colour and one style: each traced on the ink its predecessors' traces
+        # left (their strokes cover it where the curves run together or cross)
+        for j in order_:
+            if j != i and out[j] is not None and styles[j] == styles[i] and not out[j].empty:
+                own = own & ~_trace_band(out[j], ink.shape, offset, radius=band_r)
+        out[i] = trace(i, own)
+    # which of those curves is which arm: the one through the arm's point (``at``), if given
+    for st in dict.fromkeys(styles):
+        group = [i for i in order_ if styles[i] == st]
+        if len(group) < 2:
+            continue
+        perm = _curves_by_points([specs[i] for i in group], [out[i] for i in group], 2.0 * lw + 3.0)
+        if perm is None:
+            for i in group:
+                out[i].warnings.insert(0, f"arm '{specs[i].name}': another arm has the same colour and line "
+                                          f"style ({specs[i].hex}, {st}); their curves were told apart by "
+                                          "continuity, which is which by order - give a point on each "
+                                          "(--arm-at NAME=PX,PY) or check them")
+            continue
+        bands = {i: _trace_band(out[i], ink.shape, offset, radius=band_r) for i in group}
+        if len(group) == 2:
+            # two curves that touch or cross: which stretch between touches is whose, by the
+            # arms' marks on it (the first tracing may have swapped curves where they met)
+            a, b = (group[p] for p in perm)      # a: the curve of group[0]'s points, b: group[1]'s
+            plan = _stretch_owners(out[a], out[b], specs[group[0]], specs[group[1]], 2.0 * lw + 3.0,
+                                   ink.shape, offset, band_r)
+            if plan is not None:
+                new = {g: trace(g, maps[st] & ~other) for g, other in zip(group, plan)}
+                out[group[0]], out[group[1]] = new[group[0]], new[group[1]]
+                perm = [0, 1]
+        if any(g != group[p] for g, p in zip(group, perm)):
+            # traced again, each arm on the ink the other chosen curves leave
+            new = {}
+            for g, p in zip(group, perm):
+                own = maps[st].copy()
+                for q in group:
+                    if q != group[p]:
+                        own &= ~bands[q]
+                new[g] = trace(g, own)
+            for g in group:
+                out[g] = new[g]
+        for i in group:
+            out[i].warnings.append(f"arm '{specs[i].name}': shares colour and line style ({specs[i].hex}, {st}) "
+                                   "with another arm; its curve is the one carrying its "
+                                   + ("censor-mark symbol" if specs[i].marks else "point"))
     return out
+
+
+def _mark_cuts(specs: list[ArmSpec], styles: list, shape, offset) -> dict[int, np.ndarray]:
+    """Per arm of one colour and style as another: bool crop map of discs round the other
+    arms' marks (``spec.marks``, else their ``at`` point), which that arm's trace keeps off.
+    Disc radius: half the spacing of a mark's symbol, about a text height (6 px at least)."""
+    import cv2
+
+    x0, y0 = offset
+    out: dict[int, np.ndarray] = {}
+    for i, s in enumerate(specs):
+        mates = [j for j, t in enumerate(specs) if j != i and styles[j] == styles[i]]
+        pts = [p for j in mates for p in (specs[j].marks or ((specs[j].at,) if specs[j].at is not None else ()))]
+        if not pts:
+            continue
+        m = np.zeros(shape, np.uint8)
+        for px, py in pts:
+            cv2.circle(m, (int(round(px - x0)), int(round(py - y0))), 6, 1, -1)
+        out[i] = m > 0
+    return out
+
+
+def _column_rows(arm: ExtractedArm, offset, width: int) -> np.ndarray:
+    """Crop row of a trace's centre line in each crop column (NaN outside its span; a drop's
+    column takes its mean row)."""
+    x = np.rint(arm.trace_px[:, 0] - offset[0]).astype(int)
+    y = arm.trace_px[:, 1] - offset[1]
+    ok = (x >= 0) & (x < width)
+    out = np.full(width, np.nan)
+    if not ok.any():
+        return out
+    s = np.bincount(x[ok], weights=y[ok], minlength=width)
+    n = np.bincount(x[ok], minlength=width)
+    have = n > 0
+    out[have] = s[have] / n[have]
+    lo, hi = int(np.flatnonzero(have)[0]), int(np.flatnonzero(have)[-1])
+    cols = np.arange(lo, hi + 1)
+    out[lo:hi + 1] = np.interp(cols, np.flatnonzero(have), out[have])
+    return out
+
+
+def _stretch_owners(a: ExtractedArm, b: ExtractedArm, spec_a: ArmSpec, spec_b: ArmSpec, reach: float,
+                    shape, offset, band_r: int):
+    """Two curves of one colour and style traced as ``a`` and ``b`` (for the arms of ``spec_a``
+    and ``spec_b``) may have swapped where they touch or cross (two continuations both fit a
+    KM curve there). Between touches each stretch is either side's; a stretch goes to the arm
+    whose own marks (``spec.marks``, else ``at``) lie more on it, a stretch with no marks
+    keeps the side of the one before. Returns the bool crop maps of ink each arm must keep off
+    (the other's stretches), or None when nothing is to be swapped."""
+    w = shape[1]
+    ya, yb = _column_rows(a, offset, w), _column_rows(b, offset, w)
+    both = ~np.isnan(ya) & ~np.isnan(yb)
+    if not both.any():
+        return None
+    d = np.nan_to_num(ya) - np.nan_to_num(yb)
+    touch = both & (np.abs(d) <= reach)
+    # ... or cross (a drop of one passing the other's level: either could go on either way)
+    flip = both[1:] & both[:-1] & (np.sign(d[1:]) * np.sign(d[:-1]) < 0)
+    touch[1:] |= flip
+    touch[:-1] |= flip
+    # stretches: runs of columns between touches (each index: a stretch number, -1 on touches)
+    seg = np.cumsum(np.r_[0, np.diff(touch.astype(int)) != 0])
+    marks = [np.asarray(s.marks if s.marks else ([s.at] if s.at is not None else []), float).reshape(-1, 2)
+             - np.asarray(offset, float) for s in (spec_a, spec_b)]
+
+    def on(rows: np.ndarray, pts: np.ndarray) -> np.ndarray:
+        c = np.clip(np.rint(pts[:, 0]).astype(int), 0, w - 1)
+        return ~np.isnan(rows[c]) & (np.abs(np.nan_to_num(rows[c]) - pts[:, 1]) <= reach) & ~touch[c]
+
+    on_a = [on(ya, m) for m in marks]
+    on_b = [on(yb, m) for m in marks]
+    swapped = np.zeros(w, bool)
+    state = False
+    for k in np.unique(seg):
+        cols = seg == k
+        if touch[cols].all():
+            swapped[cols] = state
+            continue
+        c_of = [np.clip(np.rint(m[:, 0]).astype(int), 0, w - 1) for m in marks]
+        inside = [cols[c] for c in c_of]
+        keep = int((on_a[0] & inside[0]).sum() + (on_b[1] & inside[1]).sum())
+        swap = int((on_b[0] & inside[0]).sum() + (on_a[1] & inside[1]).sum())
+        if keep != swap:
+            state = swap > keep
+        swapped[cols] = state
+    if not swapped.any():
+        return None
+    band_a = _trace_band(a, shape, offset, radius=band_r)
+    band_b = _trace_band(b, shape, offset, radius=band_r)
+    colmask = np.broadcast_to(swapped[None, :], shape)
+    near_touch = np.broadcast_to(touch[None, :], shape)
+    # arm A keeps off curve b where b is not its own, and off curve a where a became B's
+    off_a = (band_b & ~colmask | band_a & colmask) & ~near_touch
+    off_b = (band_a & ~colmask | band_b & colmask) & ~near_touch
+    return off_a & ~(band_a & ~colmask | band_b & colmask), off_b & ~(band_b & ~colmask | band_a & colmask)
+
+
+def _curves_by_points(specs: list[ArmSpec], arms: list[ExtractedArm], reach: float) -> list[int] | None:
+    """For arms of one colour and style: the traced curve (index into ``arms``) that is each
+    arm's, as the assignment that puts the most of the arms' own marks (``spec.marks``, else
+    their point ``spec.at``; image pixels) within ``reach`` pixels of their curves, ties broken
+    by the least total distance of the points. None unless every arm has points and a curve."""
+    from itertools import permutations
+
+    pts = [np.asarray(s.marks if s.marks else ([s.at] if s.at is not None else []), float).reshape(-1, 2)
+           for s in specs]
+    if any(p.shape[0] == 0 for p in pts) or any(a.empty or a.trace_px.shape[0] == 0 for a in arms):
+        return None
+    near = np.zeros((len(specs), len(arms)))
+    dist = np.zeros((len(specs), len(arms)))
+    for i, p in enumerate(pts):
+        for j, a in enumerate(arms):
+            d = np.min(np.hypot(a.trace_px[None, :, 0] - p[:, 0:1], a.trace_px[None, :, 1] - p[:, 1:2]), axis=1)
+            near[i, j] = float(np.sum(d <= reach))
+            dist[i, j] = float(np.sum(np.minimum(d, 10 * reach)))
+    best = max(permutations(range(len(arms))),
+               key=lambda q: (sum(near[i, q[i]] for i in range(len(q))), -sum(dist[i, q[i]] for i in range(len(q)))))
+    return list(best)
 
 
 def _surer(new: ExtractedArm, old: ExtractedArm, width: int) -> bool:

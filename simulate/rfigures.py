@@ -106,6 +106,7 @@ class RSpec:
     theme: str = "survminer"       # survminer only
     lwd: float = 1.0               # survminer size (mm) / base lwd
     lwds: list[float] | None = None  # base R: one lwd per arm (curves told apart by width)
+    pchs: list[int] | None = None  # base R: one censor-mark symbol per arm (R pch: 1 circle, 2 triangle, 3 plus, 4 cross)
     width: int = 1200
     height: int = 900
     res: int = 150
@@ -277,15 +278,17 @@ draw <- function(file) {{
 
 def _base_code(spec: RSpec, n: int) -> str:
     mark = "" if spec.censor == "none" else (
+        f"mark = {_rvec(spec.pchs[:n], False)}," if spec.pchs else
         "mark = 3," if spec.censor == "+" else 'mark = "|",')
     rows = n + 2 if spec.risk_table else 0
     las = 1 if spec.base_axis in ("las1", "boxed") else 0
     bty = '"o"' if spec.base_axis == "boxed" else '"l"'
     lwd = spec.lwd if spec.lwds is None else _rvec(spec.lwds[:n], False)
+    pch = "" if not spec.pchs or spec.censor == "none" else f", pch = {_rvec(spec.pchs[:n], False)}"
     legend = "" if spec.legend == "none" else (
         f'legend({json.dumps(spec.legend)}, legend = {_rvec(spec.names[:n])}, '
         f'col = {_rvec(spec.colours[:n])}, lty = {_rvec(spec.linetypes[:n], False)}, '
-        f'lwd = {lwd}, bty = "n", inset = 0.02)')
+        f'lwd = {lwd}, bty = "n", inset = 0.02{pch})')
     table = ""
     if spec.risk_table:
         table = f"""

@@ -336,3 +336,138 @@ def test_one_solid_line_is_not_split_by_width():
     maps = split_by_style(both, ["solid", "thick"], 2.0)
     assert (maps["thick"] & thick).sum() >= 0.9 * thick.sum() and not (maps["thick"] & ink & ~thick).sum() > 20
     assert (maps["solid"] & ink).sum() >= 0.7 * ink.sum() and not (maps["solid"] & thick).any()
+
+
+def _base_glyphs(tmp_path, pchs=(1, 2), seed=11):
+    """base R, two solid black curves at lwd 1 told apart only by their censor-mark symbols
+    (pch 1 circles, 2 triangles), legend keys showing them, risk table."""
+    from simulate.rfigures import RSpec, render_r_figures
+
+    rng = np.random.default_rng(seed)
+    frames = []
+    for name, median in zip(NAMES_W, (10.0, 20.0)):
+        d = simulate_arm(120, rng, median=median, shape=1.0, follow_up=48.0, accrual=24.0, dropout_rate=0.01)
+        d["time"] = np.maximum(d["time"].round(2), 0.01)
+        d.insert(0, "arm", name)
+        frames.append(d)
+    spec = RSpec(engine="base", names=list(NAMES_W), colours=["#000000"] * 2, linetypes=[1, 1], pchs=list(pchs),
+                 legend="topright", risk_table=True, censor="+", break_time_by=6.0, base_axis="las1",
+                 width=1000, height=780, res=120, xaxs="i", xlab="Months")
+    (fig,) = render_r_figures([(pd.concat(frames, ignore_index=True), spec)], tmp_path)
+    return fig
+
+
+def _own_vs_other(fig, arms) -> dict[str, tuple[float, float]]:
+    """Per arm: (IAE against its own true KM, IAE against the other arm's)."""
+    tr = fig.truth
+    out = {}
+    for a in arms:
+        other = [b for b in tr.arms if b != a.name][0]
+        out[a.name] = (curve_errors(a.time, a.survival, *tr.km(a.name))["iae"],
+                       curve_errors(a.time, a.survival, *tr.km(other))["iae"])
+    return out
+
+
+@pytest.mark.skipif(not __import__("simulate.rfigures", fromlist=["r_available"]).r_available(),
+                    reason="needs Rscript with survival + survminer")
+def test_same_style_arms_named_by_their_mark_symbols(tmp_path):
+    """Zero-click: two solid black curves, circles vs triangles. Each legend key's symbol is
+    found where it is drawn in the plot (true marks only), each arm's trace keeps to the curve
+    carrying its symbols, and the names come out right. Before: the second arm was taken for a
+    'dashed' curve (the thin line's anti-aliased pieces) and both traces ran along one curve
+    where they met; then, before the stretches between the curves' meetings were given to the
+    arm whose marks they carry, the traces swapped for the tail (IAE 0.007 and 0.012)."""
+    from digitize.auto import detect_figure
+    from digitize.calibrate import Calibration as Cal
+
+    fig = _base_glyphs(tmp_path)
+    tr = fig.truth
+    det = detect_figure(fig.load_image())
+    arms = {a.name: a for a in det.arms}
+    assert set(arms) == set(NAMES_W) and all(a.style == "solid" for a in arms.values()), det.warnings
+    cal = Cal.from_dict(tr.calibration)
+    ipd = tr.ipd
+    for name, a in arms.items():
+        assert a.marks and len(a.marks) >= 5, (name, a.marks)
+        # every symbol found is one of this arm's censorings, drawn on its curve
+        t, s = tr.km(name)
+        cens = ipd[(ipd.arm == name) & (ipd.event == 0)].time.to_numpy()
+        px = np.array([cal.to_pixel(c, float(s[np.searchsorted(t, c, side="right") - 1])) for c in cens], float)
+        d = np.array([np.min(np.hypot(px[:, 0] - x, px[:, 1] - y)) for x, y in a.marks])
+        assert np.mean(d <= 4.0) >= 0.9, (name, np.round(d, 1))
+    got = extract_arms(fig.load_image(), det.calibration, list(det.arms), plot_area=det.plot_area)
+    for name, (own, other) in _own_vs_other(fig, got).items():
+        assert own <= 0.003 and other >= 20 * own, (name, own, other)
+
+
+@pytest.mark.skipif(not __import__("simulate.rfigures", fromlist=["r_available"]).r_available(),
+                    reason="needs Rscript with survival + survminer")
+def test_same_style_arms_told_apart_by_a_click_on_each(tmp_path):
+    """Two solid black curves and a point on each (as the user clicks them, in either order):
+    each arm's trace is the curve through its point (before: both traced the same curve).
+    Known limit: with no marks known beyond the clicks, where one curve's drop passes the
+    other's level late on, the traces may swap for the tail (IAE up to ~0.012 here)."""
+    fig = _base_glyphs(tmp_path)
+    tr = fig.truth
+    cal = Calibration.from_dict(tr.calibration)
+    pts = {}
+    for a in tr.arms:
+        t, s = tr.km(a)
+        pts[a] = tuple(float(v) for v in cal.to_pixel(25.0, float(s[np.searchsorted(t, 25.0, side="right") - 1])))
+    for order in (list(tr.arms), list(tr.arms)[::-1]):
+        specs = [ArmSpec(a, (0, 0, 0), at=pts[a]) for a in order]
+        got = extract_arms(fig.load_image(), cal, specs, plot_area=tr.plot_area)
+        for name, (own, other) in _own_vs_other(fig, got).items():
+            assert own <= 0.012 and other >= 5 * own, (order, name, own, other)
+
+
+def _glyph(kind: str, img: np.ndarray, x: int, y: int, r: int = 5) -> None:
+    import cv2
+
+    if kind == "circle":
+        cv2.circle(img, (x, y), r, 1, 1)
+    else:
+        pts = np.array([[x, y - r], [x - r, y + r - 1], [x + r, y + r - 1]], np.int32)
+        cv2.polylines(img, [pts], True, 1, 1)
+
+
+def test_glyph_points_find_each_keys_symbol_on_its_curve():
+    """digitize.glyphs on a drawn figure: two step lines of one colour, circles on one and
+    triangles on the other, a legend key of each (a line with its symbol across the middle).
+    Every symbol found is the right kind (no corner, drop or other symbol), most are found, and
+    the keys' templates differ; a key without a symbol gives none."""
+    from digitize.glyphs import glyph_points, key_glyph, same_glyph
+
+    img = np.zeros((300, 600), np.uint8)
+    # legend keys at the top right: 40 px lines with a symbol in the middle
+    for k, kind in enumerate(("circle", "triangle")):
+        y = 20 + 20 * k
+        img[y, 500:540] = 1
+        _glyph(kind, img, 520, y)
+    img[80, 500:540] = 1                      # a plain key: no symbol
+    # two step curves
+    rng = np.random.default_rng(0)
+    truth = {}
+    for kind, y0, step in (("circle", 100, 12), ("triangle", 60, 7)):
+        y, pts = y0, []
+        for x0 in range(10, 460, 30):
+            img[y, x0:x0 + 30] = 1
+            img[y:y + step + 1, x0 + 30] = 1
+            xm = int(x0 + 8 + rng.integers(0, 12))
+            _glyph(kind, img, xm, y)
+            pts.append((xm, y))
+            y += step
+        truth[kind] = np.array(pts, float)
+    ink = img > 0
+    t_c, t_t = key_glyph(ink, (495, 12, 545, 28)), key_glyph(ink, (495, 32, 545, 48))
+    assert t_c is not None and t_t is not None and not same_glyph(t_c, t_t)
+    assert key_glyph(ink, (495, 72, 545, 88)) is None
+    excl = np.zeros_like(ink)
+    excl[5:90, 490:560] = True                # the legend
+    found = glyph_points(ink, [t_c, t_t], excl)
+    for pts, kind in zip(found, ("circle", "triangle")):
+        other = truth["triangle" if kind == "circle" else "circle"]
+        d_own = np.array([np.min(np.hypot(*(truth[kind] - p).T)) for p in pts])
+        d_other = np.array([np.min(np.hypot(*(other - p).T)) for p in pts])
+        assert pts.shape[0] >= 0.7 * truth[kind].shape[0], (kind, pts.shape)
+        assert np.all(d_own <= 2.0) and np.all(d_other > 4.0), (kind, d_own, d_other)

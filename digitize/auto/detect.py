@@ -202,11 +202,69 @@ def _arm_styles(det, img, legend, colours, text_mask, warnings, th) -> None:
                                           add_unnamed=not printed or bw)
     except Exception as exc:  # a failure there must not lose the rest of the detection
         notes = [f"arms: line styles could not be read ({exc})"]
+    try:
+        told = _arms_by_glyph(det, img, legend, text_mask, th)
+    except Exception as exc:  # a failure there must not lose the rest of the detection
+        told = []
+        warnings.append(f"arms: censor-mark symbols could not be read ({exc})")
     for n in notes:
+        if any(f"'{a}'" in n for a in told) and "taken as" in n:
+            continue
         if "matches no printed arm name" in n:   # an arm without a name never passes silently
             det.flag("arms", n)
         else:
             warnings.append(n)
+    if told:
+        warnings.append(f"arms: {', '.join(repr(a) for a in told)} share colour and line style; told apart "
+                        "by the censor-mark symbols of their legend keys")
+
+
+def _arms_by_glyph(det, img, legend, text_mask, th) -> list[str]:
+    """Arms of one colour whose legend keys show different censor-mark symbols on one line
+    style (base R ``pch``): each gets a point on its curve where its key's symbol is drawn in
+    the plot (digitize.glyphs), and the keys' common style; the tracer then tells their curves
+    apart by continuity and names them by those points. Returns the arms so told apart."""
+    from digitize import glyphs  # noqa: PLC0415
+    from digitize.inkmask import background_color, rgb_to_lab  # noqa: PLC0415
+
+    by_name = {e.name: e for e in legend}
+    told: list[str] = []
+    done: set[int] = set()
+    lab = None
+    for i, a in enumerate(det.arms):
+        if i in done:
+            continue
+        group = [j for j, b in enumerate(det.arms) if j not in done and delta_e(a.rgb, b.rgb) <= 10.0]
+        done.update(group)
+        keys = [by_name.get(det.arms[j].name) for j in group]
+        if len(group) < 2 or any(e is None or not (e.key or {}).get("marker") for e in keys):
+            continue
+        dashes = {int((e.key or {}).get("dashes", 1)) for e in keys}
+        if len(dashes) != 1:
+            continue                  # keys of different line styles: told apart by style
+        if lab is None:
+            lab = rgb_to_lab(np.asarray(img)[..., :3])
+            paper = rgb_to_lab(background_color(np.asarray(img)[..., :3])[None].astype(float))[0]
+            off = np.linalg.norm(lab - paper, axis=2) > 25.0
+        ink = off & (np.linalg.norm(lab - rgb_to_lab(np.array([a.rgb], float))[0], axis=2) < 40.0)
+        temps = []
+        for e in keys:
+            box = (int(e.bbox[0] - 4.6 * th), int(e.bbox[1] - 0.3 * th), e.bbox[0] - 2, int(e.bbox[3] + 0.3 * th))
+            temps.append(glyphs.key_glyph(ink, box))
+        if any(t is None for t in temps) or any(glyphs.same_glyph(temps[p], temps[q])
+                                                for p in range(len(temps)) for q in range(p + 1, len(temps))):
+            continue
+        x0, y0, x1, y1 = (int(v) for v in det.plot_area)
+        pts = glyphs.glyph_points(ink[y0:y1 + 1, x0:x1 + 1], temps, text_mask[y0:y1 + 1, x0:x1 + 1])
+        if any(p.shape[0] == 0 for p in pts):
+            continue
+        style = "solid" if dashes == {1} else None
+        for j, p in zip(group, pts):
+            b = det.arms[j]
+            marks = tuple((float(x + x0), float(y + y0)) for x, y in p)
+            det.arms[j] = ArmSpec(b.name, b.rgb, b.tolerance, style=style or b.style, at=marks[0], marks=marks)
+            told.append(b.name)
+    return told
 
 
 def _arm_colours(image, plot_area, warnings) -> list[tuple[int, int, int]]:

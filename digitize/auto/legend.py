@@ -160,13 +160,30 @@ def swatch_colour(image: np.ndarray, ink: np.ndarray, tok: Token, th: float
     # (a key line whose edge rows are partly inked, with a marker across it: most of its
     # columns still hold only a thin band, where a letter's columns are x-height tall)
     col_h = m[:, lc].sum(axis=0)
-    thin_key = np.mean(col_h <= max(3.0, 0.3 * th)) >= 0.75
+    tall = col_h > max(3.0, 0.3 * th)
+    thin_key = np.mean(~tall) >= 0.75 or _one_marker(tall)
     if around > 0.6 * on_line and not thin_key:
         return None
     rows = slice(max(0, r - 1), r + 2)
     sel = m[rows] & cols[None, :]
     px = image[y0:y1, x0:x1][rows][sel].astype(float)
     return core_colour(px, 90)
+
+
+def _one_marker(tall: np.ndarray) -> bool:
+    """Whether the tall columns of a key line (bool per column) are one marker drawn across
+    its middle (base R's ``legend(pch = ...)``: a circle or triangle a text height wide on a
+    line a few times longer): one run of columns (gaps of a pixel bridged), at most half the
+    line, centred within its middle half. A word's letters stand over the whole strip."""
+    idx = np.flatnonzero(tall)
+    n = tall.size
+    if idx.size == 0 or n < 6:
+        return False
+    if np.any(np.diff(idx) > 2):
+        return False
+    a, b = int(idx[0]), int(idx[-1]) + 1
+    mid = 0.5 * (a + b)
+    return (b - a) <= 0.5 * n and 0.25 * n <= mid <= 0.75 * n
 
 
 def leading_swatch(image: np.ndarray, ink: np.ndarray, tok: Token, th: float

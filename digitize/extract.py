@@ -492,8 +492,8 @@ def _style_group(k: int, specs: list[ArmSpec], run_group, offset,
                 out[g] = new[g]
         for i in group:
             out[i].warnings.append(f"arm '{specs[i].name}': shares colour and line style ({specs[i].hex}, {st}) "
-                                   "with another arm; its curve is the one carrying its "
-                                   + ("censor-mark symbol" if specs[i].marks else "point"))
+                                   "with another arm; its curve is the one "
+                                   + ("carrying its censor-mark symbols" if specs[i].marks else "through its point"))
     return out
 
 

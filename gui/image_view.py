@@ -850,7 +850,9 @@ class ImageView(QGraphicsView):
         the arms of that colour (within extract.SAME_STYLED_DE) not yet pointed at (``at`` None:
         proposed by the automatic reading). Arms of one colour in different line styles: the one
         whose style is the curve's there (digitize.linestyle.style_at_point), traced or not;
-        otherwise the first of them with no traced curve yet. None: the click adds a new arm."""
+        otherwise the selected arm if it is one of them, else the first of them with no traced
+        curve yet, else the first of them. None (every arm of that colour pointed at already):
+        the click adds a new arm."""
         from digitize.extract import SAME_STYLED_DE
         from digitize.inkmask import rgb_to_lab
 
@@ -871,7 +873,13 @@ class ImageView(QGraphicsView):
                 area = (min(xs), min(ys), max(xs), max(ys))
             st = style_at_point(self.doc.image, area, rgb, at, styles)
             return next((i for i in free if st is not None and arms[i].style == st), None)
-        return next((i for i in free if len(arms[i].points_px) == 0), None)
+        # one colour and one style: the selected arm if it awaits its click, else the first with
+        # no traced curve yet, else the first awaiting one (the status line names the arm; select
+        # another to point that one instead)
+        if self.current_arm in free:
+            return self.current_arm
+        untraced = [i for i in free if len(arms[i].points_px) == 0]
+        return untraced[0] if untraced else (free[0] if free else None)
 
     def _place_calibration(self, key: str, sp: QPointF):
         cal = dict(self.doc.project.calibration)

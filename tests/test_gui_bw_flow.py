@@ -114,3 +114,58 @@ def test_drawn_steps_on_a_slightly_rotated_calibration():
         if abs(a[1] - b[1]) < 1e-9 and b[0] - a[0] > 1.0:
             assert any(np.allclose(p, a) for p in pts) and any(np.allclose(p, b) for p in pts), (a, b)
     assert path[:, 1].max() == 331.3 and np.all(np.diff(path[:, 1]) >= 0)
+
+
+@pytest.mark.skipif(not __import__("simulate.rfigures", fromlist=["r_available"]).r_available(),
+                    reason="needs Rscript with survival + survminer")
+def test_same_style_curves_by_a_click_on_each(qtbot, tmp_path):
+    """Two solid black curves told apart only by their censor-mark symbols (base R pch 1 and
+    2): open, confirm axes, select an arm and click its curve (the arm listed second first; the
+    proposed arms are traced already, so the selection says which arm a click is for), then
+    the other, reconstruct. Before: a click on a traced curve of that colour added a third arm.
+    Each arm's events are within 5 % of the truth."""
+    from test_digitize_styles import NAMES_W, _base_glyphs
+
+    fig = _base_glyphs(tmp_path / "fig")
+    truth = fig.truth
+    w = MainWindow(settings_path=str(tmp_path / "settings.ini"), recovery_dir=str(tmp_path / "recovery"),
+                   autosave_seconds=3600)
+    w.confirm_discard = lambda: "discard"
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    w.open_file(str(fig.directory / "figure.png"))
+    qtbot.waitUntil(lambda: w.doc.image is not None and "open" not in w.busy, timeout=20000)
+    qtbot.waitUntil(lambda: w.doc.calibration() is not None and not w.busy, timeout=60000)
+    assert sorted(a.name for a in w.doc.project.arms) == sorted(NAMES_W)
+    qtbot.mouseClick(w.calib_panel.confirm_button, Qt.MouseButton.LeftButton)
+    assert w.view.tool == "add_arm"
+    cal = truth.calibration
+    sx = (cal["x2"]["px"] - cal["x1"]["px"]) / (cal["x2"]["value"] - cal["x1"]["value"])
+    sy = (cal["y2"]["py"] - cal["y1"]["py"]) / (cal["y2"]["value"] - cal["y1"]["value"])
+    names = [a.name for a in w.doc.project.arms]
+    for arm in NAMES_W[::-1]:      # the arm listed second first: the selection says which
+        # select the arm (a click on its row), then click its curve
+        view = w.arm_panel.view
+        rect = view.visualRect(view.model().index(names.index(arm), 0))
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        assert w.view.current_arm == names.index(arm)
+        t, s = truth.km(arm)
+        x = 20.0
+        px = cal["x1"]["px"] + sx * x
+        py = cal["y1"]["py"] + sy * float(s[np.searchsorted(t, x, side="right") - 1])
+        click_image(qtbot, w, px + 1, py + 1)
+        qtbot.waitUntil(lambda a=arm: next(x for x in w.doc.project.arms if x.name == a).at is not None,
+                        timeout=10000)
+        qtbot.waitUntil(lambda: not w.busy, timeout=60000)
+    assert len(w.doc.project.arms) == 2      # the clicks pointed the proposed arms, added none
+    w.grab().save(str(tmp_path / "same_style_clicked.png"))
+    w.act_reconstruct.trigger()
+    qtbot.waitUntil(lambda: w.doc.current_ipd() is not None and not w.busy, timeout=60000)
+    w.grab().save(str(tmp_path / "same_style_reconstructed.png"))
+    ipd = w.doc.current_ipd()
+    for a in NAMES_W:
+        got, want = ipd[ipd["arm"] == a], truth.ipd[truth.ipd["arm"] == a]
+        ev, true_ev = int(got["event"].sum()), int(want["event"].sum())
+        assert abs(ev - true_ev) <= 0.05 * true_ev, (a, ev, true_ev)

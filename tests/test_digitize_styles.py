@@ -263,23 +263,29 @@ def test_dashed_start_hidden_under_the_solid_curve_follows_it(tmp_path):
     assert np.max(np.abs(step_value(b.time, b.survival, t) - step_value(*tr.km("B"), t))) <= 0.05
 
 
-def _base_widths(tmp_path, lwds, seed=9):
-    """base R plot(survfit, lwd = lwds, col = 'black'), legend with the same widths, risk table:
-    'Control' and 'Treated', crossing curves (bench_styles' 'base 2 widths crossing')."""
+def _base_two_black(tmp_path, seed: int, arms, **spec_kw):
+    """base R plot(survfit, col = 'black'), two solid curves 'Control' and 'Treated' (120
+    patients each; ``arms``: (shape, median) per arm), legend topright, risk table, '+' marks
+    unless ``pchs`` says otherwise; ``spec_kw``: lwds / pchs (rfigures.RSpec)."""
     from simulate.rfigures import RSpec, render_r_figures
 
     rng = np.random.default_rng(seed)
     frames = []
-    for name, shape, median in zip(NAMES_W, (0.6, 2.0), (12.0, 16.0)):
+    for name, (shape, median) in zip(NAMES_W, arms):
         d = simulate_arm(120, rng, median=median, shape=shape, follow_up=48.0, accrual=24.0, dropout_rate=0.01)
         d["time"] = np.maximum(d["time"].round(2), 0.01)
         d.insert(0, "arm", name)
         frames.append(d)
-    spec = RSpec(engine="base", names=list(NAMES_W), colours=["#000000"] * 2, linetypes=[1, 1], lwds=list(lwds),
+    spec = RSpec(engine="base", names=list(NAMES_W), colours=["#000000"] * 2, linetypes=[1, 1],
                  legend="topright", risk_table=True, censor="+", break_time_by=6.0, base_axis="las1",
-                 width=1000, height=780, res=120, xaxs="i", xlab="Months")
+                 width=1000, height=780, res=120, xaxs="i", xlab="Months", **spec_kw)
     (fig,) = render_r_figures([(pd.concat(frames, ignore_index=True), spec)], tmp_path)
     return fig
+
+
+def _base_widths(tmp_path, lwds, seed=9):
+    """Crossing curves at line widths ``lwds`` (bench_styles' 'base 2 widths crossing')."""
+    return _base_two_black(tmp_path, seed, ((0.6, 12.0), (2.0, 16.0)), lwds=list(lwds))
 
 
 NAMES_W = ("Control", "Treated")
@@ -339,22 +345,9 @@ def test_one_solid_line_is_not_split_by_width():
 
 
 def _base_glyphs(tmp_path, pchs=(1, 2), seed=11):
-    """base R, two solid black curves at lwd 1 told apart only by their censor-mark symbols
-    (pch 1 circles, 2 triangles), legend keys showing them, risk table."""
-    from simulate.rfigures import RSpec, render_r_figures
-
-    rng = np.random.default_rng(seed)
-    frames = []
-    for name, median in zip(NAMES_W, (10.0, 20.0)):
-        d = simulate_arm(120, rng, median=median, shape=1.0, follow_up=48.0, accrual=24.0, dropout_rate=0.01)
-        d["time"] = np.maximum(d["time"].round(2), 0.01)
-        d.insert(0, "arm", name)
-        frames.append(d)
-    spec = RSpec(engine="base", names=list(NAMES_W), colours=["#000000"] * 2, linetypes=[1, 1], pchs=list(pchs),
-                 legend="topright", risk_table=True, censor="+", break_time_by=6.0, base_axis="las1",
-                 width=1000, height=780, res=120, xaxs="i", xlab="Months")
-    (fig,) = render_r_figures([(pd.concat(frames, ignore_index=True), spec)], tmp_path)
-    return fig
+    """Two solid black curves at lwd 1 told apart only by their censor-mark symbols (R pch:
+    1 circles, 2 triangles), legend keys showing them."""
+    return _base_two_black(tmp_path, seed, ((1.0, 10.0), (1.0, 20.0)), pchs=list(pchs))
 
 
 def _own_vs_other(fig, arms) -> dict[str, tuple[float, float]]:

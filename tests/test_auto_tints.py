@@ -63,3 +63,26 @@ def test_a_separate_paler_curve_of_the_same_hue_stays_an_arm():
     assert len(found) == 2, found
     assert min(_lab_de(f, (0, 0, 0)) for f in found) < 8.0, found
     assert min(_lab_de(f, (127, 127, 127)) for f in found) < 8.0, found
+
+
+@pytest.mark.skipif(not __import__("simulate.rfigures", fromlist=["r_available"]).r_available(),
+                    reason="Rscript with survival + survminer not installed")
+def test_black_arms_in_three_line_styles_at_72_dpi(tmp_path):
+    """Base R at 72 dpi, three black arms drawn solid/dashed/dotted with a legend: the dashed and
+    dotted curves and keys read grey (never fully covered), the solid one near black. They are
+    one ink told apart by line style: every arm is found, with its own style."""
+    from digitize.auto.detect import detect_figure
+    from simulate.rfigures import RSpec, render_r_figures, simulate_trial
+
+    names = ["Chemotherapy", "Pembrolizumab", "Combination"]
+    rng = np.random.default_rng(11)
+    spec = RSpec(engine="base", names=names, colours=["#000000"] * 3, linetypes=[1, 2, 3],
+                 legend="right", risk_table=True, censor="|", lwd=1.0, width=600, height=480, res=72,
+                 base_axis="boxed")
+    (fig,) = render_r_figures([(simulate_trial(rng, names), spec)], tmp_path)
+    det = detect_figure(fig.load_image())
+    got = {a.name: a for a in det.arms}
+    assert set(names) <= set(got), list(got)
+    assert len({got[n].rgb for n in names}) == 1, [got[n].rgb for n in names]
+    assert {got[n].style for n in names} == {"solid", "dashed", "dotted"}, [got[n].style for n in names]
+    assert got["Chemotherapy"].style == "solid"

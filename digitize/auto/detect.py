@@ -191,6 +191,7 @@ def _arm_styles(det, img, legend, colours, text_mask, warnings, th) -> None:
         warnings.append(f"arms: {len(names)} printed arm names share one curve colour; told apart by line style")
     if not det.arms:
         return
+    _one_ink_for_styled_keys(det, legend, warnings)
     printed = bool(names) or any(not a.name.startswith("Arm ") for a in det.arms)
     # a black-and-white figure (one black or grey curve colour): curves beyond the printed
     # names (a label misread) are still arms
@@ -208,6 +209,33 @@ def _arm_styles(det, img, legend, colours, text_mask, warnings, th) -> None:
             det.flag("arms", n)
         else:
             warnings.append(n)
+
+
+def _one_ink_for_styled_keys(det: FigureDetection, legend, warnings: list[str]) -> None:
+    """Black-and-white arms whose greys differ only by anti-aliasing take one ink.
+
+    General property: at 72-100 dpi a thin black line drawn dashed or dotted is never fully
+    covered, so its curve and its legend key read as a grey (#404040, #666666) and the solid
+    line as near black - the same ink. When the legend keys of these neutral arms show
+    different line styles and their greys lie within Delta E 25 of each other, line style is
+    what tells them apart: they all take the darkest grey (the fullest coverage), so the style
+    reading (digitize.linestyle) splits that ink among them by their keys' styles."""
+    from digitize.inkmask import is_neutral  # noqa: PLC0415
+
+    keys = {e.name: e.key for e in legend if e.key}
+    group = [a for a in det.arms if is_neutral(a.rgb, 12.0) and a.style is None]
+    if len(group) < 2 or any(delta_e(a.rgb, b.rgb) >= 25 for a in group for b in group):
+        return
+    if len({keys[a.name]["dashes"] for a in group if a.name in keys}) < 2:
+        return
+    darkest = min((a.rgb for a in group), key=lambda c: float(rgb_lab(c)[0]))
+    if all(tuple(a.rgb) == tuple(darkest) for a in group):
+        return
+    names = {a.name for a in group}
+    det.arms = [_replace(a, rgb=tuple(darkest)) if a.name in names else a for a in det.arms]
+    warnings.append("arms: " + ", ".join(f"'{n}'" for n in sorted(names)) + " are drawn in one black "
+                    "or grey ink (their greys differ by anti-aliasing; their legend keys differ in line "
+                    "style): told apart by line style")
 
 
 def _pair_by_numbers(det: FigureDetection, img: np.ndarray, warnings: list[str]) -> None:

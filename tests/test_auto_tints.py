@@ -67,22 +67,41 @@ def test_a_separate_paler_curve_of_the_same_hue_stays_an_arm():
 
 @pytest.mark.skipif(not __import__("simulate.rfigures", fromlist=["r_available"]).r_available(),
                     reason="Rscript with survival + survminer not installed")
-def test_black_arms_in_three_line_styles_at_72_dpi(tmp_path):
-    """Base R at 72 dpi, three black arms drawn solid/dashed/dotted with a legend: the dashed and
-    dotted curves and keys read grey (never fully covered), the solid one near black. They are
-    one ink told apart by line style: every arm is found, with its own style."""
+def _seed1_figure3():
+    """The IPD and spec of figure 3 of the R set of seed 1 (simulate.rfigures.r_figure_set):
+    two black arms, solid and dashed, lwd 1.5 at 96 dpi, legend right, '+' marks."""
+    from simulate.rfigures import random_rspec, simulate_trial
+
+    rng = np.random.default_rng(1)
+    for _ in range(4):
+        spec = random_rspec(rng, None, None)
+        ipd = simulate_trial(rng, spec.names, bool(rng.random() < 0.25))
+    return ipd, spec
+
+
+@pytest.mark.parametrize("case", ["three_72dpi", "two_96dpi"])
+def test_black_arms_in_line_styles_at_low_dpi(tmp_path, case):
+    """Base R at 72-96 dpi, black arms drawn solid/dashed/dotted with a legend and a risk table:
+    the dashed and dotted curves and keys read grey (never fully covered), the solid one near
+    black. They are one ink told apart by line style: every arm is found with its own style,
+    and a dashed line broken up by the pixel grid adds no unnamed arm."""
     from digitize.auto.detect import detect_figure
     from simulate.rfigures import RSpec, render_r_figures, simulate_trial
 
-    names = ["Chemotherapy", "Pembrolizumab", "Combination"]
-    rng = np.random.default_rng(11)
-    spec = RSpec(engine="base", names=names, colours=["#000000"] * 3, linetypes=[1, 2, 3],
-                 legend="right", risk_table=True, censor="|", lwd=1.0, width=600, height=480, res=72,
-                 base_axis="boxed")
-    (fig,) = render_r_figures([(simulate_trial(rng, names), spec)], tmp_path)
+    if case == "three_72dpi":
+        names = ["Chemotherapy", "Pembrolizumab", "Combination"]
+        spec = RSpec(engine="base", names=names, colours=["#000000"] * 3, linetypes=[1, 2, 3],
+                     legend="right", risk_table=True, censor="|", lwd=1.0, width=600, height=480,
+                     res=72, base_axis="boxed")
+        ipd = simulate_trial(np.random.default_rng(11), names)
+    else:
+        ipd, spec = _seed1_figure3()
+        assert spec.res == 96 and spec.linetypes == [1, 2] and spec.colours == ["#000000"] * 2
+        names = spec.names
+    (fig,) = render_r_figures([(ipd, spec)], tmp_path)
     det = detect_figure(fig.load_image())
     got = {a.name: a for a in det.arms}
-    assert set(names) <= set(got), list(got)
+    assert set(got) == set(names), list(got)
     assert len({got[n].rgb for n in names}) == 1, [got[n].rgb for n in names]
-    assert {got[n].style for n in names} == {"solid", "dashed", "dotted"}, [got[n].style for n in names]
-    assert got["Chemotherapy"].style == "solid"
+    assert [got[n].style for n in names] == ["solid", "dashed", "dotted"][:len(names)], \
+        [got[n].style for n in names]

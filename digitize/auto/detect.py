@@ -191,13 +191,17 @@ def _arm_styles(det, img, legend, colours, text_mask, warnings, th) -> None:
         warnings.append(f"arms: {len(names)} printed arm names share one curve colour; told apart by line style")
     if not det.arms:
         return
-    _one_ink_for_styled_keys(det, legend, warnings)
+    one_ink = _one_ink_for_styled_keys(det, legend, warnings)
     printed = bool(names) or any(not a.name.startswith("Arm ") for a in det.arms)
     # a black-and-white figure (one black or grey curve colour): curves beyond the printed
     # names (a label misread) are still arms
     from digitize.inkmask import is_neutral  # noqa: PLC0415
 
     bw = len(colours) == 1 and is_neutral(tuple(colours[0]))
+    if one_ink and det.risk_table is not None and len(det.risk_table.n_risk) == len(det.arms):
+        # every curve of the ink is named by both the legend keys and the table rows: a further
+        # style read in it is a broken-up dashed line (low dpi), not an unnamed arm
+        bw = False
     boxes = {e.name: (int(e.bbox[0] - 4.6 * th), e.bbox[1], e.bbox[0] - 1, e.bbox[3]) for e in legend}
     try:
         det.arms, notes = styles_for_arms(img, det.plot_area, det.arms, boxes, text_mask,
@@ -211,7 +215,7 @@ def _arm_styles(det, img, legend, colours, text_mask, warnings, th) -> None:
             warnings.append(n)
 
 
-def _one_ink_for_styled_keys(det: FigureDetection, legend, warnings: list[str]) -> None:
+def _one_ink_for_styled_keys(det: FigureDetection, legend, warnings: list[str]) -> bool:
     """Black-and-white arms whose greys differ only by anti-aliasing take one ink.
 
     General property: at 72-100 dpi a thin black line drawn dashed or dotted is never fully
@@ -219,23 +223,25 @@ def _one_ink_for_styled_keys(det: FigureDetection, legend, warnings: list[str]) 
     line as near black - the same ink. When the legend keys of these neutral arms show
     different line styles and their greys lie within Delta E 25 of each other, line style is
     what tells them apart: they all take the darkest grey (the fullest coverage), so the style
-    reading (digitize.linestyle) splits that ink among them by their keys' styles."""
+    reading (digitize.linestyle) splits that ink among them by their keys' styles. True when
+    it did so."""
     from digitize.inkmask import is_neutral  # noqa: PLC0415
 
     keys = {e.name: e.key for e in legend if e.key}
     group = [a for a in det.arms if is_neutral(a.rgb, 12.0) and a.style is None]
     if len(group) < 2 or any(delta_e(a.rgb, b.rgb) >= 25 for a in group for b in group):
-        return
+        return False
     if len({keys[a.name]["dashes"] for a in group if a.name in keys}) < 2:
-        return
+        return False
     darkest = min((a.rgb for a in group), key=lambda c: float(rgb_lab(c)[0]))
     if all(tuple(a.rgb) == tuple(darkest) for a in group):
-        return
+        return False
     names = {a.name for a in group}
     det.arms = [_replace(a, rgb=tuple(darkest)) if a.name in names else a for a in det.arms]
     warnings.append("arms: " + ", ".join(f"'{n}'" for n in sorted(names)) + " are drawn in one black "
                     "or grey ink (their greys differ by anti-aliasing; their legend keys differ in line "
                     "style): told apart by line style")
+    return True
 
 
 def _pair_by_numbers(det: FigureDetection, img: np.ndarray, warnings: list[str]) -> None:

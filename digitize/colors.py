@@ -68,6 +68,7 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
     pr = crop[ys, xs].astype(np.float64)
     alive = np.ones(ys.size, bool)
     found: list[tuple[int, int, int]] = []
+    masks: list[np.ndarray] = []
     min_pixels = max(20, int(0.15 * cw))
     for _ in range(max_arms * 3):
         if len(found) >= max_arms or alive.sum() < min_pixels:
@@ -114,7 +115,73 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
                < 10.0 for f in found):
             continue
         found.append(rgb)
-    return found
+        masks.append(m)
+    return merge_stroke_tints(found, masks, bg)
+
+
+#: a paler colour is a tint of a fuller one when it lies within this Delta E of a paper->colour
+#: blend ...
+TINT_BLEND_DE = 10.0
+#: ... at least this share of its pixels lie in pieces touching the fuller colour's ink ...
+TINT_TOUCH_SHARE = 0.9
+#: ... and at least this share within 3 px of it
+TINT_NEAR_SHARE = 0.5
+
+
+def merge_stroke_tints(colours: list, masks: list, bg) -> list:
+    """Drop colours that are only the anti-aliased tint of another found colour's strokes.
+
+    General property: a line about 1-2 px wide (72-100 dpi figures, lwd 1-1.5) has no fully
+    covered pixels in some of its pieces - a vertical drop or a censor tick one pixel off the
+    grid is drawn in the colour blended with the paper (e.g. #489aca for #0072b5, the same
+    coverage throughout), so the colour clustering finds two colours for one curve. Such a tint
+    (a) lies on the paper->colour blend line of the fuller colour, (b) has almost all of its
+    pixels in pieces that touch the fuller colour's ink (drops and ticks hang off the curve's
+    horizontal runs) and (c) mostly lies within 3 px of that ink. A separate paler curve (grey
+    beside black, light beside dark blue) fails (c): it touches the other curve only where they
+    start together or cross. ``masks``: each colour's ink (bool, plot crop); ``bg``: paper RGB.
+    """
+    import cv2
+
+    from digitize.inkmask import rgb_to_lab
+
+    if len(colours) < 2:
+        return colours
+    lab = [rgb_to_lab(np.array([c], float))[0] for c in colours]
+    bgf = np.asarray(bg, float)
+    bg_lab = rgb_to_lab(bgf[None])[0]
+    drop: set[int] = set()
+    for i, pale in enumerate(colours):
+        for j, full in enumerate(colours):
+            if i == j or j in drop or np.linalg.norm(lab[j] - bg_lab) < np.linalg.norm(lab[i] - bg_lab) + 5:
+                continue
+            v = np.asarray(full, float) - bgf
+            a = np.clip(np.linspace(0.3, 1.0, 15), 0, 1)
+            blends = rgb_to_lab(bgf[None] + a[:, None] * v[None])
+            if np.min(np.linalg.norm(blends - lab[i], axis=1)) > TINT_BLEND_DE:
+                continue
+            pm, fm = masks[i], masks[j]
+            n_pale = np.count_nonzero(pm)
+            if n_pale == 0:
+                continue
+            n, comp = cv2.connectedComponents(pm.astype(np.uint8), connectivity=8)
+            touch_zone = cv2.dilate(fm.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+            touching = np.unique(comp[touch_zone & pm])
+            touch_share = np.count_nonzero(np.isin(comp, touching[touching > 0])) / n_pale
+            near = cv2.dilate(fm.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+            near_share = np.count_nonzero(near & pm) / n_pale
+            if touch_share >= TINT_TOUCH_SHARE and near_share >= TINT_NEAR_SHARE:
+                drop.add(i)
+                break
+    if not drop:
+        return colours
+    # the fuller colour takes the tint's place in the order of prominence
+    out: list = []
+    for i, c in enumerate(colours):
+        if i in drop:
+            continue
+        out.append(c)
+    return out
 
 
 #: the top of a colour's ink may climb above its running lowest point in at most this share of

@@ -421,8 +421,14 @@ def styles_for_arms(image, plot_area, arms: list, legend_boxes: dict | None = No
                 sw = img[max(0, by0):by1 + 1, max(0, bx0):bx1 + 1]
                 if sw.size:
                     sl = rgb_to_lab(sw)
-                    sink = (np.linalg.norm(sl - paper, axis=2) > 25.0) & \
-                        (np.linalg.norm(sl - rgb_to_lab(np.array([rep.rgb], float))[0], axis=2) < 25.0)
+                    if is_neutral(rep.rgb):
+                        # a black key drawn dashed or dotted at 72-100 dpi is never fully
+                        # covered: it reads grey, far from the curve's black - any neutral ink
+                        sink = (np.linalg.norm(sl - paper, axis=2) > 25.0) & \
+                            (np.hypot(sl[..., 1], sl[..., 2]) < 12.0)
+                    else:
+                        sink = (np.linalg.norm(sl - paper, axis=2) > 25.0) & \
+                            (np.linalg.norm(sl - rgb_to_lab(np.array([rep.rgb], float))[0], axis=2) < 25.0)
                     st = swatch_style(sink, lw, thick="thick" in found)
                     if st is not None and st not in styles.values():
                         styles[i] = st

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time as _time
 from dataclasses import dataclass, field
+from dataclasses import replace as _replace
 
 import numpy as np
 
@@ -190,12 +191,17 @@ def _arm_styles(det, img, legend, colours, text_mask, warnings, th) -> None:
         warnings.append(f"arms: {len(names)} printed arm names share one curve colour; told apart by line style")
     if not det.arms:
         return
+    one_ink = _one_ink_for_styled_keys(det, legend, warnings)
     printed = bool(names) or any(not a.name.startswith("Arm ") for a in det.arms)
     # a black-and-white figure (one black or grey curve colour): curves beyond the printed
     # names (a label misread) are still arms
     from digitize.inkmask import is_neutral  # noqa: PLC0415
 
     bw = len(colours) == 1 and is_neutral(tuple(colours[0]))
+    if one_ink and det.risk_table is not None and len(det.risk_table.n_risk) == len(det.arms):
+        # every curve of the ink is named by both the legend keys and the table rows: a further
+        # style read in it is a broken-up dashed line (low dpi), not an unnamed arm
+        bw = False
     boxes = {e.name: (int(e.bbox[0] - 4.6 * th), e.bbox[1], e.bbox[0] - 1, e.bbox[3]) for e in legend}
     try:
         det.arms, notes = styles_for_arms(img, det.plot_area, det.arms, boxes, text_mask,
@@ -265,6 +271,85 @@ def _arms_by_glyph(det, img, legend, text_mask, th) -> list[str]:
             det.arms[j] = ArmSpec(b.name, b.rgb, b.tolerance, style=style or b.style, at=marks[0], marks=marks)
             told.append(b.name)
     return told
+
+
+def _one_ink_for_styled_keys(det: FigureDetection, legend, warnings: list[str]) -> bool:
+    """Black-and-white arms whose greys differ only by anti-aliasing take one ink.
+
+    General property: at 72-100 dpi a thin black line drawn dashed or dotted is never fully
+    covered, so its curve and its legend key read as a grey (#404040, #666666) and the solid
+    line as near black - the same ink. When the legend keys of these neutral arms show
+    different line styles and their greys lie within Delta E 25 of each other, line style is
+    what tells them apart: they all take the darkest grey (the fullest coverage), so the style
+    reading (digitize.linestyle) splits that ink among them by their keys' styles. True when
+    it did so."""
+    from digitize.inkmask import is_neutral  # noqa: PLC0415
+
+    keys = {e.name: e.key for e in legend if e.key}
+    group = [a for a in det.arms if is_neutral(a.rgb, 12.0) and a.style is None]
+    if len(group) < 2 or any(delta_e(a.rgb, b.rgb) >= 25 for a in group for b in group):
+        return False
+    if len({keys[a.name]["dashes"] for a in group if a.name in keys}) < 2:
+        return False
+    darkest = min((a.rgb for a in group), key=lambda c: float(rgb_lab(c)[0]))
+    if all(tuple(a.rgb) == tuple(darkest) for a in group):
+        return False
+    names = {a.name for a in group}
+    det.arms = [_replace(a, rgb=tuple(darkest)) if a.name in names else a for a in det.arms]
+    warnings.append("arms: " + ", ".join(f"'{n}'" for n in sorted(names)) + " are drawn in one black "
+                    "or grey ink (their greys differ by anti-aliasing; their legend keys differ in line "
+                    "style): told apart by line style")
+    return True
+
+
+def _pair_by_numbers(det: FigureDetection, img: np.ndarray, warnings: list[str]) -> None:
+    """Re-pair curves and risk-table rows that were paired by order (no colour, legend or
+    label tied them) when the numbers at risk contradict that pairing and another one fits
+    (digitize.auto.pairing: the patients a row lacks to explain a curve's fall and censor
+    marks). Names printed on the rows move with their rows, i.e. the curve colours are
+    swapped; unlabelled rows move between named arms. The pairing stays flagged for review."""
+    by_colour = det.details.get("colour_by_order") or []
+    by_rows = det.details.get("rows_by_order") or []
+    guessed = by_colour if by_colour and not by_rows else by_rows if by_rows and not by_colour else []
+    colours_move = guessed is by_colour
+    rt = det.risk_table
+    if len(guessed) < 2 or rt is None or det.calibration is None:
+        return
+    arms = {a.name: a for a in det.arms}
+    guessed = [g for g in guessed if g in arms and g in rt.n_risk]
+    if len(guessed) < 2 or len({arms[g].rgb for g in guessed}) < len(guessed):
+        return  # arms of one colour (told apart by style): pairing by colour is not the question
+    from digitize.auto.pairing import best_pairing  # noqa: PLC0415
+    from digitize.extract import extract_arms  # noqa: PLC0415
+
+    try:
+        ext = extract_arms(img, det.calibration, [arms[g] for g in guessed], plot_area=det.plot_area)
+    except Exception as exc:  # the check is a refinement: never lose the detection over it
+        warnings.append(f"arms: the pairing of rows and curves could not be checked ({exc})")
+        return
+    if any(e.empty for e in ext):
+        return
+    rows = [rt.for_arm(g) for g in guessed]
+    curves = [(e.time, e.survival, e.censor_times, e.survival_sd or 0.005) for e in ext]
+    best, cost = best_pairing(rows, curves)
+    now = float(np.trace(cost))
+    new = float(sum(cost[i, j] for i, j in enumerate(best)))
+    det.details["pairing_shortfall"] = {"order": round(now, 1), "best": round(new, 1)}
+    # switch only when the order pairing leaves patients unexplained and the other clearly fewer
+    if best == list(range(len(guessed))) or now - new < max(3.0, new):
+        return
+    if colours_move:   # names belong to their rows: the colours move
+        rgb = {guessed[j]: arms[guessed[i]].rgb for i, j in enumerate(best)}
+        det.arms = [_replace(a, rgb=rgb[a.name]) if a.name in rgb else a for a in det.arms]
+        moved = ", ".join(f"'{g}' -> #%02x%02x%02x" % rgb[g] for g in guessed)
+    else:                       # unlabelled rows move between the named arms
+        counts = {guessed[i]: rt.n_risk[guessed[j]] for i, j in enumerate(best)}
+        det.risk_table = RiskTable(rt.times, {k: counts.get(k, v) for k, v in rt.n_risk.items()})
+        moved = ", ".join(f"row of '{guessed[j]}' -> '{guessed[i]}'" for i, j in enumerate(best))
+    det.flag("arms" if colours_move else "risk_table",
+             f"arms: pairing rows and curves by order left {now:.0f} patient(s) unexplained by the numbers "
+             f"at risk (deaths and censor marks); paired by the numbers instead ({moved}, "
+             f"{new:.0f} unexplained) - check them")
 
 
 def _arm_colours(image, plot_area, warnings) -> list[tuple[int, int, int]]:
@@ -730,6 +815,7 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     # one-colour black-and-white drawing whose extra line styles are unnamed arms
     named = [tuple(a.rgb) for a in det.arms if all(delta_e(a.rgb, c) > 10.0 for c in colours)]
     _arm_styles(det, img, legend, colours + list(dict.fromkeys(named)), text_mask, warnings, th)
+    _pair_by_numbers(det, img, warnings)
     step(1.0)
     det.seconds = _time.perf_counter() - t_start
     return det
@@ -1202,6 +1288,7 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
                     n_guess += 2
                     arms.append(ArmSpec(e.name, tuple(colours[free[0]])))
                     det.flag("arms", f"arms: '{e.name}' was given a curve colour by order; check it")
+                    det.details.setdefault("colour_by_order", []).append(e.name)
                 else:
                     det.flag("arms", f"arms: no colour found for '{e.name}'; pick it by hand")
                     n_guess += 2
@@ -1335,6 +1422,8 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
                          f"(arms: {', '.join(arm_names) or 'none'}); its numbers are not used - check "
                          "the arms and the row")
     if order_guess:
+        det.details["rows_by_order"] = [mapping[k] for k in range(len(rows))
+                                        if mapping[k] in arm_names and not rows[k].label]
         det.flag("risk_table", "risk table: rows were matched to arms by order ("
                  + ", ".join(f"row {k + 1} -> '{mapping[k]}'" for k in range(len(rows))) + "); check them")
         conf["risk_table"] = min(conf["risk_table"], 0.5)

@@ -416,8 +416,9 @@ BAND_HALF = 4
 BAND_BIN_SD = 0.25
 #: most states kept per node (the cheapest): bounded time and memory
 BAND_STATES = 1500
-#: nodes above this: no band solve (the greedy polish alone)
-BAND_MAX_NODES = 4000
+#: nodes above this: no band solve (the greedy polish alone; its time grows with the nodes:
+#: a 4,000-drop curve took 15 s); traced figures have a few hundred
+BAND_MAX_NODES = 1000
 
 
 def _merge(keys: np.ndarray, cost: np.ndarray, cap: int) -> np.ndarray:

@@ -40,6 +40,9 @@ chooses. Drops traced within :data:`SIDE_SD` time sd of a risk-table time get a 
 twin on its other side (:func:`reconstruct.plan.twin_drops`), so that the polish can split a
 cluster of events the trace merged into one drop across the risk time.
 
+Events are timed at the centre of the traced drop they explain (:func:`event_times`), not at
+one of its corners: a line several pixels wide draws a drop as a staircase over 2-3 columns.
+
 Digitized corners are measurements: when the input carries their standard uncertainty
 (``ArmData.time_sd``, from the calibration and line width), a drop read within
 :data:`SIDE_SD` sd of a risk-table time is also tried on the other side of it
@@ -60,7 +63,7 @@ from scipy.special import ndtr
 
 from reconstruct.arm import ArmInput, ArmResult, estimate_n, estimated_n_note
 from reconstruct.dp import INF, MARK_WEIGHT, SOFT_MARK_WEIGHT, PathDP
-from reconstruct.polish import polish_levels
+from reconstruct.polish import band_levels, polish_levels
 from reconstruct.plan import Plan, at_risk_path, build_plan, km_levels, mark_weights, noise_level, pin_exact
 
 #: weight of the even-spread penalty on unmarked censorings, relative to the height cost
@@ -217,6 +220,9 @@ def _solve_unit(arm: ArmInput, sigma: float, spread_weight: float, sides: bool =
         arm, plan, dp = _choose_sides(arm, plan, dp, make, start, notes, sigma)
     K = plan.kind.size
     D = arm.total_events
+    if sigma > 1e-6:
+        plan.time_sd = float(arm.time_sd)
+        plan.survival_sd = float(arm.survival_sd)
 
     def solve(mu: float):
         _, trace = dp.run(start[0], start[1], mu)
@@ -234,6 +240,15 @@ def _solve_unit(arm: ArmInput, sigma: float, spread_weight: float, sides: bool =
         clear[dp.mark_weight < MARK_WEIGHT] = 0
         d, c, _ = polish_levels(plan, d, c, n_start, dp.inv_var * POLISH_SCALE, dp.pen,
                                 keep_events=D is not None, min_c=clear)
+        for _ in range(BAND_ROUNDS):
+            # where several counts must change together (the greedy polish stops there): the
+            # exact solve within a band of the numbers at risk, then the polish again
+            better = band_levels(plan, d, c, n_start, dp.inv_var * POLISH_SCALE, dp.pen,
+                                 keep_events=D is not None, min_c=clear)
+            if better is None:
+                break
+            d, c, _ = polish_levels(plan, *better, n_start, dp.inv_var * POLISH_SCALE, dp.pen,
+                                    keep_events=D is not None, min_c=clear)
     if D is None:
         d, c = _one_death_at_zero(plan, d, c)
     if n_estimated and free_start:
@@ -243,11 +258,15 @@ def _solve_unit(arm: ArmInput, sigma: float, spread_weight: float, sides: bool =
 
 #: run the level polish (:mod:`reconstruct.polish`) on noisy coordinates
 POLISH = True
+#: most band solves (:func:`reconstruct.polish.band_levels`) after the greedy polish
+BAND_ROUNDS = 3
 #: the polish's level cost is 1 / POLISH_SCALE of the DP's sigma^2: a plateau's level is read
 #: along all its pixel columns, and on the R-drawn figures (30, seed 0, assisted) traced plateau
 #: levels were within a few 1e-4 of the true ones, about a quarter of the DP's level sd
 #: (LEVEL_SD corner sd). 16 (sd / 4): reconstruction below the trace in 47 % of arms (41 % at 4,
-#: 40 % at 1); neutral on bench_reconstruct's pixel setting
+#: 40 % at 1); neutral on bench_reconstruct's pixel setting. With a corner survival sd given
+#: (traced figures) the level weights are absolute (:func:`reconstruct.polish.plateau_sd`) and
+#: this scale no longer matters; it sets the level cost of clicked curves
 POLISH_SCALE = 16.0
 
 #: sd of a traced plateau's level, in corner sd (ArmData.survival_sd): a level is read from
@@ -589,12 +608,82 @@ def _spread_times(start: float, end: float, count: int, closed_end: bool) -> np.
     return start + j * (end - start) / (count if closed_end else count + 1)
 
 
+#: half-width, in time sd of a traced corner, of the window in which an event's traced drop is
+#: looked for (:func:`event_times`): a drop drawn with a line lw pixels wide spreads over about
+#: lw + 1 pixel columns, and time sd is sqrt(1/12 + (lw/4)^2) pixels
+EVENT_WINDOW_SD = 4.0
+
+
+def event_times(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int,
+                cens_by_seg: list[np.ndarray]) -> np.ndarray:
+    """Time of the events at each drop node: sub-pixel, from the traced curve's area.
+
+    A traced drop is not one vertical edge: a line lw pixels wide makes the columns inside the
+    drop's stroke read about halfway down (the centre of the ink), so the trace shows a staircase
+    of part-drops over 2-3 columns, and its corners are up to a pixel off the true time (the
+    solver puts the events on one of them). A step from the reconstructed level R_b to R_a at
+    time tau has the same area as the traced curve S over a window [lo, hi] around the node when
+    tau = lo + integral of clip((S - R_a) / (R_b - R_a), 0, 1) dt: the centre of the traced
+    staircase, exact for a clean edge. The window is EVENT_WINDOW_SD time sd either side of the
+    node, cut halfway to the neighbouring nodes that carry events; tau is then kept between the
+    risk-table times and the censorings around the node, so every number at risk is unchanged.
+    Nodes without a time uncertainty (``plan.time_sd`` 0: exact or clicked coordinates) keep
+    their time."""
+    K = plan.kind.size
+    times = plan.time.astype(float).copy()
+    sd = float(plan.time_sd)
+    ev_nodes = np.flatnonzero((d > 0) & (plan.kind == 0))
+    if sd <= 0 or ev_nodes.size == 0:
+        return times
+    before, after = km_levels(plan, d, c, n_start)
+    drops = np.flatnonzero(plan.kind == 0)
+    u, lev = plan.time[drops], plan.after[drops]
+    risk_t = plan.time[plan.kind == 1]
+    half = EVENT_WINDOW_SD * sd
+    for j, k in enumerate(ev_nodes):
+        r_b, r_a = float(before[k]), float(after[k])
+        if not r_b > r_a or not plan.after[k] > 0:
+            continue  # a drop to 0 (the last patient) keeps the time the curve reaches 0
+        t = float(plan.time[k])
+        lo, hi = t - half, t + half
+        if j > 0:
+            lo = max(lo, 0.5 * (t + float(plan.time[ev_nodes[j - 1]])))
+        if j + 1 < ev_nodes.size:
+            hi = min(hi, 0.5 * (t + float(plan.time[ev_nodes[j + 1]])))
+        # bounds that keep every number at risk: the risk-table times around the node (an
+        # event at a risk time is at risk there) and the censorings of the segments around it
+        # (a censoring at an event's time is at risk at it)
+        r_lo = risk_t[risk_t <= t]
+        r_hi = risk_t[risk_t > t]
+        c_lo = cens_by_seg[k]
+        c_hi = cens_by_seg[k + 1] if k + 1 <= K else np.empty(0)
+        floor = max([0.0] + ([float(r_lo[-1])] if r_lo.size else []))
+        ceil = min([float(plan.seg_end[-1])] + ([float(np.nextafter(r_hi[0], -np.inf))] if r_hi.size else [])
+                   + ([float(c_hi.min())] if c_hi.size else []))
+        strict = float(c_lo.max()) if c_lo.size else -np.inf
+        if not hi > lo or not ceil >= floor:
+            continue
+        # the traced curve on [lo, hi]: piecewise constant between its drop times
+        inside = (u > lo) & (u < hi)
+        edges = np.concatenate([[lo], u[inside], [hi]])
+        pos = np.searchsorted(u, lo, side="right") - 1
+        first = float(lev[pos]) if pos >= 0 else 1.0
+        levels = np.concatenate([[first], lev[inside]])
+        frac = np.clip((levels - r_a) / (r_b - r_a), 0.0, 1.0)
+        tau = lo + float(np.sum(frac * np.diff(edges)))
+        tau = min(max(tau, floor), ceil)
+        if tau <= strict:
+            tau = min(float(np.nextafter(strict, np.inf)), t)
+        times[k] = tau
+    return times
+
+
 def exact_arm(arm: ArmInput, sigma: float | None = None, spread_weight: float = SPREAD_WEIGHT) -> ArmResult:
     """Reconstruct one arm with the exact DP; see the module docstring."""
     plan, d, c, n_start, n_estimated, notes = _solve(arm, sigma, spread_weight)
     K = plan.kind.size
-    ev = np.repeat(plan.time, d)
     cens = []
+    cens_by_seg = [np.empty(0)] * (K + 1)
     # unused marks that were soft evidence (reliability < 1): the least reliable go unused
     soft_unused, soft_span = 0, []
     for g, marks in enumerate(plan.mark_times):
@@ -618,9 +707,12 @@ def exact_arm(arm: ArmInput, sigma: float | None = None, spread_weight: float = 
             else:  # the most reliable marks are the ones used
                 pick = marks[np.sort(np.argsort(-rel, kind="stable")[:cnt])]
             cens.append(pick)
+            cens_by_seg[g] = pick
             continue
         cens.append(marks)
         cens.append(_spread_times(plan.seg_start[g], plan.seg_end[g], cnt - marks.size, g == K))
+        cens_by_seg[g] = np.concatenate(cens[-2:])
+    ev = np.repeat(event_times(plan, d, c, n_start, cens_by_seg), d)
     unused = int(sum(max(m.size - int(c[g]), 0) for g, m in enumerate(plan.mark_times)))
     if soft_unused:
         notes.append(

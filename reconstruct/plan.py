@@ -57,6 +57,11 @@ class Plan:
     mark_spread: np.ndarray | None = None
     #: per segment, the reliability (0-1) of each of its marks (same order as mark_times)
     mark_rel: list | None = None
+    #: standard uncertainty (x-axis units) of a traced drop's time when the solve treated the
+    #: coordinates as noisy, else 0: events are then timed by :func:`event_times`
+    time_sd: float = 0.0
+    #: standard uncertainty of a traced corner's survival (probability) for noisy coordinates
+    survival_sd: float = 0.0
 
 
 def twin_drops(u: np.ndarray, before: np.ndarray, after: np.ndarray, risk_times: np.ndarray,

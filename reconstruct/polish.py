@@ -20,11 +20,16 @@ greedy single integer moves that keep every published number at risk (and D when
   at that drop changes by one;
 * one event moved to the neighbouring drop (no risk-table time between);
 * one event more (fewer) at a drop and one censoring fewer (more) right after it (only when D
-  is not given).
+  is not given), or in a segment of the same risk interval up to PAIR_SPAN nodes away.
+
+(S_k - a_k)^2 is weighted by the inverse variance of the traced plateau's level, which falls
+steeply with the plateau's length (:func:`plateau_sd`): plateaus inside a drop's stroke read
+halfway down, long ones to a tenth of a pixel.
 
 Every move's change of J is evaluated for all candidates at once from suffix sums of
 w S^2 and w S a (a move scales every later level by one factor), the best is applied, until no
-move lowers J or :data:`MAX_MOVES` moves were made (time stays bounded).
+move lowers J or :data:`MAX_MOVES` moves were made (time stays bounded). Where several counts
+must change together, :func:`band_levels` solves J exactly within a band of the numbers at risk.
 """
 from __future__ import annotations
 
@@ -32,6 +37,17 @@ import numpy as np
 
 from reconstruct.plan import Plan
 
+#: a traced plateau's level: within a drop's stroke (plateaus up to about PLATEAU_STROKE
+#: corner time sd long: a line lw pixels wide reads halfway down its drops' columns) it is
+#: off by about PLATEAU_SD_SHORT corner survival sd; longer plateaus are read along many pixel
+#: columns, their error falls as 1 / length^2 to PLATEAU_SD_LONG. Measured on the R-drawn
+#: figures (30, seed 0, assisted; 7,600 plateaus): median |error| 0.9-1.1 sd up to 3.5 time
+#: sd long, 0.6 at 3.5-5, 0.24 at 5-8, 0.13 at 8-15, 0.07 beyond
+PLATEAU_SD_SHORT = 1.4
+PLATEAU_SD_LONG = 0.1
+PLATEAU_STROKE = 4.0
+#: try move 5 (an event traded for a censoring up to PAIR_SPAN nodes away, D not given)
+JOINT_MOVES = True
 #: most moves applied per arm (each costs O(number of nodes) numpy work)
 MAX_MOVES = 4000
 #: a move must lower J by at least this (cost units) to be applied
@@ -47,9 +63,20 @@ WORK_SPAN = 20_000
 WORK_BUDGET = 30_000_000
 
 
-def level_weights(plan: Plan) -> np.ndarray:
-    """Per node: the length of the plateau after it (drops), in units of the mean plateau;
-    0 for risk nodes and drops to 0 (their level is exact)."""
+def plateau_sd(length_sd: np.ndarray) -> np.ndarray:
+    """Standard error of a traced plateau's level, in corner survival sd, for a plateau
+    ``length_sd`` corner time sd long (see :data:`PLATEAU_SD_SHORT`)."""
+    L = np.maximum(np.asarray(length_sd, float), 1e-9)
+    return np.clip(PLATEAU_SD_SHORT * (PLATEAU_STROKE / L) ** 2, PLATEAU_SD_LONG, PLATEAU_SD_SHORT)
+
+
+def level_weights(plan: Plan, inv_var: float | None = None) -> np.ndarray:
+    """Per node: the weight of the level after it (drops); 0 for risk nodes and drops to 0
+    (their level is exact).
+
+    A traced figure (``plan.time_sd`` and ``plan.survival_sd`` > 0, and ``inv_var`` given): the
+    inverse variance of the plateau's level (:func:`plateau_sd`) in units of ``inv_var``.
+    Otherwise the plateau's length in units of the mean plateau (the IAE's weighting)."""
     K = plan.kind.size
     w = np.zeros(K)
     drops = np.flatnonzero(plan.kind == 0)
@@ -60,6 +87,9 @@ def level_weights(plan: Plan) -> np.ndarray:
     length = np.maximum(nxt - t, 0.0)
     mean = length.mean()
     w[drops] = length / mean if mean > 0 else 1.0
+    if inv_var and plan.time_sd > 0 and plan.survival_sd > 0 and PLATEAU_STROKE > 0:
+        sd = plan.survival_sd * plateau_sd(length / plan.time_sd)
+        w[drops] = 1.0 / (inv_var * sd * sd)
     w[drops[~(plan.after[drops] > 0)]] = 0.0
     return w
 
@@ -97,6 +127,10 @@ def _apply(d, c, op) -> None:
         _, g, step = op
         d[g] -= step
         d[g + 1] += step
+    elif op[0] == "m":
+        _, h, g, sgn = op
+        d[g] += sgn
+        c[h] -= sgn
     elif op[0] == "x":
         _, g, sgn, side = op
         _event_change(d, c, g, sgn, side)
@@ -118,7 +152,7 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
     c = c.astype(np.int64).copy()
     if K == 0:
         return d, c, 0
-    w = level_weights(plan)
+    w = level_weights(plan, inv_var)
     kind = plan.kind
     drop = (kind == 0) & (plan.after > 0)  # movable drops (a drop to 0 keeps everyone dying)
     a = np.where(kind == 0, np.nan_to_num(plan.after), 0.0)
@@ -193,6 +227,70 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
                 cand_gain.append(dl + dp)
                 cand_apply.append(lambda i, a_=sg_, b_=dg_: ("c", int(a_[i]), int(b_[i])))
                 cand_range.append((np.minimum(sg_, dg_), np.maximum(sg_, dg_)))
+        # 5) (D not given) one event more (fewer) at drop e and one censoring fewer (more) in a
+        # segment h of the same risk interval up to ``span`` nodes before or after it: moves 1
+        # and 3 together (each alone may raise J: a censoring the curve does not show traded
+        # for an event it does show a few drops later)
+        if not keep_events and JOINT_MOVES:
+            for sgn in (1, -1):
+                pen_h = pen_down if sgn == 1 else pen_up
+                d_new = d + sgn
+                rho_n = np.where(drop & (f > 0), (1.0 - d / np.maximum(n + sgn, 1)) / np.where(f > 0, f, 1.0), 1.0)
+                ok_n = (kind == 0) & ~zero_drop & (n + sgn >= d) & ((n + sgn >= 1) | (d == 0))
+                # (i) h <= e: n + sgn at nodes h .. e, d + sgn at e
+                rho_e = (1.0 - d_new / np.maximum(n + sgn, 1)) / np.where(f > 0, f, 1.0)
+                ok_e = ok_f & (d_new >= 0) & (d_new <= n + sgn) & (n + sgn >= 1)
+                alive = np.ones(K, bool)
+                P = np.ones(K)
+                acc = np.zeros(K)
+                for k in range(1, span + 1):
+                    e = g_idx + k - 1
+                    inside = e < K
+                    ee = np.minimum(e, K - 1)
+                    cand = alive & inside & ok_e[ee] & np.isfinite(pen_h[g_idx])
+                    if k > 1:  # k = 1 is move 3 ("b")
+                        gi = np.flatnonzero(cand)
+                        if gi.size:
+                            e_ = ee[gi]
+                            Pe = P[gi] * rho_e[e_]
+                            dl = (acc[gi] + (Pe * Pe - 1.0) * A[e_] - 2.0 * (Pe - 1.0) * B[e_]) * inv_var
+                            cand_gain.append(dl + pen_h[gi])
+                            cand_apply.append(lambda i, h_=gi, e__=e_, s_=sgn: ("m", int(h_[i]), int(e__[i]), s_))
+                            cand_range.append((gi, e_ + 1))
+                    alive &= inside & ok_n[ee]
+                    if not alive.any():
+                        break
+                    P = np.where(alive, P * rho_n[ee], P)
+                    acc = acc + np.where(alive, (P * P - 1.0) * ws2[ee] - 2.0 * (P - 1.0) * wsa[ee], 0.0)
+                # (ii) h > e: d + sgn at e, n - sgn at nodes e + 1 .. h - 1
+                rho_a = (1.0 - d_new / nn) / np.where(f > 0, f, 1.0)
+                ok_a = ok_f & (d_new >= 0) & (d_new <= n)
+                rho_m = np.where(drop & (f > 0), (1.0 - d / np.maximum(n - sgn, 1)) / np.where(f > 0, f, 1.0), 1.0)
+                ok_m = (kind == 0) & ~zero_drop & (n - sgn >= d) & ((n - sgn >= 1) | (d == 0))
+                alive = ok_a.copy()
+                P = np.where(alive, rho_a, 1.0)
+                acc = np.where(alive, (P * P - 1.0) * ws2 - 2.0 * (P - 1.0) * wsa, 0.0)
+                for k in range(1, span + 1):
+                    h = g_idx + k  # segment losing (gaining) the censoring: before node h
+                    inside = h <= K
+                    hh = np.minimum(h, K)
+                    if k > 1:  # k = 1 is move 3 ("a")
+                        cand = alive & inside & np.isfinite(pen_h[hh])
+                        gi = np.flatnonzero(cand)
+                        if gi.size:
+                            h_ = hh[gi]
+                            tail_A = np.where(h_ < K, A[np.minimum(h_, K - 1)], 0.0)
+                            tail_B = np.where(h_ < K, B[np.minimum(h_, K - 1)], 0.0)
+                            dl = (acc[gi] + (P[gi] ** 2 - 1.0) * tail_A - 2.0 * (P[gi] - 1.0) * tail_B) * inv_var
+                            cand_gain.append(dl + pen_h[h_])
+                            cand_apply.append(lambda i, h__=h_, e_=gi, s_=sgn: ("m", int(h__[i]), int(e_[i]), s_))
+                            cand_range.append((gi, h_))
+                    m = np.minimum(g_idx + k, K - 1)
+                    alive &= (g_idx + k < K) & ok_m[m]
+                    if not alive.any():
+                        break
+                    P = np.where(alive, P * rho_m[m], P)
+                    acc = acc + np.where(alive, (P * P - 1.0) * ws2[m] - 2.0 * (P - 1.0) * wsa[m], 0.0)
         # 2) one event from drop g to drop g + 1 (n at g + 1 up by one) or back
         for step in (1, -1):
             gi = np.flatnonzero(pair & ok_f)
@@ -308,3 +406,133 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
         _apply(d, c, op_at(best))
         moves += 1
     return d, c, moves
+
+
+#: half-width (patients) of the band around the current numbers at risk that the band solve
+#: searches (:func:`band_levels`)
+BAND_HALF = 4
+#: the band solve's level bins, in level sd (1 / sqrt(inv_var)): states whose levels fall in one
+#: bin (and share the number at risk) are merged, the cheaper kept
+BAND_BIN_SD = 0.25
+#: most states kept per node (the cheapest): bounded time and memory
+BAND_STATES = 1500
+#: nodes above this: no band solve (the greedy polish alone; its time grows with the nodes:
+#: a 4,000-drop curve took 15 s); traced figures have a few hundred
+BAND_MAX_NODES = 1000
+
+
+def _merge(keys: np.ndarray, cost: np.ndarray, cap: int) -> np.ndarray:
+    """Indices of the cheapest candidate per key, at most ``cap`` of them (cheapest first)."""
+    order = np.argsort(cost)
+    by_key = np.argsort(keys[order], kind="stable")  # cheapest first within each key
+    k = keys[order][by_key]
+    first = np.ones(k.size, bool)
+    first[1:] = k[1:] != k[:-1]
+    idx = order[by_key[first]]
+    if idx.size > cap:
+        idx = idx[np.argpartition(cost[idx], cap)[:cap]]
+    return idx
+
+
+def band_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_var: float, pen,
+                keep_events: bool, min_c: np.ndarray | None = None, half: int | None = None):
+    """The J-minimal solution (module docstring) with every number at risk within ``half``
+    patients of the given solution's: a dynamic programme over (number at risk, reconstructed
+    level), levels merged in bins of :data:`BAND_BIN_SD` level sd.
+
+    The greedy polish changes one or two counts at a time and stops where several must change
+    together (a censoring moved across several drops while an event moves the other way; heavy
+    censoring bunched in one risk interval). The level after a drop depends on the whole history
+    (a product of factors), so the state carries the level itself. Returns (d, c) or None when
+    nothing better was found (or the arm is too long, or D given and the best path changes it)."""
+    K = plan.kind.size
+    half = BAND_HALF if half is None else int(half)
+    if K == 0 or K > BAND_MAX_NODES:
+        return None
+    d = np.asarray(d, np.int64)
+    c = np.asarray(c, np.int64)
+    w = level_weights(plan, inv_var)
+    n_cur = _n_pre(d, c, n_start)                # before node g (after segment g's censorings)
+    m_cur = np.append(n_cur - d, 0)              # entering segment g + 1
+    floor_c = np.zeros(K + 1, np.int64) if min_c is None else np.minimum(np.asarray(min_c, np.int64), c)
+    delta = BAND_BIN_SD / np.sqrt(inv_var)
+    # states entering segment g: number at risk m, level S, cost; back pointers per half step
+    m = np.array([n_start], np.int64)
+    S = np.array([1.0])
+    cost = np.array([0.0])
+    backs = []
+    offs = np.arange(-half, half + 1)
+    for g in range(K):
+        # censorings of segment g: n_pre in the band (the published number at a risk time)
+        if plan.kind[g] == 1:
+            targets = np.array([int(plan.target[g])], np.int64)
+        else:
+            targets = n_cur[g] + offs
+        P = np.repeat(np.arange(m.size), targets.size)
+        n_new = np.tile(targets, m.size)
+        cc = m[P] - n_new
+        ok = (n_new >= 0) & (cc >= floor_c[g])
+        P, n_new, cc = P[ok], n_new[ok], cc[ok]
+        if P.size == 0:
+            return None
+        cst = cost[P] + pen(np.full(cc.size, g), cc)
+        Sn = S[P]
+        keep = _merge(n_new * 4_000_003 + np.round(Sn / delta).astype(np.int64), cst, BAND_STATES)
+        P, n_new, cc, cst, Sn = P[keep], n_new[keep], cc[keep], cst[keep], Sn[keep]
+        # node g: a risk time (no event), a drop to 0 (as given), or a drop with d events
+        if plan.kind[g] == 1:
+            Q = np.arange(P.size)
+            dd = np.zeros(P.size, np.int64)
+        elif not (plan.after[g] > 0):
+            Q = np.arange(P.size)
+            dd = n_new.copy() if d[g] >= n_cur[g] else np.minimum(np.full(P.size, d[g]), n_new)
+        else:
+            nxt = m_cur[g + 1] + offs
+            Q = np.repeat(np.arange(P.size), nxt.size)
+            dd = n_new[Q] - np.tile(nxt, P.size)
+            ok = (dd >= 0) & (dd <= n_new[Q]) & ((dd < n_new[Q]) | (n_new[Q] == 0))
+            Q, dd = Q[ok], dd[ok]
+            if Q.size == 0:
+                return None
+        nq = n_new[Q]
+        f = np.where(nq > 0, 1.0 - dd / np.maximum(nq, 1), 1.0)
+        S2 = Sn[Q] * f
+        c2 = cst[Q]
+        if plan.kind[g] == 0 and w[g] > 0:
+            c2 = c2 + w[g] * inv_var * (S2 - plan.after[g]) ** 2
+        m2 = nq - dd
+        keep = _merge(m2 * 4_000_003 + np.round(S2 / delta).astype(np.int64), c2, BAND_STATES)
+        Q, dd, m2, S2, c2 = Q[keep], dd[keep], m2[keep], S2[keep], c2[keep]
+        backs.append((P[Q], cc[Q], dd))
+        m, S, cost = m2, S2, c2
+    # last segment: everyone left is censored by the curve's end
+    ok = m >= floor_c[K]
+    if not ok.any():
+        return None
+    total = np.where(ok, cost + pen(np.full(m.size, K), np.maximum(m, 0)), np.inf)
+    if keep_events:
+        D = int(d.sum())
+        # events on the path = n_start - all censorings: only paths keeping D
+        ev = np.zeros(m.size, np.int64)
+        idx = np.arange(m.size)
+        for P_, _, dd_ in reversed(backs):
+            ev += dd_[idx]
+            idx = P_[idx]
+        total = np.where(ev == D, total, np.inf)
+    best = int(np.argmin(total))
+    if not np.isfinite(total[best]):
+        return None
+    d_new = np.zeros(K, np.int64)
+    c_new = np.zeros(K + 1, np.int64)
+    c_new[K] = m[best]
+    i = best
+    for g in range(K - 1, -1, -1):
+        P_, cc_, dd_ = backs[g]
+        d_new[g] = dd_[i]
+        c_new[g] = cc_[i]
+        i = int(P_[i])
+    J_old = level_cost(plan, d, c, n_start, w, inv_var, pen)
+    J_new = level_cost(plan, d_new, c_new, n_start, w, inv_var, pen)
+    if not J_new < J_old - MIN_GAIN:
+        return None
+    return d_new, c_new

@@ -15,10 +15,12 @@ estimate too).
 Dashed or dotted limits (base R draws them in the curve's own line type: ``lty = c(1, 2, 3)``
 gives a dashed arm dashed limits): their dash gaps break the stretches of three runs. Given the
 style's gap (``gap``, pixels: digitize.linestyle.gap_length), the stacking is judged on the ink
-with its gaps bridged along rows (a closing over the gap: a plateau's dashes become one line;
-never across rows, which would merge lines stacked closer than a gap), seeded only from those
-stretches (a dashed drop alone shows several runs in a column), and each real run takes the label
-of the bridged run holding it.
+widened along rows by the gap either side (a plateau's dashes become one line, and on a steep
+stretch - dashes going down like stairs, none in some columns - each line keeps ink in every
+column; never across rows, which would merge lines stacked closer than a gap). Widened dashes
+and drops stack more runs in a column, so there a column of three or more runs counts, and the
+tops and bottoms are seeded only in stretches of such columns; each real run takes the label of
+the widened run holding it.
 
 The vector reader has the same mechanism on drawn paths (digitize.vector.roles.split_strands,
 drop_confidence_lines); this is its raster counterpart on the tracer's column runs
@@ -53,7 +55,7 @@ def limit_runs(runs: Runs, min_share: float = MIN_TRIPLE_SHARE, gap: int = 0) ->
 
 
 def _bridged_limit_runs(runs: Runs, min_share: float, gap: int) -> np.ndarray:
-    """limit_runs on the runs' ink with gaps of up to ``gap`` pixels along rows filled."""
+    """limit_runs on the runs' ink widened by ``gap`` pixels either side along rows."""
     import cv2
 
     from digitize.trace import column_runs, run_pixels
@@ -62,12 +64,12 @@ def _bridged_limit_runs(runs: Runs, min_share: float, gap: int) -> np.ndarray:
     m = np.zeros((h, w), np.uint8)
     rows, cols, _ = run_pixels(runs.col, runs.top, runs.bot)
     m[rows, cols] = 1
-    filled = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((1, gap + 2), np.uint8)) > 0
+    filled = cv2.dilate(m, np.ones((1, 2 * gap + 1), np.uint8)) > 0
     bridged = column_runs(filled, filled.astype(np.float32))
     lab = _limit_runs(bridged, min_share, stretch_seeds=True)
     if not lab.any():
         return np.zeros(len(runs), bool)
-    # each real run lies inside one bridged run of its column (closing only adds ink)
+    # each real run lies inside one widened run of its column (widening only adds ink)
     index = np.full((h, w), -1, np.int64)
     rr, cc, starts = run_pixels(bridged.col, bridged.top, bridged.bot)
     index[rr, cc] = np.repeat(np.arange(len(bridged)), np.diff(np.r_[starts, rr.size]))

@@ -10,7 +10,17 @@ neighbouring columns (plateaus drawn three times); then in every column of three
 the topmost run is the upper limit and the bottommost the lower one, and along a limit line the
 runs of neighbouring columns touch, so the labels carry through columns where one line is
 hidden or two lines merge (a merged run touches both, and is kept for the tracer: it holds the
-estimate too). Not recognised yet: dashed or dotted limits (their gaps break the stretches).
+estimate too).
+
+Dashed or dotted limits (base R draws them in the curve's own line type: ``lty = c(1, 2, 3)``
+gives a dashed arm dashed limits): their dash gaps break the stretches of three runs. Given the
+style's gap (``gap``, pixels: digitize.linestyle.gap_length), the stacking is judged on the ink
+widened along rows by the gap either side (a plateau's dashes become one line, and on a steep
+stretch - dashes going down like stairs, none in some columns - each line keeps ink in every
+column; never across rows, which would merge lines stacked closer than a gap). Widened dashes
+and drops stack more runs in a column, so there a column of three or more runs counts, and the
+tops and bottoms are seeded only in stretches of such columns; each real run takes the label of
+the widened run holding it.
 
 The vector reader has the same mechanism on drawn paths (digitize.vector.roles.split_strands,
 drop_confidence_lines); this is its raster counterpart on the tracer's column runs
@@ -34,9 +44,42 @@ MIN_STRETCH = 12
 _NONE, _UPPER, _LOWER, _MIDDLE, _MIXED = 0, 1, 2, 3, 4
 
 
-def limit_runs(runs: Runs, min_share: float = MIN_TRIPLE_SHARE) -> np.ndarray:
+def limit_runs(runs: Runs, min_share: float = MIN_TRIPLE_SHARE, gap: int = 0) -> np.ndarray:
     """Bool per run: True for runs lying on an outer confidence-limit line (to be left out of
-    the estimate's trace); all False when the colour's ink is not three stacked step lines."""
+    the estimate's trace); all False when the colour's ink is not three stacked step lines.
+    ``gap``: a dashed/dotted style's gap between pieces (pixels), bridged along rows before the
+    stacking is judged; 0 for solid lines."""
+    if gap > 0 and len(runs) >= 3:
+        return _bridged_limit_runs(runs, min_share, int(gap))
+    return _limit_runs(runs, min_share)
+
+
+def _bridged_limit_runs(runs: Runs, min_share: float, gap: int) -> np.ndarray:
+    """limit_runs on the runs' ink widened by ``gap`` pixels either side along rows."""
+    import cv2
+
+    from digitize.trace import column_runs, run_pixels
+
+    h, w = int(runs.bot.max()) + 1, int(runs.col.max()) + 1
+    m = np.zeros((h, w), np.uint8)
+    rows, cols, _ = run_pixels(runs.col, runs.top, runs.bot)
+    m[rows, cols] = 1
+    filled = cv2.dilate(m, np.ones((1, 2 * gap + 1), np.uint8)) > 0
+    bridged = column_runs(filled, filled.astype(np.float32))
+    lab = _limit_runs(bridged, min_share, stretch_seeds=True)
+    if not lab.any():
+        return np.zeros(len(runs), bool)
+    # each real run lies inside one widened run of its column (widening only adds ink)
+    index = np.full((h, w), -1, np.int64)
+    rr, cc, starts = run_pixels(bridged.col, bridged.top, bridged.bot)
+    index[rr, cc] = np.repeat(np.arange(len(bridged)), np.diff(np.r_[starts, rr.size]))
+    j = index[runs.top, runs.col]
+    return np.where(j >= 0, lab[np.maximum(j, 0)], False)
+
+
+def _limit_runs(runs: Runs, min_share: float, stretch_seeds: bool = False) -> np.ndarray:
+    """limit_runs on the runs as given; ``stretch_seeds``: label tops and bottoms only in the
+    columns of the stretches of three runs (elsewhere by touching)."""
     n = len(runs)
     out = np.zeros(n, bool)
     if n < 3:
@@ -48,12 +91,19 @@ def limit_runs(runs: Runs, min_share: float = MIN_TRIPLE_SHARE) -> np.ndarray:
     # runs each, at least MIN_STRETCH columns long (text in the arm's colour - a label, a
     # number beside the curve - stacks runs only within a glyph's width)
     three = np.zeros(int(cols.max()) + 2, bool)
-    three[cols[count == 3]] = True
+    # (bridged dashes: three or more - a dashed drop shows several runs in its column)
+    three[cols[count >= 3 if stretch_seeds else count == 3]] = True
     edges = np.flatnonzero(np.diff(np.r_[0, three.astype(np.int8), 0]))
     lengths = edges[1::2] - edges[::2]
-    in_stretches = int(lengths[lengths >= MIN_STRETCH].sum())
+    long_ = lengths >= MIN_STRETCH
+    in_stretches = int(lengths[long_].sum())
     if in_stretches < max(MIN_TRIPLE_COLUMNS, min_share * cols.size):
         return out
+    if stretch_seeds:
+        seeded = np.zeros_like(three)
+        for a, b in zip(edges[::2][long_].tolist(), edges[1::2][long_].tolist()):
+            seeded[a:b] = True
+        triple = seeded[cols]
     lab = np.full(n, _NONE, np.int8)
     # seeds: in columns of three or more runs (runs are sorted top to bottom within a column),
     # the topmost is the upper limit, the bottommost the lower one, the rest the estimate

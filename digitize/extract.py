@@ -20,6 +20,7 @@ from digitize.inkmask import (DARKER_L, arm_coverage, assign_arms, background_co
                               default_tolerance, drawn_boxes, foreground, frame_lines, grid_lines, is_neutral,
                               KEEP_HUE_SHARE, keeps_hue, leaning_to_colour, local_paper, rgb_to_lab, top_hat)
 from digitize.linestyle import SOLID_LIKE
+from digitize.cilines import MIN_TRIPLE_SHARE
 from digitize.shades import separate_shades
 from digitize.steps import (column_levels, drop_columns, gapped_walls, isotonic_non_increasing, steep_walls,
                             step_corners)
@@ -267,7 +268,7 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
             got = _arm_runs(arms[k], k, tols[k], (crop, lab, bg_lab), cov, dist,
                             PixelOwners(nearest, by_shade, light, halos[k], claim), ignore, frame)
             return (None, 0.0) if isinstance(got, str) else (got[2] > 0, got[1])
-        spec, style, own_ink, ink, cut = member
+        spec, style, own_ink, ink, cut, limits = member
         if cut is not None:
             own_ink = own_ink & ~cut
         other = ink & ~own_ink
@@ -275,10 +276,12 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
         if cut is not None:
             ign &= ~cut
         bare = empty
+        gap = 0
         if style not in SOLID_LIKE:
             from digitize.linestyle import gap_length, gaps_filled
 
-            bare = BarePaper.of(~occupied & ~ignore & ~gaps_filled(own_ink, gap_length(own_ink))
+            gap = gap_length(own_ink)
+            bare = BarePaper.of(~occupied & ~ignore & ~gaps_filled(own_ink, gap)
                                 | (cut if cut is not None else False))
         elif cut is not None:
             # another arm's marks: bare paper for this arm (a chain through them is not its curve)
@@ -286,9 +289,13 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
         tol = tols[k]
         args = ((crop, lab, bg_lab), cov, dist, PixelOwners(nearest, by_shade, light, halos[k], claim), ign, bare,
                 calibration, (x0, y0), frame, start_col)
-        res = _extract_one(spec, k, tol, *args)
+        # limits: None (not looked for), else the share of the arm's columns the stacking must
+        # hold (_style_group); judged with the style's dash gaps bridged
+        lim = dict(limits=limits is not None, limit_gap=gap,
+                   limit_share=MIN_TRIPLE_SHARE if limits is None else limits)
+        res = _extract_one(spec, k, tol, *args, **lim)
         if spec.tolerance is None and (res.confidence < WIDEN_BELOW or res.empty):
-            wider = _extract_one(spec, k, tol * 1.6, *args)
+            wider = _extract_one(spec, k, tol * 1.6, *args, **lim)
             if _surer(wider, res, cw):
                 wider.warnings.append(f"colour tolerance widened to Delta E {tol * 1.6:.0f}")
                 res = wider
@@ -424,6 +431,18 @@ def _style_group(k: int, specs: list[ArmSpec], run_group, offset,
     shared = None
     band_r = int(np.ceil(lw)) + 1
     cuts = _mark_cuts(specs, styles, ink.shape, offset)
+    # confidence limits are one choice for the whole plot (R: conf.int): when the colour's one
+    # solid arm - the style whose stacking has no dash gaps to bridge - shows them or not, so do
+    # its dashed/dotted arms; without such an arm each judges its own, more strictly
+    solid_limits = _limit_ink(maps["solid"], styles.count("solid"), lw) if "solid" in maps else None
+    ci_shown = bool(solid_limits.any()) if solid_limits is not None and styles.count("solid") == 1 else None
+
+    def limit_share(i: int) -> float | None:
+        """None: no limits looked for (several arms of this style stack their curves); else
+        the share of the arm's columns its three stacked lines must hold (cilines.limit_runs)."""
+        if styles.count(styles[i]) != 1 or (styles[i] not in SOLID_LIKE and ci_shown is False):
+            return None
+        return CI_SHARE_UNSURE if styles[i] not in SOLID_LIKE and ci_shown is None else MIN_TRIPLE_SHARE
 
     def trace(i: int, own: np.ndarray) -> ExtractedArm:
         nonlocal shared
@@ -434,9 +453,9 @@ def _style_group(k: int, specs: list[ArmSpec], run_group, offset,
                 for j in order_:
                     if styles[j] == "solid" and out[j] is not None and not out[j].empty:
                         solid_band |= _trace_band(out[j], ink.shape, offset, radius=int(np.ceil(lw)) + 2)
-                shared = maps["solid"] & ~solid_band
+                shared = maps["solid"] & ~solid_band & ~solid_limits
             own = own | shared
-        res = run_group(k, (s, styles[i], own, ink, cuts.get(i)))
+        res = run_group(k, (s, styles[i], own, ink, cuts.get(i), limit_share(i)))
         if styles[i] not in SOLID_LIKE and calibration is not None and len(specs) == 2:
             # two curves of one colour: a hidden stretch of one is hidden by the other (with a
             # third it could be either)
@@ -495,6 +514,36 @@ def _style_group(k: int, specs: list[ArmSpec], run_group, offset,
                                    "with another arm; its curve is the one "
                                    + ("carrying its censor-mark symbols" if specs[i].marks else "through its point"))
     return out
+
+
+#: a dashed/dotted arm's own stacking must hold this share of its columns when no solid arm of
+#: its colour tells whether the plot draws limits (bridged dashes of curves running together
+#: stack too, over about a third of the columns on B/W figures without limits)
+CI_SHARE_UNSURE = 0.5
+
+
+def _limit_ink(solid: np.ndarray, n_solid: int, lw: float) -> np.ndarray:
+    """Bool map of the solid arm's confidence-limit lines in a colour's solid ink (digitize.
+    cilines; none unless exactly one arm of the colour is solid): the long strokes off that arm's
+    trace are otherwise taken for dashed/dotted curves running together (shared ink), and a
+    dashed arm would follow a solid limit line."""
+    import cv2
+
+    from digitize.cilines import limit_runs
+    from digitize.trace import column_runs, run_pixels
+
+    out = np.zeros(solid.shape, bool)
+    if n_solid != 1 or not solid.any():
+        return out
+    runs = column_runs(solid, solid.astype(np.float32))
+    on = limit_runs(runs)
+    if on.any():
+        lim = runs.take(np.flatnonzero(on))
+        rows, cols, _ = run_pixels(lim.col, lim.top, lim.bot)
+        out[rows, cols] = True
+        r = int(np.ceil(lw))
+        out = cv2.dilate(out.astype(np.uint8), np.ones((2 * r + 1, 2 * r + 1), np.uint8)) > 0
+    return out & solid
 
 
 def _mark_cuts(specs: list[ArmSpec], styles: list, shape, offset) -> dict[int, np.ndarray]:
@@ -972,10 +1021,13 @@ def _other_ink(k: int, cov: np.ndarray, nearest: np.ndarray) -> np.ndarray:
 
 def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, owners: PixelOwners, ignore, empty,
                  cal: Calibration, offset: tuple[int, int], frame, start_col: int,
-                 extra: np.ndarray | None = None, limits: bool = True) -> ExtractedArm:
+                 extra: np.ndarray | None = None, limits: bool = True, limit_gap: int = 0,
+                 limit_share: float = MIN_TRIPLE_SHARE) -> ExtractedArm:
     """One arm's trace, censor marks and step corners. ``limits``: leave out confidence-limit
     lines drawn in the arm's colour (digitize.cilines; False where several arms share the colour's
-    ink: their stacked curves are not one estimate with its limits)."""
+    ink: their stacked curves are not one estimate with its limits); ``limit_gap``: the dash gap
+    (pixels) of a dashed/dotted arm's line, bridged when judging the stacking (0: solid);
+    ``limit_share``: cilines.limit_runs's min_share."""
     ch, cw = cov.shape[1:]
     x0, y0 = offset
     got = _arm_runs(spec, k, tol, pixels, cov, dist, owners, ignore, frame, extra)
@@ -986,7 +1038,7 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, owners: P
     if limits:
         from digitize.cilines import limit_runs
 
-        on_limit = limit_runs(runs)
+        on_limit = limit_runs(runs, limit_share, gap=limit_gap)
         if on_limit.any():
             runs = runs.take(np.flatnonzero(~on_limit))
             ci_note = (f"arm '{spec.name}': confidence-limit lines drawn in its colour (above and below the "

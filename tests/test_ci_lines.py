@@ -135,6 +135,75 @@ def test_stacked_falling_lines_are_a_curve_colour_and_text_is_not():
     assert not falls_like_curves(text)
 
 
+def _step_path(times, surv):
+    """Pixels (x, y) along a step line in drawing order (plateau, then its drop)."""
+    xs, ys = _px(np.r_[times, 10.0], np.r_[surv, surv[-1]])
+    pts = []
+    for i in range(len(times)):
+        xa, xb, y = int(round(xs[i])), int(round(xs[i + 1])), int(round(ys[i]))
+        pts += [(x, y) for x in range(xa, xb)]
+        if i + 1 < len(times):
+            y2 = int(round(ys[i + 1]))
+            pts += [(xb, yy) for yy in range(y, y2)]
+    return pts
+
+
+def _draw_dashed(img, times, surv, rgb, dash=8, gap=6, width=2):
+    """A step line drawn dashed (R lty 2: dashes ``dash`` pixels long, ``gap`` apart, measured
+    along the line) or dotted (short dashes)."""
+    for k, (x, y) in enumerate(_step_path(times, surv)):
+        if k % (dash + gap) < dash:
+            img[y:y + width, x:x + width] = rgb
+
+
+def test_dashed_limits_are_found_with_their_gaps_bridged():
+    """A dashed estimate between dashed limits (base R ``lty = 2, conf.int = TRUE``): the dash
+    gaps break the stretches of three runs, so nothing is found unbridged; with the style's gap
+    the outer lines are flagged and the middle one kept. A lone dashed curve flags nothing."""
+    times, surv, lo, hi = _km()
+    img = _canvas()
+    _draw_dashed(img, times, surv, (0, 0, 0))
+    ink = (img[Y0 + 3:Y1 - 3, X0 + 3:X1 - 3] < 128).all(axis=2)
+    runs = column_runs(ink, ink.astype(float))
+    assert not limit_runs(runs, gap=6).any()
+    for s in (hi, lo):
+        _draw_dashed(img, times, s, (0, 0, 0))
+    ink = (img[Y0 + 3:Y1 - 3, X0 + 3:X1 - 3] < 128).all(axis=2)
+    runs = column_runs(ink, ink.astype(float))
+    assert not limit_runs(runs).any()          # unbridged: the gaps break the stacking
+    flagged = limit_runs(runs, gap=6)
+    assert flagged.any()
+    # runs on the estimate's own dashes are kept; runs on the limits' dashes are flagged
+    est = np.zeros(ink.shape, bool)
+    for x, y in _step_path(times, surv):
+        est[max(y - Y0 - 3, 0):y - Y0 - 1 + 2, max(x - X0 - 3, 0):x - X0 - 1 + 2] = True
+    on_est = est[np.clip(np.rint(runs.cen).astype(int), 0, ink.shape[0] - 1), runs.col]
+    assert not (flagged & on_est).any()
+    # (not all: near S = 1 the three lines run together, and merged runs are kept for the tracer)
+    assert flagged[~on_est].mean() > 0.6
+
+
+def test_black_arms_by_line_type_each_with_limits_in_its_type():
+    """Base R ``plot(fit, lty = 1:2, conf.int = TRUE)`` in black: six lines, a solid arm between
+    solid limits and a dashed arm between dashed limits. Each arm is traced along its own middle
+    line (the dashed arm used to follow a limit: its limits' gaps hid the stacking, and the
+    solid limits were taken for dashed curves running together)."""
+    img = _canvas()
+    curves = []
+    for seed, draw in ((3, _draw_steps), (7, _draw_dashed)):
+        times, surv, lo, hi = _km(seed=seed, n=80)
+        curves.append((times, surv, lo, hi))
+        for s in (hi, surv, lo):
+            draw(img, times, s, (0, 0, 0))
+    specs = [ArmSpec("Solid", (0, 0, 0), style="solid"), ArmSpec("Dashed", (0, 0, 0), style="dashed")]
+    arms = extract_arms(img, _calibration(), specs, plot_area=(X0, Y0, X1, Y1))
+    for arm, (times, surv, lo, hi) in zip(arms, curves):
+        assert not arm.empty, arm.warnings
+        err = _iae(arm.time, arm.survival, times, surv)
+        off = min(_iae(times, lo, times, surv), _iae(times, hi, times, surv))
+        assert err < 0.25 * off, (arm.name, err, off, arm.warnings)
+
+
 # --------------------------------------------------------------------------- R-drawn figures
 
 def _r_figures(tmp_path_factory):

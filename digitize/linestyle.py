@@ -18,6 +18,8 @@ import numpy as np
 STYLES = ("solid", "dashed", "dotted", "dashdot", "thick")
 #: styles by the typical length of their pieces (shortest first)
 BY_LENGTH = ("dotted", "dashdot", "dashed", "solid", "thick")
+#: a thick line holds its width over at least this share of the columns it spans
+THICK_COVER = 0.8
 #: styles drawn as one unbroken stroke (no dash gaps to bridge)
 SOLID_LIKE = ("solid", "thick")
 #: a population of short pieces is a dashed or dotted curve if it has at least this many
@@ -164,9 +166,10 @@ def thick_part(ink: np.ndarray, line_width: float, check: bool = True) -> np.nda
     drops alike) and nowhere inside a thin one, its censor marks, or two thin lines touching; so
     a morphological opening keeps the thick line alone (its anti-aliased edge added back by a
     pixel's dilation). With ``check``, the kept ink must also be a curve: pieces reaching across
-    :data:`MIN_SPAN_SHARE` of the width and falling left to right (a thick legend key or a
-    blob where lines cross is not), and the thin ink left over must be a curve too (else there
-    is one line of one width: plain solid)."""
+    :data:`MIN_SPAN_SHARE` of the width, thick in :data:`THICK_COVER` of the columns they span,
+    falling left to right (a thick legend key, a blob where lines cross or a cluster of censor
+    marks is not), and the thin ink left over must be a curve too (else there is one line of
+    one width: plain solid)."""
     import cv2
 
     k = _thick_kernel(line_width)
@@ -180,6 +183,10 @@ def thick_part(ink: np.ndarray, line_width: float, check: bool = True) -> np.nda
     w = ink.shape[1]
     cols = np.flatnonzero(thick.any(axis=0))
     if cols.size < MIN_SPAN_SHARE * w:
+        return None
+    # a thick line is thick all along: clusters of censor marks, or a curve's limits where
+    # they run together, are thick in stretches only
+    if cols.size < THICK_COVER * (cols[-1] - cols[0] + 1):
         return None
     _, st = pieces(cv2.morphologyEx(thick.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((k, k), np.uint8)))
     st = st[1:]

@@ -474,7 +474,8 @@ def _style_group(k: int, specs: list[ArmSpec], run_group, offset,
             if j != i and out[j] is not None and styles[j] == styles[i] and not out[j].empty:
                 own = own & ~_trace_band(out[j], ink.shape, offset, radius=band_r)
         out[i] = trace(i, own)
-    # which of those curves is which arm: the one through the arm's point (``at``), if given
+    # which of those curves is which arm: the one carrying the arm's marks (``marks``, zero-click)
+    # or through its point (``at``, a click), if given
     for st in dict.fromkeys(styles):
         group = [i for i in order_ if styles[i] == st]
         if len(group) < 2:

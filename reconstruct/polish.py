@@ -195,10 +195,21 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
         # 1) one censoring moved from segment i to a later segment i + k of the same risk
         # interval (n + 1 at nodes i .. i + k - 1) or back (n - 1 there)
         zero_drop = (kind == 0) & ~drop
+
+        def shifted(sh: int):
+            """Per node, with ``sh`` more at risk and the same events: the factor's ratio to the
+            current one (1 off the movable drops) and whether the counts stay valid."""
+            ns = n + sh
+            rho = np.where(drop & (f > 0), (1.0 - d / np.maximum(ns, 1)) / np.where(f > 0, f, 1.0), 1.0)
+            return rho, (kind == 0) & ~zero_drop & (ns >= d) & ((ns >= 1) | (d == 0))
+
+        def tail(j: np.ndarray):
+            """Suffix sums A, B from node j on (0 past the last node)."""
+            jc = np.minimum(j, K - 1)
+            return np.where(j < K, A[jc], 0.0), np.where(j < K, B[jc], 0.0)
+
         for step in (1, -1):
-            n_new = n + step
-            node_ok = (kind == 0) & ~zero_drop & (n_new >= d) & ((n_new >= 1) | (d == 0))
-            rho_node = np.where(drop & (f > 0), (1.0 - d / np.maximum(n_new, 1)) / np.where(f > 0, f, 1.0), 1.0)
+            rho_node, node_ok = shifted(step)
             node_ok &= ~(drop & (f <= 0))
             alive = np.ones(K, bool)
             P = np.ones(K)
@@ -218,9 +229,7 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
                 gi = np.flatnonzero(valid)
                 if gi.size == 0:
                     continue
-                jj = j[gi]
-                tail_A = np.where(jj < K, A[np.minimum(jj, K - 1)], 0.0)
-                tail_B = np.where(jj < K, B[np.minimum(jj, K - 1)], 0.0)
+                tail_A, tail_B = tail(j[gi])
                 dl = (acc[gi] + (P[gi] ** 2 - 1.0) * tail_A - 2.0 * (P[gi] - 1.0) * tail_B) * inv_var
                 sg_, dg_ = src[gi], dst[gi]
                 dp = pen_down[sg_] + pen_up[dg_]
@@ -235,8 +244,7 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
             for sgn in (1, -1):
                 pen_h = pen_down if sgn == 1 else pen_up
                 d_new = d + sgn
-                rho_n = np.where(drop & (f > 0), (1.0 - d / np.maximum(n + sgn, 1)) / np.where(f > 0, f, 1.0), 1.0)
-                ok_n = (kind == 0) & ~zero_drop & (n + sgn >= d) & ((n + sgn >= 1) | (d == 0))
+                rho_n, ok_n = shifted(sgn)
                 # (i) h <= e: n + sgn at nodes h .. e, d + sgn at e
                 rho_e = (1.0 - d_new / np.maximum(n + sgn, 1)) / np.where(f > 0, f, 1.0)
                 ok_e = ok_f & (d_new >= 0) & (d_new <= n + sgn) & (n + sgn >= 1)
@@ -265,8 +273,7 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
                 # (ii) h > e: d + sgn at e, n - sgn at nodes e + 1 .. h - 1
                 rho_a = (1.0 - d_new / nn) / np.where(f > 0, f, 1.0)
                 ok_a = ok_f & (d_new >= 0) & (d_new <= n)
-                rho_m = np.where(drop & (f > 0), (1.0 - d / np.maximum(n - sgn, 1)) / np.where(f > 0, f, 1.0), 1.0)
-                ok_m = (kind == 0) & ~zero_drop & (n - sgn >= d) & ((n - sgn >= 1) | (d == 0))
+                rho_m, ok_m = shifted(-sgn)
                 alive = ok_a.copy()
                 P = np.where(alive, rho_a, 1.0)
                 acc = np.where(alive, (P * P - 1.0) * ws2 - 2.0 * (P - 1.0) * wsa, 0.0)
@@ -279,8 +286,7 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
                         gi = np.flatnonzero(cand)
                         if gi.size:
                             h_ = hh[gi]
-                            tail_A = np.where(h_ < K, A[np.minimum(h_, K - 1)], 0.0)
-                            tail_B = np.where(h_ < K, B[np.minimum(h_, K - 1)], 0.0)
+                            tail_A, tail_B = tail(h_)
                             dl = (acc[gi] + (P[gi] ** 2 - 1.0) * tail_A - 2.0 * (P[gi] - 1.0) * tail_B) * inv_var
                             cand_gain.append(dl + pen_h[h_])
                             cand_apply.append(lambda i, h__=h_, e_=gi, s_=sgn: ("m", int(h__[i]), int(e_[i]), s_))

@@ -2,9 +2,9 @@
 
 A solid curve is one long connected stroke (its drops join its plateaus); a dashed one is a
 chain of short strokes of one length (the dash), a dotted one a chain of dots about a line
-width long; dash-dot alternates both; a thick solid line is a solid one drawn markedly wider than
-the colour's thinnest line (base R ``lwd = c(1, 3)``). So the connected pieces of one colour's ink, measured by
-their stroke length (bounding box width + height: a dash bent round a step corner keeps its
+width long; dash-dot alternates both; a thick solid line is a solid one drawn markedly wider
+than the colour's thinnest line (base R ``lwd = c(1, 3)``). So the connected pieces of one
+colour's ink, measured by their stroke length (bounding box width + height: a dash bent round a step corner keeps its
 length), fall into one length class per line style. Where curves cross or run together, their
 pieces merge into the longer class; the tracer bridges those stretches by continuity (ink of
 another curve on top), never by jumping (:mod:`digitize.trace`).
@@ -193,12 +193,9 @@ def thick_part(ink: np.ndarray, line_width: float, check: bool = True) -> np.nda
     big = st[stroke_length(st) >= 0.05 * w]
     if big.shape[0] == 0 or (big[:, 0] + big[:, 2]).max() - big[:, 0].min() < MIN_SPAN_SHARE * w:
         return None
-    cx, cy = thick.nonzero()[1], thick.nonzero()[0]
-    if cx.size > 2:
-        rx = np.argsort(np.argsort(cx)).astype(float)
-        ry = np.argsort(np.argsort(cy)).astype(float)
-        if rx.std() == 0 or ry.std() == 0 or float(np.corrcoef(rx, ry)[0, 1]) < MIN_FALL_RHO:
-            return None
+    cy, cx = thick.nonzero()
+    if cx.size > 2 and not _falls(cx, cy):
+        return None
     # the thin line: a long stroke, or a chain of pieces falling like a curve (its ink read
     # within a colour distance breaks at corners and drops, which anti-aliasing makes paler);
     # short pieces touching the thick line (its censor marks' ends) are not it
@@ -278,8 +275,14 @@ def falls_as_a_curve(stats: np.ndarray, width: int) -> bool:
     cy = stats[:, 1] + stats[:, 3] / 2.0
     if cx.max() - cx.min() < MIN_SPAN_SHARE * width:
         return False
-    rx = np.argsort(np.argsort(cx)).astype(float)
-    ry = np.argsort(np.argsort(cy)).astype(float)
+    return _falls(cx, cy)
+
+
+def _falls(x: np.ndarray, y: np.ndarray) -> bool:
+    """Points (x, image y) fall left to right: Spearman's rho of x and y at least
+    :data:`MIN_FALL_RHO` (False when either is constant)."""
+    rx = np.argsort(np.argsort(x)).astype(float)
+    ry = np.argsort(np.argsort(y)).astype(float)
     if rx.std() == 0 or ry.std() == 0:
         return False
     return float(np.corrcoef(rx, ry)[0, 1]) >= MIN_FALL_RHO

@@ -826,8 +826,10 @@ class ImageView(QGraphicsView):
             return
         i = self._proposed_arm_at(arms, rgb, at)
         if i is not None:
-            # a proposed arm of this colour not yet pointed at: the click says which curve it is
+            # a proposed arm of this colour not yet pointed at by a click: the click says which
+            # curve it is, over where the automatic reading found its mark symbols
             arms[i].at = (float(at[0]), float(at[1]))
+            arms[i].marks = None
             self.doc.edit({"arms": arms}, f"Point arm '{arms[i].name}' at its curve")
             self.current_arm = i
             self.status.emit(f"{arms[i].name}: its curve is the one clicked")
@@ -847,11 +849,12 @@ class ImageView(QGraphicsView):
 
     def _proposed_arm_at(self, arms, rgb, at) -> int | None:
         """Index of the arm a click on a curve of colour ``rgb`` at pixel ``at`` stands for, among
-        the arms of that colour (within extract.SAME_STYLED_DE) not yet pointed at (``at`` None:
-        proposed by the automatic reading). Arms of one colour in different line styles: the one
-        whose style is the curve's there (digitize.linestyle.style_at_point), traced or not;
-        otherwise the selected arm if it is one of them, else the first of them with no traced
-        curve yet, else the first of them. None (every arm of that colour pointed at already):
+        the arms of that colour (within extract.SAME_STYLED_DE) not yet pointed at by a click
+        (``at`` None, or placed by the automatic reading on its mark symbols). Arms of one colour
+        in different line styles: the one whose style is the curve's there
+        (digitize.linestyle.style_at_point), traced or not; otherwise the selected arm if it is
+        one of them, else the first of them with no traced curve yet, else the first of them.
+        None (every arm of that colour pointed at already):
         the click adds a new arm."""
         from digitize.extract import SAME_STYLED_DE
         from digitize.inkmask import rgb_to_lab
@@ -859,7 +862,7 @@ class ImageView(QGraphicsView):
         lab = rgb_to_lab(np.array([rgb], float))[0]
         near = [i for i, a in enumerate(arms)
                 if np.linalg.norm(rgb_to_lab(np.array([a.rgb], float))[0] - lab) < SAME_STYLED_DE]
-        free = [i for i in near if arms[i].at is None]
+        free = [i for i in near if arms[i].at is None or arms[i].marks]
         styles = [arms[i].style for i in near if arms[i].style]
         if free and len(set(styles)) > 1:
             from digitize.linestyle import style_at_point

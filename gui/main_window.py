@@ -801,8 +801,9 @@ class MainWindow(QMainWindow):
             if det.arms and not arms:
                 from kmrecon.project import ArmState
 
-                # with their line styles: arms of one colour are told apart by them
-                arms = [ArmState(name=a.name, rgb=tuple(a.rgb), style=getattr(a, "style", None))
+                # with their line styles, a point on each curve and their censor-mark symbols'
+                # places: arms of one colour (and one style) are told apart by them
+                arms = [ArmState(name=a.name, rgb=tuple(a.rgb), style=a.style, at=a.at, marks=a.marks)
                         for a in det.arms]
                 values["arms"] = arms
             names = [a.name for a in arms]
@@ -930,7 +931,8 @@ class MainWindow(QMainWindow):
                 raise KMReconError("add at least one arm and pick its colour (eyedropper) first")
             from digitize.extract import ArmSpec
 
-            specs = [ArmSpec(a.name, tuple(a.rgb), a.tolerance, style=a.style, at=a.at) for a in self.doc.project.arms]
+            specs = [ArmSpec(a.name, tuple(a.rgb), a.tolerance, style=a.style, at=a.at, marks=a.marks)
+                     for a in self.doc.project.arms]
             mask = rasterize_masks(self.doc.project.masks, self.doc.image.shape)
             self._start("detect", "Detecting curves…")
             import time

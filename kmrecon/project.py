@@ -165,9 +165,14 @@ class ArmState:
     #: either tells arms of one colour apart (digitize.extract.ArmSpec)
     at: tuple[float, float] | None = None
     style: str | None = None
+    #: image pixels (x, y) of censor marks known to be this arm's (zero-click: where its legend
+    #: key's symbol is drawn), or None; they tell arms of one colour and one style apart
+    marks: tuple[tuple[float, float], ...] | None = None
 
     def __post_init__(self):
         self.points_px = _points(self.points_px, f"arm '{self.name}' points")
+        if self.marks is not None:
+            self.marks = tuple((float(x), float(y)) for x, y in self.marks)
         self.censor_px = _points(self.censor_px, f"arm '{self.name}' censor marks")
         self.rgb = tuple(int(c) for c in self.rgb)
 
@@ -179,7 +184,8 @@ class ArmState:
                 "points_px": self.points_px.round(3).tolist(),
                 "censor_px": self.censor_px.round(3).tolist(),
                 "n_total": self.n_total, "total_events": self.total_events,
-                "at": None if self.at is None else [float(v) for v in self.at], "style": self.style}
+                "at": None if self.at is None else [float(v) for v in self.at], "style": self.style,
+                "marks": None if self.marks is None else [[round(x, 3), round(y, 3)] for x, y in self.marks]}
 
     @classmethod
     def from_dict(cls, d: dict, i: int) -> "ArmState":
@@ -206,8 +212,11 @@ class ArmState:
         style = d.get("style")
         if style is not None and style not in ("solid", "dashed", "dotted", "dashdot", "thick"):
             raise ProjectError(f"{where}.style: expected solid, dashed, dotted, dashdot, thick or null")
+        marks = d.get("marks")
+        if marks is not None:
+            marks = tuple(map(tuple, _points(marks, f"{where}.marks")))
         return cls(name=str(d["name"]), rgb=rgb, tolerance=tol,
-                   at=None if at is None else (float(at[0]), float(at[1])), style=style,
+                   at=None if at is None else (float(at[0]), float(at[1])), style=style, marks=marks,
                    points_px=_points(d.get("points_px"), f"{where}.points_px"),
                    censor_px=_points(d.get("censor_px"), f"{where}.censor_px"),
                    n_total=n_total, total_events=events)
@@ -427,7 +436,11 @@ class Project:
             if len(arm.points_px) < 2:
                 raise ProjectError(f"arm '{arm.name}' has fewer than 2 curve points: detect or add them")
             t, s = cal.to_data(arm.points_px[:, 0], arm.points_px[:, 1])
-            order = np.argsort(t, kind="stable")
+            # time order, a drop's corners upper first: the pixel round trip of a slightly
+            # rotated calibration leaves ~1e-14 between a drop's two times, which a plain time
+            # sort sends either way (a drawn drop would rise)
+            span = max(float(np.max(np.abs(t))), 1e-12)
+            order = np.lexsort((-s, np.round(t / span, 9)))
             ct = cal.to_data(arm.censor_px[:, 0], arm.censor_px[:, 1])[0] if len(arm.censor_px) else []
             rt = rn = None
             if table is not None and arm.name in table.n_risk:

@@ -156,8 +156,8 @@ def test_same_style_curves_by_a_click_on_each(qtbot, tmp_path):
         px = cal["x1"]["px"] + sx * x
         py = cal["y1"]["py"] + sy * float(s[np.searchsorted(t, x, side="right") - 1])
         click_image(qtbot, w, px + 1, py + 1)
-        qtbot.waitUntil(lambda a=arm: next(x for x in w.doc.project.arms if x.name == a).at is not None,
-                        timeout=10000)
+        qtbot.waitUntil(lambda a=arm: (lambda x: x.at is not None and not x.marks)(
+            next(x for x in w.doc.project.arms if x.name == a)), timeout=10000)
         qtbot.waitUntil(lambda: not w.busy, timeout=60000)
     assert len(w.doc.project.arms) == 2      # the clicks pointed the proposed arms, added none
     w.grab().save(str(tmp_path / "same_style_clicked.png"))
@@ -169,3 +169,35 @@ def test_same_style_curves_by_a_click_on_each(qtbot, tmp_path):
         got, want = ipd[ipd["arm"] == a], truth.ipd[truth.ipd["arm"] == a]
         ev, true_ev = int(got["event"].sum()), int(want["event"].sum())
         assert abs(ev - true_ev) <= 0.05 * true_ev, (a, ev, true_ev)
+
+
+@pytest.mark.skipif(not __import__("simulate.rfigures", fromlist=["r_available"]).r_available(),
+                    reason="needs Rscript with survival + survminer")
+def test_same_style_curves_by_their_mark_symbols_without_clicks(qtbot, tmp_path):
+    """The same figure with no click at all: the automatic proposal carries where each legend
+    key's symbol is drawn (ArmState.marks), so each arm is traced on its own curve, and the
+    marks survive a save and reopen. Before: the app dropped them, both arms were told apart
+    by order only and the traces followed the wrong curves."""
+    from kmrecon.project import load_project
+    from test_digitize_styles import NAMES_W, _base_glyphs, _own_vs_other
+
+    fig = _base_glyphs(tmp_path / "fig")
+    w = MainWindow(settings_path=str(tmp_path / "settings.ini"), recovery_dir=str(tmp_path / "recovery"),
+                   autosave_seconds=3600)
+    w.confirm_discard = lambda: "discard"
+    qtbot.addWidget(w)
+    w.open_file(str(fig.directory / "figure.png"))
+    qtbot.waitUntil(lambda: w.doc.image is not None and "open" not in w.busy, timeout=20000)
+    qtbot.waitUntil(lambda: w.doc.calibration() is not None and not w.busy, timeout=60000)
+    arms = w.doc.project.arms
+    assert sorted(a.name for a in arms) == sorted(NAMES_W)
+    assert all(a.marks for a in arms)
+    w.detect()
+    qtbot.waitUntil(lambda: not w.busy and all(len(a.points_px) > 1 for a in w.doc.project.arms), timeout=60000)
+    for name, (own, other) in _own_vs_other(fig, w.doc.project.arm_data()).items():
+        assert own <= 0.003 and own < other / 10, (name, own, other)
+    path = tmp_path / "same_style.kmrecon"
+    assert w.save_to(str(path))
+    again = {a.name: a.marks for a in load_project(path).arms}
+    for a in w.doc.project.arms:
+        assert np.allclose(again[a.name], a.marks, atol=1e-3)

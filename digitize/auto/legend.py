@@ -127,6 +127,7 @@ def swatch_colour(image: np.ndarray, ink: np.ndarray, tok: Token, th: float
     if m.size == 0:
         return None
     m[:, m.mean(axis=0) >= 0.7] = False  # vertical lines: the legend frame's edge
+    m[_passing_rows(ink, x0, y0, y1, th)] = False
     per_row = m.sum(axis=1)
     r = int(np.argmax(per_row))
     if per_row[r] < max(4, 1.2 * th):
@@ -168,6 +169,31 @@ def swatch_colour(image: np.ndarray, ink: np.ndarray, tok: Token, th: float
     sel = m[rows] & cols[None, :]
     px = image[y0:y1, x0:x1][rows][sel].astype(float)
     return core_colour(px, 90)
+
+
+def _passing_rows(ink: np.ndarray, x0: int, y0: int, y1: int, th: float) -> np.ndarray:
+    """Rows y0..y1-1 of a key strip starting at column ``x0`` that a curve passes along (bool
+    per row): ink at the strip's left edge running on left of it for 1.5 text heights or more.
+
+    General property: a legend key is a short line ending inside its strip (a few text heights
+    long, left of its text); a curve is a line running across the plot. A legend placed where
+    the curves run (bottom right over the tails, top left over their start at S = 1) has a
+    curve's plateau crossing the strip a few pixels above or below the key; that row holds
+    the strip's longest ink run, and taking it for the key lost the entry (seed-0 R figure 2's
+    'Drug'). Such rows are left out and the key is looked for in the others."""
+    out = np.zeros(max(0, y1 - y0), bool)
+    if x0 <= 0 or out.size == 0:
+        return out
+    w = int(1.5 * th)
+    left = ink[y0:y1, max(0, x0 - w):x0 + 1]
+    if left.shape[1] < w:
+        return out
+    # a pixel's tolerance for a step of the curve (anti-aliased rows): the row or a neighbour
+    near = left.copy()
+    near[1:] |= left[:-1]
+    near[:-1] |= left[1:]
+    out = ink[y0:y1, x0].astype(bool) & near.all(axis=1)
+    return out
 
 
 def _one_marker(tall: np.ndarray) -> bool:
@@ -225,9 +251,10 @@ def key_style(ink: np.ndarray, tok: Token, th: float) -> dict | None:
     x0 = max(0, tok.bbox[0] - int(4.5 * th))
     y0 = max(0, int(tok.cy - 0.6 * th))
     y1 = int(tok.cy + 0.6 * th) + 1
-    m = ink[y0:y1, x0:x1]
+    m = ink[y0:y1, x0:x1].copy()
     if m.size == 0 or x1 - x0 < 3:
         return None
+    m[_passing_rows(ink, x0, y0, y1, th)] = False   # a curve passing by, not the key
     per_row = m.sum(axis=1)
     r = int(np.argmax(per_row))
     if per_row[r] < max(4, 1.0 * th):

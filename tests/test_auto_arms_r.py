@@ -1,0 +1,145 @@
+"""Zero-click never loses an arm of an R-drawn figure (issue 13): figures of the R set
+(simulate.rfigures, from simulated IPD with known truth) that lost or misnamed an arm.
+
+- base R ``conf.int = TRUE`` draws each arm's confidence limits in the arm's line type: three
+  black arms (solid, dashed, dotted) are nine black lines, whose dashes and dots crowd each
+  other; every style is still an arm (digitize.linestyle._two_chains);
+- a legend placed where the curves run (bottom right, over the tails) has a curve's plateau
+  crossing its key strip a few pixels from a key: the key is still read
+  (digitize.auto.legend._passing_rows).
+"""
+import numpy as np
+import pytest
+
+from digitize.auto.legend import key_style, swatch_colour
+from digitize.auto.text import Token
+
+
+def _r_available() -> bool:
+    from simulate.rfigures import r_available
+
+    return r_available()
+
+
+needs_r = pytest.mark.skipif(not _r_available(), reason="Rscript with survival + survminer not installed")
+
+
+def _set_figure(seed: int, k: int):
+    """The IPD and spec of figure ``k`` of the R set of ``seed`` (simulate.rfigures.r_figure_set
+    draws them in this order from one generator)."""
+    from simulate.rfigures import random_rspec, simulate_trial
+
+    rng = np.random.default_rng(seed)
+    for _ in range(k + 1):
+        spec = random_rspec(rng, None, None)
+        ipd = simulate_trial(rng, spec.names, bool(rng.random() < 0.25))
+    return ipd, spec
+
+
+def _iae(a, truth, name) -> float:
+    from digitize.accuracy import curve_errors
+
+    return curve_errors(a.time, a.survival, *truth.km(name))["iae"]
+
+
+@needs_r
+def test_black_arms_with_limits_in_their_line_types_are_each_an_arm(tmp_path):
+    """Base R at 200 dpi: three black arms, lty 1/2/3, each with its confidence limits in its
+    line type (nine black lines), legend top left over the curves' start (its keys and names
+    crossed by the curves, so no name is read). Zero-click used to propose two styles (solid,
+    dotted: the dashes taken for dots' neighbours) and lost an arm; now each style is an arm,
+    flagged as unnamed, and each traces one true arm's estimate."""
+    from digitize.auto.detect import detect_figure
+    from digitize.extract import extract_arms
+    from simulate.rfigures import render_r_figures
+
+    ipd, spec = _set_figure(0, 12)
+    assert spec.engine == "base" and spec.conf_int and spec.linetypes == [1, 2, 3] and spec.res == 200
+    assert len(set(spec.colours)) == 1 and spec.legend == "topleft"
+    names = spec.names
+    (fig,) = render_r_figures([(ipd, spec)], tmp_path)
+    img = fig.load_image()
+    det = detect_figure(img)
+    assert len(det.arms) == 3, ([(a.name, a.rgb, a.style) for a in det.arms], det.warnings)
+    assert sorted(a.style for a in det.arms) == ["dashed", "dotted", "solid"], det.arms
+    assert any(r["piece"] == "arms" for r in det.review_items)   # unnamed arms never pass silently
+    arms = extract_arms(img, det.calibration, det.arms, plot_area=det.plot_area)
+    # each true arm is traced by one found arm (its estimate, not one of its limits)
+    errs = np.array([[_iae(a, fig.truth, n) for n in names] for a in arms])
+    from scipy.optimize import linear_sum_assignment
+
+    r, c = linear_sum_assignment(errs)
+    assert errs[r, c].max() < 0.012, errs.round(4)
+
+
+def test_two_chains_crowded_and_censor_marks_on_a_dashed_line():
+    """Two crowded chains (dashes 10 px, dots 4 px, each piece a pitch from its own kind but
+    often nearer the other line's) are two styles; a dashed line with censor marks on it (a few
+    longer pieces far apart) is not."""
+    from digitize.linestyle import _two_chains
+
+    rows = []
+    # a dashed line (dash 10, gap 4) and a dotted one (dot 4x1, gap 3) 3 px apart, twice over
+    for y0 in (20, 60):
+        for x in range(0, 600, 14):
+            rows.append((x, y0 + x // 40, 10, 2, 20, 1))
+        for x in range(0, 600, 7):
+            rows.append((x + 2, y0 + 3 + x // 40, 4, 1, 4, 0))
+    st = np.array([r[:5] for r in rows], float)
+    cls = np.array([r[5] for r in rows])
+    assert _two_chains(st, cls, 1.5)
+    # dashes (class 0) with censor marks (class 1: 2 x 12 px) every 60-150 px
+    rng = np.random.default_rng(0)
+    rows = [(x, 20 + x // 40, 10, 2, 20, 0) for x in range(0, 600, 14)]
+    x = 0
+    while x < 600:
+        x += int(rng.integers(60, 150))
+        rows.append((x, 14 + x // 40, 2, 12, 24, 1))
+    st = np.array([r[:5] for r in rows], float)
+    cls = np.array([r[5] for r in rows])
+    assert not _two_chains(st, cls, 1.5)
+
+
+def _key_strip(curve_row: int):
+    """A white image with a legend entry: a 1-px key line (x 45-70, y 50) in blue left of a
+    text token at x 80-110, and a yellow curve plateau along row ``curve_row`` from the far left
+    through the key strip (ending at x 74: its run in the strip is longer than the key's)."""
+    img = np.full((100, 160, 3), 255, np.uint8)
+    ink = np.zeros((100, 160), bool)
+    img[50, 45:71] = (95, 182, 231)
+    ink[50, 45:71] = True
+    img[curve_row, 0:75] = (231, 184, 0)
+    ink[curve_row, 0:75] = True
+    # the text: a few letter-like strokes (x-height 8 px)
+    for x in range(82, 110, 6):
+        img[46:55, x:x + 2] = 0
+        ink[46:55, x:x + 2] = True
+    return img, ink, Token((80, 45, 111, 56), 5, "Drug", 0.95)
+
+
+@pytest.mark.parametrize("curve_row", [53, 47])
+def test_key_is_read_with_a_curve_passing_through_its_strip(curve_row):
+    img, ink, tok = _key_strip(curve_row)
+    rgb = swatch_colour(img, ink, tok, 10.0)
+    assert rgb is not None and np.abs(np.subtract(rgb, (95, 182, 231))).max() <= 10, rgb
+    assert key_style(ink, tok, 10.0)["dashes"] == 1
+
+
+@needs_r
+def test_legend_over_the_curve_tails_names_both_arms(tmp_path):
+    """Seed-0 R figure 2: base R at 72 dpi, legend bottom right where both curves' tails run;
+    a plateau crosses the 'Drug' key's strip 3 px under the key. Both arms are named with
+    their colours (the 'Drug' curve used to be kept as an unnamed 'Arm 1')."""
+    from digitize.auto.detect import detect_figure
+    from digitize.auto.legend import delta_e
+    from simulate.rfigures import render_r_figures
+
+    ipd, spec = _set_figure(0, 2)
+    assert spec.engine == "base" and spec.legend == "bottomright" and spec.res == 72
+    (fig,) = render_r_figures([(ipd, spec)], tmp_path)
+    det = detect_figure(fig.load_image())
+    got = {a.name: a.rgb for a in det.arms}
+    assert set(got) == set(spec.names), (got, det.warnings)
+    for n in spec.names:
+        assert delta_e(got[n], fig.truth.colors[n]) < 15, (n, got[n])
+    assert not any(r["piece"] == "arms" for r in det.review_items), det.review_items

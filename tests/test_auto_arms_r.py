@@ -88,16 +88,18 @@ def test_two_chains_crowded_and_censor_marks_on_a_dashed_line():
     st = np.array([r[:5] for r in rows], float)
     cls = np.array([r[5] for r in rows])
     assert _two_chains(st, cls, 1.5)
-    # dashes (class 0) with censor marks (class 1: 2 x 12 px) every 60-150 px
+    # dashes (class 0) with censor marks (class 1) on them: '|' (2 x 12 px) every 60-150 px,
+    # or survminer's '+' (11 x 11 px on a 1 px line) every 25-50 px
     rng = np.random.default_rng(0)
-    rows = [(x, 20 + x // 40, 10, 2, 20, 0) for x in range(0, 600, 14)]
-    x = 0
-    while x < 600:
-        x += int(rng.integers(60, 150))
-        rows.append((x, 14 + x // 40, 2, 12, 24, 1))
-    st = np.array([r[:5] for r in rows], float)
-    cls = np.array([r[5] for r in rows])
-    assert not _two_chains(st, cls, 1.5)
+    for (mw, mh), (lo, hi), lw in (((2, 12), (60, 150), 1.5), ((11, 11), (25, 50), 1.0)):
+        rows = [(x, 20 + x // 40, 7, 1, 7, 0) for x in range(0, 600, 10)]
+        x = 0
+        while x < 600:
+            x += int(rng.integers(lo, hi))
+            rows.append((x, 20 + x // 40 - mh // 2, mw, mh, 2 * max(mw, mh), 1))
+        st = np.array([r[:5] for r in rows], float)
+        cls = np.array([r[5] for r in rows])
+        assert not _two_chains(st, cls, lw), (mw, mh)
 
 
 def _key_strip(curve_row: int):

@@ -145,3 +145,42 @@ def test_legend_over_the_curve_tails_names_both_arms(tmp_path):
     for n in spec.names:
         assert delta_e(got[n], fig.truth.colors[n]) < 15, (n, got[n])
     assert not any(r["piece"] == "arms" for r in det.review_items), det.review_items
+
+
+def test_key_drawn_over_a_filled_box_is_read():
+    """A ggplot legend key of a plot with confidence bands: a square filled with the band's
+    pale colour, the arm's line across it. The key's colour is the line's (not the fill's),
+    and it is one solid line."""
+    img = np.full((100, 160, 3), 255, np.uint8)
+    ink = np.zeros((100, 160), bool)
+    img[40:62, 48:72] = (226, 187, 182)          # the filled box (22 x 24 px)
+    ink[40:62, 48:72] = True
+    img[50:53, 48:72] = (188, 59, 41)            # the line across it (3 px)
+    for x in range(82, 110, 6):                  # the text
+        img[46:55, x:x + 2] = 0
+        ink[46:55, x:x + 2] = True
+    tok = Token((80, 45, 111, 56), 5, "Placebo", 0.95)
+    rgb = swatch_colour(img, ink, tok, 10.0)
+    assert rgb is not None and np.abs(np.subtract(rgb, (188, 59, 41))).max() <= 12, rgb
+    key = key_style(ink, tok, 10.0, img)
+    assert key is not None and key["dashes"] == 1 and key["thickness"] == 3, key
+
+
+@needs_r
+def test_survminer_legend_keys_on_band_fills_name_both_arms(tmp_path):
+    """Seed-1 R figure 34: survminer with confidence bands on theme_grey, legend inside; each
+    key is its band's fill with the line across. Both arms are named from the legend with
+    their colours (both keys used to be lost: 'Placebo' was kept as an unnamed 'Arm 2')."""
+    from digitize.auto.detect import detect_figure
+    from digitize.auto.legend import delta_e
+    from simulate.rfigures import render_r_figures
+
+    ipd, spec = _set_figure(1, 34)
+    assert spec.engine == "survminer" and spec.conf_int and spec.legend == "inside"
+    (fig,) = render_r_figures([(ipd, spec)], tmp_path)
+    det = detect_figure(fig.load_image())
+    got = {a.name: a.rgb for a in det.arms}
+    assert set(got) == set(spec.names), (got, det.warnings)
+    for n in spec.names:
+        assert delta_e(got[n], fig.truth.colors[n]) < 15, (n, got[n])
+    assert [e["name"] for e in det.details["legend"]] == list(spec.names)

@@ -876,7 +876,7 @@ def _legend_entries(img, ink, cands: list[Token], th: float, pa, curve_colours=(
                     rgb = c  # coloured text without a swatch (not black text a curve crosses)
             if rgb is None:
                 continue
-            out.append(NamedColour(name, rgb, "legend", ph.bbox, ph.score, n, key_style(ink, ph, th)))
+            out.append(NamedColour(name, rgb, "legend", ph.bbox, ph.score, n, key_style(ink, ph, th, img)))
     if len(out) >= 2:
         # legend texts are left-aligned in one column: entries elsewhere are stray words
         x0 = np.array([e.bbox[0] for e in out], float)

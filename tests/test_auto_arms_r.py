@@ -184,3 +184,40 @@ def test_survminer_legend_keys_on_band_fills_name_both_arms(tmp_path):
     for n in spec.names:
         assert delta_e(got[n], fig.truth.colors[n]) < 15, (n, got[n])
     assert [e["name"] for e in det.details["legend"]] == list(spec.names)
+
+
+def test_row_label_loses_the_tick_glued_to_it_and_nothing_else():
+    """'Lev' + a 6 px tick at mid-height 3 px after it, ending 2 px left of the y axis: the
+    token ends at the 'v'. A label ending in a tall letter, or far from the axis, is kept."""
+    from digitize.auto.detect import _without_row_tick
+
+    ink = np.zeros((40, 200), bool)
+    for x in range(100, 130, 8):                 # three letters, 10 px tall (rows 10-19)
+        ink[10:20, x:x + 4] = True
+    ink[14:16, 135:141] = True                   # the tick: 6 x 2 px at mid-height
+    tok = Token((100, 10, 141, 20), 4, "Levt", 0.9)
+    got = _without_row_tick(tok, ink, 143.0, 10.0)
+    assert got.bbox == (100, 10, 128, 20), got.bbox
+    # a tall last piece (a letter) is no tick
+    ink2 = ink.copy()
+    ink2[10:20, 135:141] = True
+    assert _without_row_tick(tok, ink2, 143.0, 10.0).bbox == tok.bbox
+    # far from the axis: untouched
+    assert _without_row_tick(tok, ink, 200.0, 10.0).bbox == tok.bbox
+
+
+@needs_r
+def test_survminer_table_row_labels_are_read_without_their_ticks(tmp_path):
+    """Seed-1 R figure 31: survminer at 200 dpi, legend at the bottom, risk table with row
+    labels 'Arm A -' / 'Arm B -' (the table's y ticks). The rows read 'Arm A H' and 'Arm' +
+    'B1', and the arm took the name 'Arm A H'; now both rows and arms are named as printed."""
+    from digitize.auto.detect import detect_figure
+    from simulate.rfigures import render_r_figures
+
+    ipd, spec = _set_figure(1, 31)
+    assert spec.engine == "survminer" and spec.risk_table and spec.tables_y_text
+    (fig,) = render_r_figures([(ipd, spec)], tmp_path)
+    det = detect_figure(fig.load_image())
+    assert sorted(a.name for a in det.arms) == sorted(spec.names), det.arms
+    assert [r["label"] for r in det.details["risk_rows"]] == list(spec.names)
+    assert det.risk_table is not None and set(det.risk_table.n_risk) == set(spec.names)

@@ -221,3 +221,28 @@ def test_survminer_table_row_labels_are_read_without_their_ticks(tmp_path):
     assert sorted(a.name for a in det.arms) == sorted(spec.names), det.arms
     assert [r["label"] for r in det.details["risk_rows"]] == list(spec.names)
     assert det.risk_table is not None and set(det.risk_table.n_risk) == set(spec.names)
+
+
+def test_entry_missing_a_letter_takes_its_rows_name():
+    from digitize.auto.detect import _lost_end_letters
+
+    assert _lost_end_letters("rm B", "Arm B") and _lost_end_letters("Surgery alon", "Surgery alone")
+    assert not _lost_end_letters("Arm B", "Arm B")            # nothing lost
+    assert not _lost_end_letters("Arm", "Arm B plus chemo")    # too much lost: another name
+    assert not _lost_end_letters("rm", "Arm")                  # too short to tell
+    assert not _lost_end_letters("Arm C", "Arm B")
+
+
+@needs_r
+def test_legend_name_crossed_by_a_curve_takes_the_tables_name(tmp_path):
+    """Seed-1 R figure 32: base R at 200 dpi, legend top left over the curves; a curve runs
+    through the 'A' of 'Arm B', whose entry reads 'rm B'. Paired with the table row 'Arm B',
+    the arm is named 'Arm B'."""
+    from digitize.auto.detect import detect_figure
+    from simulate.rfigures import render_r_figures
+
+    ipd, spec = _set_figure(1, 32)
+    assert spec.engine == "base" and spec.legend == "topleft" and spec.risk_table
+    (fig,) = render_r_figures([(ipd, spec)], tmp_path)
+    det = detect_figure(fig.load_image())
+    assert sorted(a.name for a in det.arms) == sorted(spec.names), det.arms

@@ -948,6 +948,18 @@ def _legend_entries(img, ink, cands: list[Token], th: float, pa, curve_colours=(
     return out
 
 
+def _lost_end_letters(part: str, full: str) -> bool:
+    """True when ``part`` is ``full`` with one to three characters lost at its start or end
+    (case and spaces ignored; ``part`` at least three characters).
+
+    General property: a curve crossing a legend name joins the letter it crosses, which is
+    then no text: the entry reads 'rm B' for 'Arm B' when a curve runs through the 'A'. Paired
+    one to one with the risk-table row that prints the whole name, the entry takes it."""
+    a = re.sub(r"\s+", "", part.lower())
+    b = re.sub(r"\s+", "", full.lower())
+    return len(a) >= 3 and 1 <= len(b) - len(a) <= 3 and (b.startswith(a) or b.endswith(a))
+
+
 def _is_name(word: str) -> bool:
     """A word that can start an arm's name: wordy, or three or more letters and no digit
     ('Obs', which digit-fixing OCR rules would read as 0-6-5)."""
@@ -1217,7 +1229,7 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
                     # an entry read cut short ('Surgery' of 'Surgery alone': its last word
                     # crossed by a curve or set apart) takes its row's fuller name
                     full = clean_name(labelled_rows[j].label)[0]
-                    if abbreviates(entries[i].name, full):
+                    if abbreviates(entries[i].name, full) or _lost_end_letters(entries[i].name, full):
                         entries[i].name = full
         for k, r in enumerate(labelled_rows):
             nm = clean_name(r.label)[0]

@@ -525,6 +525,39 @@ def _text_regions(tokens: list[Token], frame: Frame, ylen: float, th: float, W: 
     return below, yl, other
 
 
+def _without_row_tick(t: Token, ink: np.ndarray, axis_x: float, th: float) -> Token:
+    """A risk-table row label without the tick mark glued to its right end.
+
+    General property: ggplot/survminer draw the table's y axis ticks right after the row
+    labels ("Obs -", "Arm A -"): a short thin horizontal stroke at the label's mid-height,
+    a few pixels from its last letter. At 72-200 dpi the two join one token and OCR reads the
+    tick as a letter ('Levt', 'Arm A H', 'B1'), so the row's name matches no legend entry. A
+    token ending within a text height of the y axis (``axis_x``, pixels) whose last piece,
+    apart from the rest by an empty column, is such a stroke (at most 0.25 text heights and
+    2 px tall, at most a text height long, centred within 0.3 text heights of the token's
+    middle) ends before that piece. Other tokens are returned as they are."""
+    x0, y0, x1, y1 = t.bbox
+    if not (axis_x - 1.2 * th <= x1 <= axis_x + 1) or x1 - x0 < 1.5 * th:
+        return t
+    sub = ink[y0:y1, x0:x1]
+    inked = sub.any(axis=0)
+    if not inked.any() or not inked[-1]:
+        return t
+    gaps = np.flatnonzero(~inked)
+    if gaps.size == 0:
+        return t
+    g = int(gaps[-1])                       # the last empty column: the piece starts after it
+    piece = sub[:, g + 1:]
+    rows = np.flatnonzero(piece.any(axis=1))
+    if (piece.shape[1] > th or rows[-1] - rows[0] + 1 > max(2.0, 0.25 * th)
+            or abs(y0 + 0.5 * (rows[0] + rows[-1]) - 0.5 * (y0 + y1 - 1)) > 0.3 * th):
+        return t
+    keep = np.flatnonzero(inked[:g + 1])
+    if keep.size == 0:
+        return t
+    return Token((x0, y0, x0 + int(keep[-1]) + 1, y1), t.n_parts, t.text, t.score, t.rgb, t.extra)
+
+
 def _along_axis(t: Token, th: float) -> bool:
     """A y tick label written along the axis (rotated a quarter turn): a token of several
     glyphs stacked upwards, much taller than wide and than a line of text."""
@@ -678,6 +711,7 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
                   t.w <= 0.5 * W or (t.bbox[1] > frame.plot_area[3] and t.n_parts >= 8 and t.h <= 1.5 * th)))
               or (0.8 * th <= t.w <= 1.8 * th and t.h <= 6 * th)]
     below, yl, other = _text_regions(tokens, frame, ylen, th, W)
+    below = [_without_row_tick(t, ink, float(ya.at(t.cy)), th) for t in below]
     yl = _stack_rotated(yl, th)
     # legend keys inside a phrase split it into entries (a survminer legend on one row)
     other, swatches = split_at_swatches(other, tokens, ink, th, 0.8 * th, 0.5 * th)
@@ -876,7 +910,7 @@ def _legend_entries(img, ink, cands: list[Token], th: float, pa, curve_colours=(
                     rgb = c  # coloured text without a swatch (not black text a curve crosses)
             if rgb is None:
                 continue
-            out.append(NamedColour(name, rgb, "legend", ph.bbox, ph.score, n, key_style(ink, ph, th)))
+            out.append(NamedColour(name, rgb, "legend", ph.bbox, ph.score, n, key_style(ink, ph, th, img)))
     if len(out) >= 2:
         # legend texts are left-aligned in one column: entries elsewhere are stray words
         x0 = np.array([e.bbox[0] for e in out], float)
@@ -912,6 +946,18 @@ def _legend_entries(img, ink, cands: list[Token], th: float, pa, curve_colours=(
             if alts:  # the fullest distinct reading ('Stage' is a truncated 'Stage III')
                 e.name = max(alts, key=len)
     return out
+
+
+def _lost_end_letters(part: str, full: str) -> bool:
+    """True when ``part`` is ``full`` with one to three characters lost at its start or end
+    (case and spaces ignored; ``part`` at least three characters).
+
+    General property: a curve crossing a legend name joins the letter it crosses, which is
+    then no text: the entry reads 'rm B' for 'Arm B' when a curve runs through the 'A'. Paired
+    one to one with the risk-table row that prints the whole name, the entry takes it."""
+    a = re.sub(r"\s+", "", part.lower())
+    b = re.sub(r"\s+", "", full.lower())
+    return len(a) >= 3 and 1 <= len(b) - len(a) <= 3 and (b.startswith(a) or b.endswith(a))
 
 
 def _is_name(word: str) -> bool:
@@ -1183,7 +1229,7 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
                     # an entry read cut short ('Surgery' of 'Surgery alone': its last word
                     # crossed by a curve or set apart) takes its row's fuller name
                     full = clean_name(labelled_rows[j].label)[0]
-                    if abbreviates(entries[i].name, full):
+                    if abbreviates(entries[i].name, full) or _lost_end_letters(entries[i].name, full):
                         entries[i].name = full
         for k, r in enumerate(labelled_rows):
             nm = clean_name(r.label)[0]

@@ -126,7 +126,9 @@ def swatch_colour(image: np.ndarray, ink: np.ndarray, tok: Token, th: float
     m = ink[y0:y1, x0:x1].copy()
     if m.size == 0:
         return None
+    m = off_key_fill(image[y0:y1, x0:x1], m, th)
     m[:, m.mean(axis=0) >= 0.7] = False  # vertical lines: the legend frame's edge
+    m[_passing_rows(ink, x0, y0, y1, th)] = False
     per_row = m.sum(axis=1)
     r = int(np.argmax(per_row))
     if per_row[r] < max(4, 1.2 * th):
@@ -168,6 +170,62 @@ def swatch_colour(image: np.ndarray, ink: np.ndarray, tok: Token, th: float
     sel = m[rows] & cols[None, :]
     px = image[y0:y1, x0:x1][rows][sel].astype(float)
     return core_colour(px, 90)
+
+
+#: a filled key box is at least this many text heights wide (a legend frame's edge is a few px)
+KEY_BOX_WIDTH = 0.8
+#: ink within this Delta E of a key box's fill is the fill, not the key's line
+KEY_FILL_DE = 15.0
+
+
+def off_key_fill(strip_rgb: np.ndarray, m: np.ndarray, th: float) -> np.ndarray:
+    """The ink map ``m`` of a key strip (bool, its pixels ``strip_rgb``) without the fill of a
+    key box, if the key is drawn over one.
+
+    General property: ggplot/survminer legends of a plot with confidence bands draw each key as
+    a square filled with the band's colour, the arm's line across it (and its censor mark):
+    every column of the square is inked, so the square read as a frame's vertical edges (and
+    was removed with the line) or as a line of the band's pale colour. A filled box is a block
+    of columns at least :data:`KEY_BOX_WIDTH` text heights wide, each at least 70 % inked; its
+    fill is the median colour of those columns' ink, and ink within :data:`KEY_FILL_DE` of it is
+    dropped (the line, its marker and the box's edge stay)."""
+    cols = m.mean(axis=0) >= 0.7 if m.size else np.zeros(0, bool)
+    if cols.sum() < max(3, KEY_BOX_WIDTH * th):
+        return m
+    # the widest block of such columns (a frame's edges are apart, a box's columns adjoin)
+    e = np.flatnonzero(np.diff(np.concatenate([[0], cols.astype(np.int8), [0]])))
+    run = int(np.max(e[1::2] - e[::2]))
+    if run < max(3, KEY_BOX_WIDTH * th):
+        return m
+    box = m & cols[None, :]
+    lab = rgb_to_lab(strip_rgb[..., :3].astype(float))
+    fill = np.median(lab[box], axis=0)
+    return m & (np.linalg.norm(lab - fill, axis=2) > KEY_FILL_DE)
+
+
+def _passing_rows(ink: np.ndarray, x0: int, y0: int, y1: int, th: float) -> np.ndarray:
+    """Rows y0..y1-1 of a key strip starting at column ``x0`` that a curve passes along (bool
+    per row): ink at the strip's left edge running on left of it for 1.5 text heights or more.
+
+    General property: a legend key is a short line ending inside its strip (a few text heights
+    long, left of its text); a curve is a line running across the plot. A legend placed where
+    the curves run (bottom right over the tails, top left over their start at S = 1) has a
+    curve's plateau crossing the strip a few pixels above or below the key; that row holds
+    the strip's longest ink run, and taking it for the key lost the entry (seed-0 R figure 2's
+    'Drug'). Such rows are left out and the key is looked for in the others."""
+    out = np.zeros(max(0, y1 - y0), bool)
+    if x0 <= 0 or out.size == 0:
+        return out
+    w = int(1.5 * th)
+    left = ink[y0:y1, max(0, x0 - w):x0 + 1]
+    if left.shape[1] < w:
+        return out
+    # a pixel's tolerance for a step of the curve (anti-aliased rows): the row or a neighbour
+    near = left.copy()
+    near[1:] |= left[:-1]
+    near[:-1] |= left[1:]
+    out = ink[y0:y1, x0].astype(bool) & near.all(axis=1)
+    return out
 
 
 def _one_marker(tall: np.ndarray) -> bool:
@@ -217,17 +275,21 @@ def leading_swatch(image: np.ndarray, ink: np.ndarray, tok: Token, th: float
     return core_colour(px, 90) if px.size else None
 
 
-def key_style(ink: np.ndarray, tok: Token, th: float) -> dict | None:
+def key_style(ink: np.ndarray, tok: Token, th: float, image: np.ndarray | None = None) -> dict | None:
     """How the legend key left of a text token is drawn: the number of ink runs on its line
     (1 = solid, more = dashed or dotted), the line's thickness (px) and whether a marker sits
-    on it. None when there is no line key."""
+    on it. None when there is no line key. Given the RGB ``image``, a key drawn over a filled
+    box (:func:`off_key_fill`) is read without the fill."""
     x1 = tok.bbox[0] - max(2, int(0.3 * th))
     x0 = max(0, tok.bbox[0] - int(4.5 * th))
     y0 = max(0, int(tok.cy - 0.6 * th))
     y1 = int(tok.cy + 0.6 * th) + 1
-    m = ink[y0:y1, x0:x1]
+    m = ink[y0:y1, x0:x1].copy()
     if m.size == 0 or x1 - x0 < 3:
         return None
+    if image is not None:
+        m = off_key_fill(np.asarray(image)[y0:y1, x0:x1], m, th)
+    m[_passing_rows(ink, x0, y0, y1, th)] = False   # a curve passing by, not the key
     per_row = m.sum(axis=1)
     r = int(np.argmax(per_row))
     if per_row[r] < max(4, 1.0 * th):

@@ -461,6 +461,10 @@ def band_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_var:
     n_cur = _n_pre(d, c, n_start)                # before node g (after segment g's censorings)
     m_cur = np.append(n_cur - d, 0)              # entering segment g + 1
     floor_c = np.zeros(K + 1, np.int64) if min_c is None else np.minimum(np.asarray(min_c, np.int64), c)
+    # patients that must still be at risk entering segment g: the censorings segments g .. K
+    # must keep (clear marks); states below it cannot finish, and the state cap must not fill
+    # with them (the solve then found no path at all where marks are late)
+    need = np.cumsum(floor_c[::-1])[::-1]
     delta = BAND_BIN_SD / np.sqrt(inv_var)
     # states entering segment g: number at risk m, level S, cost; back pointers per half step
     m = np.array([n_start], np.int64)
@@ -477,7 +481,7 @@ def band_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_var:
         P = np.repeat(np.arange(m.size), targets.size)
         n_new = np.tile(targets, m.size)
         cc = m[P] - n_new
-        ok = (n_new >= 0) & (cc >= floor_c[g])
+        ok = (n_new >= need[g + 1]) & (cc >= floor_c[g])
         P, n_new, cc = P[ok], n_new[ok], cc[ok]
         if P.size == 0:
             return None
@@ -493,7 +497,7 @@ def band_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_var:
             Q = np.arange(P.size)
             dd = n_new.copy() if d[g] >= n_cur[g] else np.minimum(np.full(P.size, d[g]), n_new)
         else:
-            nxt = m_cur[g + 1] + offs
+            nxt = m_cur[g] + offs  # after node g (entering segment g + 1)
             Q = np.repeat(np.arange(P.size), nxt.size)
             dd = n_new[Q] - np.tile(nxt, P.size)
             ok = (dd >= 0) & (dd <= n_new[Q]) & ((dd < n_new[Q]) | (n_new[Q] == 0))
@@ -507,6 +511,11 @@ def band_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_var:
         if plan.kind[g] == 0 and w[g] > 0:
             c2 = c2 + w[g] * inv_var * (S2 - plan.after[g]) ** 2
         m2 = nq - dd
+        ok = m2 >= need[g + 1]
+        if not ok.all():
+            Q, dd, nq, S2, c2, m2 = Q[ok], dd[ok], nq[ok], S2[ok], c2[ok], m2[ok]
+            if Q.size == 0:
+                return None
         keep = _merge(m2 * 4_000_003 + np.round(S2 / delta).astype(np.int64), c2, BAND_STATES)
         Q, dd, m2, S2, c2 = Q[keep], dd[keep], m2[keep], S2[keep], c2[keep]
         backs.append((P[Q], cc[Q], dd))

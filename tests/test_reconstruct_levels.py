@@ -159,3 +159,35 @@ def test_event_times_never_cross_a_censoring_or_a_risk_time():
         np.testing.assert_array_equal(d_new, d_old)
         got = number_at_risk(rec.ipd["time"], rt)
         np.testing.assert_array_equal(got, number_at_risk(ipd["time"], rt))
+
+
+def test_the_band_solve_centres_each_drop_on_its_own_number_at_risk():
+    """The band around the number at risk after a drop is the current count after THAT drop
+    (it was the count after the next node: off by the next node's events and censorings, so
+    before a drop of several tied events the current and the true paths both lay outside it). One event
+    before such a drop read as a censoring comes back, as do clear marks in the last segment."""
+    n = 300
+    plan, dt, ct = _exact_plan(2, n)
+    drops = plan.kind == 0
+    # node h: a drop whose events and the censorings before it change the count by more than
+    # the band's half-width, after a drop g with an event
+    big = [h for h in range(1, plan.kind.size)
+           if drops[h] and drops[h - 1] and dt[h] + ct[h] > po.BAND_HALF and dt[h - 1] >= 1]
+    assert big
+    g = big[0] - 1
+    d, c = dt.copy(), ct.copy()
+    d[g] -= 1
+    c[g] += 1
+    dp = PathDP(plan, 0.002, 1.0)
+    w = po.level_weights(plan)
+    min_c = np.zeros(c.size, np.int64)
+    min_c[-1] = ct[-1]  # the last segment's censorings are clear marks
+    band = po.band_levels(plan, d, c, n, dp.inv_var, dp.pen, keep_events=False, min_c=min_c)
+    assert band is not None
+    # the events come back; the censorings (where the exact levels cannot tell) at most as
+    # costly as the true ones, every published number at risk and the marks kept
+    np.testing.assert_array_equal(band[0], dt)
+    assert po.level_cost(plan, *band, n, w, dp.inv_var, dp.pen) <= po.level_cost(plan, dt, ct, n, w, dp.inv_var, dp.pen) + 1e-9
+    risk = plan.kind == 1
+    np.testing.assert_array_equal(at_risk_path(plan, *band, n)[risk], plan.target[risk])
+    assert band[1][-1] >= ct[-1]

@@ -252,6 +252,15 @@ def _solve_unit(arm: ArmInput, sigma: float, spread_weight: float, sides: bool =
                 break
             d, c, _ = polish_levels(plan, *better, n_start, dp.inv_var * POLISH_SCALE, dp.pen,
                                     keep_events=D is not None, min_c=clear)
+        if WIDE_BAND:
+            # once converged in the narrow band: one solve in a wide one (where the counts must
+            # move by more than BAND_HALF together: censorings spread over a long interval that
+            # the sure levels place elsewhere), then the polish
+            better = band_levels(plan, d, c, n_start, dp.inv_var * POLISH_SCALE, dp.pen,
+                                 keep_events=D is not None, min_c=clear, half=WIDE_BAND)
+            if better is not None:
+                d, c, _ = polish_levels(plan, *better, n_start, dp.inv_var * POLISH_SCALE, dp.pen,
+                                        keep_events=D is not None, min_c=clear)
     if D is None:
         d, c = _one_death_at_zero(plan, d, c)
     if n_estimated and free_start:
@@ -265,6 +274,8 @@ POLISH = True
 REFINE_BY_LEVELS = True
 #: most band solves (:func:`reconstruct.polish.band_levels`) after the greedy polish
 BAND_ROUNDS = 3
+#: half-width (patients) of the one wide band solve after them (0: none)
+WIDE_BAND = 12
 #: the polish's level cost is 1 / POLISH_SCALE of the DP's sigma^2: a plateau's level is read
 #: along all its pixel columns, and on the R-drawn figures (30, seed 0, assisted) traced plateau
 #: levels were within a few 1e-4 of the true ones, about a quarter of the DP's level sd

@@ -191,3 +191,40 @@ def test_the_band_solve_centres_each_drop_on_its_own_number_at_risk():
     risk = plan.kind == 1
     np.testing.assert_array_equal(at_risk_path(plan, *band, n)[risk], plan.target[risk])
     assert band[1][-1] >= ct[-1]
+
+
+def test_a_wide_band_moves_many_censorings_together():
+    """Eight censorings read early in a risk interval instead of late (every published number
+    at risk still met): the numbers at risk between are off by up to eight, beyond the narrow
+    band (BAND_HALF); the wide band solve (exact.WIDE_BAND) brings the true events and levels
+    back."""
+    n = 300
+    plan, dt, ct = _exact_plan(0, n)
+    risk = np.flatnonzero(plan.kind == 1)
+    # the risk interval with the most censorings; its latest ones move to its first segment
+    spans = [(risk[i], risk[i + 1]) for i in range(risk.size - 1)]
+    lo, hi = max(spans, key=lambda s: ct[s[0] + 1:s[1] + 1].sum())
+    late = [g for g in range(hi, lo + 1, -1) if ct[g] >= 1]
+    assert late
+    d, c = dt.copy(), ct.copy()
+    moved = 0
+    for g in late:
+        take = min(int(c[g]), 8 - moved)
+        c[g] -= take
+        moved += take
+        if moved == 8:
+            break
+    assert moved == 8
+    c[lo + 1] += moved
+    dp = PathDP(plan, 0.002, 1.0)
+    w = po.level_weights(plan)
+
+    def cost(dd, cc):
+        return po.level_cost(plan, dd, cc, n, w, dp.inv_var, dp.pen)
+
+    narrow = po.band_levels(plan, d, c, n, dp.inv_var, dp.pen, keep_events=False)
+    wide = po.band_levels(plan, d, c, n, dp.inv_var, dp.pen, keep_events=False, half=exact.WIDE_BAND)
+    assert wide is not None
+    assert cost(*wide) <= cost(dt, ct) + 1e-9
+    np.testing.assert_array_equal(wide[0], dt)
+    assert narrow is None or cost(*narrow) > cost(*wide) + 1.0

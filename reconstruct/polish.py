@@ -472,6 +472,8 @@ def band_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_var:
     # must keep (clear marks); states below it cannot finish, and the state cap must not fill
     # with them (the solve then found no path at all where marks are late)
     need = np.cumsum(floor_c[::-1])[::-1]
+    J_old = level_cost(plan, d, c, n_start, w, inv_var, pen)
+    bound = J_old - MIN_GAIN
     delta = BAND_BIN_SD / np.sqrt(inv_var)
     # states entering segment g: number at risk m, level S, cost; back pointers per half step
     m = np.array([n_start], np.int64)
@@ -493,6 +495,13 @@ def band_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_var:
         if P.size == 0:
             return None
         cst = cost[P] + pen(np.full(cc.size, g), cc)
+        # every cost term is >= 0: a prefix already as costly as the current solution cannot
+        # lead to a better one (exact pruning; most states once the solution is near optimal)
+        ok = cst < bound
+        if not ok.all():
+            P, n_new, cc, cst = P[ok], n_new[ok], cc[ok], cst[ok]
+            if P.size == 0:
+                return None
         Sn = S[P]
         keep = _merge(n_new * 4_000_003 + np.round(Sn / delta).astype(np.int64), cst, BAND_STATES)
         P, n_new, cc, cst, Sn = P[keep], n_new[keep], cc[keep], cst[keep], Sn[keep]
@@ -518,7 +527,7 @@ def band_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_var:
         if plan.kind[g] == 0 and w[g] > 0:
             c2 = c2 + w[g] * inv_var * (S2 - plan.after[g]) ** 2
         m2 = nq - dd
-        ok = m2 >= need[g + 1]
+        ok = (m2 >= need[g + 1]) & (c2 < bound)
         if not ok.all():
             Q, dd, nq, S2, c2, m2 = Q[ok], dd[ok], nq[ok], S2[ok], c2[ok], m2[ok]
             if Q.size == 0:
@@ -553,7 +562,6 @@ def band_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_var:
         d_new[g] = dd_[i]
         c_new[g] = cc_[i]
         i = int(P_[i])
-    J_old = level_cost(plan, d, c, n_start, w, inv_var, pen)
     J_new = level_cost(plan, d_new, c_new, n_start, w, inv_var, pen)
     if not J_new < J_old - MIN_GAIN:
         return None

@@ -29,14 +29,18 @@ so that the cost becomes the error of the reconstructed LEVEL (noise in single s
 accumulate), and Guyot-style re-rounding (:func:`_walk`) from the DP's censoring pattern and
 from an even spread is tried too; the candidate closest to the digitized curve is kept. All
 candidates meet the numbers at risk exactly. Drop edges themselves are cleaned beforehand
-(:mod:`reconstruct.preprocess`).
+(:mod:`reconstruct.preprocess`). On a traced figure each drop's height is weighed by how surely
+the plateaus either side of it were read (:func:`height_weights`), and the candidate kept is the
+one with the lowest level cost of the polish.
 
 Last, for noisy coordinates, :func:`reconstruct.polish.polish_levels` moves single censorings
 and events (keeping the numbers at risk, and D when given) while that brings the reconstructed
 KM closer to the digitized LEVELS (weighted by plateau length, as the IAE weighs them): the DP
 scores drop heights one by one and cannot see that one patient at risk too few at a drop
 offsets every later level; where censorings fall inside a risk interval is what the polish
-chooses. Drops traced within :data:`SIDE_SD` time sd of a risk-table time get a zero-height
+chooses; band solves (:func:`reconstruct.polish.band_levels`, :data:`reconstruct.polish.BAND_HALF` then
+:data:`WIDE_BAND` patients) change several counts together. Drops traced within
+:data:`SIDE_SD` time sd of a risk-table time get a zero-height
 twin on its other side (:func:`reconstruct.plan.twin_drops`), so that the polish can split a
 cluster of events the trace merged into one drop across the risk time.
 

@@ -11,7 +11,8 @@ IAE of the reconstructed KM vs the TRUE KM (time scaled to its range) median/p90
 max |dS| (vs the true KM) median/p90, the same away from true drop edges ("off-edge", see
 max_dev_off_edges: with time jitter the plain max |dS| is about the largest drop), |events - true events| mean and % exact, |delta log HR| of a Cox model
 (lifelines CoxPHFitter) on the reconstructed vs the true pair median/p90, |median time error|
-median/p90 (time units = months), and the time to reconstruct one 10,000-patient arm.
+median/p90 (time units = months), the median reconstruction time per 300 patients ("s/300 pts"),
+and the time to reconstruct one 10,000-patient arm.
 
     python benchmarks/bench_reconstruct.py            # 110 pairs = 220 arms (a few minutes)
     python benchmarks/bench_reconstruct.py --quick    # 25 pairs
@@ -207,7 +208,10 @@ def run(n_pairs: int, seed: int, settings=SETTINGS) -> pd.DataFrame:
             noise = np.random.default_rng([seed, p, SETTINGS.index(setting)])
             arms = [arm_input(a, ipd, setting, noise) for a, ipd in pair.items()]
             for method in METHODS:
+                t_rec = time.perf_counter()
                 rec = reconstruct(arms, method=method)
+                # seconds per 300 patients, shared by the pair's arms by their size
+                sec300 = (time.perf_counter() - t_rec) * 300.0 / max(sum(len(x) for x in pair.values()), 1)
                 d_hr = abs(log_hr(rec.ipd) - true_hr)
                 for a, ipd in pair.items():
                     diag = rec.diagnostics[a]
@@ -224,7 +228,8 @@ def run(n_pairs: int, seed: int, settings=SETTINGS) -> pd.DataFrame:
                     rows.append(dict(pair=p, setting=setting, method=method, arm=a, n=len(ipd), floor=floor,
                                      iae=iae, trace_iae=trace_iae, max_dev=max_dev, off_edge=off_edge,
                                      ev_err=abs(diag.events - int(ipd["event"].sum())),
-                                     d_loghr=d_hr, med_err=med_err, risk_ok=diag.risk_matched))
+                                     d_loghr=d_hr, med_err=med_err, risk_ok=diag.risk_matched,
+                                     sec300=sec300))
     return pd.DataFrame(rows)
 
 
@@ -248,6 +253,7 @@ def summarise(res: pd.DataFrame) -> pd.DataFrame:
             "|dlogHR| med": q(pairs.d_loghr, 0.5), "|dlogHR| p90": q(pairs.d_loghr, 0.9),
             "med err med": q(g.med_err, 0.5), "med err p90": q(g.med_err, 0.9),
             "risk ok %": 100 * g.risk_ok.mean(),
+            "s/300 pts": q(pairs.sec300, 0.5),
         })
     return pd.DataFrame(out)
 

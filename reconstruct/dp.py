@@ -53,6 +53,9 @@ class PathDP:
     def __init__(self, plan: Plan, sigma: float, spread_weight: float, mark_weight: np.ndarray | None = None):
         self.p = plan
         self.inv_var = 1.0 / sigma**2
+        #: per node, the weight of its drop's height cost relative to ``inv_var`` (1: all drops
+        #: equally sure; see :func:`reconstruct.exact.height_weights`)
+        self.h_weight = np.ones(plan.kind.size)
         # level the KM is taken to have just before each drop: the digitized one at first, the
         # reconstructed one in refinement passes (Guyot's "KM at the last event", so that
         # rounding errors do not accumulate along the curve)
@@ -116,7 +119,7 @@ class PathDP:
         b = self.base[k]
         a = self.p.after[k]
         frac = np.divide(d, n, out=np.zeros(np.broadcast(d, n).shape), where=n > 0)
-        return ((b * frac - (b - a)) ** 2) * self.inv_var + mu * d
+        return ((b * frac - (b - a)) ** 2) * (self.inv_var * self.h_weight[k]) + mu * d
 
     def run(self, start_lo: int, start_hi: int, mu: float):
         """Minimum cost and traceback: the fast banded pass, or the robust one if the band
@@ -212,7 +215,8 @@ class PathDP:
             didx = npre - pre_lo[:, None]
             ok = (didx >= 0) & (didx <= (pre_hi - pre_lo)[:, None])
             frac = np.divide(ds, npre, out=np.zeros(ds.shape), where=npre > 0)
-            H = ((b[:, None] * frac - (b - a)[:, None]) ** 2) * self.inv_var + mu * ds
+            hw = self.h_weight[drops][did][:, None]
+            H = ((b[:, None] * frac - (b - a)[:, None]) ** 2) * (self.inv_var * hw) + mu * ds
             H = np.where(ok, H, INF)
             didx = np.where(ok, didx, 0)
             for i, g in enumerate(drops):

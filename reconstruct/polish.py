@@ -428,13 +428,20 @@ BAND_MAX_NODES = 1000
 
 
 def _merge(keys: np.ndarray, cost: np.ndarray, cap: int) -> np.ndarray:
-    """Indices of the cheapest candidate per key, at most ``cap`` of them (cheapest first)."""
-    order = np.argsort(cost)
-    by_key = np.argsort(keys[order], kind="stable")  # cheapest first within each key
-    k = keys[order][by_key]
-    first = np.ones(k.size, bool)
-    first[1:] = k[1:] != k[:-1]
-    idx = order[by_key[first]]
+    """Indices of the cheapest candidate per key, at most ``cap`` of them (the cheapest).
+
+    One sort by key and a per-group minimum (the band solve's hot spot: two full sorts, by cost
+    and then by key, took a third of a traced arm's time)."""
+    order = np.argsort(keys)
+    k = keys[order]
+    start = np.ones(k.size, bool)
+    start[1:] = k[1:] != k[:-1]
+    cs = cost[order]
+    grp = np.cumsum(start) - 1
+    hit = np.flatnonzero(cs == np.minimum.reduceat(cs, np.flatnonzero(start))[grp])
+    first = np.ones(hit.size, bool)  # the first of a group's equally cheap candidates
+    first[1:] = grp[hit[1:]] != grp[hit[:-1]]
+    idx = order[hit[first]]
     if idx.size > cap:
         idx = idx[np.argpartition(cost[idx], cap)[:cap]]
     return idx
@@ -461,6 +468,12 @@ def band_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_var:
     n_cur = _n_pre(d, c, n_start)                # before node g (after segment g's censorings)
     m_cur = np.append(n_cur - d, 0)              # entering segment g + 1
     floor_c = np.zeros(K + 1, np.int64) if min_c is None else np.minimum(np.asarray(min_c, np.int64), c)
+    # patients that must still be at risk entering segment g: the censorings segments g .. K
+    # must keep (clear marks); states below it cannot finish, and the state cap must not fill
+    # with them (the solve then found no path at all where marks are late)
+    need = np.cumsum(floor_c[::-1])[::-1]
+    J_old = level_cost(plan, d, c, n_start, w, inv_var, pen)
+    bound = J_old - MIN_GAIN
     delta = BAND_BIN_SD / np.sqrt(inv_var)
     # states entering segment g: number at risk m, level S, cost; back pointers per half step
     m = np.array([n_start], np.int64)
@@ -477,11 +490,18 @@ def band_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_var:
         P = np.repeat(np.arange(m.size), targets.size)
         n_new = np.tile(targets, m.size)
         cc = m[P] - n_new
-        ok = (n_new >= 0) & (cc >= floor_c[g])
+        ok = (n_new >= need[g + 1]) & (cc >= floor_c[g])
         P, n_new, cc = P[ok], n_new[ok], cc[ok]
         if P.size == 0:
             return None
         cst = cost[P] + pen(np.full(cc.size, g), cc)
+        # every cost term is >= 0: a prefix already as costly as the current solution cannot
+        # lead to a better one (exact pruning; most states once the solution is near optimal)
+        ok = cst < bound
+        if not ok.all():
+            P, n_new, cc, cst = P[ok], n_new[ok], cc[ok], cst[ok]
+            if P.size == 0:
+                return None
         Sn = S[P]
         keep = _merge(n_new * 4_000_003 + np.round(Sn / delta).astype(np.int64), cst, BAND_STATES)
         P, n_new, cc, cst, Sn = P[keep], n_new[keep], cc[keep], cst[keep], Sn[keep]
@@ -493,7 +513,7 @@ def band_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_var:
             Q = np.arange(P.size)
             dd = n_new.copy() if d[g] >= n_cur[g] else np.minimum(np.full(P.size, d[g]), n_new)
         else:
-            nxt = m_cur[g + 1] + offs
+            nxt = m_cur[g] + offs  # after node g (entering segment g + 1)
             Q = np.repeat(np.arange(P.size), nxt.size)
             dd = n_new[Q] - np.tile(nxt, P.size)
             ok = (dd >= 0) & (dd <= n_new[Q]) & ((dd < n_new[Q]) | (n_new[Q] == 0))
@@ -507,6 +527,11 @@ def band_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_var:
         if plan.kind[g] == 0 and w[g] > 0:
             c2 = c2 + w[g] * inv_var * (S2 - plan.after[g]) ** 2
         m2 = nq - dd
+        ok = (m2 >= need[g + 1]) & (c2 < bound)
+        if not ok.all():
+            Q, dd, nq, S2, c2, m2 = Q[ok], dd[ok], nq[ok], S2[ok], c2[ok], m2[ok]
+            if Q.size == 0:
+                return None
         keep = _merge(m2 * 4_000_003 + np.round(S2 / delta).astype(np.int64), c2, BAND_STATES)
         Q, dd, m2, S2, c2 = Q[keep], dd[keep], m2[keep], S2[keep], c2[keep]
         backs.append((P[Q], cc[Q], dd))
@@ -537,7 +562,6 @@ def band_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_var:
         d_new[g] = dd_[i]
         c_new[g] = cc_[i]
         i = int(P_[i])
-    J_old = level_cost(plan, d, c, n_start, w, inv_var, pen)
     J_new = level_cost(plan, d_new, c_new, n_start, w, inv_var, pen)
     if not J_new < J_old - MIN_GAIN:
         return None

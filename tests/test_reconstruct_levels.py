@@ -120,9 +120,11 @@ def test_an_event_drawn_over_two_pixel_columns_is_timed_at_its_centre(monkeypatc
     np.testing.assert_array_equal(n, nt)
     np.testing.assert_array_equal(d, dtrue)
     np.testing.assert_allclose(t, tt, atol=0.01)
-    # timed at the traced corners instead, the event is half a pixel off
+    # timed at the traced corners instead, the event is half a pixel off (with equal height
+    # weights: the weighted solve also finds time 5 by moving the part-drop to the risk time)
     with monkeypatch.context() as m:
         m.setattr(exact, "EVENT_WINDOW_SD", 0.0)
+        m.setattr(exact, "HEIGHT_BY_PLATEAUS", False)
         old = reconstruct([arm]).ipd
     t0, n0, _ = _at_risk_at_events(old["time"], old["event"])
     np.testing.assert_array_equal(n0, nt)
@@ -157,3 +159,75 @@ def test_event_times_never_cross_a_censoring_or_a_risk_time():
         np.testing.assert_array_equal(d_new, d_old)
         got = number_at_risk(rec.ipd["time"], rt)
         np.testing.assert_array_equal(got, number_at_risk(ipd["time"], rt))
+
+
+def test_the_band_solve_centres_each_drop_on_its_own_number_at_risk():
+    """The band around the number at risk after a drop is the current count after THAT drop
+    (it was the count after the next node: off by the next node's events and censorings, so
+    before a drop of several tied events the current and the true paths both lay outside it). One event
+    before such a drop read as a censoring comes back, as do clear marks in the last segment."""
+    n = 300
+    plan, dt, ct = _exact_plan(2, n)
+    drops = plan.kind == 0
+    # node h: a drop whose events and the censorings before it change the count by more than
+    # the band's half-width, after a drop g with an event
+    big = [h for h in range(1, plan.kind.size)
+           if drops[h] and drops[h - 1] and dt[h] + ct[h] > po.BAND_HALF and dt[h - 1] >= 1]
+    assert big
+    g = big[0] - 1
+    d, c = dt.copy(), ct.copy()
+    d[g] -= 1
+    c[g] += 1
+    dp = PathDP(plan, 0.002, 1.0)
+    w = po.level_weights(plan)
+    min_c = np.zeros(c.size, np.int64)
+    min_c[-1] = ct[-1]  # the last segment's censorings are clear marks
+    band = po.band_levels(plan, d, c, n, dp.inv_var, dp.pen, keep_events=False, min_c=min_c)
+    assert band is not None
+    # the events come back; the censorings (where the exact levels cannot tell) at most as
+    # costly as the true ones, every published number at risk and the marks kept
+    np.testing.assert_array_equal(band[0], dt)
+    def cost(dd, cc):
+        return po.level_cost(plan, dd, cc, n, w, dp.inv_var, dp.pen)
+
+    assert cost(*band) <= cost(dt, ct) + 1e-9
+    risk = plan.kind == 1
+    np.testing.assert_array_equal(at_risk_path(plan, *band, n)[risk], plan.target[risk])
+    assert band[1][-1] >= ct[-1]
+
+
+def test_a_wide_band_moves_many_censorings_together():
+    """Eight censorings read early in a risk interval instead of late (every published number
+    at risk still met): the numbers at risk between are off by up to eight, beyond the narrow
+    band (BAND_HALF); the wide band solve (exact.WIDE_BAND) brings the true events and levels
+    back."""
+    n = 300
+    plan, dt, ct = _exact_plan(0, n)
+    risk = np.flatnonzero(plan.kind == 1)
+    # the risk interval with the most censorings; its latest ones move to its first segment
+    spans = [(risk[i], risk[i + 1]) for i in range(risk.size - 1)]
+    lo, hi = max(spans, key=lambda s: ct[s[0] + 1:s[1] + 1].sum())
+    late = [g for g in range(hi, lo + 1, -1) if ct[g] >= 1]
+    assert late
+    d, c = dt.copy(), ct.copy()
+    moved = 0
+    for g in late:
+        take = min(int(c[g]), 8 - moved)
+        c[g] -= take
+        moved += take
+        if moved == 8:
+            break
+    assert moved == 8
+    c[lo + 1] += moved
+    dp = PathDP(plan, 0.002, 1.0)
+    w = po.level_weights(plan)
+
+    def cost(dd, cc):
+        return po.level_cost(plan, dd, cc, n, w, dp.inv_var, dp.pen)
+
+    narrow = po.band_levels(plan, d, c, n, dp.inv_var, dp.pen, keep_events=False)
+    wide = po.band_levels(plan, d, c, n, dp.inv_var, dp.pen, keep_events=False, half=exact.WIDE_BAND)
+    assert wide is not None
+    assert cost(*wide) <= cost(dt, ct) + 1e-9
+    np.testing.assert_array_equal(wide[0], dt)
+    assert narrow is None or cost(*narrow) > cost(*wide) + 1.0

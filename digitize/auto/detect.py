@@ -25,8 +25,8 @@ from digitize.auto.legend import (NamedColour, abbreviates, blend_distance, clea
                                   merge_phrases, refine_colour, similar, split_at_swatches,
                                   swatch_colour)
 from digitize.auto.risktable import CellPixels, TableRead, cell_number, read_table
-from digitize.auto.text import (Token, attach_units, find_tokens, ink_colour, is_wordy, merge_boxes, parse_number,
-                                rows_of)
+from digitize.auto.text import (Token, attach_units, find_tokens, ink_colour, is_wordy, keep_colour, merge_boxes,
+                                parse_number, rows_of, split_by_colour)
 from digitize.auto.ticklabels import AxisFit, fit_axis, label_positions, lost_point_readings
 from digitize.calibrate import Calibration
 from digitize.extract import ArmSpec
@@ -677,6 +677,10 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
               if (0.45 * th <= t.h <= 2.5 * th and (
                   t.w <= 0.5 * W or (t.bbox[1] > frame.plot_area[3] and t.n_parts >= 8 and t.h <= 1.5 * th)))
               or (0.8 * th <= t.w <= 1.8 * th and t.h <= 6 * th)]
+    # rows of a squeezed risk table printed in the arms' colours overlap: one token per colour
+    bg_rgb = np.asarray(_background(img), float)
+    tokens = [p for t in tokens for p in (split_by_colour(img, ink, t, th, bg_rgb)
+                                          if t.bbox[1] > pa[3] else [t])]
     below, yl, other = _text_regions(tokens, frame, ylen, th, W)
     yl = _stack_rotated(yl, th)
     # legend keys inside a phrase split it into entries (a survminer legend on one row)
@@ -690,13 +694,15 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     def crop(tok: Token) -> np.ndarray:
         x0, y0, x1, y1 = tok.bbox
         c = img[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
+        if "ink_rgb" in tok.extra:  # one colour's row of two overlapping ones
+            c = keep_colour(c, tok.extra["ink_rgb"], bg_rgb)
         # a y tick label written along the axis (base R's default las = 0: read bottom to top)
         # is a tall narrow token: turned a quarter clockwise it reads left to right
         return np.ascontiguousarray(np.rot90(c, k=-1)) if id(tok) in upright else c
 
     for t, (txt, sc) in zip(todo, ocr.read_crops([crop(t) for t in todo])):
         t.text, t.score = txt, sc
-        t.rgb = ink_colour(img, ink, t.bbox)
+        t.rgb = tuple(t.extra["ink_rgb"]) if "ink_rgb" in t.extra else ink_colour(img, ink, t.bbox)
     for t in todo:  # nothing (or a non-Latin glyph) read: try other scales; rare, so cheap
         if not t.text or not t.text.isascii() or t.score < 0.5:
             for h in (28, 48, 22):

@@ -236,3 +236,29 @@ def test_theme_bw_at_72_dpi_with_overlapping_coloured_rows(tmp_path):
         ok += sum(a == b for r, t in zip(rows, truth) for a, b in zip(r, t))
         total += sum(len(t) for t in truth)
     assert ok >= 0.85 * total, (ok, total)
+
+
+# ---------------------------------------------------------------- one black ink, two styles
+@needs_ocr
+@needs_r
+def test_black_arms_whose_keys_read_grey_share_the_found_ink(tmp_path):
+    """Two black arms, solid and dashed (base R, and survminer theme_grey with a bottom
+    legend): the dashed key reads dark grey (#202020-#444444: anti-aliasing), which is the
+    black curve's ink, not a colour missing from the plot. No review says an arm 'took its
+    colour from the legend'; the honest one stays (two arms in one colour: check the traces),
+    and each name gets its own line style."""
+    from simulate.rfigures import RSpec
+
+    specs = [RSpec(engine="base", names=["Surgery alone", "Surgery + chemo"], colours=["#000000", "#000000"],
+                   linetypes=[1, 2], legend="right", base_axis="las1", lwd=1.5, width=847, height=566, res=96),
+             RSpec(engine="survminer", names=["Placebo", "Drug"], colours=["#000000", "#000000"], linetypes=[1, 2],
+                   legend="bottom", risk_table=False, censor="none", percent=True, theme="grey", lwd=0.5,
+                   width=652, height=438, res=96)]
+    for fig in _r_figures(tmp_path, specs, 5):
+        det = detect_figure(fig.load_image())
+        spec = fig.truth.spec
+        assert [a.name for a in det.arms] == spec.names
+        assert [a.style for a in det.arms] == ["solid", "dashed"]
+        reasons = [r["reason"] for r in det.review]
+        assert not [r for r in reasons if "took its colour" in r], reasons
+        assert any("same colour" in r for r in reasons)

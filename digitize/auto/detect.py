@@ -292,6 +292,15 @@ def _one_ink_for_styled_keys(det: FigureDetection, legend, warnings: list[str]) 
     if len({keys[a.name]["dashes"] for a in group if a.name in keys}) < 2:
         return False
     darkest = min((a.rgb for a in group), key=lambda c: float(rgb_lab(c)[0]))
+    # a key whose grey is the darkest ink diluted takes that ink, which is a curve colour when an
+    # arm of the group has it without having taken it from a print: no colour is missing
+    took = {a.name for a in group if any(r["reason"] == _took_colour(a.name, src) for r in det.review
+                                         for src in ("legend", "risk_table"))}
+    if any(tuple(a.rgb) == tuple(darkest) and a.name not in took for a in group):
+        for n in took:
+            gone = {_took_colour(n, src) for src in ("legend", "risk_table")}
+            det.review[:] = [r for r in det.review if r["reason"] not in gone]
+            det.warnings[:] = [w for w in det.warnings if w not in gone]
     if all(tuple(a.rgb) == tuple(darkest) for a in group):
         return False
     names = {a.name for a in group}
@@ -1130,6 +1139,24 @@ def _chromatic(rgb) -> bool:
     return rgb is not None and not is_neutral(rgb, 12.0)
 
 
+def _took_colour(name: str, source: str) -> str:
+    """The review item for an arm whose colour is its legend key's (or table label's) only."""
+    return (f"arms: '{name}' took its colour from the {source.replace('_', ' ')} (no curve of that "
+            "colour was found); check its colour")
+
+
+def _same_neutral_ink(rgb, colours, used: set) -> int | None:
+    """Index of a curve colour already taken by another name that a black or grey print is the
+    same ink as (Delta E <= 15, both neutral: a black key swatch reads #202020 at 72 dpi): two
+    arms drawn in one ink, not a colour missing from the plot. None when there is none."""
+    from digitize.inkmask import is_neutral  # noqa: PLC0415
+
+    if not is_neutral(rgb, 12.0):
+        return None
+    near = [i for i in used if i < len(colours) and is_neutral(colours[i], 12.0) and delta_e(colours[i], rgb) <= 15.0]
+    return min(near, key=lambda i: delta_e(colours[i], rgb)) if near else None
+
+
 def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: TableRead | None,
                warnings: list[str], image: np.ndarray, exclude: np.ndarray,
                curve_labels: list[NamedColour] = ()) -> None:
@@ -1270,6 +1297,13 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
                 used.add(pos)
                 arms.append(ArmSpec(e.name, tuple(colours[pos])))
                 warnings.append(f"arms: '{e.name}' was matched to the curve it is written beside")
+            elif e.rgb is not None and (ink := _same_neutral_ink(e.rgb, colours, used)) is not None:
+                # a black key matching a black curve another name took: the two arms share the
+                # ink (told apart by line style or marks, and flagged below as drawn in one
+                # colour) - a curve of that colour was found
+                arms.append(ArmSpec(e.name, tuple(colours[ink])))
+                warnings.append(f"arms: '{e.name}' is drawn in the same ink as another arm (its "
+                                f"{source.replace('_', ' ')} colour)")
             elif e.rgb is not None:
                 n_guess += 1 if colours else 0
                 # a label's text colour is solid; a thin swatch is snapped to the plot's ink
@@ -1277,8 +1311,7 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
                     refine_colour(image, det.plot_area, e.rgb, exclude)
                 arms.append(ArmSpec(e.name, rgb))
                 if colours:
-                    det.flag("arms", f"arms: '{e.name}' took its colour from the {source.replace('_', ' ')} "
-                             "(no curve of that colour was found); check its colour")
+                    det.flag("arms", _took_colour(e.name, source))
             else:
                 free = [i for i in range(len(colours)) if i not in used]
                 # the text written beside a curve names it

@@ -111,8 +111,8 @@ def test_rows_in_two_colours_that_overlap_are_cut_by_colour():
         parts = split_by_colour(img, ink, t, th, bg)
         assert len(parts) == 2 and parts[0].cy < parts[1].cy
         assert parts[0].extra["ink_rgb"][0] > 200 and parts[1].extra["ink_rgb"][0] < 100
-        crops = [keep_colour(img[p.bbox[1] - 1:p.bbox[3] + 1, p.bbox[0] - 1:p.bbox[2] + 1], p.extra["ink_rgb"], bg)
-                 for p in parts]
+        crops = [keep_colour(img[p.bbox[1] - 1:p.bbox[3] + 1, p.bbox[0] - 1:p.bbox[2] + 1], p.extra["ink_rgb"], bg,
+                             p.extra["other_rgb"]) for p in parts]
         got += [txt for txt, _ in ocr.read_crops(crops)]
     assert got == ["251", "229", "189", "184"]
 
@@ -189,11 +189,13 @@ def _calibration_error_px(fig, det) -> float:
     return float(np.abs(np.array(det.calibration.to_pixel(t, s)) - np.array(truth.to_pixel(t, s))).max())
 
 
-def _raw_rows(det) -> list[list]:
-    """The risk table's rows as read (before pairing with arms): [[count or None, ...], ...]."""
+def _raw_rows(det, times) -> list[list]:
+    """The risk table's rows as read (before pairing with arms), at the printed ``times``:
+    [[count or None, ...], ...] (None: no cell read at that time)."""
     cells = det.details.get("risk_cells") or []
     n = len({c["time"] for c in cells})
-    return [[c["value"] for c in cells[k:k + n]] for k in range(0, len(cells), max(n, 1))]
+    rows = [{round(c["time"], 6): c["value"] for c in cells[k:k + n]} for k in range(0, len(cells), max(n, 1))]
+    return [[r.get(round(float(t), 6)) for t in times] for r in rows]
 
 
 @needs_ocr
@@ -210,7 +212,8 @@ def test_survminer_table_at_96_dpi_whose_rows_touch(tmp_path):
     for fig in _r_figures(tmp_path, [spec, spec], 0):
         det = detect_figure(fig.load_image())
         assert _calibration_error_px(fig, det) <= 1.0
-        assert _raw_rows(det) == [list(v) for v in fig.truth.risk_table.n_risk.values()]
+        rt = fig.truth.risk_table
+        assert _raw_rows(det, rt.times) == [list(v) for v in rt.n_risk.values()]
 
 
 @needs_ocr
@@ -218,8 +221,8 @@ def test_survminer_table_at_96_dpi_whose_rows_touch(tmp_path):
 def test_theme_bw_at_72_dpi_with_overlapping_coloured_rows(tmp_path):
     """survminer theme_bw at 72 dpi (506 x 324 px): the panel's grey border falls between
     pixel columns and the two coloured table rows overlap. The axes calibrate within a
-    pixel; the table has one row per arm, in the arms' order, most cells right (a digit
-    clipped by the table's panel can still be misread)."""
+    pixel; the table has one row per arm, in the arms' order, nearly every cell right (a
+    digit clipped by the table's panel can still be misread)."""
     from simulate.rfigures import RSpec
 
     names = ["Surgery alone", "Surgery + chemo"]
@@ -230,12 +233,12 @@ def test_theme_bw_at_72_dpi_with_overlapping_coloured_rows(tmp_path):
     for fig in _r_figures(tmp_path, [spec, spec, spec], 3):
         det = detect_figure(fig.load_image())
         assert det.calibration is not None and _calibration_error_px(fig, det) <= 1.0
-        rows = _raw_rows(det)
+        rows = _raw_rows(det, fig.truth.risk_table.times)
         truth = list(fig.truth.risk_table.n_risk.values())
         assert len(rows) == len(truth)
         ok += sum(a == b for r, t in zip(rows, truth) for a, b in zip(r, t))
         total += sum(len(t) for t in truth)
-    assert ok >= 0.85 * total, (ok, total)
+    assert ok >= 0.9 * total, (ok, total)
 
 
 # ---------------------------------------------------------------- one black ink, two styles

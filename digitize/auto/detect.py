@@ -704,7 +704,7 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
         x0, y0, x1, y1 = tok.bbox
         c = img[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
         if "ink_rgb" in tok.extra:  # one colour's row of two overlapping ones
-            c = keep_colour(c, tok.extra["ink_rgb"], bg_rgb)
+            c = keep_colour(c, tok.extra["ink_rgb"], bg_rgb, tok.extra.get("other_rgb"))
         # a y tick label written along the axis (base R's default las = 0: read bottom to top)
         # is a tall narrow token: turned a quarter clockwise it reads left to right
         return np.ascontiguousarray(np.rot90(c, k=-1)) if id(tok) in upright else c

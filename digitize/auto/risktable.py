@@ -404,6 +404,36 @@ def _as_time_row(nums: list[Token], vals: np.ndarray, value_at, tick_values, tic
     return out
 
 
+def _missed_time_labels(centres: np.ndarray, times: np.ndarray, cells: list[Token], value_at,
+                        tick_values, tick_pos, tol_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """Columns whose label the time row lost (joined to a count above it through a tick mark,
+    say): counts that lie in no column of the time row but under an x-axis tick (within
+    ``tol_px``), or at a time the calibration puts on the time row's step (within 12 % of a
+    step), make that time a column."""
+    tick_values, tick_pos = np.asarray(tick_values, float), np.asarray(tick_pos, float)
+    c, t = list(map(float, centres)), list(map(float, times))
+    ok = np.isfinite(times)
+    step = float(np.min(np.diff(np.sort(times[ok])))) if ok.sum() >= 2 else 0.0
+    for tok in cells:
+        if np.min(np.abs(np.asarray(c) - tok.cx)) <= max(tol_px, 0.6 * tok.w + 2):
+            continue
+        v = None
+        if tick_pos.size:
+            j = int(np.argmin(np.abs(tick_pos - tok.cx)))
+            if abs(tick_pos[j] - tok.cx) <= tol_px:
+                v, x = float(tick_values[j]), float(tick_pos[j])
+        if v is None and step > 0:
+            tt = float(value_at(tok.cx))
+            g = round(tt / step) * step
+            if abs(g - tt) <= 0.12 * step and g >= 0:
+                v, x = g, tok.cx
+        if v is not None and not any(abs(v - u) <= 1e-6 * max(1.0, abs(v)) for u in t):
+            c.append(x)
+            t.append(v)
+    o = np.argsort(t)
+    return np.asarray(c, float)[o], np.asarray(t, float)[o]
+
+
 def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_pos: np.ndarray,
                th: float, y_axis_x: float | None, reread=None,
                pixels: CellPixels | None = None) -> TableRead | None:
@@ -485,6 +515,8 @@ def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_
     if time_row is not None:
         centres = np.array([t.cx for t in time_row])
         times = np.array([cell_number(t.text) for t in time_row], float)
+        centres, times = _missed_time_labels(centres, times, [t for _, nums, _ in count_rows for t in nums
+                                                             if not wide(t)], value_at, tick_values, tick_pos, tol_px)
     else:
         xs = np.sort(np.concatenate([[t.cx for t in nums if not wide(t)] for _, nums, _ in count_rows]))
         groups = np.split(xs, np.nonzero(np.diff(xs) > tol_px)[0] + 1) if xs.size else []

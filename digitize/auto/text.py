@@ -195,7 +195,8 @@ def _split_touching_rows(m: np.ndarray, lab: np.ndarray, stats: np.ndarray, th: 
         if b <= a:
             continue
         k = a + int(np.argmin(rows[a:b]))
-        if rows[k] > max(1.0, 0.5 * float(np.median(rows))):
+        typical = float(np.median(rows))
+        if rows[k] > max(1.0, 0.5 * typical) or rows[k] >= typical:  # (a 1-px stroke never narrows)
             continue
         if out is None:
             out = m.copy()
@@ -345,8 +346,8 @@ def split_by_colour(image: np.ndarray, ink: np.ndarray, tok: Token, th: float,
     clusters of distinct colour (Lab Delta E >= 25, each >= 15 % of them) whose vertical
     centres lie at least 0.35 text heights apart (two colours side by side on one line - a
     coloured swatch and its label - are left alone). Each piece is the box of its colour's
-    ink, with ``extra["ink_rgb"]`` set: crops for OCR keep only that colour
-    (:func:`keep_colour`). Returns [tok] when the token is not such a pair."""
+    ink, with ``extra["ink_rgb"]`` (and the other's, ``"other_rgb"``) set: crops for OCR paint
+    the other colour out (:func:`keep_colour`). Returns [tok] when the token is not such a pair."""
     from digitize.inkmask import chroma, rgb_to_lab  # noqa: PLC0415
 
     x0, y0, x1, y1 = tok.bbox
@@ -396,16 +397,21 @@ def split_by_colour(image: np.ndarray, ink: np.ndarray, tok: Token, th: float,
         if r_ok.size == 0 or c_ok.size == 0:
             return [tok]
         rgb = tuple(int(v) for v in cols[k])
+        other = tuple(int(v) for v in cols[1 - k])
         out.append(Token((x0 + int(c_ok[0]), y0 + int(r_ok[0]), x0 + int(c_ok[-1]) + 1, y0 + int(r_ok[-1]) + 1),
-                         tok.n_parts, "", 0.0, rgb, {**tok.extra, "ink_rgb": rgb}))
+                         tok.n_parts, "", 0.0, rgb, {**tok.extra, "ink_rgb": rgb, "other_rgb": other}))
     return sorted(out, key=lambda t: t.cy)
 
 
-def keep_colour(crop: np.ndarray, rgb, bg, tol: float = 60.0) -> np.ndarray:
-    """The crop with every pixel off the paper -> ``rgb`` blend line (farther than ``tol`` RGB
-    units: another row's ink of another colour) painted the paper's colour."""
+def keep_colour(crop: np.ndarray, rgb, bg, other=None, tol: float = 60.0) -> np.ndarray:
+    """The crop with the ink of another row painted the paper's colour: pixels nearer the
+    paper -> ``other`` blend line than the paper -> ``rgb`` one (without ``other``: pixels
+    farther than ``tol`` RGB units from the ``rgb`` line). Grey rules and the glyphs' own
+    edges blended with them stay (painting them out cuts strokes: '7' read '(')."""
     c = np.array(crop[..., :3], copy=True)
     flat = c.reshape(-1, 3).astype(float)
-    far = _segment_distance(flat, np.asarray(bg, float), np.asarray(rgb, float)) > tol
+    bg = np.asarray(bg, float)
+    d = _segment_distance(flat, bg, np.asarray(rgb, float))
+    far = d > tol if other is None else _segment_distance(flat, bg, np.asarray(other, float)) < d
     c.reshape(-1, 3)[far] = np.asarray(bg, np.uint8)
     return c

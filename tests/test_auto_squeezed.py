@@ -265,3 +265,29 @@ def test_black_arms_whose_keys_read_grey_share_the_found_ink(tmp_path):
         reasons = [r["reason"] for r in det.review]
         assert not [r for r in reasons if "took its colour" in r], reasons
         assert any("same colour" in r for r in reasons)
+
+
+def test_a_cell_missing_between_two_read_ones_is_flagged():
+    """A number the reading lost inside a row (its neighbours either side read) is never a
+    silent blank: the row is flagged at that time, and the table's confidence drops."""
+    counts = ["314", "189", "112", "70", "20", "0"]
+    rows = [[_tok("Arm A", 20, 60, 400)] + [_tok(s, p - 8, p + 8, 400) for s, p in zip(counts, TICKS_P)],
+            [_tok("Arm B", 20, 60, 420)] + [_tok(s, p - 8, p + 8, 420) for k, (s, p) in
+                                            enumerate(zip(["385", "190", "99", "53", "9", "0"], TICKS_P)) if k != 2]]
+    table = read_table(rows, _value_at, TICKS_V, TICKS_P, 10.0, 80.0)
+    assert np.isnan(table.rows[1].counts[2])
+    assert [w for w in table.warnings if "'Arm B' at time 24" in w and "no number" in w]
+    assert table.confidence < 0.8
+
+
+def test_a_table_axis_stroke_two_rows_tall_is_no_one_letter_row_label():
+    """survminer without row names: each row is labelled by a coloured bar; the table's own
+    y axis beside them, cut into a stroke two text heights tall, is read 'l'. It names no
+    row (a one-letter name, R's strata 'A', is as tall as the text)."""
+    counts = [["118", "50", "0"], ["252", "64", "0"]]
+    p3 = TICKS_P[[0, 2, 4]]
+    v3 = TICKS_V[[0, 2, 4]]
+    rows = [[_tok("_", 40, 60, 400, 4), _tok("l", 74, 78, 405, 20)] + [_tok(s, p - 8, p + 8, 400) for s, p in zip(counts[0], p3)],
+            [_tok("_", 40, 60, 410, 4)] + [_tok(s, p - 8, p + 8, 410) for s, p in zip(counts[1], p3)]]
+    table = read_table(rows, _value_at, v3, p3, 10.0, 80.0)
+    assert [r.label for r in table.rows] == [None, None]

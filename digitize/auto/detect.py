@@ -1300,8 +1300,14 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
             elif e.rgb is not None and (ink := _same_neutral_ink(e.rgb, colours, used)) is not None:
                 # a black key matching a black curve another name took: the two arms share the
                 # ink (told apart by line style or marks, and flagged below as drawn in one
-                # colour) - a curve of that colour was found
-                arms.append(ArmSpec(e.name, tuple(colours[ink])))
+                # colour) - a curve of that colour was found. Of the key snapped to the plot's
+                # ink and the curve colour, the one farther from the paper is less diluted.
+                c = tuple(colours[ink])
+                if e.source != "risk_table":
+                    r = refine_colour(image, det.plot_area, e.rgb, exclude)
+                    if delta_e(r, bg) > delta_e(c, bg) + 5:
+                        c = tuple(int(v) for v in r)
+                arms.append(ArmSpec(e.name, c))
                 warnings.append(f"arms: '{e.name}' is drawn in the same ink as another arm (its "
                                 f"{source.replace('_', ' ')} colour)")
             elif e.rgb is not None:

@@ -89,11 +89,12 @@ def _is_name_glyph(t: Token, th: float) -> bool:
     """A row label token that can name an arm: a word, or one letter as tall as the text and
     not wider than tall ('A', 'B': R's default strata names). A coloured bar standing for the
     arm (survminer without y text) is a horizontal stroke, wider than tall and thinner than
-    the text, whatever OCR reads it as."""
+    the text, whatever OCR reads it as; a stroke taller than the text (the table's own axis
+    beside two overlapping rows, read 'l') is no letter either."""
     if _has_word(t.text):
         return True
     return (re.fullmatch(r"[A-Za-z]", (t.text or "").strip()) is not None
-            and t.h >= 0.6 * th and t.w <= 1.3 * t.h)
+            and 0.6 * th <= t.h <= 1.4 * th and t.w <= 1.3 * t.h)
 
 
 def _join_censored(row: list[Token], th: float) -> list[Token]:
@@ -632,6 +633,14 @@ def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_
         if np.isnan(counts[0]):
             n_flag += 1
             warnings.append(f"risk table: row '{name}' has no number at the first time {times[0]:g} (N)")
+        # a number lost inside the row (read cells on both sides: tables print every cell) is
+        # never a silent blank
+        read = np.array([c is not None for c in cells])
+        for j in range(1, times.size - 1):
+            if not read[j] and read[:j].any() and read[j + 1:].any():
+                n_flag += 1
+                warnings.append(f"risk table: row '{name}' at time {times[j]:g}: no number read between "
+                                "its neighbours; type the printed number")
         out_rows.append(TableRow(label, rgb, counts, cells, float(np.mean([t.cy for t in nums])),
                                  censored if np.isfinite(censored).any() else None))
     scores = [t.score for r in out_rows for t in r.cells if t is not None]

@@ -30,9 +30,11 @@ def _bw_panel() -> np.ndarray:
     img[10, 49:301] = 146
     img[150, 49:301] = 146
     img[10:151, 300] = 149
-    for y in (20, 50, 80, 110, 140):          # y ticks, outside left
-        img[y, 45:49] = 34
+    for y in (20, 50, 80, 110, 140):          # y ticks, outside left, darkening the border
+        img[y, 45:49] = 34                    # where they meet it (as R draws them)
         img[y + 1, 45:49] = 204
+        img[y, 49:51] = np.array([77, 200])[:, None]
+        img[y + 1, 49:51] = np.array([162, 210])[:, None]
     for x in range(70, 300, 40):              # x ticks, outside below
         img[151:154, x] = 31
         img[151:154, x - 1] = 206
@@ -56,13 +58,16 @@ def test_grey_border_split_across_two_pixel_columns_is_the_y_axis():
 
 
 def test_paper_beside_a_crisp_line_stays_paper():
-    """Only partly inked pixels make up a split line: the paper beside a crisp dark line is
-    not dark (the line is not widened into its neighbours)."""
+    """Only a pair of partly inked pixels with paper either side makes up a split line: the
+    paper beside a crisp dark line is not dark (the line is not widened), nor is a filled
+    mid-grey area (confidence bands of two colours overlapping: no line at its edges)."""
     img = np.full((100, 100, 3), 255, np.uint8)
     img[:, 40] = 30
     img[:, 41] = 250                      # a faint rim: below 0.1 dark
+    img[60:90, 60:95] = (196, 172, 168)   # two bands overlapping
     _, dark, _ = ink_masks(img)
     assert dark[:, 40].all() and not dark[:, 39].any() and not dark[:, 41].any()
+    assert not dark[:, 55:].any()
 
 
 # ---------------------------------------------------------------- touching rows

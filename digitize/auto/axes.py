@@ -62,16 +62,18 @@ def ink_masks(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     dark = (darkness > 0.3) & (chroma < 60)
     # a thin grey line (a theme_bw panel border at 72 dpi) drawn across a pixel boundary is
     # split by anti-aliasing into two paler rows/columns, neither dark on its own (188 | 213):
-    # a partly inked pixel whose darker neighbour across the line makes up the line's ink is
-    # dark too (only pixels >= 0.1 dark: a crisp line's paper neighbours stay out; a dark
-    # line's anti-aliased rim joins it, which only thickens it here: thickness is measured on
-    # ``darkness``)
-    part = (darkness >= 0.1) & (chroma < 60) & ~dark
-    if part.any():
-        pad = np.pad(darkness, 1)
-        across = np.maximum(np.maximum(pad[1:-1, :-2], pad[1:-1, 2:]),
-                            np.maximum(pad[:-2, 1:-1], pad[2:, 1:-1]))
-        dark |= part & (darkness + across > 0.3)
+    # two neighbouring grey pixels, each at least 0.1 dark, that together make up a line's ink
+    # with paper (below 0.1) on both sides of the pair are dark too. (A filled grey area - bands
+    # overlapping - has no paper beside its pixels; a coloured curve's rim is not grey.)
+    d = np.where(chroma < 60, darkness, 0.0)
+    dp = np.pad(d, 2)
+    c = dp[2:-2, 2:-2]
+    for ax in (0, 1):
+        def sh(k, _ax=ax):  # d shifted by k pixels along the axis (zero outside the image)
+            return dp[2 + k:dp.shape[0] - 2 + k, 2:-2] if _ax == 0 else dp[2:-2, 2 + k:dp.shape[1] - 2 + k]
+        nxt = sh(1)
+        pair = (c >= 0.1) & (nxt >= 0.1) & (c + nxt > 0.3) & (sh(-1) < 0.1) & (sh(2) < 0.1)
+        dark |= pair | np.roll(pair, 1, axis=ax)  # both pixels (a pair never starts at the end)
     return ink, dark, darkness
 
 

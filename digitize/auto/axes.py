@@ -58,8 +58,22 @@ def ink_masks(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ink = dist > 70
     gray = rgb.mean(axis=2)
     chroma = rgb.max(axis=2) - rgb.min(axis=2)
-    dark = (gray < 0.7 * bg.mean()) & (chroma < 60)
     darkness = np.clip(1.0 - gray / max(bg.mean(), 1.0), 0.0, 1.0)
+    dark = (darkness > 0.3) & (chroma < 60)
+    # a thin grey line (a theme_bw panel border at 72 dpi) drawn across a pixel boundary is
+    # split by anti-aliasing into two paler rows/columns, neither dark on its own (188 | 213):
+    # two neighbouring grey pixels, each at least 0.1 dark, that together make up a line's ink
+    # with paper (below 0.1) on both sides of the pair are dark too. (A filled grey area - bands
+    # overlapping - has no paper beside its pixels; a coloured curve's rim is not grey.)
+    d = np.where(chroma < 60, darkness, 0.0)
+    dp = np.pad(d, 2)
+    c = dp[2:-2, 2:-2]
+    for ax in (0, 1):
+        def sh(k, _ax=ax):  # d shifted by k pixels along the axis (zero outside the image)
+            return dp[2 + k:dp.shape[0] - 2 + k, 2:-2] if _ax == 0 else dp[2:-2, 2 + k:dp.shape[1] - 2 + k]
+        nxt = sh(1)
+        pair = (c >= 0.1) & (nxt >= 0.1) & (c + nxt > 0.3) & (sh(-1) < 0.1) & (sh(2) < 0.1)
+        dark |= pair | np.roll(pair, 1, axis=ax)  # both pixels (a pair never starts at the end)
     return ink, dark, darkness
 
 

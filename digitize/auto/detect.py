@@ -25,8 +25,8 @@ from digitize.auto.legend import (NamedColour, abbreviates, blend_distance, clea
                                   merge_phrases, refine_colour, similar, split_at_swatches,
                                   swatch_colour)
 from digitize.auto.risktable import CellPixels, TableRead, cell_number, read_table
-from digitize.auto.text import (Token, attach_units, find_tokens, ink_colour, is_wordy, merge_boxes, parse_number,
-                                rows_of)
+from digitize.auto.text import (Token, attach_units, find_tokens, ink_colour, is_wordy, keep_colour, merge_boxes,
+                                parse_number, rows_of, split_by_colour)
 from digitize.auto.ticklabels import AxisFit, fit_axis, label_positions, lost_point_readings
 from digitize.calibrate import Calibration
 from digitize.extract import ArmSpec
@@ -292,6 +292,15 @@ def _one_ink_for_styled_keys(det: FigureDetection, legend, warnings: list[str]) 
     if len({keys[a.name]["dashes"] for a in group if a.name in keys}) < 2:
         return False
     darkest = min((a.rgb for a in group), key=lambda c: float(rgb_lab(c)[0]))
+    # a key whose grey is the darkest ink diluted takes that ink, which is a curve colour when an
+    # arm of the group has it without having taken it from a print: no colour is missing
+    took = {a.name for a in group if any(r["reason"] == _took_colour(a.name, src) for r in det.review
+                                         for src in ("legend", "risk_table"))}
+    if any(tuple(a.rgb) == tuple(darkest) and a.name not in took for a in group):
+        for n in took:
+            gone = {_took_colour(n, src) for src in ("legend", "risk_table")}
+            det.review[:] = [r for r in det.review if r["reason"] not in gone]
+            det.warnings[:] = [w for w in det.warnings if w not in gone]
     if all(tuple(a.rgb) == tuple(darkest) for a in group):
         return False
     names = {a.name for a in group}
@@ -710,6 +719,10 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
               if (0.45 * th <= t.h <= 2.5 * th and (
                   t.w <= 0.5 * W or (t.bbox[1] > frame.plot_area[3] and t.n_parts >= 8 and t.h <= 1.5 * th)))
               or (0.8 * th <= t.w <= 1.8 * th and t.h <= 6 * th)]
+    # rows of a squeezed risk table printed in the arms' colours overlap: one token per colour
+    bg_rgb = np.asarray(_background(img), float)
+    tokens = [p for t in tokens for p in (split_by_colour(img, ink, t, th, bg_rgb)
+                                          if t.bbox[1] > pa[3] else [t])]
     below, yl, other = _text_regions(tokens, frame, ylen, th, W)
     below = [_without_row_tick(t, ink, float(ya.at(t.cy)), th) for t in below]
     yl = _stack_rotated(yl, th)
@@ -724,13 +737,15 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     def crop(tok: Token) -> np.ndarray:
         x0, y0, x1, y1 = tok.bbox
         c = img[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
+        if "ink_rgb" in tok.extra:  # one colour's row of two overlapping ones
+            c = keep_colour(c, tok.extra["ink_rgb"], bg_rgb, tok.extra.get("other_rgb"))
         # a y tick label written along the axis (base R's default las = 0: read bottom to top)
         # is a tall narrow token: turned a quarter clockwise it reads left to right
         return np.ascontiguousarray(np.rot90(c, k=-1)) if id(tok) in upright else c
 
     for t, (txt, sc) in zip(todo, ocr.read_crops([crop(t) for t in todo])):
         t.text, t.score = txt, sc
-        t.rgb = ink_colour(img, ink, t.bbox)
+        t.rgb = tuple(t.extra["ink_rgb"]) if "ink_rgb" in t.extra else ink_colour(img, ink, t.bbox)
     for t in todo:  # nothing (or a non-Latin glyph) read: try other scales; rare, so cheap
         if not t.text or not t.text.isascii() or t.score < 0.5:
             for h in (28, 48, 22):
@@ -1170,6 +1185,24 @@ def _chromatic(rgb) -> bool:
     return rgb is not None and not is_neutral(rgb, 12.0)
 
 
+def _took_colour(name: str, source: str) -> str:
+    """The review item for an arm whose colour is its legend key's (or table label's) only."""
+    return (f"arms: '{name}' took its colour from the {source.replace('_', ' ')} (no curve of that "
+            "colour was found); check its colour")
+
+
+def _same_neutral_ink(rgb, colours, used: set) -> int | None:
+    """Index of a curve colour already taken by another name that a black or grey print is the
+    same ink as (Delta E <= 15, both neutral: a black key swatch reads #202020 at 72 dpi): two
+    arms drawn in one ink, not a colour missing from the plot. None when there is none."""
+    from digitize.inkmask import is_neutral  # noqa: PLC0415
+
+    if not is_neutral(rgb, 12.0):
+        return None
+    near = [i for i in used if i < len(colours) and is_neutral(colours[i], 12.0) and delta_e(colours[i], rgb) <= 15.0]
+    return min(near, key=lambda i: delta_e(colours[i], rgb)) if near else None
+
+
 def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: TableRead | None,
                warnings: list[str], image: np.ndarray, exclude: np.ndarray,
                curve_labels: list[NamedColour] = ()) -> None:
@@ -1310,6 +1343,19 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
                 used.add(pos)
                 arms.append(ArmSpec(e.name, tuple(colours[pos])))
                 warnings.append(f"arms: '{e.name}' was matched to the curve it is written beside")
+            elif e.rgb is not None and (ink := _same_neutral_ink(e.rgb, colours, used)) is not None:
+                # a black key matching a black curve another name took: the two arms share the
+                # ink (told apart by line style or marks, and flagged below as drawn in one
+                # colour) - a curve of that colour was found. Of the key snapped to the plot's
+                # ink and the curve colour, the one farther from the paper is less diluted.
+                c = tuple(colours[ink])
+                if e.source != "risk_table":
+                    r = refine_colour(image, det.plot_area, e.rgb, exclude)
+                    if delta_e(r, bg) > delta_e(c, bg) + 5:
+                        c = tuple(int(v) for v in r)
+                arms.append(ArmSpec(e.name, c))
+                warnings.append(f"arms: '{e.name}' is drawn in the same ink as another arm (its "
+                                f"{source.replace('_', ' ')} colour)")
             elif e.rgb is not None:
                 n_guess += 1 if colours else 0
                 # a label's text colour is solid; a thin swatch is snapped to the plot's ink
@@ -1317,8 +1363,7 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
                     refine_colour(image, det.plot_area, e.rgb, exclude)
                 arms.append(ArmSpec(e.name, rgb))
                 if colours:
-                    det.flag("arms", f"arms: '{e.name}' took its colour from the {source.replace('_', ' ')} "
-                             "(no curve of that colour was found); check its colour")
+                    det.flag("arms", _took_colour(e.name, source))
             else:
                 free = [i for i in range(len(colours)) if i not in used]
                 # the text written beside a curve names it

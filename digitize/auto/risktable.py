@@ -89,11 +89,12 @@ def _is_name_glyph(t: Token, th: float) -> bool:
     """A row label token that can name an arm: a word, or one letter as tall as the text and
     not wider than tall ('A', 'B': R's default strata names). A coloured bar standing for the
     arm (survminer without y text) is a horizontal stroke, wider than tall and thinner than
-    the text, whatever OCR reads it as."""
+    the text, whatever OCR reads it as; a stroke taller than the text (the table's own axis
+    beside two overlapping rows, read 'l') is no letter either."""
     if _has_word(t.text):
         return True
     return (re.fullmatch(r"[A-Za-z]", (t.text or "").strip()) is not None
-            and t.h >= 0.6 * th and t.w <= 1.3 * t.h)
+            and 0.6 * th <= t.h <= 1.4 * th and t.w <= 1.3 * t.h)
 
 
 def _join_censored(row: list[Token], th: float) -> list[Token]:
@@ -112,7 +113,7 @@ def _join_censored(row: list[Token], th: float) -> list[Token]:
 
 
 #: a tick mark the row label touches (survminer: "Obs -|") read as a trailing character
-_TICK_TAIL = re.compile(r"\s*[-–—_|1lI]$")
+_TICK_TAIL = re.compile(r"(\s*[-–—_|1lI!{}\[\]]|\s+H)$")
 
 
 def _nice(step: float) -> float:
@@ -357,6 +358,83 @@ def _split_token(t: Token, centres: np.ndarray, pixels: CellPixels | None) -> li
     return [Token(b, 1, txt, sc, t.rgb, {"split": True}) for b, (txt, sc) in zip(boxes, pixels.read(boxes))]
 
 
+#: a printed time's centre vs the calibration's position of that time, in column spacings
+_TIME_TOL = 0.08
+
+
+def _reads_as_times(nums: list[Token], vals: np.ndarray, value_at, th: float) -> bool:
+    """A row of numbers that are, at least three and three in five of them, the time the x
+    calibration gives at their own position (:func:`_time_matches`; printed times are exact
+    and centred on their ticks): the table's time row with a label or two misread
+    ('6' read '0', '0' read 'o', '60' read '6'). Counts at risk fall while time grows: a row of
+    counts matches the times at two columns at most."""
+    match = _time_matches(nums, vals, value_at, th)
+    return match is not None and int(match.sum()) >= max(3, int(np.ceil(0.6 * len(nums))))
+
+
+def _time_matches(nums: list[Token], vals: np.ndarray, value_at, th: float) -> np.ndarray | None:
+    """Per number: is it the time at its own centre (the calibration's, within 8 % of the
+    row's spacing and 0.4 text height: '1' for a '0' is off by a step's 1/24 or 1/12)? None
+    for a row whose times do not grow left to right."""
+    cx = np.array([n.cx for n in nums], float)
+    t = np.asarray(value_at(cx), float)
+    if t.size < 2 or not np.median(np.diff(t)) > 0:
+        return None
+    px_per_t = float(np.median(np.diff(cx)) / np.median(np.diff(t)))
+    tol_px = min(_TIME_TOL * float(np.median(np.diff(cx))), max(2.0, 0.4 * th))
+    return np.isfinite(vals) & (np.abs(vals - t) * px_per_t <= tol_px)
+
+
+def _as_time_row(nums: list[Token], vals: np.ndarray, value_at, tick_values, tick_pos,
+                 th: float) -> list[Token]:
+    """The time row's tokens (a row :func:`_reads_as_times` accepts), each misread time (one
+    off the time at its position) replaced by the time there: the x tick label's within
+    ``max(3, 1.2 th)`` px, else the calibration's, rounded to the row's time step."""
+    t = np.asarray(value_at(np.array([n.cx for n in nums], float)), float)
+    grid = _nice(float(np.median(np.diff(t))))
+    match = _time_matches(nums, vals, value_at, th)
+    tick_values, tick_pos = np.asarray(tick_values, float), np.asarray(tick_pos, float)
+    out = []
+    for n, v, tt, ok in zip(nums, vals, t, match):
+        if not ok:
+            d = np.abs(tick_pos - n.cx) if tick_pos.size else np.array([np.inf])
+            j = int(d.argmin())
+            v = tick_values[j] if d[j] <= max(3.0, 1.2 * th) else round(tt / grid) * grid
+            n = Token(n.bbox, n.n_parts, f"{v:g}", n.score, n.rgb, {**n.extra, "time_from_axis": True})
+        out.append(n)
+    return out
+
+
+def _missed_time_labels(centres: np.ndarray, times: np.ndarray, cells: list[Token], value_at,
+                        tick_values, tick_pos, tol_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """Columns whose label the time row lost (joined to a count above it through a tick mark,
+    say): counts that lie in no column of the time row but under an x-axis tick (within
+    ``tol_px``), or at a time the calibration puts on the time row's step (within 12 % of a
+    step), make that time a column."""
+    tick_values, tick_pos = np.asarray(tick_values, float), np.asarray(tick_pos, float)
+    c, t = list(map(float, centres)), list(map(float, times))
+    ok = np.isfinite(times)
+    step = float(np.min(np.diff(np.sort(times[ok])))) if ok.sum() >= 2 else 0.0
+    for tok in cells:
+        if np.min(np.abs(np.asarray(c) - tok.cx)) <= max(tol_px, 0.6 * tok.w + 2):
+            continue
+        v = None
+        if tick_pos.size:
+            j = int(np.argmin(np.abs(tick_pos - tok.cx)))
+            if abs(tick_pos[j] - tok.cx) <= tol_px:
+                v, x = float(tick_values[j]), float(tick_pos[j])
+        if v is None and step > 0:
+            tt = float(value_at(tok.cx))
+            g = round(tt / step) * step
+            if abs(g - tt) <= 0.12 * step and g >= 0:
+                v, x = g, tok.cx
+        if v is not None and not any(abs(v - u) <= 1e-6 * max(1.0, abs(v)) for u in t):
+            c.append(x)
+            t.append(v)
+    o = np.argsort(t)
+    return np.asarray(c, float)[o], np.asarray(t, float)[o]
+
+
 def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_pos: np.ndarray,
                th: float, y_axis_x: float | None, reread=None,
                pixels: CellPixels | None = None) -> TableRead | None:
@@ -391,10 +469,12 @@ def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_
         vals = np.array([np.nan if cell_number(t.text) is None else cell_number(t.text) for t in nums], float)
         label_text = " ".join(t.text for t in labels)
         # numbers at risk never increase: a strictly increasing row is the table's own time
-        # row, above the counts or below them (survminer), labelled with a time word or not
-        if (time_row is None and len(nums) >= 3 and np.all(np.diff(vals) > 0)
-                and (not labels or _TIME_WORDS.search(label_text) or not is_wordy(label_text))):
-            time_row = nums
+        # row, above the counts or below them (survminer), labelled with a time word or not;
+        # so is a row printing the times at its own positions, a label or two misread
+        unlabelled = not labels or _TIME_WORDS.search(label_text) or not is_wordy(label_text)
+        as_times = time_row is None and len(nums) >= 3 and unlabelled and _reads_as_times(nums, vals, value_at, th)
+        if time_row is None and len(nums) >= 3 and unlabelled and (as_times or np.all(np.diff(vals) > 0)):
+            time_row = _as_time_row(nums, vals, value_at, tick_values, tick_pos, th) if as_times else nums
             if count_rows:
                 break  # a time row under the counts closes the table
             continue
@@ -436,6 +516,8 @@ def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_
     if time_row is not None:
         centres = np.array([t.cx for t in time_row])
         times = np.array([cell_number(t.text) for t in time_row], float)
+        centres, times = _missed_time_labels(centres, times, [t for _, nums, _ in count_rows for t in nums
+                                                             if not wide(t)], value_at, tick_values, tick_pos, tol_px)
     else:
         xs = np.sort(np.concatenate([[t.cx for t in nums if not wide(t)] for _, nums, _ in count_rows]))
         groups = np.split(xs, np.nonzero(np.diff(xs) > tol_px)[0] + 1) if xs.size else []
@@ -551,6 +633,14 @@ def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_
         if np.isnan(counts[0]):
             n_flag += 1
             warnings.append(f"risk table: row '{name}' has no number at the first time {times[0]:g} (N)")
+        # a number lost inside the row (read cells on both sides: tables print every cell) is
+        # never a silent blank
+        read = np.array([c is not None for c in cells])
+        for j in range(1, times.size - 1):
+            if not read[j] and read[:j].any() and read[j + 1:].any():
+                n_flag += 1
+                warnings.append(f"risk table: row '{name}' at time {times[j]:g}: no number read between "
+                                "its neighbours; type the printed number")
         out_rows.append(TableRow(label, rgb, counts, cells, float(np.mean([t.cy for t in nums])),
                                  censored if np.isfinite(censored).any() else None))
     scores = [t.score for r in out_rows for t in r.cells if t is not None]

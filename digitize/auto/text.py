@@ -70,8 +70,13 @@ def find_tokens(ink: np.ndarray, exclude: np.ndarray | None = None, gap_factor: 
     import cv2  # noqa: PLC0415
 
     m = ink if exclude is None else ink & ~exclude
-    n, _, stats, _ = cv2.connectedComponentsWithStats(m.astype(np.uint8), connectivity=8)
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(m.astype(np.uint8), connectivity=8)
     H, W = ink.shape
+    if text_height is not None and text_height >= 3:
+        m2 = _split_touching_rows(m, lab, stats, float(text_height))
+        if m2 is not None:
+            m = m2
+            n, _, stats, _ = cv2.connectedComponentsWithStats(m.astype(np.uint8), connectivity=8)
     boxes = []
     for i in range(1, n):
         x, y, w, h, a = stats[i]
@@ -134,15 +139,28 @@ def find_tokens(ink: np.ndarray, exclude: np.ndarray | None = None, gap_factor: 
     # above and one below it, is no i-dot or accent (those have a glyph on one side only): it
     # is a tick mark of a table's own axis between a number and its time label (survminer
     # tables whose bottom row touches the axis). It joins neither, so the number and the
-    # label stay two tokens. (The decimal point of a rotated label, '0.2' read upwards, lies
-    # between rotated digits, which are wider than tall: it still joins them.)
-    sides: dict[int, set[bool]] = {}
+    # label stay two tokens. So is a mark between runs of touching glyphs as tall as text
+    # ('360' over the tick over '0'), unless the two runs span the same columns: the digits
+    # of a rotated label ('0.2' read upwards: the decimal point between them) share one
+    # baseline and one height, so their x extents agree.
+    near: dict[int, list[int]] = {}
     for i, j in stacked:
         for sm_, o in ((i, j), (j, i)):
-            if hs[sm_] <= 0.5 * th and hs[o] >= 0.6 * th and hs[o] >= 0.9 * (b[o, 2] - b[o, 0]):
-                sides.setdefault(sm_, set()).add(bool(b[o, 1] < b[sm_, 1]))
+            if hs[sm_] <= 0.5 * th and hs[o] >= 0.6 * th:
+                near.setdefault(sm_, []).append(o)
+
+    def _upright(o: int) -> bool:
+        return hs[o] >= 0.9 * (b[o, 2] - b[o, 0])
+
+    def _tick(sm_: int) -> bool:
+        above = [o for o in near.get(sm_, []) if b[o, 1] < b[sm_, 1] and (_upright(o) or hs[o] >= 0.8 * th)]
+        below = [o for o in near.get(sm_, []) if b[o, 1] > b[sm_, 1] and (_upright(o) or hs[o] >= 0.8 * th)]
+        return any(_upright(a) and _upright(c) or abs(b[a, 0] - b[c, 0]) > 1 or abs(b[a, 2] - b[c, 2]) > 1
+                   for a in above for c in below)
+
+    ticks = {k for k in near if _tick(k)}
     for i, j in stacked:
-        if len(sides.get(i, ())) < 2 and len(sides.get(j, ())) < 2:
+        if i not in ticks and j not in ticks:
             dsu.union(i, j)
     groups: dict[int, list[int]] = {}
     for i in range(len(b)):
@@ -153,6 +171,37 @@ def find_tokens(ink: np.ndarray, exclude: np.ndarray | None = None, gap_factor: 
         bbox = (int(g[:, 0].min()), int(g[:, 1].min()), int(g[:, 2].max()), int(g[:, 3].max()))
         tokens.append(Token(bbox, len(idx)))
     return tokens, th
+
+
+def _split_touching_rows(m: np.ndarray, lab: np.ndarray, stats: np.ndarray, th: float
+                         ) -> np.ndarray | None:
+    """Cut glyphs of two text rows set so tight that they touch (a risk table at 72-96 dpi:
+    the '1' of '138' standing on the '1' of '120' below it is one component, two text heights
+    tall). Such a component, 1.6-3 text heights tall and at most four wide, narrows in its
+    middle (leaving at least 0.6 text height above and below) to a row with at most half the
+    ink of its typical row: the faint pixel where the glyphs touch. A drawn stroke (a table's
+    own y axis, a curve's drop) keeps its width all along and is left whole. Returns the mask
+    with those rows cleared, or None when nothing was cut."""
+    out = None
+    lo_h, hi_h = 1.6 * th, 3.0 * th
+    cand = np.nonzero((stats[:, 3] >= lo_h) & (stats[:, 3] <= hi_h) & (stats[:, 2] <= 4 * th))[0]
+    for i in cand:
+        if i == 0:
+            continue
+        x, y, w, h, _ = stats[i]
+        own = lab[y:y + h, x:x + w] == i
+        rows = own.sum(axis=1)
+        a, b = int(np.ceil(0.6 * th)), int(h - np.ceil(0.6 * th))
+        if b <= a:
+            continue
+        k = a + int(np.argmin(rows[a:b]))
+        typical = float(np.median(rows))
+        if rows[k] > max(1.0, 0.5 * typical) or rows[k] >= typical:  # (a 1-px stroke never narrows)
+            continue
+        if out is None:
+            out = m.copy()
+        out[y + k, x:x + w] &= ~own[k]
+    return out
 
 
 def ink_colour(image: np.ndarray, ink: np.ndarray, bbox, pad: int = 0) -> tuple[int, int, int]:
@@ -276,3 +325,93 @@ def parse_number(text: str) -> float | None:
 def is_wordy(text: str) -> bool:
     """True for text with at least two letters (names, titles), not a number."""
     return len(re.findall(r"[A-Za-z]", text or "")) >= 2 and parse_number(text) is None
+
+
+def _segment_distance(px: np.ndarray, bg: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """Distance (RGB units) of pixels (N x 3) from the blend line paper -> ink colour: text
+    anti-aliased against the paper lies on it at every coverage."""
+    d = rgb - bg
+    a = np.clip(((px - bg) @ d) / max(float(d @ d), 1e-9), 0.0, 1.0)
+    return np.sqrt(((px - (bg + a[:, None] * d)) ** 2).sum(axis=1))
+
+
+def split_by_colour(image: np.ndarray, ink: np.ndarray, tok: Token, th: float,
+                    bg) -> list[Token]:
+    """A token holding two rows of text in two colours, one over the other, cut into one
+    token per colour.
+
+    Risk tables print each arm's counts (and row label) in the arm's colour; squeezed under a
+    small figure, neighbouring rows overlap and their glyphs join into one token two rows
+    tall ('251' over '229'). The token's strongly inked chromatic pixels fall into two
+    clusters of distinct colour (Lab Delta E >= 25, each >= 15 % of them) whose vertical
+    centres lie at least 0.35 text heights apart (two colours side by side on one line - a
+    coloured swatch and its label - are left alone). Each piece is the box of its colour's
+    ink, with ``extra["ink_rgb"]`` (and the other's, ``"other_rgb"``) set: crops for OCR paint
+    the other colour out (:func:`keep_colour`). Returns [tok] when the token is not such a pair."""
+    from digitize.inkmask import chroma, rgb_to_lab  # noqa: PLC0415
+
+    x0, y0, x1, y1 = tok.bbox
+    if y1 - y0 < 1.3 * th:
+        return [tok]
+    sub = image[y0:y1, x0:x1, :3].astype(float)
+    m = ink[y0:y1, x0:x1]
+    ys, xs = np.nonzero(m)
+    if ys.size < 20:
+        return [tok]
+    bg = np.asarray(bg, float)
+    px = sub[ys, xs]
+    strength = np.sqrt(((px - bg) ** 2).sum(axis=1))
+    lab = rgb_to_lab(px)
+    # clearly inked, clearly coloured pixels (a pale row colour never reaches the strength of
+    # a dark one: no threshold relative to the token's darkest pixel)
+    core = (strength >= 80) & (chroma(lab) >= 20)
+    if core.sum() < 10:
+        return [tok]
+    import cv2  # noqa: PLC0415
+
+    ab = lab[core][:, 1:3].astype(np.float32)
+    crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+    cv2.setRNGSeed(0)
+    _, lbl, _ = cv2.kmeans(ab, 2, None, crit, 3, cv2.KMEANS_PP_CENTERS)
+    lbl = lbl.ravel()
+    if min((lbl == 0).mean(), (lbl == 1).mean()) < 0.15:
+        return [tok]
+    cols = [np.median(px[core][lbl == k], axis=0) for k in (0, 1)]
+    from digitize.auto.legend import delta_e  # noqa: PLC0415
+
+    if delta_e(tuple(cols[0]), tuple(cols[1])) < 25:
+        return [tok]
+    dist = np.stack([_segment_distance(px, bg, c) for c in cols], axis=1)
+    who = dist.argmin(axis=1)
+    cy = [ys[who == k].mean() for k in (0, 1)]
+    if abs(cy[0] - cy[1]) < 0.35 * th:
+        return [tok]
+    out = []
+    for k in (0, 1):
+        sel = (who == k) & (dist[:, k] <= 60)
+        # the box of the colour's ink, stray edge pixels of the other glyphs left out: rows
+        # and columns holding at least two of its pixels
+        rr = np.bincount(ys[sel], minlength=y1 - y0)
+        cc = np.bincount(xs[sel], minlength=x1 - x0)
+        r_ok, c_ok = np.nonzero(rr >= 2)[0], np.nonzero(cc >= 2)[0]
+        if r_ok.size == 0 or c_ok.size == 0:
+            return [tok]
+        rgb = tuple(int(v) for v in cols[k])
+        other = tuple(int(v) for v in cols[1 - k])
+        out.append(Token((x0 + int(c_ok[0]), y0 + int(r_ok[0]), x0 + int(c_ok[-1]) + 1, y0 + int(r_ok[-1]) + 1),
+                         tok.n_parts, "", 0.0, rgb, {**tok.extra, "ink_rgb": rgb, "other_rgb": other}))
+    return sorted(out, key=lambda t: t.cy)
+
+
+def keep_colour(crop: np.ndarray, rgb, bg, other=None, tol: float = 60.0) -> np.ndarray:
+    """The crop with the ink of another row painted the paper's colour: pixels nearer the
+    paper -> ``other`` blend line than the paper -> ``rgb`` one (without ``other``: pixels
+    farther than ``tol`` RGB units from the ``rgb`` line). Grey rules and the glyphs' own
+    edges blended with them stay (painting them out cuts strokes: '7' read '(')."""
+    c = np.array(crop[..., :3], copy=True)
+    flat = c.reshape(-1, 3).astype(float)
+    bg = np.asarray(bg, float)
+    d = _segment_distance(flat, bg, np.asarray(rgb, float))
+    far = d > tol if other is None else _segment_distance(flat, bg, np.asarray(other, float)) < d
+    c.reshape(-1, 3)[far] = np.asarray(bg, np.uint8)
+    return c

@@ -22,6 +22,12 @@ and drops stack more runs in a column, so there a column of three or more runs c
 tops and bottoms are seeded only in stretches of such columns; each real run takes the label of
 the widened run holding it.
 
+The labels are lost where lines merge over a stretch or a dashed line's gaps interleave with
+another's (72 dpi: an estimate two pixels above its lower limit), and the trace then follows a
+limit. The order of the three lines holds in every column, though: ``middle_line`` takes, column
+by column, the middle of three chains traced one after the other on the colour's ink
+(digitize.extract._middle_of_three), whichever line each chain follows there.
+
 The vector reader has the same mechanism on drawn paths (digitize.vector.roles.split_strands,
 drop_confidence_lines); this is its raster counterpart on the tracer's column runs
 (digitize.trace.Runs). Pixels: crop rows/columns as in digitize.extract.
@@ -40,6 +46,13 @@ MIN_TRIPLE_SHARE = 0.25
 MIN_TRIPLE_COLUMNS = 20
 #: ... counted in stretches of at least this many neighbouring columns (pixels)
 MIN_STRETCH = 12
+
+#: the three chains of middle_line must start within this many columns of each other ...
+START_SLACK = 20
+#: ... or this share of their span (pixels both); a chain starting later must start within
+#: BRANCH_ROWS_LW line widths plus BRANCH_ROWS pixels of another chain's row (branching off it)
+START_SLACK_SHARE = 0.05
+BRANCH_ROWS_LW, BRANCH_ROWS = 2.0, 3.0
 
 _NONE, _UPPER, _LOWER, _MIDDLE, _MIXED = 0, 1, 2, 3, 4
 
@@ -143,4 +156,75 @@ def _limit_runs(runs: Runs, min_share: float, stretch_seeds: bool = False) -> np
         if not changed:
             break
     out[(lab == _UPPER) | (lab == _LOWER)] = True
+    return out
+
+
+def middle_line(runs: Runs, chains: list[np.ndarray], line_width: float) -> np.ndarray:
+    """Indices (into ``runs``) of the middle of three step lines, column by column.
+
+    ``chains``: three disjoint traced chains of the colour's ink (indices into ``runs``, left to
+    right), each following one of the lines where it can. The estimate and its two limits never
+    cross (upper >= estimate >= lower), so in every column where all three chains are defined
+    (a chain is interpolated across the columns it skips), the chain at the middle row is on the
+    estimate - whichever line each chain follows there, and even where a chain hops from one
+    line to another where they touch. That chain's run is taken; else another chain's run within
+    a line width of the middle row (lines merged there); else the column is skipped (the
+    estimate is hidden there). Past the columns all three reach, the estimate is followed by
+    continuity. Empty when a chain neither starts with the others nor branches off one (not three lines).
+    Pixels: rows and columns of ``runs``."""
+    if len(chains) != 3 or any(c.size < 2 for c in chains):
+        return np.empty(0, np.int64)
+    col, cen = runs.col, runs.cen
+    # all three lines start together at S = 1 and part later: a chain starting late must start
+    # on another chain (where its line leaves the line it ran merged with); chains that do not
+    # are not the three lines (other ink of the colour, or a line lost early) and nothing is
+    # taken from them
+    starts = [int(col[c[0]]) for c in chains]
+    span = max(int(col[c[-1]]) for c in chains) - min(starts)
+    for k, c in enumerate(chains):
+        if starts[k] - min(starts) <= max(START_SLACK, START_SLACK_SHARE * span):
+            continue
+        off = [abs(float(np.interp(starts[k], col[o], cen[o])) - float(cen[c[0]]))
+               for j, o in enumerate(chains) if j != k and starts[j] <= starts[k]]
+        if not off or min(off) > BRANCH_ROWS_LW * line_width + BRANCH_ROWS:
+            return np.empty(0, np.int64)
+    lo = max(starts)
+    hi = min(int(col[c[-1]]) for c in chains)
+    if hi <= lo:
+        return np.empty(0, np.int64)
+    cols = np.arange(lo, hi + 1)
+    rows = np.stack([np.interp(cols, col[c], cen[c]) for c in chains])      # (3, ncols)
+    at = np.full((3, cols.size), -1, np.int64)
+    for k, c in enumerate(chains):
+        inside = (col[c] >= lo) & (col[c] <= hi)
+        at[k, col[c[inside]] - lo] = c[inside]
+    mid = np.argsort(rows, axis=0, kind="stable")[1]
+    mid_row = rows[mid, np.arange(cols.size)]
+    pick = at[mid, np.arange(cols.size)]
+    tol = line_width + 1.0
+    for k in range(3):
+        near = (pick < 0) & (at[k] >= 0) & (np.abs(cen[np.maximum(at[k], 0)] - mid_row) <= tol)
+        pick[near] = at[k][near]
+    out = pick[pick >= 0]
+    # past the last column all three chains reach, the lines left are followed column by
+    # column by continuity (the chains hop between lines where they touch, so which chain ends
+    # says nothing of which line ends): the run of a chain reaching further that touches the
+    # estimate's row (within a line width; a drop's run reaches down from it), else none there
+    at_col = [dict(zip(col[c].tolist(), c.tolist())) for c in chains]
+    last = max(int(col[c[-1]]) for c in chains)
+    y = float(mid_row[-1])
+    tail = []
+    for c in range(hi + 1, last + 1):
+        cand = [d[c] for d in at_col if c in d]
+        if not cand:
+            continue
+        gap = [max(float(runs.top[j]) - y, y - float(runs.bot[j]), 0.0) for j in cand]
+        k = int(np.argmin(gap))
+        if gap[k] > tol:
+            continue
+        j = cand[k]
+        tail.append(j)
+        y = max(float(cen[j]), float(runs.bot[j]) - 0.5 * line_width)
+    if tail:
+        out = np.r_[out, np.asarray(tail, np.int64)]
     return out

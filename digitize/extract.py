@@ -1041,10 +1041,39 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, owners: P
 
         on_limit = limit_runs(runs, limit_share, gap=limit_gap)
         if on_limit.any():
-            runs = runs.take(np.flatnonzero(~on_limit))
             ci_note = (f"arm '{spec.name}': confidence-limit lines drawn in its colour (above and below the "
                        "curve) were left out; the middle line was traced")
-    idx = trace_path(runs, empty, line_width=lw, max_gap=max(20, int(0.2 * cw)), start_col=start_col)
+    if ci_note is None:
+        idx = trace_path(runs, empty, line_width=lw, max_gap=max(20, int(0.2 * cw)), start_col=start_col)
+    else:
+        free = np.flatnonzero(~on_limit)
+        idx = free[trace_path(runs.take(free), empty, line_width=lw, max_gap=max(20, int(0.2 * cw)),
+                              start_col=start_col)]
+        mid = _middle_of_three(runs, empty, lw, cw, start_col)
+        if mid.size:
+            # the trace without the limit runs, but the middle line's runs over each stretch of
+            # columns where that trace strays from it (by more than a line width: onto a limit
+            # whose labels were lost); the trace holds every column the estimate shows elsewhere
+            c0, c1 = runs.col[mid[0]], runs.col[mid[-1]]
+            y = np.interp(runs.col[idx], runs.col[mid], runs.cen[mid])
+            off = np.maximum(np.maximum(runs.top[idx] - y, y - runs.bot[idx]), 0.0)
+            stray = (runs.col[idx] >= c0) & (runs.col[idx] <= c1) & (off > lw + 1.0)
+            # a trace following a limit strays over a stretch of columns (a single stray run is
+            # the chains' noise, not the trace's)
+            edges = np.flatnonzero(np.diff(np.r_[0, stray.astype(np.int8), 0]))
+            drop_ = np.zeros(idx.size, bool)
+            add = np.zeros(mid.size, bool)
+            for a, b in zip(edges[::2].tolist(), edges[1::2].tolist()):
+                lo_c, hi_c = runs.col[idx[a]], runs.col[idx[b - 1]]
+                if hi_c - lo_c + 1 >= STRAY_STRETCH:
+                    drop_[a:b] = True
+                    add |= (runs.col[mid] >= lo_c) & (runs.col[mid] <= hi_c)
+            idx = np.unique(np.r_[idx[~drop_], mid[add]])
+        # the runs left for what follows: those off the limits and the trace's own
+        keep = ~on_limit
+        keep[idx] = True
+        idx = (np.cumsum(keep) - 1)[idx]
+        runs = runs.take(np.flatnonzero(keep))
     # a drop starts at its plateau: a last column whose ink reaches well above it and on to the
     # x axis or the top of the plot is a vertical line the curve ends against (the right spine),
     # not the curve's last drop (a censor mark there reaches neither)
@@ -1117,6 +1146,32 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, owners: P
     time_sd, survival_sd = _corner_sd(cal, px, py, lw)
     return ExtractedArm(spec.name, spec.rgb, tt, ss, censor_times, np.column_stack([px, py]), censor_px,
                         confidence, warnings, censor_rel, time_sd, survival_sd)
+
+
+#: a trace off the middle of three lines over this many columns (pixels) follows a limit there
+STRAY_STRETCH = 12
+
+
+def _middle_of_three(runs: Runs, empty, lw: float, cw: int, start_col: int) -> np.ndarray:
+    """Indices (into ``runs``) of the estimate between its two confidence-limit lines, all in
+    one colour: three chains traced one after the other, each on the runs the earlier ones left
+    (their runs become occluded gaps for the later ones), and the middle of the three taken
+    column by column (digitize.cilines.middle_line). Labelling runs as limits by their stacking
+    loses the labels where lines merge or a dashed line's gaps hide one; the order of the three
+    lines holds in every column."""
+    from digitize.cilines import middle_line
+
+    left = np.ones(len(runs), bool)
+    chains = []
+    for _ in range(3):
+        sub = np.flatnonzero(left)
+        if sub.size < 2:
+            return np.empty(0, np.int64)
+        got = sub[trace_path(runs.take(sub), empty, line_width=lw, max_gap=max(20, int(0.2 * cw)),
+                             start_col=start_col)]
+        chains.append(got)
+        left[got] = False
+    return middle_line(runs, chains, lw)
 
 
 def _corner_sd(cal: Calibration, px: np.ndarray, py: np.ndarray, lw: float) -> tuple[float, float]:

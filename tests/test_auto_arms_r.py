@@ -127,23 +127,29 @@ def test_key_is_read_with_a_curve_passing_through_its_strip(curve_row):
     assert key_style(ink, tok, 10.0)["dashes"] == 1
 
 
+def _named_in_their_colours(det, fig) -> None:
+    """Every arm of the rendered figure found under its true name, in its drawn colour."""
+    from digitize.auto.legend import delta_e
+
+    got = {a.name: a.rgb for a in det.arms}
+    assert set(got) == set(fig.truth.spec.names), (got, det.warnings)
+    for n, rgb in got.items():
+        assert delta_e(rgb, fig.truth.colors[n]) < 15, (n, rgb)
+
+
 @needs_r
 def test_legend_over_the_curve_tails_names_both_arms(tmp_path):
     """Seed-0 R figure 2: base R at 72 dpi, legend bottom right where both curves' tails run;
     a plateau crosses the 'Drug' key's strip 3 px under the key. Both arms are named with
     their colours (the 'Drug' curve used to be kept as an unnamed 'Arm 1')."""
     from digitize.auto.detect import detect_figure
-    from digitize.auto.legend import delta_e
     from simulate.rfigures import render_r_figures
 
     ipd, spec = _set_figure(0, 2)
     assert spec.engine == "base" and spec.legend == "bottomright" and spec.res == 72
     (fig,) = render_r_figures([(ipd, spec)], tmp_path)
     det = detect_figure(fig.load_image())
-    got = {a.name: a.rgb for a in det.arms}
-    assert set(got) == set(spec.names), (got, det.warnings)
-    for n in spec.names:
-        assert delta_e(got[n], fig.truth.colors[n]) < 15, (n, got[n])
+    _named_in_their_colours(det, fig)
     assert not any(r["piece"] == "arms" for r in det.review_items), det.review_items
 
 
@@ -172,17 +178,13 @@ def test_survminer_legend_keys_on_band_fills_name_both_arms(tmp_path):
     key is its band's fill with the line across. Both arms are named from the legend with
     their colours (both keys used to be lost: 'Placebo' was kept as an unnamed 'Arm 2')."""
     from digitize.auto.detect import detect_figure
-    from digitize.auto.legend import delta_e
     from simulate.rfigures import render_r_figures
 
     ipd, spec = _set_figure(1, 34)
     assert spec.engine == "survminer" and spec.conf_int and spec.legend == "inside"
     (fig,) = render_r_figures([(ipd, spec)], tmp_path)
     det = detect_figure(fig.load_image())
-    got = {a.name: a.rgb for a in det.arms}
-    assert set(got) == set(spec.names), (got, det.warnings)
-    for n in spec.names:
-        assert delta_e(got[n], fig.truth.colors[n]) < 15, (n, got[n])
+    _named_in_their_colours(det, fig)
     assert [e["name"] for e in det.details["legend"]] == list(spec.names)
 
 

@@ -15,6 +15,7 @@ from digitize.auto import detect_figure, ocr
 from digitize.auto.axes import find_frame, ink_masks
 from digitize.auto.risktable import read_table
 from digitize.auto.text import Token, find_tokens, keep_colour, split_by_colour
+from test_auto_risktable import _tok
 
 needs_ocr = pytest.mark.skipif(not ocr.ocr_available()[0], reason="OCR (rapidocr) not installed")
 needs_r = pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not installed")
@@ -137,10 +138,6 @@ def test_one_colour_or_two_colours_side_by_side_are_not_cut():
 
 
 # ---------------------------------------------------------------- a misread time row
-def _tok(text, x0, x1, cy=400, h=10):
-    return Token((int(x0), int(cy - h / 2), int(x1), int(cy + h / 2)), len(text), text, 0.99)
-
-
 def _value_at(px):
     return (np.asarray(px, float) - 100.0) / 5.0  # 5 px a month from px 100
 

@@ -1049,26 +1049,7 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, owners: P
         free = np.flatnonzero(~on_limit)
         idx = free[trace_path(runs.take(free), empty, line_width=lw, max_gap=max(20, int(0.2 * cw)),
                               start_col=start_col)]
-        mid = _middle_of_three(runs, empty, lw, cw, start_col)
-        if mid.size:
-            # the trace without the limit runs, but the middle line's runs over each stretch of
-            # columns where that trace strays from it (by more than a line width: onto a limit
-            # whose labels were lost); the trace holds every column the estimate shows elsewhere
-            c0, c1 = runs.col[mid[0]], runs.col[mid[-1]]
-            y = np.interp(runs.col[idx], runs.col[mid], runs.cen[mid])
-            off = np.maximum(np.maximum(runs.top[idx] - y, y - runs.bot[idx]), 0.0)
-            stray = (runs.col[idx] >= c0) & (runs.col[idx] <= c1) & (off > lw + 1.0)
-            # a trace following a limit strays over a stretch of columns (a single stray run is
-            # the chains' noise, not the trace's)
-            edges = np.flatnonzero(np.diff(np.r_[0, stray.astype(np.int8), 0]))
-            drop_ = np.zeros(idx.size, bool)
-            add = np.zeros(mid.size, bool)
-            for a, b in zip(edges[::2].tolist(), edges[1::2].tolist()):
-                lo_c, hi_c = runs.col[idx[a]], runs.col[idx[b - 1]]
-                if hi_c - lo_c + 1 >= STRAY_STRETCH:
-                    drop_[a:b] = True
-                    add |= (runs.col[mid] >= lo_c) & (runs.col[mid] <= hi_c)
-            idx = np.unique(np.r_[idx[~drop_], mid[add]])
+        idx = _off_limit_strays(runs, idx, _middle_of_three(runs, empty, lw, cw, start_col), lw)
         # the runs left for what follows: those off the limits and the trace's own
         keep = ~on_limit
         keep[idx] = True
@@ -1150,6 +1131,29 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, owners: P
 
 #: a trace off the middle of three lines over this many columns (pixels) follows a limit there
 STRAY_STRETCH = 12
+
+
+def _off_limit_strays(runs: Runs, idx: np.ndarray, mid: np.ndarray, lw: float) -> np.ndarray:
+    """The trace ``idx`` (indices into ``runs``, limit runs left out) with the middle line's
+    runs ``mid`` (:func:`_middle_of_three`) over each stretch of at least :data:`STRAY_STRETCH`
+    columns where the trace strays from it by more than a line width (``lw``, pixels): there it
+    follows a limit whose labels were lost. Elsewhere the trace holds every column the estimate
+    shows; a single stray run is the chains' noise, not the trace's."""
+    if not mid.size:
+        return idx
+    c0, c1 = runs.col[mid[0]], runs.col[mid[-1]]
+    y = np.interp(runs.col[idx], runs.col[mid], runs.cen[mid])
+    off = np.maximum(np.maximum(runs.top[idx] - y, y - runs.bot[idx]), 0.0)
+    stray = (runs.col[idx] >= c0) & (runs.col[idx] <= c1) & (off > lw + 1.0)
+    edges = np.flatnonzero(np.diff(np.r_[0, stray.astype(np.int8), 0]))
+    drop = np.zeros(idx.size, bool)
+    add = np.zeros(mid.size, bool)
+    for a, b in zip(edges[::2].tolist(), edges[1::2].tolist()):
+        lo_c, hi_c = runs.col[idx[a]], runs.col[idx[b - 1]]
+        if hi_c - lo_c + 1 >= STRAY_STRETCH:
+            drop[a:b] = True
+            add |= (runs.col[mid] >= lo_c) & (runs.col[mid] <= hi_c)
+    return np.unique(np.r_[idx[~drop], mid[add]])
 
 
 def _middle_of_three(runs: Runs, empty, lw: float, cw: int, start_col: int) -> np.ndarray:

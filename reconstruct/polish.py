@@ -183,8 +183,16 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
         A1 = np.append(A[1:], 0.0)
         B1 = np.append(B[1:], 0.0)
 
-        def d_level(rho, As, Bs):
-            return ((rho * rho - 1.0) * As - 2.0 * (rho - 1.0) * Bs) * inv_var
+        def d_level(rho, As, Bs, acc=0.0):
+            """Level cost change of scaling S by ``rho`` from a node on (suffix sums As, Bs),
+            plus ``acc``, the change already summed over the nodes a move spans before it."""
+            return (acc + (rho * rho - 1.0) * As - 2.0 * (rho - 1.0) * Bs) * inv_var
+
+        def grow(P, acc, alive, rho, m):
+            """A move's running factor ratio P and summed change acc, one node ``m`` further
+            for the moves still ``alive``."""
+            P = np.where(alive, P * rho[m], P)
+            return P, acc + np.where(alive, (P * P - 1.0) * ws2[m] - 2.0 * (P - 1.0) * wsa[m], 0.0)
 
         cand_gain, cand_apply, cand_range = [], [], []
         ok_f = drop & (f > 0)
@@ -221,8 +229,7 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
                 alive &= inside & node_ok[mm]
                 if not alive.any():
                     break
-                P = np.where(alive, P * rho_node[mm], P)
-                acc = acc + np.where(alive, (P * P - 1.0) * ws2[mm] - 2.0 * (P - 1.0) * wsa[mm], 0.0)
+                P, acc = grow(P, acc, alive, rho_node, mm)
                 j = np.minimum(g_idx + k, K)  # segment receiving (or giving) the censoring
                 src, dst = (g_idx, j) if step == 1 else (j, g_idx)
                 valid = alive & np.isfinite(pen_down[src])
@@ -230,7 +237,7 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
                 if gi.size == 0:
                     continue
                 tail_A, tail_B = tail(j[gi])
-                dl = (acc[gi] + (P[gi] ** 2 - 1.0) * tail_A - 2.0 * (P[gi] - 1.0) * tail_B) * inv_var
+                dl = d_level(P[gi], tail_A, tail_B, acc[gi])
                 sg_, dg_ = src[gi], dst[gi]
                 dp = pen_down[sg_] + pen_up[dg_]
                 cand_gain.append(dl + dp)
@@ -261,22 +268,20 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
                         if gi.size:
                             e_ = ee[gi]
                             Pe = P[gi] * rho_e[e_]
-                            dl = (acc[gi] + (Pe * Pe - 1.0) * A[e_] - 2.0 * (Pe - 1.0) * B[e_]) * inv_var
+                            dl = d_level(Pe, A[e_], B[e_], acc[gi])
                             cand_gain.append(dl + pen_h[gi])
                             cand_apply.append(lambda i, h_=gi, e__=e_, s_=sgn: ("m", int(h_[i]), int(e__[i]), s_))
                             cand_range.append((gi, e_ + 1))
                     alive &= inside & ok_n[ee]
                     if not alive.any():
                         break
-                    P = np.where(alive, P * rho_n[ee], P)
-                    acc = acc + np.where(alive, (P * P - 1.0) * ws2[ee] - 2.0 * (P - 1.0) * wsa[ee], 0.0)
+                    P, acc = grow(P, acc, alive, rho_n, ee)
                 # (ii) h > e: d + sgn at e, n - sgn at nodes e + 1 .. h - 1
                 rho_a = (1.0 - d_new / nn) / np.where(f > 0, f, 1.0)
                 ok_a = ok_f & (d_new >= 0) & (d_new <= n)
                 rho_m, ok_m = shifted(-sgn)
                 alive = ok_a.copy()
-                P = np.where(alive, rho_a, 1.0)
-                acc = np.where(alive, (P * P - 1.0) * ws2 - 2.0 * (P - 1.0) * wsa, 0.0)
+                P, acc = grow(np.ones(K), np.zeros(K), alive, rho_a, slice(None))
                 for k in range(1, span + 1):
                     h = g_idx + k  # segment losing (gaining) the censoring: before node h
                     inside = h <= K
@@ -287,7 +292,7 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
                         if gi.size:
                             h_ = hh[gi]
                             tail_A, tail_B = tail(h_)
-                            dl = (acc[gi] + (P[gi] ** 2 - 1.0) * tail_A - 2.0 * (P[gi] - 1.0) * tail_B) * inv_var
+                            dl = d_level(P[gi], tail_A, tail_B, acc[gi])
                             cand_gain.append(dl + pen_h[h_])
                             cand_apply.append(lambda i, h__=h_, e_=gi, s_=sgn: ("m", int(h__[i]), int(e_[i]), s_))
                             cand_range.append((gi, h_))
@@ -295,8 +300,7 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
                     alive &= (g_idx + k < K) & ok_m[m]
                     if not alive.any():
                         break
-                    P = np.where(alive, P * rho_m[m], P)
-                    acc = acc + np.where(alive, (P * P - 1.0) * ws2[m] - 2.0 * (P - 1.0) * wsa[m], 0.0)
+                    P, acc = grow(P, acc, alive, rho_m, m)
         # 2) one event from drop g to drop g + 1 (n at g + 1 up by one) or back
         for step in (1, -1):
             gi = np.flatnonzero(pair & ok_f)

@@ -245,26 +245,18 @@ def _solve_unit(arm: ArmInput, sigma: float, spread_weight: float, sides: bool =
         rel = plan.mark_rel if plan.mark_rel is not None else [np.ones(m.size) for m in plan.mark_times]
         clear = np.array([int(np.sum(r >= 1.0)) for r in rel], np.int64)
         clear[dp.mark_weight < MARK_WEIGHT] = 0
-        d, c, _ = polish_levels(plan, d, c, n_start, dp.inv_var * POLISH_SCALE, dp.pen,
-                                keep_events=D is not None, min_c=clear)
-        for _ in range(BAND_ROUNDS):
-            # where several counts must change together (the greedy polish stops there): the
-            # exact solve within a band of the numbers at risk, then the polish again
-            better = band_levels(plan, d, c, n_start, dp.inv_var * POLISH_SCALE, dp.pen,
-                                 keep_events=D is not None, min_c=clear)
-            if better is None:
-                break
-            d, c, _ = polish_levels(plan, *better, n_start, dp.inv_var * POLISH_SCALE, dp.pen,
-                                    keep_events=D is not None, min_c=clear)
-        if WIDE_BAND:
-            # once converged in the narrow band: one solve in a wide one (where the counts must
-            # move by more than BAND_HALF together: censorings spread over a long interval that
-            # the sure levels place elsewhere), then the polish
-            better = band_levels(plan, d, c, n_start, dp.inv_var * POLISH_SCALE, dp.pen,
-                                 keep_events=D is not None, min_c=clear, half=WIDE_BAND)
-            if better is not None:
-                d, c, _ = polish_levels(plan, *better, n_start, dp.inv_var * POLISH_SCALE, dp.pen,
-                                        keep_events=D is not None, min_c=clear)
+        inv, opts = dp.inv_var * POLISH_SCALE, dict(keep_events=D is not None, min_c=clear)
+        d, c, _ = polish_levels(plan, d, c, n_start, inv, dp.pen, **opts)
+        # where several counts must change together (the greedy polish stops there): the exact
+        # solve within a band of the numbers at risk, then the polish again; up to BAND_ROUNDS
+        # in the narrow band (BAND_HALF), then once in a wide one (WIDE_BAND: censorings spread
+        # over a long interval that the sure levels place elsewhere)
+        for half, rounds in ((None, BAND_ROUNDS), (WIDE_BAND, 1 if WIDE_BAND else 0)):
+            for _ in range(rounds):
+                better = band_levels(plan, d, c, n_start, inv, dp.pen, half=half, **opts)
+                if better is None:
+                    break
+                d, c, _ = polish_levels(plan, *better, n_start, inv, dp.pen, **opts)
     if D is None:
         d, c = _one_death_at_zero(plan, d, c)
     if n_estimated and free_start:

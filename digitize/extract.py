@@ -126,6 +126,9 @@ class ExtractedArm:
     #: from the calibration's data units per pixel and the traced line width
     time_sd: float | None = None
     survival_sd: float | None = None
+    #: the same uncertainty in image pixels (:func:`corner_sd_px`), kept by the app's project so
+    #: hand-edited points converted with a changed calibration carry it too
+    corner_sd_px: float | None = None
 
     def to_arm_data(self, risk_table: RiskTable | None = None, n_total: int | None = None,
                     total_events: int | None = None) -> ArmData:
@@ -1108,10 +1111,11 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, owners: P
         cx = groups[:, 2] + x0
         cy = path.cen[groups[:, 3].astype(int)] + y0
         ct, _ = cal.to_data(cx, cy)
-        censor_px = np.column_stack([cx, cy])
         # marks lie on the drawn curve: clip to its span (line caps, rotation)
         ct = np.clip(np.asarray(ct, float), tt[0], tt[-1])
         order = np.argsort(ct, kind="stable")
+        # pixels, times and reliabilities in one (time) order: row j of each is mark j
+        censor_px = np.column_stack([cx, cy])[order]
         censor_times, censor_rel = ct[order], groups[order, 4]
     else:
         censor_px = np.empty((0, 2))
@@ -1124,9 +1128,10 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, owners: P
     if extent < 1.0:
         warnings.append(f"arm '{spec.name}': the traced curve spans only {span} pixel columns; "
                         "check the colour and the plot area")
-    time_sd, survival_sd = _corner_sd(cal, px, py, lw)
+    sd_px = corner_sd_px(lw)
+    time_sd, survival_sd = corner_sd(cal, px, py, sd_px)
     return ExtractedArm(spec.name, spec.rgb, tt, ss, censor_times, np.column_stack([px, py]), censor_px,
-                        confidence, warnings, censor_rel, time_sd, survival_sd)
+                        confidence, warnings, censor_rel, time_sd, survival_sd, sd_px)
 
 
 #: a trace off the middle of three lines over this many columns (pixels) follows a limit there
@@ -1178,16 +1183,19 @@ def _middle_of_three(runs: Runs, empty, lw: float, cw: int, start_col: int) -> n
     return middle_line(runs, chains, lw)
 
 
-def _corner_sd(cal: Calibration, px: np.ndarray, py: np.ndarray, lw: float) -> tuple[float, float]:
-    """Standard uncertainty of a traced corner in data units (time, survival).
+def corner_sd_px(lw: float) -> float:
+    """Standard uncertainty of a traced corner in pixels: read to the pixel (uniform rounding:
+    sd 1/sqrt(12) px) and, along a drawn line ``lw`` pixels wide, to about a quarter of the line
+    width (anti-aliasing, where the line's centre is)."""
+    return float(np.sqrt(1.0 / 12.0 + (max(lw, 1.0) / 4.0) ** 2))
 
-    A corner's position is read to the pixel (uniform rounding: sd 1/sqrt(12) px) and, along a
-    drawn line ``lw`` pixels wide, to about a quarter of the line width (anti-aliasing, where
-    the line's centre is): sd = sqrt(1/12 + (lw/4)^2) pixels, times the data units per pixel of
-    each axis at the trace."""
+
+def corner_sd(cal: Calibration, px: np.ndarray, py: np.ndarray, sd_px: float) -> tuple[float, float]:
+    """A corner's uncertainty ``sd_px`` (pixels) in data units (time, survival): times the data
+    units per pixel of each axis at the trace (pixels ``px``, ``py``; their median point)."""
+    px, py = np.asarray(px, float), np.asarray(py, float)
     if px.size == 0:
         return 0.0, 0.0
-    sd_px = float(np.sqrt(1.0 / 12.0 + (max(lw, 1.0) / 4.0) ** 2))
     x0, y0 = float(np.median(px)), float(np.median(py))
     t0, s0 = cal.to_data(np.array([x0, x0 + 1.0, x0]), np.array([y0, y0, y0 + 1.0]))
     t0, s0 = np.asarray(t0, float), np.asarray(s0, float)

@@ -39,7 +39,11 @@ def sidecar_dict(result, *, figure: Path | None = None, page: int = 0, dpi: int 
         arms.append({"name": spec.name, "rgb": list(spec.rgb), "hex": spec.hex,
                      "tolerance": spec.tolerance, "confidence": a.confidence,
                      "n_points": int(a.time.size), "n_censor_marks": int(a.censor_times.size),
-                     "warnings": list(a.warnings)})
+                     "warnings": list(a.warnings),
+                     # how surely corners (pixels) and marks (in the marks file's order) were read
+                     "corner_sd_px": a.corner_sd_px,
+                     "censor_reliability": None if a.censor_reliability is None
+                     else [round(float(v), 4) for v in a.censor_reliability]})
     rec = result.reconstruction
     return json_safe({
         "kind": KIND,

@@ -963,6 +963,11 @@ class MainWindow(QMainWindow):
             else:
                 a.points_px = np.empty((0, 2))
             a.censor_px = np.asarray(r.censor_px, float).reshape(-1, 2)
+            # how surely corners and marks were read: the reconstruction weighs them by it
+            a.corner_sd_px = r.corner_sd_px
+            rel = r.censor_reliability
+            a.read_marks = (tuple((x, y, float(v)) for (x, y), v in zip(a.censor_px.tolist(), rel))
+                            if rel is not None and len(rel) == len(a.censor_px) else None)
             self.doc.detect_info[a.name] = {"confidence": float(r.confidence), "warnings": list(r.warnings)}
             warnings += [f"{a.name}: {w}" for w in r.warnings]
         # kept in the project (settings["detection"]) so the Conf. column survives a reopen,

@@ -85,6 +85,15 @@ def _points(value, where: str) -> np.ndarray:
     return arr
 
 
+def _read_marks(value, where: str) -> tuple[tuple[float, float, float], ...]:
+    """Validated [[x, y, reliability], ...]: pixels as :func:`_points`, reliability in 0-1."""
+    if not isinstance(value, (list, tuple)) or not all(isinstance(m, (list, tuple)) and len(m) == 3 for m in value):
+        raise ProjectError(f"{where}: expected a list of [x, y, reliability] triples")
+    xy = _points([m[:2] for m in value], where)
+    rel = [_number(m[2], f"{where}[{j}] reliability", 0, 1) for j, m in enumerate(value)]
+    return tuple((float(x), float(y), r) for (x, y), r in zip(xy, rel))
+
+
 def _opt_int(value, where: str) -> int | None:
     if value is None:
         return None
@@ -168,11 +177,20 @@ class ArmState:
     #: image pixels (x, y) of censor marks known to be this arm's (zero-click: where its legend
     #: key's symbol is drawn), or None; they tell arms of one colour and one style apart
     marks: tuple[tuple[float, float], ...] | None = None
+    #: how surely the digitizer read a corner, in pixels (standard uncertainty from the traced
+    #: line width: digitize.extract.corner_sd_px), or None for coordinates taken as exact
+    corner_sd_px: float | None = None
+    #: censor marks as the digitizer read them: (x, y, reliability 0-1) in image pixels; a mark
+    #: of ``censor_px`` still at one of these places keeps its reliability, one a person placed
+    #: or moved counts as sure (1)
+    read_marks: tuple[tuple[float, float, float], ...] | None = None
 
     def __post_init__(self):
         self.points_px = _points(self.points_px, f"arm '{self.name}' points")
         if self.marks is not None:
             self.marks = tuple((float(x), float(y)) for x, y in self.marks)
+        if self.read_marks is not None:
+            self.read_marks = tuple((float(x), float(y), float(r)) for x, y, r in self.read_marks)
         self.censor_px = _points(self.censor_px, f"arm '{self.name}' censor marks")
         self.rgb = tuple(int(c) for c in self.rgb)
 
@@ -185,7 +203,21 @@ class ArmState:
                 "censor_px": self.censor_px.round(3).tolist(),
                 "n_total": self.n_total, "total_events": self.total_events,
                 "at": None if self.at is None else [float(v) for v in self.at], "style": self.style,
-                "marks": None if self.marks is None else [[round(x, 3), round(y, 3)] for x, y in self.marks]}
+                "marks": None if self.marks is None else [[round(x, 3), round(y, 3)] for x, y in self.marks],
+                "corner_sd_px": self.corner_sd_px,
+                "read_marks": None if self.read_marks is None
+                else [[round(x, 3), round(y, 3), round(r, 4)] for x, y, r in self.read_marks]}
+
+    def censor_reliability(self) -> np.ndarray | None:
+        """Per mark of ``censor_px``: the reliability it was read with if it is still where the
+        digitizer found it (within half a pixel), else 1 (placed or moved by a person); None
+        when no mark was read by the digitizer (every mark as given)."""
+        if not self.read_marks or not len(self.censor_px):
+            return None
+        read = np.asarray(self.read_marks, float)
+        d = np.hypot(self.censor_px[:, None, 0] - read[None, :, 0], self.censor_px[:, None, 1] - read[None, :, 1])
+        near = np.argmin(d, axis=1)
+        return np.where(d[np.arange(len(near)), near] <= 0.5, read[near, 2], 1.0)
 
     @classmethod
     def from_dict(cls, d: dict, i: int) -> "ArmState":
@@ -215,7 +247,13 @@ class ArmState:
         marks = d.get("marks")
         if marks is not None:
             marks = tuple(map(tuple, _points(marks, f"{where}.marks")))
-        return cls(name=str(d["name"]), rgb=rgb, tolerance=tol,
+        sd_px = d.get("corner_sd_px")
+        if sd_px is not None:
+            sd_px = _number(sd_px, f"{where}.corner_sd_px", 0, 100)
+        read = d.get("read_marks")
+        if read is not None:
+            read = _read_marks(read, f"{where}.read_marks")
+        return cls(name=str(d["name"]), rgb=rgb, tolerance=tol, corner_sd_px=sd_px, read_marks=read,
                    at=None if at is None else (float(at[0]), float(at[1])), style=style, marks=marks,
                    points_px=_points(d.get("points_px"), f"{where}.points_px"),
                    censor_px=_points(d.get("censor_px"), f"{where}.censor_px"),
@@ -442,14 +480,23 @@ class Project:
             span = max(float(np.max(np.abs(t))), 1e-12)
             order = np.lexsort((-s, np.round(t / span, 9)))
             ct = cal.to_data(arm.censor_px[:, 0], arm.censor_px[:, 1])[0] if len(arm.censor_px) else []
+            ct = np.asarray(ct, float)
+            rel, by_time = arm.censor_reliability(), np.argsort(ct, kind="stable")
+            time_sd = survival_sd = None
+            if arm.corner_sd_px:    # traced: each corner is a measurement, in this calibration's units
+                from digitize.extract import corner_sd
+
+                time_sd, survival_sd = corner_sd(cal, arm.points_px[:, 0], arm.points_px[:, 1], arm.corner_sd_px)
             rt = rn = None
             if table is not None and arm.name in table.n_risk:
                 rt, rn = table.for_arm(arm.name)
                 if rt.size == 0:
                     rt = rn = None
             out.append(ArmData(name=arm.name, time=np.asarray(t)[order], survival=np.asarray(s)[order],
-                               censor_times=np.sort(np.asarray(ct, float)), risk_times=rt, n_risk=rn,
-                               n_total=arm.n_total, total_events=arm.total_events))
+                               censor_times=ct[by_time], risk_times=rt, n_risk=rn,
+                               n_total=arm.n_total, total_events=arm.total_events,
+                               censor_reliability=None if rel is None else rel[by_time],
+                               time_sd=time_sd, survival_sd=survival_sd))
         if not out:
             raise ProjectError("add at least one arm and detect or place its curve")
         return out

@@ -286,7 +286,7 @@ def project_from_sidecar(sidecar_path: Path, study: str | None = None):
     settings = data.get("settings") or {}
     n_total, d_total = settings.get("n_total") or {}, settings.get("total_events") or {}
     arms = []
-    for spec in data["_arms"]:
+    for spec, raw in zip(data["_arms"], data["arms"]):
         c = curves[curves["arm"].astype(str) == spec.name].sort_values("time", kind="stable")
         t, s = c["time"].to_numpy(float), c["survival"].to_numpy(float)
         px, py = cal.to_pixel(t, s)
@@ -297,8 +297,15 @@ def project_from_sidecar(sidecar_path: Path, study: str | None = None):
             cpx = np.column_stack([mx, my])
         else:
             cpx = np.empty((0, 2))
+        # how surely the run read corners and marks (sidecars before these keys: as given)
+        rel = raw.get("censor_reliability")
+        read = (tuple((x, y, float(v)) for (x, y), v in zip(cpx.tolist(), rel))
+                if isinstance(rel, list) and len(rel) == len(cpx)
+                and all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in rel) else None)
+        sd_px = raw.get("corner_sd_px")
         arms.append(ArmState(name=spec.name, rgb=tuple(spec.rgb), tolerance=spec.tolerance,
-                             points_px=np.column_stack([px, py]), censor_px=cpx,
+                             corner_sd_px=float(sd_px) if isinstance(sd_px, (int, float)) and sd_px > 0 else None,
+                             read_marks=read, points_px=np.column_stack([px, py]), censor_px=cpx,
                              n_total=n_total.get(spec.name), total_events=d_total.get(spec.name)))
     grid = RiskGrid()
     rt = data["_risk_table"]

@@ -29,7 +29,8 @@ def sample_project(image=None) -> Project:
         calibration=json.loads(json.dumps(CAL)),
         arms=[ArmState("A", (10, 20, 30), 12.5, points_px=[[100, 50], [150, 60.5]], censor_px=[[120, 50]],
                        n_total=100, total_events=40, style="solid", at=(130.0, 50.0),
-                       marks=((120.5, 50.0), (140.0, 60.25))),
+                       marks=((120.5, 50.0), (140.0, 60.25)), corner_sd_px=0.61,
+                       read_marks=((120.0, 50.0, 0.35),)),
               ArmState("B", (200, 0, 0))],
         masks=[MaskShape("rect", [(1, 2), (10, 12)]), MaskShape("brush", [(5, 5), (9, 7)], 2.0)],
         risk_table=RiskGrid(times=["0", "12"], rows={"A": ["100", "80"], "B": ["90", ""]}),
@@ -66,6 +67,9 @@ def test_atomic_save_keeps_old_file_on_failure(tmp_path, monkeypatch):
     (lambda d: d["arms"][0].update(n_total=-3), "arms[0].n_total"),
     (lambda d: d["arms"][0].update(marks=[[1, 2, 3]]), "arms[0].marks"),
     (lambda d: d["arms"][0].update(marks=[[1, float("inf")]]), "arms[0].marks"),
+    (lambda d: d["arms"][0].update(corner_sd_px=-1), "arms[0].corner_sd_px"),
+    (lambda d: d["arms"][0].update(read_marks=[[1, 2]]), "arms[0].read_marks"),
+    (lambda d: d["arms"][0].update(read_marks=[[1, 2, 1.5]]), "arms[0].read_marks[0] reliability"),
     (lambda d: d["calibration"].update(x1={"px": "a"}), "calibration.x1"),
     (lambda d: d["risk_table"]["rows"].update(A=["1"]), "risk_table row 'A'"),
     (lambda d: d["masks"][0].update(kind="circle"), "masks[0].kind"),
@@ -206,6 +210,29 @@ def test_arm_data_keeps_each_drop_falling_on_a_rotated_calibration(truth_ipd):
     for a in p.arm_data():
         assert np.all(np.diff(a.survival) <= 1e-9), a.name
         assert np.all(np.diff(a.time) >= -1e-9), a.name
+
+
+def test_arm_data_carries_how_surely_corners_and_marks_were_read(truth_ipd):
+    """A detected arm's corner uncertainty is kept in pixels and comes out in data units of the
+    current calibration (so it follows a corrected calibration); each censor mark keeps the
+    reliability it was read with while it stays where it was read, and counts as sure once a
+    person moved or added it. Before: the app's reconstruction took every traced corner and
+    mark as exact (a traced black arm reconstructed at IAE 0.009 against its trace's 0.001)."""
+    p = _digitized_project(truth_ipd)
+    assert all(a.time_sd is None and a.censor_reliability is None for a in p.arm_data())
+    arm = p.arms[0]
+    arm.corner_sd_px = 0.7
+    arm.censor_px = np.array([[300.0, 200.0], [200.0, 150.0], [250.0, 180.0]])
+    arm.read_marks = ((200.0, 150.0, 0.2), (250.2, 180.1, 0.6), (300.0, 200.0, 0.9))
+    a = p.arm_data()[0]
+    # CAL: 10 px per month, 350 px per unit survival
+    assert a.time_sd == pytest.approx(0.07) and a.survival_sd == pytest.approx(0.7 / 350)
+    assert a.censor_times.tolist() == pytest.approx([10.0, 15.0, 20.0])
+    assert a.censor_reliability.tolist() == pytest.approx([0.2, 0.6, 0.9])   # time order
+    arm.censor_px = np.array([[300.0, 200.0], [203.0, 150.0]])              # one moved, one deleted
+    assert p.arm_data()[0].censor_reliability.tolist() == pytest.approx([1.0, 0.9])
+    p.calibration["x2"]["value"] = 120.0                                     # x axis recalibrated
+    assert p.arm_data()[0].time_sd == pytest.approx(0.14)
 
 
 def test_arm_data_explains_what_is_missing():

@@ -12,6 +12,7 @@ import pytest
 
 from kmrecon.cli import main
 from kmrecon.project import load_project
+from reconstruct import reconstruct
 from review.batch import collect_figures, run_batch, unique_names
 from simulate.figure import FigureStyle, render_figure
 from simulate.ipd import simulate_arm
@@ -89,6 +90,16 @@ def test_batch_extracts_good_figures_and_fails_the_corrupt_one(figure_folder, tm
         assert (out / row["name"] / "thumb.png").exists()
         side = json.loads((out / row["sidecar"]).read_text())
         assert side["kind"] == "kmrecon-extract"
+        # the project knows how surely the run read corners and marks (sidecar corner_sd_px,
+        # censor_reliability): an edit in the app and a new reconstruction weigh them as the run did
+        run = {a["name"]: a for a in side["arms"]}
+        for a in project.arm_data():
+            assert a.time_sd > 0 and a.survival_sd > 0, a.name
+            assert np.allclose(a.censor_reliability, run[a.name]["censor_reliability"], atol=1e-4), a.name
+        again = reconstruct(project.arm_data(), method=project.settings["method"]).ipd
+        for arm in fig.truth.arms:
+            got, ran = again[again["arm"] == arm], ipd[ipd["arm"] == arm]
+            assert len(got) == len(ran) and got["event"].sum() == ran["event"].sum(), arm
     assert len(names) == 2                   # same stem, two output folders
     summary = json.loads((out / "summary.json").read_text())
     assert len(summary["rows"]) == 3

@@ -18,6 +18,22 @@ from digitize.inkmask import (background_color, chroma, foreground, frame_lines,
 MIN_COLUMN_SPAN = 0.25
 #: colours closer than this (Delta E) are one cluster
 CLUSTER_RADIUS = 14.0
+#: anti-aliased edge pixels lie within this many pixels of their stroke's fully covered core
+EDGE_REACH = 2
+#: blend-coloured pixels apart from a colour's strokes are a curve of their own when at least
+#: this share of them lies within :data:`SHARP_DE` of their commonest colour (measured: grey
+#: curves 0.4-0.8 at 72-200 dpi; the anti-aliased pieces of thin black dotted lines 0.1-0.15)
+SHARP_SHARE = 0.3
+SHARP_DE = 1.5
+
+
+def _own_colour_share(lab_px: np.ndarray) -> float:
+    """Share of pixels (Lab rows) within :data:`SHARP_DE` of their commonest colour (2-unit
+    Lab bins): high for pixels drawn in one colour, low for blends at every coverage."""
+    q = np.round(lab_px / 2.0).astype(np.int64)
+    keys, inv, counts = np.unique(q, axis=0, return_inverse=True, return_counts=True)
+    mode = lab_px[inv.ravel() == int(np.argmax(counts))].mean(axis=0)
+    return float(np.mean(np.linalg.norm(lab_px - mode, axis=1) <= SHARP_DE))
 
 
 def _blend_distance(lab_px: np.ndarray, rgb_px: np.ndarray, colour: np.ndarray, bg: np.ndarray
@@ -87,10 +103,20 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
         dpaper = np.linalg.norm(pl[members] - bg_lab, axis=1)
         core = members[dpaper >= np.percentile(dpaper, 60)]
         colour = np.median(pr[core], axis=0)
-        # remove the colour and its blends with the paper (anti-aliased edges)
+        # remove the colour and its blends with the paper (anti-aliased edges). A grey curve is
+        # such a blend of black too (#7F7F7F = half-covered black) and vanished whenever the
+        # black curve was found first: blends apart from the colour's own strokes stay when
+        # they are mostly one colour (a curve's fully covered core), not the even spread of
+        # coverages a thin line's anti-aliased pieces take
         dist, a = _blend_distance(pl[sel_alive], pr[sel_alive], colour, bg)
-        claimed = sel_alive[(dist < CLUSTER_RADIUS) & (a > 0.2)]
-        claimed = np.union1d(claimed, members)
+        blends = sel_alive[(dist < CLUSTER_RADIUS) & (a > 0.2)]
+        own = np.zeros((ch, cw), np.uint8)
+        own[ys[members], xs[members]] = 1
+        own = cv2.dilate(own, np.ones((2 * EDGE_REACH + 1, 2 * EDGE_REACH + 1), np.uint8)) > 0
+        far = blends[~own[ys[blends], xs[blends]]]
+        if far.size >= min_pixels and _own_colour_share(pl[far]) >= SHARP_SHARE:
+            blends = np.setdiff1d(blends, far)
+        claimed = np.union1d(blends, members)
         alive[claimed] = False
         cols = np.unique(xs[claimed])
         span = cols.size / float(cw)

@@ -25,15 +25,19 @@ EDGE_REACH = 2
 #: curves 0.4-0.8 at 72-200 dpi; the anti-aliased pieces of thin black dotted lines 0.1-0.15)
 SHARP_SHARE = 0.3
 SHARP_DE = 1.5
+#: ... and that commonest colour lies within this Delta E of the paper->colour blend line
+SHARP_BLEND_DE = 5.0
 
 
-def _own_colour_share(lab_px: np.ndarray) -> float:
-    """Share of pixels (Lab rows) within :data:`SHARP_DE` of their commonest colour (2-unit
-    Lab bins): high for pixels drawn in one colour, low for blends at every coverage."""
+def _own_colour_share(lab_px: np.ndarray) -> tuple[float, np.ndarray]:
+    """(share of pixels (Lab rows) within :data:`SHARP_DE` of their commonest colour (2-unit
+    Lab bins), which pixels those are): high for pixels drawn in one colour, low for blends
+    at every coverage."""
     q = np.round(lab_px / 2.0).astype(np.int64)
     keys, inv, counts = np.unique(q, axis=0, return_inverse=True, return_counts=True)
     mode = lab_px[inv.ravel() == int(np.argmax(counts))].mean(axis=0)
-    return float(np.mean(np.linalg.norm(lab_px - mode, axis=1) <= SHARP_DE))
+    at_mode = np.linalg.norm(lab_px - mode, axis=1) <= SHARP_DE
+    return float(np.mean(at_mode)), at_mode
 
 
 def _blend_distance(lab_px: np.ndarray, rgb_px: np.ndarray, colour: np.ndarray, bg: np.ndarray
@@ -109,14 +113,17 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
         # they are mostly one colour (a curve's fully covered core), not the even spread of
         # coverages a thin line's anti-aliased pieces take
         dist, a = _blend_distance(pl[sel_alive], pr[sel_alive], colour, bg)
-        blends = sel_alive[(dist < CLUSTER_RADIUS) & (a > 0.2)]
+        is_blend = (dist < CLUSTER_RADIUS) & (a > 0.2)
         own = np.zeros((ch, cw), np.uint8)
         own[ys[members], xs[members]] = 1
         own = cv2.dilate(own, np.ones((2 * EDGE_REACH + 1, 2 * EDGE_REACH + 1), np.uint8)) > 0
-        far = blends[~own[ys[blends], xs[blends]]]
-        if far.size >= min_pixels and _own_colour_share(pl[far]) >= SHARP_SHARE:
-            blends = np.setdiff1d(blends, far)
-        claimed = np.union1d(blends, members)
+        far = is_blend & ~own[ys[sel_alive], xs[sel_alive]]
+        if np.count_nonzero(far) >= min_pixels:
+            share, at_mode = _own_colour_share(pl[sel_alive[far]])
+            # (the commonest colour a true blend of this one: not a grey rule near a red's blends)
+            if share >= SHARP_SHARE and np.median(dist[far][at_mode]) <= SHARP_BLEND_DE:
+                is_blend &= ~far
+        claimed = np.union1d(sel_alive[is_blend], members)
         alive[claimed] = False
         cols = np.unique(xs[claimed])
         span = cols.size / float(cw)

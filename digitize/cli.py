@@ -14,6 +14,8 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from kmrecon.errors import KMReconError
 
 _POINT = re.compile(r"^\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*=\s*([-+0-9.eE%]+)\s*$")
@@ -382,6 +384,7 @@ def _write_outputs(result, figure: Path, page: int, dpi: int, out: Path, auto, r
 
     from digitize.sidecar import sidecar_dict
 
+    review = short_trace_items(result) + list(review)
     paths = _out_paths(out)
     side = sidecar_dict(result, figure=figure.resolve(), page=page, dpi=dpi,
                         outputs={k: p.name for k, p in paths.items() if k != "sidecar"}, auto=auto,
@@ -406,6 +409,27 @@ def _write_outputs(result, figure: Path, page: int, dpi: int, out: Path, auto, r
 #: exit status when outputs were written but something read from the figure needs a person
 #: (0 = confident, 2 = could not run; see the README)
 EXIT_REVIEW = 3
+
+
+#: a trace covering less than this share of the plot's width is doubtful (digitize.extract
+#: warns under the same share, counted from time 0)
+SHORT_TRACE = 0.3
+
+
+def short_trace_items(result) -> list[dict]:
+    """Review items for traced arms covering under :data:`SHORT_TRACE` of the plot's width:
+    the curve's colour or ink was mostly not found (a few columns traced give an IPD of no
+    events), which must not pass as a confident result."""
+    x0, _, x1, _ = result.plot_area
+    out = []
+    for a in result.arms:
+        if a.empty or len(a.trace_px) == 0:
+            continue
+        span = float(np.ptp(np.asarray(a.trace_px, float)[:, 0]))
+        if span < SHORT_TRACE * max(x1 - x0, 1):
+            out.append({"piece": "arms", "reason": f"arms: the curve traced for '{a.name}' spans only "
+                        f"{span:.0f} of the plot's {x1 - x0:.0f} pixel columns; check its colour and trace"})
+    return out
 
 
 def review_items(det, arms_given: bool = False, risk_given: bool = False) -> list[dict]:

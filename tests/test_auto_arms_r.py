@@ -248,3 +248,24 @@ def test_legend_name_crossed_by_a_curve_takes_the_tables_name(tmp_path):
     (fig,) = render_r_figures([(ipd, spec)], tmp_path)
     det = detect_figure(fig.load_image())
     assert sorted(a.name for a in det.arms) == sorted(spec.names), det.arms
+
+
+@needs_r
+def test_grey_arm_is_found_beside_a_black_one(tmp_path):
+    """Seed-2 R figure 22: survminer theme_bw at 200 dpi, a black solid and a grey (#7F7F7F)
+    dashed arm. The black curve, found first, used to claim the grey one as its anti-aliased
+    blend: 'Lev' took its colour from the legend and was traced from 11 months on only. Both
+    arms are now found in their drawn colours and traced whole."""
+    from digitize.auto.detect import detect_figure
+    from digitize.extract import extract_arms
+    from simulate.rfigures import render_r_figures
+
+    ipd, spec = _set_figure(2, 22)
+    assert spec.engine == "survminer" and spec.colours == ["#000000", "#7F7F7F"] and spec.theme == "bw"
+    (fig,) = render_r_figures([(ipd, spec)], tmp_path)
+    image = fig.load_image()
+    det = detect_figure(image)
+    _named_in_their_colours(det, fig)
+    assert not any("took its colour" in r["reason"] for r in det.review_items), det.review_items
+    for a in extract_arms(image, det.calibration, det.arms):
+        assert _iae(a, fig.truth, a.name) < 0.003, (a.name, _iae(a, fig.truth, a.name))

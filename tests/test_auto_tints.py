@@ -105,3 +105,24 @@ def test_black_arms_in_line_styles_at_low_dpi(tmp_path, case):
     assert len({got[n].rgb for n in names}) == 1, [got[n].rgb for n in names]
     assert [got[n].style for n in names] == ["solid", "dashed", "dotted"][:len(names)], \
         [got[n].style for n in names]
+
+
+def test_grey_curve_found_after_a_more_prominent_black_one():
+    """A grey curve (#7f7f7f, half-covered black) is found when the black curve has more
+    pixels and is clustered first: black's anti-aliased blends are removed around its own
+    strokes only, and blend-coloured ink apart from them that is mostly one colour (a curve's
+    covered core) stays a colour of its own. Before: black claimed every pixel on its blend
+    line and the grey curve vanished (seed-2 R figures 20, 22, 25: survminer/base R
+    black-and-grey palettes)."""
+    img = np.full((H, W, 3), 255, np.uint8)
+    for dy in (0, 1):   # a 2 px black line: twice the grey's pixels
+        _step_curve(img, (0, 0, 0), 30 + dy, 10, 3, seed=1, tint_vertical=False)
+    grey = np.full((H, W, 3), 255, np.uint8)
+    _step_curve(grey, (127, 127, 127), 60, 12, 5, seed=3, tint_vertical=False)
+    dashed = np.where((np.arange(W) // 6) % 3 == 2, 255, 0).astype(bool)   # gaps of a dashed line
+    grey[:, dashed] = 255
+    img = np.minimum(img, grey)
+    found = find_arm_colors(img, (0, 0, W - 1, H - 1))
+    assert len(found) == 2, found
+    assert min(_lab_de(f, (0, 0, 0)) for f in found) < 8.0, found
+    assert min(_lab_de(f, (127, 127, 127)) for f in found) < 8.0, found

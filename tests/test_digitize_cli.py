@@ -137,3 +137,26 @@ def test_read_sidecar_rejects_bad_files(tmp_path):
                                                  "calibration": {}, "arms": [], "plot_area": [1, 2]}))
     with pytest.raises(Exception, match="calibration is missing"):
         read_sidecar(tmp_path / "c.json")
+
+
+def test_an_arm_traced_over_a_few_columns_is_a_review_item(figure_files, tmp_path, capsys):
+    """A colour found in only a short piece of the plot (here a short green stroke; in R
+    figures a dashed grey arm lying on a grid line) gives a trace of a few columns and an IPD
+    without events: the run says so (REVIEW, exit 3) instead of exiting 0."""
+    import cv2
+
+    fig, paths = figure_files
+    img = cv2.imread(str(paths["image"]))
+    c = fig.truth.calibration
+    x, y = int(c["x1"]["px"]) + 40, int(c["y2"]["py"]) + 60
+    cv2.line(img, (x, y), (x + 25, y), (0, 160, 0), 2)      # BGR green, 25 px long
+    bad = tmp_path / "short.png"
+    cv2.imwrite(str(bad), img)
+    out = tmp_path / "res" / "IPD.csv"
+    rc = main(["extract", str(bad), *_cal_args(fig), *_arm_args(fig), "--arm", "Stroke=#00a000",
+               "--risk-table", str(paths["risk"]), "--out", str(out)])
+    text = capsys.readouterr().out
+    assert rc == 3, text
+    review = [ln for ln in text.splitlines() if ln.startswith("REVIEW")]
+    assert len(review) == 1 and "'Stroke' spans only" in review[0], review
+    assert json.loads((tmp_path / "res" / "IPD.json").read_text())["review"][0]["piece"] == "arms"

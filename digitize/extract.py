@@ -262,6 +262,19 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
             if _surer(wider, res, cw):
                 wider.warnings.append(f"colour tolerance widened to Delta E {tol * 1.6:.0f}")
                 res = wider
+        if res.confidence < WIDEN_BELOW and not res.empty:
+            # a dashed line's gaps are its own drawing, not bare paper: a trace ending at its
+            # first gaps (dashes longer apart than the tracer bridges over paper, at 150-200
+            # dpi) is tried again with the gaps filled, as for arms told apart by style
+            got = _arm_runs(spec, k, tol, args[0], cov, dist, args[3], ign, frame, extra)
+            if not isinstance(got, str):
+                from digitize.linestyle import gap_length, gaps_filled
+
+                own_ink = got[2] > 0
+                bare = BarePaper.of(~occupied & ~ign & ~gaps_filled(own_ink, gap_length(own_ink)))
+                dashed = _extract_one(spec, k, tol, *args[:5], bare, *args[6:], extra=extra, limits=limits)
+                if _surer(dashed, res, cw):
+                    res = dashed
         return res
 
     def run_group(k: int, member):

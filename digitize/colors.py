@@ -34,7 +34,7 @@ def _own_colour_share(lab_px: np.ndarray) -> tuple[float, np.ndarray]:
     Lab bins), which pixels those are): high for pixels drawn in one colour, low for blends
     at every coverage."""
     q = np.round(lab_px / 2.0).astype(np.int64)
-    keys, inv, counts = np.unique(q, axis=0, return_inverse=True, return_counts=True)
+    _, inv, counts = np.unique(q, axis=0, return_inverse=True, return_counts=True)
     mode = lab_px[inv.ravel() == int(np.argmax(counts))].mean(axis=0)
     at_mode = np.linalg.norm(lab_px - mode, axis=1) <= SHARP_DE
     return float(np.mean(at_mode)), at_mode

@@ -266,13 +266,15 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
             # a dashed line's gaps are its own drawing, not bare paper: a trace ending at its
             # first gaps (dashes longer apart than the tracer bridges over paper, at 150-200
             # dpi) is tried again with the gaps filled, as for arms told apart by style
-            got = _arm_runs(spec, k, tol, args[0], cov, dist, args[3], ign, frame, extra)
+            pixels, _, _, owners, _, _, *rest = args
+            got = _arm_runs(spec, k, tol, pixels, cov, dist, owners, ign, frame, extra)
             if not isinstance(got, str):
                 from digitize.linestyle import gap_length, gaps_filled
 
                 own_ink = got[2] > 0
                 bare = BarePaper.of(~occupied & ~ign & ~gaps_filled(own_ink, gap_length(own_ink)))
-                dashed = _extract_one(spec, k, tol, *args[:5], bare, *args[6:], extra=extra, limits=limits)
+                dashed = _extract_one(spec, k, tol, pixels, cov, dist, owners, ign, bare, *rest,
+                                      extra=extra, limits=limits)
                 if _surer(dashed, res, cw):
                     res = dashed
         return res

@@ -269,3 +269,24 @@ def test_grey_arm_is_found_beside_a_black_one(tmp_path):
     assert not any("took its colour" in r["reason"] for r in det.review_items), det.review_items
     for a in extract_arms(image, det.calibration, det.arms):
         assert _iae(a, fig.truth, a.name) < 0.003, (a.name, _iae(a, fig.truth, a.name))
+
+
+@needs_r
+def test_pale_legend_key_still_names_its_arm(tmp_path):
+    """Seed-2 R figure 20: survminer theme_classic at 72 dpi, black / grey / light grey
+    (#BEBEBE, dotted) arms with '+' marks, legend in one row under the plot. The light grey
+    dotted key is anti-aliased to #C8-#DC, too pale for the ink mask: 'Arm C' was read but
+    dropped from the legend, and the figure came out as two arms. Its key is now read from the
+    pale ink beside the names in line with it, and the three arms are traced."""
+    from digitize.auto.detect import detect_figure
+    from digitize.extract import extract_arms
+    from simulate.rfigures import render_r_figures
+
+    ipd, spec = _set_figure(2, 20)
+    assert spec.engine == "survminer" and spec.res == 72 and spec.colours[2] == "#BEBEBE"
+    (fig,) = render_r_figures([(ipd, spec)], tmp_path)
+    image = fig.load_image()
+    det = detect_figure(image)
+    assert sorted(a.name for a in det.arms) == sorted(spec.names), (det.arms, det.warnings)
+    for a in extract_arms(image, det.calibration, det.arms):
+        assert _iae(a, fig.truth, a.name) < 0.005, (a.name, _iae(a, fig.truth, a.name))

@@ -892,6 +892,10 @@ def _calibration(xfit: AxisFit, yfit: AxisFit, xa, ya, ylab, warnings) -> Calibr
         return None
 
 
+#: RGB distance from the paper of a pale legend key's ink (the ink mask takes 70)
+PALE_KEY_DIST = 25.0
+
+
 def _legend_entries(img, ink, cands: list[Token], th: float, pa, curve_colours=()) -> list[NamedColour]:
     """Legend entries: word phrases with a coloured line swatch on their left (or printed in
     a colour themselves: small coloured text is diluted by the paper, so a faint colour that
@@ -910,6 +914,7 @@ def _legend_entries(img, ink, cands: list[Token], th: float, pa, curve_colours=(
     words = [t for t in cands if t.text and (is_wordy(t.text) or t.n_parts >= 1)
              and not is_swatch(ink, t, th)]  # a key between two names never joins them
     out = []
+    keyless = []
     for row in rows_of(words, 0.5 * th):
         for ph in merge_phrases(row, 0.9 * th):
             name, n = clean_name(ph.text)
@@ -924,8 +929,21 @@ def _legend_entries(img, ink, cands: list[Token], th: float, pa, curve_colours=(
                 if text_names_curve(c) and _mostly_tinted(img, ink, ph.bbox):
                     rgb = c  # coloured text without a swatch (not black text a curve crosses)
             if rgb is None:
+                keyless.append((ph, name, n))
                 continue
             out.append(NamedColour(name, rgb, "legend", ph.bbox, ph.score, n, key_style(ink, ph, th, img)))
+    # a name in line with read entries (their row, or their column) whose key is too pale for
+    # the ink mask (a light grey dotted key at 72 dpi: anti-aliased to #DCDCDC): its key read
+    # from the pale ink, so that the legend keeps every arm it names
+    if out and keyless:
+        d = img[..., :3].astype(np.float32) - np.asarray(paper, np.float32)
+        pale = ink | (np.sqrt((d * d).sum(axis=2)) > PALE_KEY_DIST)
+        for ph, name, n in keyless:
+            in_line = any(abs(ph.cy - (e.bbox[1] + e.bbox[3]) / 2.0) <= 0.5 * th
+                          or abs(ph.bbox[0] - e.bbox[0]) <= 0.6 * th for e in out)
+            rgb = swatch_colour(img, pale, ph, th) if in_line else None
+            if rgb is not None:
+                out.append(NamedColour(name, rgb, "legend", ph.bbox, ph.score, n, key_style(pale, ph, th, img)))
     if len(out) >= 2:
         # legend texts are left-aligned in one column: entries elsewhere are stray words
         x0 = np.array([e.bbox[0] for e in out], float)

@@ -27,6 +27,10 @@ SHARP_SHARE = 0.3
 SHARP_DE = 1.5
 #: ... and that commonest colour lies within this Delta E of the paper->colour blend line
 SHARP_BLEND_DE = 5.0
+#: ... and less than this share of them lies within DOT_GAP pixels of the colour's strokes
+#: (measured: a dotted line's pale dots 0.7-0.8; grey curves beside black ones 0.02-0.34)
+DOT_GAP = 4.0
+DOT_GAP_SHARE = 0.5
 
 
 def _own_colour_share(lab_px: np.ndarray) -> tuple[float, np.ndarray]:
@@ -120,8 +124,13 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
         far = is_blend & ~own[ys[sel_alive], xs[sel_alive]]
         if np.count_nonzero(far) >= min_pixels:
             share, at_mode = _own_colour_share(pl[sel_alive[far]])
-            # (the commonest colour a true blend of this one: not a grey rule near a red's blends)
-            if share >= SHARP_SHARE and np.median(dist[far][at_mode]) <= SHARP_BLEND_DE:
+            # (the commonest colour a true blend of this one: not a grey rule near a red's blends;
+            # mostly away from the colour's strokes: a dotted line's pale dots, one sub-pixel
+            # position alike, lie a dot's gap from its fully covered ones)
+            gap = cv2.distanceTransform((~own).view(np.uint8), cv2.DIST_L2, 3)
+            by_strokes = np.mean(gap[ys[sel_alive[far]], xs[sel_alive[far]]] <= DOT_GAP)
+            if (share >= SHARP_SHARE and np.median(dist[far][at_mode]) <= SHARP_BLEND_DE
+                    and by_strokes < DOT_GAP_SHARE):
                 is_blend &= ~far
         claimed = np.union1d(sel_alive[is_blend], members)
         alive[claimed] = False

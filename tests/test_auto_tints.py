@@ -126,3 +126,23 @@ def test_grey_curve_found_after_a_more_prominent_black_one():
     assert len(found) == 2, found
     assert min(_lab_de(f, (0, 0, 0)) for f in found) < 8.0, found
     assert min(_lab_de(f, (127, 127, 127)) for f in found) < 8.0, found
+
+
+def test_pale_dots_of_a_dotted_line_are_not_a_new_arm():
+    """A thin dotted line (base R lty 3 at 120 dpi) puts most of its dots down at one sub-pixel
+    position: their pale colour (#8f8f8f for #666666) is as uniform as a curve's, but they lie
+    a dot's gap from the line's fully covered dots. One colour, not two (bench_styles 'base 2
+    grey' lost its dotted arm to a pale 'colour' of its own)."""
+    img = np.full((H, W, 3), 255, np.uint8)
+    grey, pale = (102, 102, 102), (143, 143, 143)
+    for dy in (0, 1):
+        _step_curve(img, grey, 30 + dy, 10, 3, seed=1, tint_vertical=False)
+    dots = np.full((H, W, 3), 255, np.uint8)
+    _step_curve(dots, grey, 60, 12, 5, seed=3, tint_vertical=False)
+    x = np.arange(W)
+    dots[:, (x % 4) >= 2] = 255                     # dots 2 px long, 2 px apart
+    paled = ((x % 12) < 8)[None, :] & (dots[..., 0] == grey[0])
+    dots[paled] = pale                              # two dots of three drawn pale
+    img = np.minimum(img, dots)
+    found = find_arm_colors(img, (0, 0, W - 1, H - 1))
+    assert len(found) == 1 and _lab_de(found[0], grey) < 8.0, found

@@ -4,7 +4,7 @@ A project records what the user did, in image pixels where it was drawn (so re-c
 moves the data, as in Engauge): the image (embedded as base64 PNG, or referenced by path
 with its SHA-256), the four calibration points (possibly incomplete while the user is still
 clicking), the arms (name, colour, tolerance, step-corner points and censor marks in pixels,
-N and D), mask shapes, the number-at-risk grid as typed (text cells, so an invalid cell is
+N and D, how surely the digitizer read corners and marks), mask shapes, the number-at-risk grid as typed (text cells, so an invalid cell is
 kept and shown rather than lost), settings, and the last reconstruction (IPD).
 
 Files are validated on load (:class:`ProjectError` names the bad field) and written

@@ -126,41 +126,40 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
 
 #: pixels within this Delta E of a colour are drawn in it (fills are flat; JPEG adds a few units)
 FILL_DE = 6.0
-#: cuts (pixels) through a fill closed before its thickness is judged: lines drawn across it
+#: cuts (pixels) through a fill closed before its width is judged: lines drawn across it
 FILL_CUT = 5
-#: a colour is a fill when its regions are thicker on average than this share of the blob size
-#: (find_arm_colors: 1.2 % of the plot's width, at least 7 px; a line is 1-6 px thick, a run of
-#: dense censor marks about a mark's height)
-FILL_THICKNESS = 0.6
+#: a colour is a fill when at least this share of its pixels lies in regions wider both ways
+#: than two blob sizes (find_arm_colors: 1.2 % of the plot's width, at least 7 px) ...
+FILL_SHARE = 0.25
 
 
 def _fill_colour(lab: np.ndarray, solid: np.ndarray, colour_lab: np.ndarray, size: int) -> bool:
-    """Whether a colour found in thin ink is only a fill's: its pixels (within FILL_DE of
-    ``colour_lab``, among the ``solid`` ink of the crop: bool (H, W); lab (H, W, 3)) form
-    regions whose mean thickness (twice their area over their boundary pixels) is at least
-    FILL_THICKNESS x ``size`` (pixels, the blob size), and its pieces apart from the fill's
-    regions (those holding no part ``size`` pixels wide both ways) span less than
+    """Whether a colour found in thin ink is only a fill's: at least FILL_SHARE of its pixels
+    (within FILL_DE of ``colour_lab``, among the ``solid`` ink of the crop: bool (H, W); lab
+    (H, W, 3)) lie in regions of it wider than 2 x ``size`` pixels (the blob size) both ways,
+    and its pieces apart from those regions (not connected to them) span less than
     MIN_COLUMN_SPAN of the columns.
 
     General property: where two translucent confidence bands overlap, their blend (black bands
     at alpha 0.3: 179 alone, 126 both) is a flat fill over wide stretches, and a thin strip only
-    where the bands' edges run close - such strips pass every thin-ink test of a curve, but the
-    colour as a whole is as thick as the bands and its strips hang on the fill. A curve's colour
-    is as thick as its line (dense censor marks add short blobs as tall as a mark; the curve's
-    line running inside a band's fill belongs to the fill only in the merged ink, not in its own
-    colour's); a curve whose colour a fill happens to share (a grey line under ribbons) still
-    runs across the plot in pieces of its own.
+    where the bands' edges run close - such strips pass every thin-ink test of a curve, but they
+    hang on the fill. A curve's pixels lie in lines; dense censor marks close into blobs no
+    taller than a mark (at 72 dpi about the blob size), never twice its size both ways; a curve
+    whose colour a fill happens to share (a grey line seen through ribbons) still runs across
+    the plot in pieces of its own.
     """
     import cv2
 
     own = (solid & (np.linalg.norm(lab - colour_lab, axis=2) < FILL_DE)).view(np.uint8)
+    n = int(np.count_nonzero(own))
+    if n == 0:
+        return False
     # the fill is cut by what is drawn over or under it (curves, grid lines): closed first
     whole = cv2.morphologyEx(own, cv2.MORPH_CLOSE, np.ones((FILL_CUT, FILL_CUT), np.uint8))
-    edge = np.count_nonzero(whole & ~cv2.erode(whole, np.ones((3, 3), np.uint8)))
-    if edge == 0 or 2.0 * np.count_nonzero(whole) / edge < FILL_THICKNESS * size:
+    wide = cv2.morphologyEx(whole, cv2.MORPH_OPEN, np.ones((2 * size, 2 * size), np.uint8)) > 0
+    if np.count_nonzero(wide & (own > 0)) < FILL_SHARE * n:
         return False
     _, comp = cv2.connectedComponents(whole, connectivity=8)
-    wide = cv2.morphologyEx(whole, cv2.MORPH_OPEN, np.ones((size, size), np.uint8)) > 0
     apart = (comp > 0) & ~np.isin(comp, np.unique(comp[wide])) & (own > 0)
     return np.unique(np.nonzero(apart)[1]).size < MIN_COLUMN_SPAN * own.shape[1]
 

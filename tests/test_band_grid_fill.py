@@ -91,30 +91,30 @@ def test_bands_and_their_grid_give_no_arm_colour():
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_the_bands_overlap_is_a_fill_and_a_curve_with_dense_marks_is_not(seed):
-    """The two black bands' overlap (255 x 0.7 x 0.7 = 125) is a fill; a grey (grey50, 3 px)
-    curve with a run of dense censor marks ('|' 2 x 10 px every 4 px, a solid blob as tall as
-    a mark) is not: a curve's pixels lie in thin lines."""
+    """The two black bands' overlap (255 x 0.7 x 0.7 = 125) is a fill; a grey (grey50, 2 px)
+    curve with long runs of dense censor marks ('|' 1 x 8 px every 3 px, as base R draws them
+    at 72 dpi on a 540-px plot: closed into solid blobs as tall as a mark, about the blob size,
+    7 px) is not (R set seed 1, figure 8: its cyan arm was taken for a fill)."""
     from digitize.colors import _fill_colour
 
-    size = 9   # find_arm_colors: its blob size on a 640-px plot
     grey = rgb_to_lab(np.array([[127, 127, 127]], float))[0]
     img, _, _ = _figure()
     lab = rgb_to_lab(img)
-    assert _fill_colour(lab, lab[..., 0] < 70.0, grey, size)
-    img = np.full((360, 640, 3), 255, np.uint8)
+    assert _fill_colour(lab, lab[..., 0] < 70.0, grey, 9)   # find_arm_colors' blob size, 640 px
+    img = np.full((360, 540, 3), 255, np.uint8)
     rng = np.random.default_rng(seed)
-    x = np.arange(40, 620)
-    y = _steps(x, 60.0, [(int(v), 16.0) for v in np.sort(rng.integers(60, 540, 12))])
+    x = np.arange(30, 520)
+    y = _steps(x, 60.0, [(int(v), 16.0) for v in np.sort(rng.integers(60, 480, 12))])
     for i, yy in enumerate(np.rint(y).astype(int)):
-        img[yy - 1:yy + 2, x[i]] = 127
+        img[yy - 1:yy + 1, x[i]] = 127
     for i in range(1, x.size):
         a, b = sorted((int(round(y[i - 1])), int(round(y[i]))))
-        img[a:b + 2, x[i] - 1:x[i] + 2] = 127
-    for xm in range(550, 616, 4):
-        yy = int(round(y[xm - 40]))
-        img[yy - 5:yy + 5, xm:xm + 2] = 127
+        img[a:b + 1, x[i] - 1:x[i] + 1] = 127
+    for xm in list(range(100, 280, 3)) + list(range(380, 500, 3)):
+        yy = int(round(y[xm - 30]))
+        img[yy - 4:yy + 4, xm] = 127
     lab = rgb_to_lab(img)
-    assert not _fill_colour(lab, lab[..., 0] < 70.0, grey, size)
+    assert not _fill_colour(lab, lab[..., 0] < 70.0, grey, 7)
 
 
 def _r_available() -> bool:

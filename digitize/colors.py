@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitize.inkmask import (background_color, chroma, foreground, frame_lines, grid_lines,
-                              rgb_to_lab)
+from digitize.inkmask import (background_color, chroma, faint_grid_lines, foreground, frame_lines,
+                              grid_lines, rgb_to_lab)
 
 #: a curve's pixels cover at least this fraction of the plot's columns
 MIN_COLUMN_SPAN = 0.25
@@ -76,14 +76,17 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
     border = max(3, int(round(0.012 * cw)))
     frame, _ = frame_lines(lab, max(border, int(0.04 * min(ch, cw))))
     ink = fg & ~grid_lines(lab, foreground(lab, bg_lab)) & ~frame
+    c = chroma(lab)
+    # grid lines seen through confidence bands: as dark as a grey curve there, in short pieces
+    ink &= ~faint_grid_lines(lab[..., 0], c)
     ink[:border, :] = ink[-border:, :] = False
     ink[:, :border] = ink[:, -border:] = False
     # solid ink only: dark or saturated, not faint shading
-    c = chroma(lab)
     ink &= (lab[..., 0] < 70.0) | (c > 25.0)
     # thin structures only (curves): remove what survives an opening (wide blobs, bold fills)
     size = max(7, int(round(0.012 * cw)) | 1)
     blobs = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((size, size), np.uint8)) > 0
+    solid = ink.copy()
     ink &= ~blobs
     ys, xs = np.nonzero(ink)
     if ys.size == 0:
@@ -152,6 +155,8 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
                 or np.count_nonzero(starts >= 4) > 0.35 * np.count_nonzero(starts >= 1)) \
                 and not falls_like_curves(m):
             continue
+        if _fill_colour(lab, solid, rgb_to_lab(colour[None])[0], size):
+            continue
         rgb = tuple(int(round(v)) for v in colour)
         if any(np.linalg.norm(rgb_to_lab(np.array([rgb], float))[0] - rgb_to_lab(np.array([f], float))[0])
                < 10.0 for f in found):
@@ -159,6 +164,46 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
         found.append(rgb)
         masks.append(m)
     return merge_stroke_tints(found, masks, bg)
+
+
+#: pixels within this Delta E of a colour are drawn in it (fills are flat; JPEG adds a few units)
+FILL_DE = 6.0
+#: cuts (pixels) through a fill closed before its width is judged: lines drawn across it
+FILL_CUT = 5
+#: a colour is a fill when at least this share of its pixels lies in regions wider both ways
+#: than two blob sizes (find_arm_colors: 1.2 % of the plot's width, at least 7 px) ...
+FILL_SHARE = 0.25
+
+
+def _fill_colour(lab: np.ndarray, solid: np.ndarray, colour_lab: np.ndarray, size: int) -> bool:
+    """Whether a colour found in thin ink is only a fill's: at least FILL_SHARE of its pixels
+    (within FILL_DE of ``colour_lab``, among the ``solid`` ink of the crop: bool (H, W); lab
+    (H, W, 3)) lie in regions of it wider than 2 x ``size`` pixels (the blob size) both ways,
+    and its pieces apart from those regions (not connected to them) span less than
+    MIN_COLUMN_SPAN of the columns.
+
+    General property: where two translucent confidence bands overlap, their blend (black bands
+    at alpha 0.3: 179 alone, 126 both) is a flat fill over wide stretches, and a thin strip only
+    where the bands' edges run close - such strips pass every thin-ink test of a curve, but they
+    hang on the fill. A curve's pixels lie in lines; dense censor marks close into blobs no
+    taller than a mark (at 72 dpi about the blob size), never twice its size both ways; a curve
+    whose colour a fill happens to share (a grey line seen through ribbons) still runs across
+    the plot in pieces of its own.
+    """
+    import cv2
+
+    own = (solid & (np.linalg.norm(lab - colour_lab, axis=2) < FILL_DE)).view(np.uint8)
+    n = int(np.count_nonzero(own))
+    if n == 0:
+        return False
+    # the fill is cut by what is drawn over or under it (curves, grid lines): closed first
+    whole = cv2.morphologyEx(own, cv2.MORPH_CLOSE, np.ones((FILL_CUT, FILL_CUT), np.uint8))
+    wide = cv2.morphologyEx(whole, cv2.MORPH_OPEN, np.ones((2 * size, 2 * size), np.uint8)) > 0
+    if np.count_nonzero(wide & (own > 0)) < FILL_SHARE * n:
+        return False
+    _, comp = cv2.connectedComponents(whole, connectivity=8)
+    apart = (comp > 0) & ~np.isin(comp, np.unique(comp[wide])) & (own > 0)
+    return np.unique(np.nonzero(apart)[1]).size < MIN_COLUMN_SPAN * own.shape[1]
 
 
 #: a paler colour is a tint of a fuller one when it lies within this Delta E of a paper->colour

@@ -196,6 +196,79 @@ def grid_lines(lab: np.ndarray, fg: np.ndarray, min_fraction: float = 0.55,
     return out
 
 
+#: pixels across a line to the neighbours its depth is measured against (beyond the
+#: anti-aliased rim of a grid line up to 3 px wide)
+GRID_SIDE = 3
+#: a faint grid line's pixel lies this much (L*) below both neighbours across it ...
+GRID_RIDGE = 1.0
+#: ... and at most this much: grid lines are light (grey80-grey92 on white: 7-18 L*); curves,
+#: even light grey or yellow ones, lie deeper
+GRID_MAX_DEPTH = 20.0
+#: L* a grid pixel may lie deeper than its line's typical depth (anti-aliasing, JPEG)
+GRID_DEPTH_SLACK = 3.0
+
+
+def faint_grid_lines(light: np.ndarray, chroma_map: np.ndarray, min_fraction: float = 0.55,
+                     slopes: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """Bool map (H, W) of grid-line pixels found by their depth below their neighbours across the
+    line rather than by their colour: light L* (H, W), chroma (H, W) of the pixels.
+
+    General property: a grid line drawn under a translucent confidence band (ggplot draws
+    ribbons over the panel grid) is darkened with the band around it: a grey92 line on white
+    (too faint to be ink) becomes grey65 inside a band of alpha 0.3, as dark as a grey curve,
+    and runs in short straight pieces that follow the band - :func:`grid_lines`, which finds
+    grid lines by their ink, misses it. The band multiplies the line and its neighbours alike,
+    so inside it the line stands below them by at most its own depth outside (its contrast
+    with the paper). Rows (columns, tilted by ``slopes`` as the axes) along which at least
+    ``min_fraction`` of the pixels are a faint neutral ridge (GRID_RIDGE < depth <=
+    GRID_MAX_DEPTH below the darker neighbour across, chroma < 12) are grid lines; along them
+    (and a row either side) every pixel no deeper than the line's median depth +
+    GRID_DEPTH_SLACK below the darker neighbour across the line is the grid's (bands or paper)
+    unless it lies more than GRID_MAX_DEPTH deeper still below the lighter neighbour along the
+    line (where a band's edge crosses the line, the grid outside it is that much lighter at
+    most). A curve lying on the line, crossing it or turning a corner on it is deeper and stays.
+    """
+    h, w = light.shape
+    out = np.zeros((h, w), bool)
+    s = GRID_SIDE
+    if h <= 2 * s or w <= 2 * s:
+        return out
+    L = np.asarray(light, np.float32)
+    pad = np.pad(L, s, mode="edge")
+    below_rows = np.minimum(pad[:h, s:s + w], pad[2 * s:, s:s + w]) - L   # across a horizontal line
+    below_cols = np.minimum(pad[s:s + h, :w], pad[s:s + h, 2 * s:]) - L   # across a vertical line
+    # along a line both neighbours are the line (or, at a band's edge, one of them): a curve's
+    # corner on it has the paper on one side
+    along_rows = np.maximum(pad[s:s + h, :w], pad[s:s + h, 2 * s:]) - L
+    along_cols = np.maximum(pad[:h, s:s + w], pad[2 * s:, s:s + w]) - L
+    neutral = np.asarray(chroma_map) < 12.0
+    for depth, along, slope, t in ((below_rows, along_rows, slopes[0], False),
+                                   (below_cols, along_cols, slopes[1], True)):
+        d, a, nm = (depth.T, along.T, neutral.T) if t else (depth, along, neutral)
+        ridge = (d > GRID_RIDGE) & (d <= GRID_MAX_DEPTH) & nm
+        f = line_fractions(ridge, slope)
+        peak = (f >= np.r_[0.0, f[:-1]]) & (f >= np.r_[f[1:], 0.0])
+        rows = (f >= min_fraction) & peak
+        if not rows.any():
+            continue
+        # each line's pixels column by column (as lines_mask tilts them): O(width) a line
+        hh, ww = d.shape
+        cols = np.arange(ww)
+        off = np.rint(slope * (cols - (ww - 1) / 2.0)).astype(np.intp)
+        m = np.zeros(d.shape, bool)
+        for r in np.flatnonzero(rows):
+            ys = r + off
+            ok = (ys >= 0) & (ys < hh)
+            y_, c_ = ys[ok], cols[ok]
+            typ = float(np.median(d[y_, c_][ridge[y_, c_]])) + GRID_DEPTH_SLACK
+            for k in (-1, 0, 1):   # the line and a row either side
+                ok = (ys + k >= 0) & (ys + k < hh)
+                y_, c_ = ys[ok] + k, cols[ok]
+                m[y_, c_] |= (d[y_, c_] <= typ) & (a[y_, c_] <= typ + GRID_MAX_DEPTH)
+        out |= m.T if t else m
+    return out
+
+
 def frame_lines(lab: np.ndarray, band: int, min_fraction: float = 0.8,
                 slopes: tuple[float, float] = (0.0, 0.0)) -> tuple[np.ndarray, int]:
     """The axes frame (spines) near the region border: lines within ``band`` pixels of an edge

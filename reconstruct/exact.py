@@ -67,7 +67,7 @@ from scipy.special import ndtr
 
 from reconstruct.arm import ArmInput, ArmResult, estimate_n, estimated_n_note
 from reconstruct.dp import INF, MARK_WEIGHT, SOFT_MARK_WEIGHT, PathDP
-from reconstruct.polish import band_levels, polish_levels
+from reconstruct.polish import BAND_HALF, band_levels, polish_levels
 from reconstruct.plan import Plan, at_risk_path, build_plan, km_levels, mark_weights, noise_level, pin_exact
 
 #: weight of the even-spread penalty on unmarked censorings, relative to the height cost
@@ -236,6 +236,7 @@ def _solve_unit(arm: ArmInput, sigma: float, spread_weight: float, sides: bool =
         return PathDP.backtrack(trace, K)
 
     d, c, n_start = solve(0.0)
+    raw = (d, c, n_start)  # the heights' own path: its numbers at risk are a second start below
     if sigma > 1e-6:
         d, c, n_start = _refine(dp, solve, d, c, n_start)
     if D is not None and int(d.sum()) != D:
@@ -257,11 +258,56 @@ def _solve_unit(arm: ArmInput, sigma: float, spread_weight: float, sides: bool =
                 if better is None:
                     break
                 d, c, _ = polish_levels(plan, *better, n_start, inv, dp.pen, **opts)
+        if RAW_START:
+            d, c = _raw_start(plan, raw, (d, c, n_start), inv, dp.pen, D, opts)
     if D is None:
         d, c = _one_death_at_zero(plan, d, c)
     if n_estimated and free_start:
         notes.append(f"N unknown: estimated N = {n_start} (solver, from the curve and risk table)")
     return plan, d, c, n_start, n_estimated, notes
+
+
+#: band-solve the level cost around the first DP solution's numbers at risk too
+#: (:func:`_raw_start`); the lower level cost is kept
+RAW_START = True
+
+
+def _raw_start(plan: Plan, raw, cur, inv: float, pen, D, opts):
+    """The level polish from a second start: the first DP solve's numbers at risk.
+
+    The first solve scores every drop's height against the traced levels either side of it, and
+    the heights (1 - d / n) say where the number at risk is: where the censorings of a risk
+    interval fall. Its events, rounded height by height, leave level errors that add up along
+    the curve, so :func:`_refine` (and its level cost) prefers re-solves and walks that track the
+    levels -- and these may put an interval's censorings early where the heights say late (or the
+    reverse). The polish and its band solves (up to WIDE_BAND) then cannot move 20 censorings across 100
+    drops while trading events for them (R-drawn figure, seed 1, no. 34: 123 events for 131, its
+    level cost 874 against 159 for a path next to the truth, which the heights' path lies within
+    6 patients of). A band solve around the heights' numbers at risk (events re-chosen there to
+    fit the levels) and the polish from it is the second start; the solution with the lower level
+    cost J is kept (the pruned band solve only looks for one below the current J). Returns (d, c).
+    """
+    from reconstruct.polish import _n_pre, level_cost, level_weights
+
+    d, c, n_start = cur
+    d_raw, c_raw, n_raw = raw
+    if n_raw != n_start:
+        return d, c
+    # nothing new where the wide band solve around the current path covered the heights' path
+    # (on the R-drawn figures, seed 1: the same events as trying it always, 8 % less time)
+    gap = np.max(np.abs(_n_pre(d_raw, c_raw, n_start) - _n_pre(d, c, n_start)), initial=0)
+    if gap <= max(BAND_HALF, WIDE_BAND):
+        return d, c
+    w = level_weights(plan, inv)
+    j_cur = level_cost(plan, d, c, n_start, w, inv, pen)
+    events = int(d.sum()) if D is not None else None
+    better = band_levels(plan, d_raw, c_raw, n_start, inv, pen, events=events, beat=j_cur, **opts)
+    if better is None:
+        return d, c
+    d2, c2, _ = polish_levels(plan, *better, n_start, inv, pen, **opts)
+    if level_cost(plan, d2, c2, n_start, w, inv, pen) < j_cur:
+        return d2, c2
+    return d, c
 
 
 #: run the level polish (:mod:`reconstruct.polish`) on noisy coordinates

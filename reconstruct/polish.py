@@ -452,7 +452,8 @@ def _merge(keys: np.ndarray, cost: np.ndarray, cap: int) -> np.ndarray:
 
 
 def band_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_var: float, pen,
-                keep_events: bool, min_c: np.ndarray | None = None, half: int | None = None):
+                keep_events: bool, min_c: np.ndarray | None = None, half: int | None = None,
+                events: int | None = None, beat: float | None = None):
     """The J-minimal solution (module docstring) with every number at risk within ``half``
     patients of the given solution's: a dynamic programme over (number at risk, reconstructed
     level), levels merged in bins of :data:`BAND_BIN_SD` level sd.
@@ -461,7 +462,11 @@ def band_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_var:
     together (a censoring moved across several drops while an event moves the other way; heavy
     censoring bunched in one risk interval). The level after a drop depends on the whole history
     (a product of factors), so the state carries the level itself. Returns (d, c) or None when
-    nothing better was found (or the arm is too long, or D given and the best path changes it)."""
+    nothing better was found (or the arm is too long, or D given and the best path changes it).
+    ``events``: with ``keep_events``, the total events to keep (default: the given solution's;
+    the band may be centred on a path with another total, :func:`reconstruct.exact._solve_unit`).
+    ``beat``: the J the result must beat (default the given solution's; prefixes costing more
+    are pruned)."""
     K = plan.kind.size
     half = BAND_HALF if half is None else int(half)
     if K == 0 or K > BAND_MAX_NODES:
@@ -477,7 +482,7 @@ def band_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_var:
     # with them (the solve then found no path at all where marks are late)
     need = np.cumsum(floor_c[::-1])[::-1]
     J_old = level_cost(plan, d, c, n_start, w, inv_var, pen)
-    bound = J_old - MIN_GAIN
+    bound = (J_old if beat is None else float(beat)) - MIN_GAIN
     delta = BAND_BIN_SD / np.sqrt(inv_var)
     # states entering segment g: number at risk m, level S, cost; back pointers per half step
     m = np.array([n_start], np.int64)
@@ -546,7 +551,7 @@ def band_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_var:
         return None
     total = np.where(ok, cost + pen(np.full(m.size, K), np.maximum(m, 0)), np.inf)
     if keep_events:
-        D = int(d.sum())
+        D = int(d.sum()) if events is None else int(events)
         # events on the path = n_start - all censorings: only paths keeping D
         ev = np.zeros(m.size, np.int64)
         idx = np.arange(m.size)
@@ -567,6 +572,6 @@ def band_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_var:
         c_new[g] = cc_[i]
         i = int(P_[i])
     J_new = level_cost(plan, d_new, c_new, n_start, w, inv_var, pen)
-    if not J_new < J_old - MIN_GAIN:
+    if not J_new < bound:
         return None
     return d_new, c_new

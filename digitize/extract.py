@@ -249,6 +249,16 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
         px0 = float(calibration.to_pixel(0.0, 1.0)[0])
         px0 = px0 if px0 >= x0 - 1 else float(x0)
     start_col = int(np.clip(round(px0) - x0, 0, cw - 1))
+
+    def dashed_paper(own_ink: np.ndarray, blocked: np.ndarray, also=False) -> tuple[BarePaper, int]:
+        """Bare paper for a dashed/dotted arm whose ink is ``own_ink``: its dash gaps are its
+        own drawing, not paper (``blocked``: no paper either; ``also``: paper whatever it
+        holds), and its typical gap (pixels)."""
+        from digitize.linestyle import gap_length, gaps_filled
+
+        gap = gap_length(own_ink)
+        return BarePaper.of(~occupied & ~blocked & ~gaps_filled(own_ink, gap) | also), gap
+
     def run(k: int, ign: np.ndarray, extra: np.ndarray | None = None) -> ExtractedArm:
         spec, tol = arms[k], tols[k]
         args = ((crop, lab, bg_lab), cov, dist, PixelOwners(nearest, by_shade, light, halos[k], claim), ign, empty,
@@ -269,10 +279,7 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
             pixels, _, _, owners, _, _, *rest = args
             got = _arm_runs(spec, k, tol, pixels, cov, dist, owners, ign, frame, extra)
             if not isinstance(got, str):
-                from digitize.linestyle import gap_length, gaps_filled
-
-                own_ink = got[2] > 0
-                bare = BarePaper.of(~occupied & ~ign & ~gaps_filled(own_ink, gap_length(own_ink)))
+                bare, _ = dashed_paper(got[2] > 0, ign)
                 dashed = _extract_one(spec, k, tol, pixels, cov, dist, owners, ign, bare, *rest,
                                       extra=extra, limits=limits)
                 if _surer(dashed, res, cw):
@@ -296,11 +303,7 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
         bare = empty
         gap = 0
         if style not in SOLID_LIKE:
-            from digitize.linestyle import gap_length, gaps_filled
-
-            gap = gap_length(own_ink)
-            bare = BarePaper.of(~occupied & ~ignore & ~gaps_filled(own_ink, gap)
-                                | (cut if cut is not None else False))
+            bare, gap = dashed_paper(own_ink, ignore, cut if cut is not None else False)
         elif cut is not None:
             # another arm's marks: bare paper for this arm (a chain through them is not its curve)
             bare = BarePaper.of(~occupied & ~ignore | cut)

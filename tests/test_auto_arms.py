@@ -259,6 +259,52 @@ def test_black_censor_ticks_on_coloured_curves_are_not_a_curve():
     assert _drop_mark_colours(curve, pa, [gold, blue, black]) == [gold, blue, black]
 
 
+def test_thin_black_line_is_not_marks_on_its_own_anti_aliasing():
+    """At 72 dpi a 0.75 px black line reads black only where it falls on one pixel row or
+    column (its drops, its '|' marks) and #888888 where it straddles two (its plateaus): the
+    black pieces all touch that grey, which is the line's own dilution, not another curve.
+    Black stays a curve colour; black ticks on a chromatic curve are still marks."""
+    from digitize.auto.detect import _drop_mark_colours
+
+    black, grey, blue = (20, 20, 20), (137, 137, 137), (41, 114, 168)
+    img = np.full((420, 620, 3), 255, np.uint8)
+    y = 60
+    for x0 in range(50, 590, 18):   # plateaus straddling two rows, drops crisp
+        img[y, x0:x0 + 18] = (136, 136, 136)
+        img[y + 1, x0:x0 + 18] = (170, 170, 170)
+        img[y:y + 9, x0 + 17] = black
+        img[y - 4:y + 5, x0 + 8] = black    # a '|' censor mark
+        y += 8
+    for x0 in range(50, 590, 8):    # the other arm: #7F7F7F, dashed, diluted to #A1A1A1
+        img[300 + (x0 - 50) // 20, x0:x0 + 5] = (161, 161, 161)
+    pa = (40, 40, 610, 410)
+    assert _drop_mark_colours(img, pa, [grey, black]) == [grey, black]
+    marks = np.full_like(img, 255)
+    _steps(marks, blue, lambda x: 60 + min(330, 1.4 * (x - 50)) // 25 * 25, 50, 600, thick=3)
+    for x in range(80, 600, 37):
+        yy = int(60 + min(330, 1.4 * (x - 50)) // 25 * 25)
+        marks[yy - 7:yy + 8, x:x + 2] = black
+    assert _drop_mark_colours(marks, pa, [blue, black]) == [blue]
+
+
+def test_neutral_keys_pair_with_neutral_curves_in_order_of_darkness():
+    """Every grey lies on black's blend line, so a thin key's grey cannot tell a grey curve
+    from a diluted black one; keys drawn alike are diluted alike, so the darker key names the
+    darker curve (72 dpi: black key #888888, #7F7F7F key #A1A1A1; curves #141414, #898989)."""
+    from digitize.auto.legend import NamedColour, match_names
+
+    keys = [NamedColour("Arm A", (136, 136, 136), "legend", (0, 0, 0, 0), 1.0),
+            NamedColour("Arm B", (161, 161, 161), "legend", (0, 0, 0, 0), 1.0)]
+    for colours in ([(137, 137, 137), (20, 20, 20)], [(20, 20, 20), (137, 137, 137)]):
+        got = {e.name: colours[i] for i, e in match_names(colours, keys).items()}
+        assert got == {"Arm A": (20, 20, 20), "Arm B": (137, 137, 137)}, got
+    # chromatic pairs keep their nearest match
+    keys2 = [NamedColour("Red", (230, 60, 60), "legend", (0, 0, 0, 0), 1.0),
+             NamedColour("Grey", (150, 150, 150), "legend", (0, 0, 0, 0), 1.0)]
+    got = {e.name: i for i, e in match_names([(128, 128, 128), (220, 30, 30)], keys2).items()}
+    assert got == {"Grey": 0, "Red": 1}, got
+
+
 def test_table_row_differing_by_a_dose_is_its_own_arm():
     """Arm names often differ in one number ('Fulvestrant 500 mg' / '250 mg'). Legend entries
     and table rows pair one to one, so a row the (partly read) legend does not pair with is an

@@ -290,3 +290,24 @@ def test_pale_legend_key_still_names_its_arm(tmp_path):
     assert sorted(a.name for a in det.arms) == sorted(spec.names), (det.arms, det.warnings)
     for a in extract_arms(image, det.calibration, det.arms):
         assert _iae(a, fig.truth, a.name) < 0.005, (a.name, _iae(a, fig.truth, a.name))
+
+
+@needs_r
+def test_thin_black_and_grey_lines_at_72_dpi_keep_both_arms(tmp_path):
+    """Seed-2 R figure 9: base R at 72 dpi, lwd 1 (0.75 px), a black solid and a #7F7F7F
+    dashed arm with '|' marks. Black reads black only on its drops and marks and #898989 on
+    its plateaus; it used to be dropped as 'marks on the grey curve' and both names went to
+    #898989 (one arm traced over 57 columns). Both arms are now found, named dark to light as
+    their keys, and traced whole."""
+    from digitize.auto.detect import detect_figure
+    from digitize.extract import extract_arms
+    from simulate.rfigures import render_r_figures
+
+    ipd, spec = _set_figure(2, 9)
+    assert spec.engine == "base" and spec.res == 72 and spec.colours == ["#000000", "#7F7F7F"]
+    (fig,) = render_r_figures([(ipd, spec)], tmp_path)
+    image = fig.load_image()
+    det = detect_figure(image)
+    _named_in_their_colours(det, fig)
+    for a in extract_arms(image, det.calibration, det.arms):
+        assert _iae(a, fig.truth, a.name) < 0.004, (a.name, _iae(a, fig.truth, a.name))

@@ -381,6 +381,8 @@ def _drop_mark_colours(image, plot_area, colours: list) -> list:
     not an arm (pixels: plot-area crop; "touch" = within 2 px)."""
     import cv2  # noqa: PLC0415
 
+    from digitize.inkmask import background_color  # noqa: PLC0415
+
     if len(colours) < 2 or plot_area is None:
         return colours
     img = np.asarray(image)
@@ -392,11 +394,16 @@ def _drop_mark_colours(image, plot_area, colours: list) -> list:
         return colours
     masks = [np.abs(crop - np.array(c, np.int32)).max(axis=2) < 40 for c in colours]
     kernel = np.ones((5, 5), np.uint8)
+    bg = tuple(background_color(crop))
     keep = []
     for i, c in enumerate(colours):
         others = np.zeros_like(masks[i])
         for j, m in enumerate(masks):
-            if j != i:
+            # a paler blend of this colour with the paper may be its own thin line's
+            # anti-aliasing (a 0.75 px black line reads #888888 where it straddles two rows,
+            # black only where it falls on one): touching it says nothing about marks
+            if j != i and not (blend_distance(c, colours[j], bg) <= 5.0
+                               and delta_e(colours[j], bg) < delta_e(c, bg)):
                 others |= m
         others &= ~masks[i]
         near = cv2.dilate(others.astype(np.uint8), kernel) > 0

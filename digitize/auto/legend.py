@@ -354,7 +354,26 @@ def match_names(colours: list[tuple[int, int, int]], named: list[NamedColour], b
     chromatic_print = np.array([not is_neutral(e.rgb, 15.0) for e in named])
     cost += 30.0 * (neutral_curve[:, None] & chromatic_print[None, :])
     r, c = linear_sum_assignment(cost)
-    return {int(i): named[j] for i, j in zip(r, c) if cost[i, j] <= MAX_MATCH_DE}
+    out = {int(i): named[j] for i, j in zip(r, c) if cost[i, j] <= MAX_MATCH_DE}
+    return _darkness_order(out, colours, bg_rgb)
+
+
+def _darkness_order(pairs: dict[int, NamedColour], colours, bg_rgb) -> dict[int, NamedColour]:
+    """Re-pair neutral prints with neutral curves in order of darkness. Every grey lies on
+    black's blend line with the paper, so a thin swatch's colour cannot say whether it is a
+    grey line or a diluted black one (at 72 dpi a 0.75 px black key reads #888888). Keys drawn
+    alike are diluted alike, so the darker key is the darker curve's: the pairs keep their
+    colours and prints, re-sorted so that both run from dark to light."""
+    idx = [i for i, e in pairs.items() if is_neutral(colours[i], 8.0) and is_neutral(e.rgb, 15.0)]
+    if len(idx) < 2:
+        return pairs
+    bg = rgb_to_lab(np.asarray(bg_rgb, float)[None])[0, 0]
+    light = lambda rgb: abs(float(rgb_to_lab(np.asarray(rgb, float)[None])[0, 0]) - bg)  # noqa: E731
+    by_curve = sorted(idx, key=lambda i: -light(colours[i]))
+    by_print = sorted((pairs[i] for i in idx), key=lambda e: -light(e.rgb))
+    out = dict(pairs)
+    out.update(zip(by_curve, by_print))
+    return out
 
 
 def abbreviates(short: str, full: str) -> bool:

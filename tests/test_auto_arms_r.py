@@ -311,3 +311,21 @@ def test_thin_black_and_grey_lines_at_72_dpi_keep_both_arms(tmp_path):
     _named_in_their_colours(det, fig)
     for a in extract_arms(image, det.calibration, det.arms):
         assert _iae(a, fig.truth, a.name) < 0.004, (a.name, _iae(a, fig.truth, a.name))
+
+
+@needs_r
+def test_black_legend_words_crossed_by_coloured_curves_name_the_arms(tmp_path):
+    """Seed-2 R figure 4: base R at 200 dpi, three coloured arms with their limits, legend top
+    left inside the plot where the curves start: every name 'Arm A/B/C' has curves running
+    through it, so its glyphs were one component with the curves and no name was read (three
+    unnamed arms). The black words are now taken from the neutral ink of those components,
+    read with the coloured curves painted out, and name their arms."""
+    from digitize.auto.detect import detect_figure
+    from simulate.rfigures import render_r_figures
+
+    ipd, spec = _set_figure(2, 4)
+    assert spec.engine == "base" and spec.legend == "topleft" and spec.conf_int and spec.res == 200
+    (fig,) = render_r_figures([(ipd, spec)], tmp_path)
+    det = detect_figure(fig.load_image())
+    _named_in_their_colours(det, fig)
+    assert not any(r["piece"] == "arms" for r in det.review_items), det.review_items

@@ -159,6 +159,65 @@ def _long_lines(ink: np.ndarray) -> np.ndarray:
     return lines.astype(bool)
 
 
+#: RGB chroma (max - min channel) below which a pixel is neutral ink (black text and its
+#: anti-aliased edges, even over a coloured line) and at or above which it is coloured ink
+TEXT_CHROMA = 40
+
+
+def _words_over_curves(img: np.ndarray, ink: np.ndarray, exclude: np.ndarray, pa, th: float,
+                       tokens: list[Token]) -> tuple[list[Token], np.ndarray]:
+    """Black words that coloured curves run through (a legend placed inside the plot where the
+    curves pass: base R ``legend("topleft")``), as phrase tokens, and the coloured pixels to
+    paint out of their OCR crops (bool HxW).
+
+    Glued to the curves, such words are part of one component as long as a curve and are
+    dropped as 'not text'. General property: legend and label text is printed in black while
+    the arms are coloured, so the neutral ink of those long components, inside the plot, is
+    looked at again for phrases; a phrase is kept only if it reads as words with the curves
+    painted out (black censor ticks on coloured curves are neutral pieces too, and no words).
+    Pixels; ``th`` = text height."""
+    import cv2  # noqa: PLC0415
+
+    H, W = ink.shape
+    none = np.zeros_like(ink)
+    if pa is None:
+        return [], none
+    n, lab, st, _ = cv2.connectedComponentsWithStats((ink & ~exclude).astype(np.uint8), connectivity=8)
+    big = (st[:, 3] > 0.12 * H) | (st[:, 2] > 0.25 * W)
+    big[0] = False
+    if not big.any():
+        return [], none
+    glued = big[lab]
+    x0, y0, x1, y1 = (int(v) for v in pa)
+    inside = np.zeros_like(ink)
+    inside[y0 + 3:y1 - 2, x0 + 3:x1 - 2] = True
+    rgb = img[..., :3].astype(np.int16)
+    chroma = rgb.max(axis=2) - rgb.min(axis=2)
+    coloured = glued & inside & (chroma >= TEXT_CHROMA)
+    if np.count_nonzero(coloured) < 20 * th:   # no coloured curve: nothing to take apart
+        return [], none
+    found, _ = find_tokens(glued & inside & (chroma < TEXT_CHROMA), exclude, text_height=th)
+    taken = [t.bbox for t in tokens]
+    found = [t for t in found if 0.45 * th <= t.h <= 2.5 * th and t.w <= 0.5 * W
+             and not any(b[0] < t.bbox[2] and t.bbox[0] < b[2] and b[1] < t.bbox[3] and t.bbox[1] < b[3]
+                         for b in taken)]
+    phrases = [p for p in merge_boxes(found, 1.0 * th, 0.5 * th) if p.n_parts >= 2 and p.w >= 1.5 * th]
+    if not phrases:
+        return [], none
+    bg = np.asarray(_background(img), img.dtype)
+    pad = max(1, int(round(0.2 * th)))
+    crops = []
+    for p in phrases:
+        a0, b0, a1, b1 = max(0, p.bbox[0] - pad), max(0, p.bbox[1] - pad), p.bbox[2] + pad, p.bbox[3] + pad
+        c = img[b0:b1, a0:a1].copy()
+        c[coloured[b0:b1, a0:a1]] = bg
+        crops.append(c)
+    # words read with the curves painted out read cleanly (0.99+ measured); pieces of ticks
+    # and curves read as letters only at low scores ('Dors' 0.59 on KEYNOTE-189)
+    words = [p for p, (txt, sc) in zip(phrases, ocr.read_crops(crops)) if is_wordy(txt) and sc >= 0.9]
+    return words, (coloured if words else none)
+
+
 def _text_height(ink: np.ndarray, plot_area) -> float:
     """Typical character height (pixels) from ink components outside the plot area."""
     import cv2  # noqa: PLC0415
@@ -719,6 +778,8 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     # ------------------------------------------------------------------ text: one OCR pass
     exclude = _exclusion(ink.shape, frame, {"x": xlen, "y": ylen}) | _long_lines(ink)
     tokens, th = find_tokens(ink, exclude, text_height=_text_height(ink, pa))
+    over_curves, paint_out = _words_over_curves(img, ink, exclude, pa, th, tokens)
+    tokens += over_curves
     # a token wider than half the image is no text, except a row of a tight risk table under
     # the plot whose numbers touch (one token of many glyphs, cut at the columns later); a label
     # written along the y axis is a glyph height wide and several glyphs tall
@@ -734,7 +795,7 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     below = [_without_row_tick(t, ink, float(ya.at(t.cy)), th) for t in below]
     yl = _stack_rotated(yl, th)
     # legend keys inside a phrase split it into entries (a survminer legend on one row)
-    other, swatches = split_at_swatches(other, tokens, ink, th, 0.8 * th, 0.5 * th)
+    other, swatches = split_at_swatches(other, tokens, ink & ~paint_out, th, 0.8 * th, 0.5 * th)
     todo = below + yl + other
     step(0.2)
     pad = max(1, int(round(0.2 * th)))
@@ -744,6 +805,10 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     def crop(tok: Token) -> np.ndarray:
         x0, y0, x1, y1 = tok.bbox
         c = img[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
+        out = paint_out[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
+        if out.any():  # black words with coloured curves through them: the curves painted out
+            c = c.copy()
+            c[out] = bg_rgb.astype(c.dtype)
         if "ink_rgb" in tok.extra:  # one colour's row of two overlapping ones
             c = keep_colour(c, tok.extra["ink_rgb"], bg_rgb, tok.extra.get("other_rgb"))
         # a y tick label written along the axis (base R's default las = 0: read bottom to top)

@@ -33,6 +33,30 @@ DOT_GAP = 4.0
 DOT_GAP_SHARE = 0.5
 
 
+#: a pixel's local paper differs from the figure's paper by more than this (Delta E): it lies on
+#: a shaded band (a confidence ribbon, two ribbons overlapping, a tinted legend box)
+BAND_DE = 4.0
+#: ... and there it is ink when it differs from the band by more than this (Delta E)
+BAND_INK_DE = 10.0
+
+
+def shaded_paper(rgb: np.ndarray, bg_lab: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(bool (H, W): pixels on a shaded band, Lab (H, W, 3) of the local paper there).
+
+    The local paper is the closing of the image by a ``size`` square (pixels, per channel):
+    thin dark lines and marks vanish into what surrounds them, wide regions stay - confidence
+    bands and their overlaps whatever their darkness (black ribbons at alpha 0.3 overlap to
+    #7E7E7E, darker than a grey curve). Unlike :func:`digitize.inkmask.local_paper` (the
+    tracing's: light bands only, a curve drawn over them) no darkness limit applies: finding
+    colours needs only where a line stands out from its own surroundings."""
+    import cv2
+
+    closed = cv2.morphologyEx(np.ascontiguousarray(rgb, np.uint8), cv2.MORPH_CLOSE,
+                              np.ones((size, size), np.uint8))
+    closed_lab = rgb_to_lab(closed)
+    return np.linalg.norm(closed_lab - bg_lab, axis=2) > BAND_DE, closed_lab
+
+
 def _own_colour_share(lab_px: np.ndarray) -> tuple[float, np.ndarray]:
     """(share of pixels (Lab rows) within :data:`SHARP_DE` of their commonest colour (2-unit
     Lab bins), which pixels those are): high for pixels drawn in one colour, low for blends
@@ -72,19 +96,27 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
     lab = rgb_to_lab(crop)
     bg = background_color(crop)
     bg_lab = rgb_to_lab(bg[None])[0]
+    size = max(7, int(round(0.012 * cw)) | 1)
     fg = foreground(lab, bg_lab, 20.0)
+    c = chroma(lab)
+    # solid ink only: dark or saturated, not faint shading
+    solid_px = (lab[..., 0] < 70.0) | (c > 25.0)
+    banded, band_lab = shaded_paper(crop, bg_lab, size)
+    if banded.any():
+        # over shaded bands (and their overlaps, however dark) ink is what stands out from the
+        # band itself: a line under a dark band overlap is no blob of the band's
+        rel = np.linalg.norm(lab[banded] - band_lab[banded], axis=1)
+        fg[banded] = rel > BAND_INK_DE
+        solid_px[banded] = True
     border = max(3, int(round(0.012 * cw)))
     frame, _ = frame_lines(lab, max(border, int(0.04 * min(ch, cw))))
     ink = fg & ~grid_lines(lab, foreground(lab, bg_lab)) & ~frame
-    c = chroma(lab)
     # grid lines seen through confidence bands: as dark as a grey curve there, in short pieces
     ink &= ~faint_grid_lines(lab[..., 0], c)
     ink[:border, :] = ink[-border:, :] = False
     ink[:, :border] = ink[:, -border:] = False
-    # solid ink only: dark or saturated, not faint shading
-    ink &= (lab[..., 0] < 70.0) | (c > 25.0)
+    ink &= solid_px
     # thin structures only (curves): remove what survives an opening (wide blobs, bold fills)
-    size = max(7, int(round(0.012 * cw)) | 1)
     blobs = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((size, size), np.uint8)) > 0
     solid = ink.copy()
     ink &= ~blobs

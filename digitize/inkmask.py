@@ -444,7 +444,7 @@ STACK_MIN_SHARE = 0.6
 STACK_MIN_PIXELS = 20
 
 
-def band_stacks(band_rgb: np.ndarray, bg_rgb, arm_rgbs) -> tuple[np.ndarray, float] | None:
+def band_stacks(band_rgb: np.ndarray, bg_rgb, arm_rgbs, also: np.ndarray | None = None) -> tuple | None:
     """Transmittance of the bands over each band pixel, if the bands are the arms' own fills.
 
     General property (confidence ribbons): each arm's band is drawn in the arm's colour at one
@@ -456,8 +456,12 @@ def band_stacks(band_rgb: np.ndarray, bg_rgb, arm_rgbs) -> tuple[np.ndarray, flo
 
     band_rgb: (N, 3) colours of the band under N pixels (:func:`local_paper`). Fits ``alpha``
     and the draw order (as given or reversed) that explain most band pixels within STACK_RGB.
-    Returns (T per pixel (N,) float32, NaN where no stack explains the band; alpha), or None
-    when the stacks explain under STACK_MIN_SHARE of the band pixels (other shading)."""
+    Returns (bool (N, K, K): whether a stack of n + 1 layers holding arm i's own band explains
+    the pixel's band [:, i, n], so that arm i's curve there may be seen with transmittance
+    ``(1 - alpha) ** (n + 1)``; alpha), or None when the stacks explain under STACK_MIN_SHARE
+    of the band pixels (other shading). A curve lies inside its own confidence band: only
+    stacks holding its band can lie over it. ``also``: more colours (M, 3) to read with the
+    fitted stacks; their (M, K, K) map is returned third."""
     band_rgb = np.asarray(band_rgb, np.float32)
     k = len(arm_rgbs)
     if band_rgb.shape[0] == 0 or not 1 <= k <= 6:
@@ -474,7 +478,7 @@ def band_stacks(band_rgb: np.ndarray, bg_rgb, arm_rgbs) -> tuple[np.ndarray, flo
     fills = np.asarray(arm_rgbs, np.float32)
     bg = np.asarray(bg_rgb, np.float32)
     subsets = [[i for i in range(k) if m >> i & 1] for m in range(1, 1 << k)]
-    best = (-1.0, None)
+    best: tuple = ((-1.0, 0.0), None)
     for seq in (list(range(k)), list(range(k))[::-1]):
         for alpha in STACK_ALPHAS:
             stack = np.empty((len(subsets), 3), np.float32)
@@ -484,19 +488,33 @@ def band_stacks(band_rgb: np.ndarray, bg_rgb, arm_rgbs) -> tuple[np.ndarray, flo
                     if i in sub:
                         c = (1.0 - alpha) * c + alpha * fills[i]
                 stack[j] = c
-            d = np.linalg.norm(cols[:, None, :] - stack[None, :, :], axis=2)
-            share = float(wts[d.min(axis=1) <= STACK_RGB].sum() / wts.sum())
-            if share > best[0] + 1e-9:
-                best = (share, (alpha, stack))
-    share, (alpha, stack) = best
+            d = np.linalg.norm(cols[:, None, :] - stack[None, :, :], axis=2).min(axis=1)
+            hit = d <= STACK_RGB
+            # the most band area explained; of equals, the closest fit
+            score = (round(float(wts[hit].sum() / wts.sum()), 3),
+                     -float((wts[hit] * d[hit]).sum() / max(wts[hit].sum(), 1.0)))
+            if best[1] is None or score > best[0]:
+                best = (score, (alpha, stack))
+    alpha, stack = best[1]
     # the share among all band pixels (the fit saw the common colours only)
     d_all = np.linalg.norm(uniq[:, None, :].astype(np.float32) - stack[None, :, :], axis=2)
     hit = d_all.min(axis=1) <= STACK_RGB
     if counts[hit].sum() < STACK_MIN_SHARE * counts.sum():
         return None
-    layers = np.array([len(sub) for sub in subsets], np.float32)
-    t_col = np.where(hit, (1.0 - alpha) ** layers[np.argmin(d_all, axis=1)], np.nan).astype(np.float32)
-    return t_col[inv], float(alpha)
+    # every stack explaining the colour: three grey ribbons can composite to within a unit of
+    # one black ribbon's grey, and the pixels cannot tell which lies there
+    def explained(colours: np.ndarray) -> np.ndarray:
+        fits = np.linalg.norm(colours[:, None, :].astype(np.float32) - stack[None, :, :], axis=2) <= STACK_RGB
+        ok = np.zeros((colours.shape[0], k, k), bool)
+        for j, sub in enumerate(subsets):
+            for i in sub:
+                ok[:, i, len(sub) - 1] |= fits[:, j]
+        return ok
+
+    ok = explained(uniq)[inv]
+    if also is None:
+        return ok, float(alpha)
+    return ok, float(alpha), explained(np.asarray(also, np.float32))
 
 
 def arm_coverage(
@@ -543,8 +561,11 @@ def arm_coverage(
         y = rgbf @ LUMA
         pad = np.pad(y, 1, mode="edge")
         core = (y <= np.minimum.reduce([pad[:-2, 1:-1], pad[2:, 1:-1], pad[1:-1, :-2], pad[1:-1, 2:]]) + 0.5)
+        import cv2
+
+        med = cv2.medianBlur(np.ascontiguousarray(rgb, np.uint8), BAND_MEDIAN).reshape(-1, 3)[inked]
         band_blend = _band_blends(rgb_band, lab_band, paper_band, paper[1], ink, core.reshape(-1)[inked],
-                                  bg, arm_rgbs)
+                                  bg, arm_rgbs, med.astype(np.float32))
 
     def blend_distance(pixel_lab, a, lut):
         return lab_distance(pixel_lab, lut, np.rint(np.clip(a, 0.0, 1.0) * 255.0).astype(np.intp))
@@ -588,6 +609,8 @@ def arm_coverage(
 
 #: a band pixel is explained by a blend within this Delta E (when choosing what was drawn on top)
 UNDER_DE = 3.0
+#: window (pixels) of the local median read as the band under crowded marks
+BAND_MEDIAN = 15
 #: ... at full coverage within this (a line's core)
 CORE_SLACK = 0.15
 #: curves are looked for under the bands when that alone explains this many line cores ...
@@ -602,7 +625,7 @@ def _blend_to(rgb_px, lab_px, base, v):
     return a, lab_distance(lab_px, rgb_to_lab(base + np.clip(a, 0.0, 1.0)[:, None] * v))
 
 
-def _band_blends(rgb_px, lab_px, band_px, band_all, inked, line_core, bg, arm_rgbs) -> list:
+def _band_blends(rgb_px, lab_px, band_px, band_all, inked, line_core, bg, arm_rgbs, median_px) -> list:
     """Per arm (coverage, Delta E) of the inked band pixels (colours ``rgb_px``/``lab_px``, band
     under them ``band_px``): the curve drawn over the band (blend band -> arm colour) or, when
     the bands are stacks of the arms' fills (:func:`band_stacks`), seen through them (blend
@@ -612,19 +635,36 @@ def _band_blends(rgb_px, lab_px, band_px, band_all, inked, line_core, bg, arm_rg
     fair number of line cores (``line_core``: bool per pixel, no lighter than its four
     neighbours) at full coverage: UNDER_MIN_CORES, and UNDER_MIN_SHARE of those the first one
     explains. ``band_all``/``inked``: every band pixel's colour and which are inked (the stacks
-    are fitted on all band pixels)."""
+    are fitted on all band pixels); ``median_px``: the local median colour (BAND_MEDIAN) at the
+    inked band pixels, the band under them where a stack explains it."""
     over = [_blend_to(rgb_px, lab_px, band_px, np.asarray(c, np.float32)[None, :] - band_px) for c in arm_rgbs]
-    fit = band_stacks(band_all, bg, arm_rgbs) if len(arm_rgbs) else None
+    fit = band_stacks(band_all, bg, arm_rgbs, also=median_px) if len(arm_rgbs) else None
     if fit is None:
         return over
-    t = fit[0][inked]
-    known = np.isfinite(t) & (t < 0.999)
+    ok, alpha = fit[0][inked], fit[1]
+    # where marks drawn over the bands crowd (lighter than a dark overlap: survminer's censor
+    # ticks), the closing reads them as the band; the local median still sees the band
+    by_median = fit[2].any(axis=(1, 2))
+    ok[by_median] = fit[2][by_median]
+    band_px = np.where(by_median[:, None], median_px, band_px)
+    known = ok.any(axis=(1, 2))
     if not known.any():
         return over
     under = []
     for i, c in enumerate(arm_rgbs):
-        v = t[known, None] * (np.asarray(c, np.float32) - np.asarray(bg, np.float32))[None, :]
-        under.append(_blend_to(rgb_px[known], lab_px[known], band_px[known], v))
+        # the best of the layer counts the band allows
+        a = np.zeros(int(known.sum()), np.float32)
+        d = np.full(a.shape, np.inf, np.float32)
+        for n in range(ok.shape[2]):
+            sel = ok[known, i, n]
+            if not sel.any():
+                continue
+            idx = np.flatnonzero(known)[sel]
+            v = (1.0 - alpha) ** (n + 1) * (np.asarray(c, np.float32) - np.asarray(bg, np.float32))[None, :]
+            an, dn = _blend_to(rgb_px[idx], lab_px[idx], band_px[idx], np.repeat(v, idx.size, axis=0))
+            better = dn < d[sel]
+            a[np.flatnonzero(sel)[better]], d[np.flatnonzero(sel)[better]] = an[better], dn[better]
+        under.append((a, d))
 
     def cores(blends, sel) -> np.ndarray:
         # a line's core is its colour at full coverage: black and grey arms' blends are all one

@@ -195,7 +195,93 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
             continue
         found.append(rgb)
         masks.append(m)
+    found, masks = drop_seen_through_bands(crop, lab, bg, found, masks)
     return merge_stroke_tints(found, masks, bg)
+
+
+#: a colour is another's seen through bands when this share of its pixels is so explained
+THROUGH_SHARE = 0.5
+#: ... each within this distance (RGB units) of that colour seen through the band's stack
+THROUGH_RGB = 8.0
+#: pixels within this Delta E of a found colour are its (for the test above)
+THROUGH_OWN_DE = 6.0
+
+
+def drop_seen_through_bands(crop: np.ndarray, lab: np.ndarray, bg, found: list, masks: list
+                            ) -> tuple[list, list]:
+    """Drop found colours that are only other found colours seen through translucent bands.
+
+    General property: ggplot (survminer) draws the confidence ribbons over the curves, each in
+    its arm's colour at one opacity; where the bands are such stacks of the found colours'
+    fills (digitize.inkmask.band_stacks), a curve of colour L under a stack of n layers shows
+    ``band + (1 - alpha) ** n (L - paper)`` - black under a pale grey ribbon is #383838, a
+    colour no arm has. A found colour most of whose pixels (within THROUGH_OWN_DE of it, in its
+    ink map ``masks[j]``: bool crop) are another found colour seen through a stack holding that
+    colour's band (a curve lies inside its own band) is that curve, not an arm. A colour seen
+    on bare paper is never so explained. ``crop``: RGB plot area, ``lab`` its Lab."""
+    if len(found) < 2:
+        return found, masks
+    import cv2
+
+    from digitize.inkmask import BAND_MEDIAN, band_stacks, local_paper
+
+    band, closed = local_paper(crop, bg)
+    if not band.any():
+        return found, masks
+    owns = []
+    for j, c in enumerate(found):
+        own = masks[j] & (np.linalg.norm(lab - rgb_to_lab(np.array([c], float))[0], axis=2) < THROUGH_OWN_DE)
+        owns.append(np.nonzero(own))
+    pos = np.full(band.shape, -1, np.int64)
+    pos[band] = np.arange(int(band.sum()))
+    # the band under each tested pixel: the local median (crowded marks over the bands) where a
+    # stack explains it, else the closing
+    ys = np.concatenate([o[0] for o in owns])
+    xs = np.concatenate([o[1] for o in owns])
+    p = pos[ys, xs]
+    on = p >= 0
+    if not on.any():
+        return found, masks
+    r0, r1, c0, c1 = ys[on].min(), ys[on].max() + 1, xs[on].min(), xs[on].max() + 1
+    pad = BAND_MEDIAN
+    ra, ca = max(0, r0 - pad), max(0, c0 - pad)
+    med = cv2.medianBlur(np.ascontiguousarray(crop[ra:r1 + pad, ca:c1 + pad], np.uint8), BAND_MEDIAN)
+    med_px = med[ys[on] - ra, xs[on] - ca].astype(np.float32)
+    fit = band_stacks(closed, bg, found, also=med_px)
+    if fit is None:
+        return found, masks
+    ok_closed, alpha, ok_med = fit
+    by_med = ok_med.any(axis=(1, 2))
+    ok = np.zeros((ys.size,) + ok_med.shape[1:], bool)
+    ok[on] = np.where(by_med[:, None, None], ok_med, ok_closed[p[on]])
+    base = np.zeros((ys.size, 3), np.float32)
+    base[on] = np.where(by_med[:, None], med_px, closed[p[on]])
+    x = crop[ys, xs].astype(np.float32)
+    bgf = np.asarray(bg, np.float32)
+    starts = np.cumsum([0] + [o[0].size for o in owns])
+    drop: set[int] = set()
+    for j in range(len(found)):
+        seg = slice(starts[j], starts[j + 1])
+        n_own = starts[j + 1] - starts[j]
+        if n_own == 0 or not on[seg].any():
+            continue
+        for i, f in enumerate(found):
+            if i == j or i in drop:
+                continue
+            hit = np.zeros(n_own, bool)
+            for n in range(ok.shape[2]):
+                sel = ok[seg, i, n]
+                if not sel.any():
+                    continue
+                pred = base[seg][sel] + (1.0 - alpha) ** (n + 1) * (np.asarray(f, np.float32) - bgf)
+                hit[sel] |= np.linalg.norm(x[seg][sel] - pred, axis=1) <= THROUGH_RGB
+            if hit.sum() >= THROUGH_SHARE * n_own:
+                drop.add(j)
+                break
+    if not drop:
+        return found, masks
+    keep = [k for k in range(len(found)) if k not in drop]
+    return [found[k] for k in keep], [masks[k] for k in keep]
 
 
 #: pixels within this Delta E of a colour are drawn in it (fills are flat; JPEG adds a few units)

@@ -466,8 +466,10 @@ def band_stacks(band_rgb: np.ndarray, bg_rgb, arm_rgbs, also: np.ndarray | None 
     k = len(arm_rgbs)
     if band_rgb.shape[0] == 0 or not 1 <= k <= 6:
         return None
-    q = np.rint(band_rgb).astype(np.int32)
-    uniq, inv, counts = np.unique(q, axis=0, return_inverse=True, return_counts=True)
+    q = np.clip(np.rint(band_rgb), 0, 255).astype(np.int32)
+    code, inv, counts = np.unique((q[:, 0] << 16) | (q[:, 1] << 8) | q[:, 2], return_inverse=True,
+                                  return_counts=True)
+    uniq = np.stack([code >> 16, (code >> 8) & 255, code & 255], axis=1)
     inv = inv.ravel()
     keep = counts >= STACK_MIN_PIXELS
     if not keep.any():

@@ -98,6 +98,16 @@ def test_pale_dotted_arm_under_ribbons_is_traced_and_found(tmp_path):
     assert iae[:2].max() < 0.006, iae.round(4)
     assert iae[2] < 0.05, iae.round(4)
 
+    # the colour search sees ink against the band under it: the black and the grey curve inside
+    # the ribbons' dark overlaps are found (the grey one was taken for a band overlap's blend)
+    from digitize.colors import find_arm_colors
+    from digitize.inkmask import rgb_to_lab
+
+    true_lab = rgb_to_lab(np.array([tr.colors[n] for n in tr.arms], float))
+    got = find_arm_colors(img, tr.plot_area)
+    de = np.linalg.norm(rgb_to_lab(np.array(got, float))[:, None, :] - true_lab[None], axis=2)
+    assert (de[:, :2].min(axis=0) < 10).all(), got
+
     det = detect_figure(img)
     assert len(det.arms) == 3, [(a.name, a.rgb) for a in det.arms]
     found = extract_arms(img, det.calibration, det.arms, plot_area=det.plot_area)

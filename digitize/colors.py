@@ -33,6 +33,30 @@ DOT_GAP = 4.0
 DOT_GAP_SHARE = 0.5
 
 
+#: a pixel's local paper differs from the figure's paper by more than this (Delta E): it lies on
+#: a shaded band (a confidence ribbon, two ribbons overlapping, a tinted legend box)
+BAND_DE = 4.0
+#: ... and there it is ink when it differs from the band by more than this (Delta E)
+BAND_INK_DE = 10.0
+
+
+def shaded_paper(rgb: np.ndarray, bg_lab: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(bool (H, W): pixels on a shaded band, Lab (H, W, 3) of the local paper there).
+
+    The local paper is the closing of the image by a ``size`` square (pixels, per channel):
+    thin dark lines and marks vanish into what surrounds them, wide regions stay - confidence
+    bands and their overlaps whatever their darkness (black ribbons at alpha 0.3 overlap to
+    #7E7E7E, darker than a grey curve). Unlike :func:`digitize.inkmask.local_paper` (the
+    tracing's: light bands only, a curve drawn over them) no darkness limit applies: finding
+    colours needs only where a line stands out from its own surroundings."""
+    import cv2
+
+    closed = cv2.morphologyEx(np.ascontiguousarray(rgb, np.uint8), cv2.MORPH_CLOSE,
+                              np.ones((size, size), np.uint8))
+    closed_lab = rgb_to_lab(closed)
+    return np.linalg.norm(closed_lab - bg_lab, axis=2) > BAND_DE, closed_lab
+
+
 def _own_colour_share(lab_px: np.ndarray) -> tuple[float, np.ndarray]:
     """(share of pixels (Lab rows) within :data:`SHARP_DE` of their commonest colour (2-unit
     Lab bins), which pixels those are): high for pixels drawn in one colour, low for blends
@@ -72,19 +96,27 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
     lab = rgb_to_lab(crop)
     bg = background_color(crop)
     bg_lab = rgb_to_lab(bg[None])[0]
+    size = max(7, int(round(0.012 * cw)) | 1)
     fg = foreground(lab, bg_lab, 20.0)
+    c = chroma(lab)
+    # solid ink only: dark or saturated, not faint shading
+    solid_px = (lab[..., 0] < 70.0) | (c > 25.0)
+    banded, band_lab = shaded_paper(crop, bg_lab, size)
+    if banded.any():
+        # over shaded bands (and their overlaps, however dark) ink is what stands out from the
+        # band itself: a line under a dark band overlap is no blob of the band's
+        rel = np.linalg.norm(lab[banded] - band_lab[banded], axis=1)
+        fg[banded] = rel > BAND_INK_DE
+        solid_px[banded] = True
     border = max(3, int(round(0.012 * cw)))
     frame, _ = frame_lines(lab, max(border, int(0.04 * min(ch, cw))))
     ink = fg & ~grid_lines(lab, foreground(lab, bg_lab)) & ~frame
-    c = chroma(lab)
     # grid lines seen through confidence bands: as dark as a grey curve there, in short pieces
     ink &= ~faint_grid_lines(lab[..., 0], c)
     ink[:border, :] = ink[-border:, :] = False
     ink[:, :border] = ink[:, -border:] = False
-    # solid ink only: dark or saturated, not faint shading
-    ink &= (lab[..., 0] < 70.0) | (c > 25.0)
+    ink &= solid_px
     # thin structures only (curves): remove what survives an opening (wide blobs, bold fills)
-    size = max(7, int(round(0.012 * cw)) | 1)
     blobs = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((size, size), np.uint8)) > 0
     solid = ink.copy()
     ink &= ~blobs
@@ -163,7 +195,93 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
             continue
         found.append(rgb)
         masks.append(m)
+    found, masks = drop_seen_through_bands(crop, lab, bg, found, masks)
     return merge_stroke_tints(found, masks, bg)
+
+
+#: a colour is another's seen through bands when this share of its pixels is so explained
+THROUGH_SHARE = 0.5
+#: ... each within this distance (RGB units) of that colour seen through the band's stack
+THROUGH_RGB = 8.0
+#: pixels within this Delta E of a found colour are its (for the test above)
+THROUGH_OWN_DE = 6.0
+
+
+def drop_seen_through_bands(crop: np.ndarray, lab: np.ndarray, bg, found: list, masks: list
+                            ) -> tuple[list, list]:
+    """Drop found colours that are only other found colours seen through translucent bands.
+
+    General property: ggplot (survminer) draws the confidence ribbons over the curves, each in
+    its arm's colour at one opacity; where the bands are such stacks of the found colours'
+    fills (digitize.inkmask.band_stacks), a curve of colour L under a stack of n layers shows
+    ``band + (1 - alpha) ** n (L - paper)`` - black under a pale grey ribbon is #383838, a
+    colour no arm has. A found colour most of whose pixels (within THROUGH_OWN_DE of it, in its
+    ink map ``masks[j]``: bool crop) are another found colour seen through a stack holding that
+    colour's band (a curve lies inside its own band) is that curve, not an arm. A colour seen
+    on bare paper is never so explained. ``crop``: RGB plot area, ``lab`` its Lab."""
+    if len(found) < 2:
+        return found, masks
+    import cv2
+
+    from digitize.inkmask import BAND_MEDIAN, band_stacks, local_paper
+
+    band, closed = local_paper(crop, bg)
+    if not band.any():
+        return found, masks
+    owns = []
+    for j, c in enumerate(found):
+        own = masks[j] & (np.linalg.norm(lab - rgb_to_lab(np.array([c], float))[0], axis=2) < THROUGH_OWN_DE)
+        owns.append(np.nonzero(own))
+    pos = np.full(band.shape, -1, np.int64)
+    pos[band] = np.arange(int(band.sum()))
+    # the band under each tested pixel: the local median (crowded marks over the bands) where a
+    # stack explains it, else the closing
+    ys = np.concatenate([o[0] for o in owns])
+    xs = np.concatenate([o[1] for o in owns])
+    p = pos[ys, xs]
+    on = p >= 0
+    if not on.any():
+        return found, masks
+    r0, r1, c0, c1 = ys[on].min(), ys[on].max() + 1, xs[on].min(), xs[on].max() + 1
+    pad = BAND_MEDIAN
+    ra, ca = max(0, r0 - pad), max(0, c0 - pad)
+    med = cv2.medianBlur(np.ascontiguousarray(crop[ra:r1 + pad, ca:c1 + pad], np.uint8), BAND_MEDIAN)
+    med_px = med[ys[on] - ra, xs[on] - ca].astype(np.float32)
+    fit = band_stacks(closed, bg, found, also=med_px)
+    if fit is None:
+        return found, masks
+    ok_closed, alpha, ok_med = fit
+    by_med = ok_med.any(axis=(1, 2))
+    ok = np.zeros((ys.size,) + ok_med.shape[1:], bool)
+    ok[on] = np.where(by_med[:, None, None], ok_med, ok_closed[p[on]])
+    base = np.zeros((ys.size, 3), np.float32)
+    base[on] = np.where(by_med[:, None], med_px, closed[p[on]])
+    x = crop[ys, xs].astype(np.float32)
+    bgf = np.asarray(bg, np.float32)
+    starts = np.cumsum([0] + [o[0].size for o in owns])
+    drop: set[int] = set()
+    for j in range(len(found)):
+        seg = slice(starts[j], starts[j + 1])
+        n_own = starts[j + 1] - starts[j]
+        if n_own == 0 or not on[seg].any():
+            continue
+        for i, f in enumerate(found):
+            if i == j or i in drop:
+                continue
+            hit = np.zeros(n_own, bool)
+            for n in range(ok.shape[2]):
+                sel = ok[seg, i, n]
+                if not sel.any():
+                    continue
+                pred = base[seg][sel] + (1.0 - alpha) ** (n + 1) * (np.asarray(f, np.float32) - bgf)
+                hit[sel] |= np.linalg.norm(x[seg][sel] - pred, axis=1) <= THROUGH_RGB
+            if hit.sum() >= THROUGH_SHARE * n_own:
+                drop.add(j)
+                break
+    if not drop:
+        return found, masks
+    keep = [k for k in range(len(found)) if k not in drop]
+    return [found[k] for k in keep], [masks[k] for k in keep]
 
 
 #: pixels within this Delta E of a colour are drawn in it (fills are flat; JPEG adds a few units)

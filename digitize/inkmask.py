@@ -434,6 +434,91 @@ def local_paper(rgb: np.ndarray, bg_rgb, size: int | None = None) -> tuple[np.nd
     return band, closed[band].astype(np.float32)
 
 
+#: band opacities tried when the bands are explained as stacks of the arms' fills
+STACK_ALPHAS = np.arange(0.05, 0.61, 0.01)
+#: a band colour is a stack's when within this distance (RGB units; ribbons are flat fills)
+STACK_RGB = 5.0
+#: the stacks must explain at least this share of the band pixels (weighted by area)
+STACK_MIN_SHARE = 0.6
+#: band colours with fewer pixels than this are left out of the fit (anti-aliased edges)
+STACK_MIN_PIXELS = 20
+
+
+def band_stacks(band_rgb: np.ndarray, bg_rgb, arm_rgbs, also: np.ndarray | None = None) -> tuple | None:
+    """Transmittance of the bands over each band pixel, if the bands are the arms' own fills.
+
+    General property (confidence ribbons): each arm's band is drawn in the arm's colour at one
+    opacity ``alpha`` for all arms (one plotting call), in the arms' order; where bands overlap
+    their fills composite. So every band colour is the paper composited with the fills of some
+    subset of the arms, ``c <- (1 - alpha) c + alpha F_i`` in order, and a curve seen through
+    that stack (ggplot draws ribbons over the lines) keeps ``(1 - alpha) ** |subset|`` of its
+    contrast with the paper: its pixel is ``band + T (line - paper)``, not the line's colour.
+
+    band_rgb: (N, 3) colours of the band under N pixels (:func:`local_paper`). Fits ``alpha``
+    and the draw order (as given or reversed) that explain most band pixels within STACK_RGB.
+    Returns (bool (N, K, K): whether a stack of n + 1 layers holding arm i's own band explains
+    the pixel's band [:, i, n], so that arm i's curve there may be seen with transmittance
+    ``(1 - alpha) ** (n + 1)``; alpha), or None when the stacks explain under STACK_MIN_SHARE
+    of the band pixels (other shading). A curve lies inside its own confidence band: only
+    stacks holding its band can lie over it. ``also``: more colours (M, 3) to read with the
+    fitted stacks; their (M, K, K) map is returned third."""
+    band_rgb = np.asarray(band_rgb, np.float32)
+    k = len(arm_rgbs)
+    if band_rgb.shape[0] == 0 or not 1 <= k <= 6:
+        return None
+    q = np.clip(np.rint(band_rgb), 0, 255).astype(np.int32)
+    code, inv, counts = np.unique((q[:, 0] << 16) | (q[:, 1] << 8) | q[:, 2], return_inverse=True,
+                                  return_counts=True)
+    uniq = np.stack([code >> 16, (code >> 8) & 255, code & 255], axis=1)
+    inv = inv.ravel()
+    keep = counts >= STACK_MIN_PIXELS
+    if not keep.any():
+        return None
+    cols, wts = uniq[keep].astype(np.float32), counts[keep].astype(np.float32)
+    order = np.argsort(-wts)[:400]   # the commonest band colours carry the fit
+    cols, wts = cols[order], wts[order]
+    fills = np.asarray(arm_rgbs, np.float32)
+    bg = np.asarray(bg_rgb, np.float32)
+    subsets = [[i for i in range(k) if m >> i & 1] for m in range(1, 1 << k)]
+    best: tuple = ((-1.0, 0.0), None)
+    for seq in (list(range(k)), list(range(k))[::-1]):
+        for alpha in STACK_ALPHAS:
+            stack = np.empty((len(subsets), 3), np.float32)
+            for j, sub in enumerate(subsets):
+                c = bg.copy()
+                for i in seq:
+                    if i in sub:
+                        c = (1.0 - alpha) * c + alpha * fills[i]
+                stack[j] = c
+            d = np.linalg.norm(cols[:, None, :] - stack[None, :, :], axis=2).min(axis=1)
+            hit = d <= STACK_RGB
+            # the most band area explained; of equals, the closest fit
+            score = (round(float(wts[hit].sum() / wts.sum()), 3),
+                     -float((wts[hit] * d[hit]).sum() / max(wts[hit].sum(), 1.0)))
+            if best[1] is None or score > best[0]:
+                best = (score, (alpha, stack))
+    alpha, stack = best[1]
+    # the share among all band pixels (the fit saw the common colours only)
+    d_all = np.linalg.norm(uniq[:, None, :].astype(np.float32) - stack[None, :, :], axis=2)
+    hit = d_all.min(axis=1) <= STACK_RGB
+    if counts[hit].sum() < STACK_MIN_SHARE * counts.sum():
+        return None
+    # every stack explaining the colour: three grey ribbons can composite to within a unit of
+    # one black ribbon's grey, and the pixels cannot tell which lies there
+    def explained(colours: np.ndarray) -> np.ndarray:
+        fits = np.linalg.norm(colours[:, None, :].astype(np.float32) - stack[None, :, :], axis=2) <= STACK_RGB
+        ok = np.zeros((colours.shape[0], k, k), bool)
+        for j, sub in enumerate(subsets):
+            for i in sub:
+                ok[:, i, len(sub) - 1] |= fits[:, j]
+        return ok
+
+    ok = explained(uniq)[inv]
+    if also is None:
+        return ok, float(alpha)
+    return ok, float(alpha), explained(np.asarray(also, np.float32))
+
+
 def arm_coverage(
     rgb: np.ndarray,
     lab: np.ndarray,
@@ -475,6 +560,14 @@ def arm_coverage(
         inked, bare = band_idx[ink], band_idx[~ink]
         paper_band, rgb_band = paper[1][ink], rgb_band[ink]
         lab_band = np.asarray(lab, np.float32).reshape(-1, 3)[inked]
+        y = rgbf @ LUMA
+        pad = np.pad(y, 1, mode="edge")
+        core = (y <= np.minimum.reduce([pad[:-2, 1:-1], pad[2:, 1:-1], pad[1:-1, :-2], pad[1:-1, 2:]]) + 0.5)
+        import cv2
+
+        med = cv2.medianBlur(np.ascontiguousarray(rgb, np.uint8), BAND_MEDIAN).reshape(-1, 3)[inked]
+        band_blend = _band_blends(rgb_band, lab_band, paper_band, paper[1], ink, core.reshape(-1)[inked],
+                                  bg, arm_rgbs, med.astype(np.float32))
 
     def blend_distance(pixel_lab, a, lut):
         return lab_distance(pixel_lab, lut, np.rint(np.clip(a, 0.0, 1.0) * 255.0).astype(np.intp))
@@ -495,11 +588,7 @@ def arm_coverage(
             # bare band: no arm's ink; inked band pixels: the blend from the band to the arm colour
             cov[i].reshape(-1)[bare] = 0.0
             dist[i].reshape(-1)[bare] = np.inf
-            vb = np.asarray(c, np.float32)[None, :] - paper_band
-            ab = ((rgb_band - paper_band) * vb).sum(axis=1) / np.maximum((vb * vb).sum(axis=1), 1.0)
-            cov[i].reshape(-1)[inked] = ab
-            dist[i].reshape(-1)[inked] = lab_distance(
-                lab_band, rgb_to_lab(paper_band + np.clip(ab, 0.0, 1.0)[:, None] * vb))
+            cov[i].reshape(-1)[inked], dist[i].reshape(-1)[inked] = band_blend[i]
         if chroma_blur > 1 and not is_neutral(c):
             if mean is None:
                 import cv2
@@ -518,6 +607,86 @@ def arm_coverage(
             d_m = blend_distance(rgb_to_lab(mean[idx]), a_m, lut) * np.maximum(scale, 1.0)
             flat[idx] = np.minimum(flat[idx], d_m)
     return cov, dist
+
+
+#: a band pixel is explained by a blend within this Delta E (when choosing what was drawn on top)
+UNDER_DE = 3.0
+#: window (pixels) of the local median read as the band under crowded marks
+BAND_MEDIAN = 15
+#: ... at full coverage within this (a line's core)
+CORE_SLACK = 0.15
+#: curves are looked for under the bands when that alone explains this many line cores ...
+UNDER_MIN_CORES = 50
+#: ... and this share of those the curves drawn over the bands explain
+UNDER_MIN_SHARE = 0.1
+
+
+def _blend_to(rgb_px, lab_px, base, v):
+    """(coverage, Delta E to the nearest blend) of pixels (N, 3) on the segments base -> base + v."""
+    a = ((rgb_px - base) * v).sum(axis=1) / np.maximum((v * v).sum(axis=1), 1.0)
+    return a, lab_distance(lab_px, rgb_to_lab(base + np.clip(a, 0.0, 1.0)[:, None] * v))
+
+
+def _band_blends(rgb_px, lab_px, band_px, band_all, inked, line_core, bg, arm_rgbs, median_px) -> list:
+    """Per arm (coverage, Delta E) of the inked band pixels (colours ``rgb_px``/``lab_px``, band
+    under them ``band_px``): the curve drawn over the band (blend band -> arm colour) or, when
+    the bands are stacks of the arms' fills (:func:`band_stacks`), seen through them (blend
+    band -> band + T (arm - paper)), whichever explains the pixel better. Plotting programs
+    differ, and one figure can hold both: survminer draws the ribbons over the curves but the
+    censor marks over the ribbons. The second reading is used only when it alone explains a
+    fair number of line cores (``line_core``: bool per pixel, no lighter than its four
+    neighbours) at full coverage: UNDER_MIN_CORES, and UNDER_MIN_SHARE of those the first one
+    explains. ``band_all``/``inked``: every band pixel's colour and which are inked (the stacks
+    are fitted on all band pixels); ``median_px``: the local median colour (BAND_MEDIAN) at the
+    inked band pixels, the band under them where a stack explains it."""
+    over = [_blend_to(rgb_px, lab_px, band_px, np.asarray(c, np.float32)[None, :] - band_px) for c in arm_rgbs]
+    fit = band_stacks(band_all, bg, arm_rgbs, also=median_px) if len(arm_rgbs) else None
+    if fit is None:
+        return over
+    ok, alpha = fit[0][inked], fit[1]
+    # where marks drawn over the bands crowd (lighter than a dark overlap: survminer's censor
+    # ticks), the closing reads them as the band; the local median still sees the band
+    by_median = fit[2].any(axis=(1, 2))
+    ok[by_median] = fit[2][by_median]
+    band_px = np.where(by_median[:, None], median_px, band_px)
+    known = ok.any(axis=(1, 2))
+    if not known.any():
+        return over
+    under = []
+    for i, c in enumerate(arm_rgbs):
+        # the best of the layer counts the band allows
+        a = np.zeros(int(known.sum()), np.float32)
+        d = np.full(a.shape, np.inf, np.float32)
+        for n in range(ok.shape[2]):
+            sel = ok[known, i, n]
+            if not sel.any():
+                continue
+            idx = np.flatnonzero(known)[sel]
+            v = (1.0 - alpha) ** (n + 1) * (np.asarray(c, np.float32) - np.asarray(bg, np.float32))[None, :]
+            an, dn = _blend_to(rgb_px[idx], lab_px[idx], band_px[idx], np.repeat(v, idx.size, axis=0))
+            better = dn < d[sel]
+            a[np.flatnonzero(sel)[better]], d[np.flatnonzero(sel)[better]] = an[better], dn[better]
+        under.append((a, d))
+
+    def cores(blends, sel) -> np.ndarray:
+        # a line's core is its colour at full coverage: black and grey arms' blends are all one
+        # line through the paper, so only coverage tells which drawing explains a pixel
+        return np.any([(d[sel] <= UNDER_DE) & (np.abs(a[sel] - 1.0) <= CORE_SLACK) for a, d in blends],
+                      axis=0) & line_core[known]
+
+    by_over = cores(over, known)
+    by_under = cores(under, slice(None))
+    n_new = int(np.count_nonzero(by_under & ~by_over))
+    if n_new < max(UNDER_MIN_CORES, UNDER_MIN_SHARE * np.count_nonzero(by_over)):
+        return over
+    out = []
+    for (a, d), (au, du) in zip(over, under):
+        a, d = a.copy(), d.copy()
+        better = du < d[known]
+        idx = np.flatnonzero(known)[better]
+        a[idx], d[idx] = au[better], du[better]
+        out.append((a, d))
+    return out
 
 
 #: Delta E charged per unit of missing coverage when choosing an arm: breaks the tie between a

@@ -62,6 +62,31 @@ class Plan:
     time_sd: float = 0.0
     #: standard uncertainty of a traced corner's survival (probability) for noisy coordinates
     survival_sd: float = 0.0
+    #: per segment, its share of an interval's unmarked censorings before normalising
+    #: (:func:`censoring_density`: length x KM level)
+    seg_weight: np.ndarray | None = None
+
+
+#: spread an interval's unmarked censorings in proportion to time x KM level (True) or to
+#: time alone (False); see :func:`censoring_density`
+CENSOR_BY_LEVEL = True
+
+
+def censoring_density(length: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """Relative number of unmarked censorings expected in segments of ``length`` (x-axis units)
+    at KM ``level`` (the curve's level in the segment, relative to its start).
+
+    A patient can only be censored at time t if event-free until t: with potential censoring
+    times spread evenly over an interval (staggered accrual: each patient's administrative
+    censoring time is the study's cut-off minus their entry), censorings fall at a rate
+    proportional to S(t), not evenly in time. Spreading them evenly in time puts too many late,
+    when few are left: the numbers at risk at the drops are then too high early in the
+    interval and every step of the curve asks for more events (R-drawn figures: events too
+    high in every arm with a steep, densely traced interval)."""
+    length = np.maximum(np.asarray(length, float), 0.0)
+    if not CENSOR_BY_LEVEL:
+        return length
+    return length * np.maximum(np.asarray(level, float), 0.0)
 
 
 def twin_drops(u: np.ndarray, before: np.ndarray, after: np.ndarray, risk_times: np.ndarray,
@@ -144,9 +169,10 @@ def build_plan(arm: ArmInput, n_start: float, free_start: bool, twin_tol: float 
     end_counts = [tgt[i] for i in bounds] + [0.0]
     ratio = np.where(kind == 0, np.divide(aft, bef, out=np.zeros(K), where=bef > 0), 1.0)
     level = np.concatenate([[1.0], np.cumprod(ratio)])  # KM level in segment g (relative)
+    seg_weight = censoring_density(seg_end - seg_start, level[: K + 1])
     for g0, g1, n0, n1 in zip(starts, ends, start_counts, end_counts):
         segs = np.arange(g0, g1 + 1)
-        length = seg_end[segs] - seg_start[segs]
+        length = seg_weight[segs]
         total = length.sum()
         share = length / total if total > 0 else np.full(segs.size, 1.0 / segs.size)
         # a drop to 0 inside the interval: the curve reaches 0 when the last patient at risk
@@ -195,7 +221,8 @@ def build_plan(arm: ArmInput, n_start: float, free_start: bool, twin_tol: float 
     xmax[(seg_end - seg_start) <= 0] = 0
     xmin = np.minimum(censoring_floor(expected), xmax)
     return Plan(kind, times, bef, aft, tgt, seg_start, seg_end, marks, mark_times, expected, xmax, xmin, ref, half,
-                smoothed=curve.smoothed, mark_surplus=surplus, mark_spread=spread, mark_rel=mark_rel)
+                smoothed=curve.smoothed, mark_surplus=surplus, mark_spread=spread, mark_rel=mark_rel,
+                seg_weight=seg_weight)
 
 
 def mark_weights(plan: Plan, noise: float, hard: float, soft: float) -> np.ndarray:

@@ -8,33 +8,7 @@ import numpy as np
 import pytest
 
 from digitize.inkmask import band_stacks
-
-
-def _r_available() -> bool:
-    from simulate.rfigures import r_available
-
-    return r_available()
-
-
-needs_r = pytest.mark.skipif(not _r_available(), reason="Rscript with survival + survminer not installed")
-
-
-def _set_figure(seed: int, k: int):
-    """The IPD and spec of figure ``k`` of the R set of ``seed`` (simulate.rfigures.r_figure_set
-    draws them in this order from one generator)."""
-    from simulate.rfigures import random_rspec, simulate_trial
-
-    rng = np.random.default_rng(seed)
-    for _ in range(k + 1):
-        spec = random_rspec(rng, None, None)
-        ipd = simulate_trial(rng, spec.names, bool(rng.random() < 0.25))
-    return ipd, spec
-
-
-def _iae(a, truth, name) -> float:
-    from digitize.accuracy import curve_errors
-
-    return curve_errors(a.time, a.survival, *truth.km(name))["iae"]
+from test_auto_arms_r import _iae, _set_figure, needs_r
 
 
 def _paired_iae(arms, truth) -> np.ndarray:

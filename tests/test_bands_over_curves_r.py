@@ -5,7 +5,6 @@ band_stacks). A pale grey (#BEBEBE) dotted arm under the black and grey arms' ri
 almost only so; it used to be lost (R seed 0 figure 18).
 """
 import numpy as np
-import pytest
 
 from digitize.inkmask import band_stacks
 from test_auto_arms_r import _iae, _set_figure, needs_r

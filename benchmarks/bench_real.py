@@ -22,6 +22,7 @@ Two corpora, each in two modes:
     python3 benchmarks/bench_real.py --real /work/real_figs --r-n 40 --r-seed 0 -v
     python3 benchmarks/bench_real.py --skip-r              # real figures only
     python3 benchmarks/bench_real.py --skip-real --r-n 10  # R set only
+    python3 benchmarks/bench_real.py --skip-real --r-seed 2 --jpeg 75 --modes auto  # as JPEG screenshots
 
 Targets (issue 13): real zero-click fully right >= 12 of 14, processed 14 of 14, risk cells right
 >= 95 %, no silent merge; R set zero-click processed >= 98 %, arms missing <= 1 %, IAE median
@@ -388,6 +389,37 @@ def r_assisted(fig) -> dict:
     return s
 
 
+def jpeg_copies(figs: list, quality: int) -> list:
+    """The R figures with their PNG re-encoded as JPEG of ``quality`` (1-95) and decoded back,
+    in a sibling folder of the cache (truth unchanged): the blocking and colour bleeding of a
+    screenshot saved as JPEG, which users bring more often than clean PNGs."""
+    import io
+    import shutil
+
+    from PIL import Image
+
+    from simulate.rfigures import load_r_figure
+
+    if not 1 <= quality <= 95:
+        raise SystemExit(f"--jpeg: quality must be 1-95, not {quality}")
+    out = []
+    for f in figs:
+        if f.truth.spec.device != "png":   # a vector page is no screenshot
+            out.append(f)
+            continue
+        src = Path(f.directory)
+        dst = src.parent.parent / f"jpeg{quality}" / src.parent.name / src.name
+        png = dst / "figure.png"
+        if not png.exists():
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+            buf = io.BytesIO()
+            Image.open(src / "figure.png").convert("RGB").save(buf, "JPEG", quality=quality)
+            buf.seek(0)
+            Image.open(buf).save(png)
+        out.append(load_r_figure(dst))
+    return out
+
+
 def _desc(spec) -> str:
     bits = [spec.engine, f"{len(spec.names)}arms", f"{spec.res}dpi"]
     if spec.engine == "survminer":
@@ -447,6 +479,8 @@ def main(argv=None) -> int:
     ap.add_argument("--r-seed", type=int, default=0)
     ap.add_argument("--r-engine", choices=["survminer", "base"], help="only this R engine")
     ap.add_argument("--r-cache", type=Path, default=Path(tempfile.gettempdir()) / "kmrecon_rfigures")
+    ap.add_argument("--jpeg", type=int, metavar="Q", default=None,
+                    help="read the R figures re-encoded as JPEG of quality Q (screenshots as users bring them)")
     ap.add_argument("-v", "--verbose", action="store_true", help="one line per figure")
     args = ap.parse_args(argv)
     try:  # a runaway allocation becomes a MemoryError for one figure, not an OOM kill
@@ -490,7 +524,10 @@ def main(argv=None) -> int:
             except RUnavailable as exc:
                 print(f"R-rendered figures: R failed ({exc})")
                 figs = []
-            print(f"R-rendered figures: {len(figs)} (seed {args.r_seed}, cache {args.r_cache})")
+            if args.jpeg is not None and figs:
+                figs = jpeg_copies(figs, args.jpeg)
+            print(f"R-rendered figures: {len(figs)} (seed {args.r_seed}, cache {args.r_cache}"
+                  + (f", re-encoded as JPEG quality {args.jpeg})" if args.jpeg is not None else ")"))
             for mode in args.modes:
                 rows = []
                 for i, f in enumerate(figs):

@@ -223,7 +223,7 @@ def drop_seen_through_bands(crop: np.ndarray, lab: np.ndarray, bg, found: list, 
         return found, masks
     import cv2
 
-    from digitize.inkmask import BAND_MEDIAN, band_stacks, local_paper
+    from digitize.inkmask import BAND_MEDIAN, band_stacks, band_under, local_paper
 
     band, closed = local_paper(crop, bg)
     if not band.any():
@@ -251,11 +251,9 @@ def drop_seen_through_bands(crop: np.ndarray, lab: np.ndarray, bg, found: list, 
     if fit is None:
         return found, masks
     ok_closed, alpha, ok_med = fit
-    by_med = ok_med.any(axis=(1, 2))
     ok = np.zeros((ys.size,) + ok_med.shape[1:], bool)
-    ok[on] = np.where(by_med[:, None, None], ok_med, ok_closed[p[on]])
     base = np.zeros((ys.size, 3), np.float32)
-    base[on] = np.where(by_med[:, None], med_px, closed[p[on]])
+    ok[on], base[on] = band_under(ok_closed[p[on]], ok_med, closed[p[on]], med_px)
     x = crop[ys, xs].astype(np.float32)
     bgf = np.asarray(bg, np.float32)
     starts = np.cumsum([0] + [o[0].size for o in owns])

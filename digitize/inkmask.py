@@ -624,6 +624,19 @@ UNDER_MIN_CORES = 50
 UNDER_VS_OVER = 0.5
 
 
+def band_under(ok_closed: np.ndarray, ok_median: np.ndarray, closed_px: np.ndarray, median_px: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(stacks explaining the band, band colour) under N pixels, from the two readings of the
+    band there: the closing (:func:`local_paper`, ``closed_px``) and the local median
+    (BAND_MEDIAN, ``median_px``), each (N, 3), with their :func:`band_stacks` maps (N, K, K).
+    Where marks drawn over the bands crowd (lighter than a dark overlap: survminer's censor
+    ticks), the closing reads them as the band; the median still sees the band, so it is taken
+    wherever a stack explains it."""
+    by_median = ok_median.any(axis=(1, 2))
+    return (np.where(by_median[:, None, None], ok_median, ok_closed),
+            np.where(by_median[:, None], median_px, closed_px))
+
+
 def _blend_to(rgb_px, lab_px, base, v):
     """(coverage, Delta E to the nearest blend) of pixels (N, 3) on the segments base -> base + v."""
     a = ((rgb_px - base) * v).sum(axis=1) / np.maximum((v * v).sum(axis=1), 1.0)
@@ -646,12 +659,8 @@ def _band_blends(rgb_px, lab_px, band_px, band_all, inked, line_core, bg, arm_rg
     fit = band_stacks(band_all, bg, arm_rgbs, also=median_px) if len(arm_rgbs) else None
     if fit is None:
         return over
-    ok, alpha = fit[0][inked], fit[1]
-    # where marks drawn over the bands crowd (lighter than a dark overlap: survminer's censor
-    # ticks), the closing reads them as the band; the local median still sees the band
-    by_median = fit[2].any(axis=(1, 2))
-    ok[by_median] = fit[2][by_median]
-    band_px = np.where(by_median[:, None], median_px, band_px)
+    alpha = fit[1]
+    ok, band_px = band_under(fit[0][inked], fit[2], band_px, median_px)
     known = ok.any(axis=(1, 2))
     if not known.any():
         return over

@@ -169,15 +169,16 @@ def build_plan(arm: ArmInput, n_start: float, free_start: bool, twin_tol: float 
     end_counts = [tgt[i] for i in bounds] + [0.0]
     ratio = np.where(kind == 0, np.divide(aft, bef, out=np.zeros(K), where=bef > 0), 1.0)
     level = np.concatenate([[1.0], np.cumprod(ratio)])  # KM level in segment g (relative)
-    seg_weight = censoring_density(seg_end - seg_start, level[: K + 1])
+    if bounds:
+        seg_weight = censoring_density(seg_end - seg_start, level[: K + 1])
+    else:
+        # no risk table: one interval over the whole follow-up, whose administrative
+        # censorings start only after the shortest follow-up (none early, where the level
+        # is highest): time alone, not the level, spreads them (a 200-patient arm with N
+        # only read 10 events short with the level, 7 with time)
+        seg_weight = np.array(seg_end - seg_start, float)
     for g0, g1, n0, n1 in zip(starts, ends, start_counts, end_counts):
         segs = np.arange(g0, g1 + 1)
-        if not bounds:
-            # no risk table: one interval over the whole follow-up, whose administrative
-            # censorings start only after the shortest follow-up (none early, where the level
-            # is highest): time alone, not the level, spreads them (a 200-patient arm with N
-            # only read 10 events short with the level, 7 with time)
-            seg_weight[segs] = seg_end[segs] - seg_start[segs]
         length = seg_weight[segs]
         total = length.sum()
         share = length / total if total > 0 else np.full(segs.size, 1.0 / segs.size)

@@ -164,8 +164,20 @@ def _long_lines(ink: np.ndarray) -> np.ndarray:
 TEXT_CHROMA = 40
 
 
+def _text_crop(img: np.ndarray, bbox, pad: int, paint: np.ndarray, bg_rgb) -> np.ndarray:
+    """The image around a token box (``pad`` pixels more each side) for OCR, with the ``paint``
+    pixels (bool HxW: coloured curves through black words) set to the paper ``bg_rgb``."""
+    x0, y0, x1, y1 = bbox
+    box = np.s_[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
+    c, out = img[box], paint[box]
+    if out.any():
+        c = c.copy()
+        c[out] = np.asarray(bg_rgb).astype(c.dtype)
+    return c
+
+
 def _words_over_curves(img: np.ndarray, ink: np.ndarray, exclude: np.ndarray, pa, th: float,
-                       tokens: list[Token]) -> tuple[list[Token], np.ndarray]:
+                       tokens: list[Token], bg_rgb) -> tuple[list[Token], np.ndarray]:
     """Black words that coloured curves run through (a legend placed inside the plot where the
     curves pass: base R ``legend("topleft")``), as phrase tokens, and the coloured pixels to
     paint out of their OCR crops (bool HxW).
@@ -175,7 +187,7 @@ def _words_over_curves(img: np.ndarray, ink: np.ndarray, exclude: np.ndarray, pa
     the arms are coloured, so the neutral ink of those long components, inside the plot, is
     looked at again for phrases; a phrase is kept only if it reads as words with the curves
     painted out (black censor ticks on coloured curves are neutral pieces too, and no words).
-    Pixels; ``th`` = text height."""
+    Pixels; ``th`` = text height; ``bg_rgb`` the paper."""
     import cv2  # noqa: PLC0415
 
     H, W = ink.shape
@@ -204,14 +216,8 @@ def _words_over_curves(img: np.ndarray, ink: np.ndarray, exclude: np.ndarray, pa
     phrases = [p for p in merge_boxes(found, 1.0 * th, 0.5 * th) if p.n_parts >= 2 and p.w >= 1.5 * th]
     if not phrases:
         return [], none
-    bg = np.asarray(_background(img), img.dtype)
     pad = max(1, int(round(0.2 * th)))
-    crops = []
-    for p in phrases:
-        a0, b0, a1, b1 = max(0, p.bbox[0] - pad), max(0, p.bbox[1] - pad), p.bbox[2] + pad, p.bbox[3] + pad
-        c = img[b0:b1, a0:a1].copy()
-        c[coloured[b0:b1, a0:a1]] = bg
-        crops.append(c)
+    crops = [_text_crop(img, p.bbox, pad, coloured, bg_rgb) for p in phrases]
     # words read with the curves painted out read cleanly (0.99+ measured); pieces of ticks
     # and curves read as letters only at low scores ('Dors' 0.59 on KEYNOTE-189)
     words = [p for p, (txt, sc) in zip(phrases, ocr.read_crops(crops)) if is_wordy(txt) and sc >= 0.9]
@@ -778,7 +784,8 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     # ------------------------------------------------------------------ text: one OCR pass
     exclude = _exclusion(ink.shape, frame, {"x": xlen, "y": ylen}) | _long_lines(ink)
     tokens, th = find_tokens(ink, exclude, text_height=_text_height(ink, pa))
-    over_curves, paint_out = _words_over_curves(img, ink, exclude, pa, th, tokens)
+    bg_rgb = np.asarray(_background(img), float)
+    over_curves, paint_out = _words_over_curves(img, ink, exclude, pa, th, tokens, bg_rgb)
     tokens += over_curves
     # a token wider than half the image is no text, except a row of a tight risk table under
     # the plot whose numbers touch (one token of many glyphs, cut at the columns later); a label
@@ -788,7 +795,6 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
                   t.w <= 0.5 * W or (t.bbox[1] > frame.plot_area[3] and t.n_parts >= 8 and t.h <= 1.5 * th)))
               or (0.8 * th <= t.w <= 1.8 * th and t.h <= 6 * th)]
     # rows of a squeezed risk table printed in the arms' colours overlap: one token per colour
-    bg_rgb = np.asarray(_background(img), float)
     tokens = [p for t in tokens for p in (split_by_colour(img, ink, t, th, bg_rgb)
                                           if t.bbox[1] > pa[3] else [t])]
     below, yl, other = _text_regions(tokens, frame, ylen, th, W)
@@ -803,12 +809,7 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     upright = {id(t) for t in yl if _along_axis(t, th)}
 
     def crop(tok: Token) -> np.ndarray:
-        x0, y0, x1, y1 = tok.bbox
-        c = img[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
-        out = paint_out[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
-        if out.any():  # black words with coloured curves through them: the curves painted out
-            c = c.copy()
-            c[out] = bg_rgb.astype(c.dtype)
+        c = _text_crop(img, tok.bbox, pad, paint_out, bg_rgb)
         if "ink_rgb" in tok.extra:  # one colour's row of two overlapping ones
             c = keep_colour(c, tok.extra["ink_rgb"], bg_rgb, tok.extra.get("other_rgb"))
         # a y tick label written along the axis (base R's default las = 0: read bottom to top)

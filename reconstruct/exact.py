@@ -501,8 +501,9 @@ def _allocate(total: int, weights: np.ndarray) -> np.ndarray:
 def _seg_weights(plan: Plan, segs: np.ndarray) -> np.ndarray:
     """Relative share of an interval's unmarked censorings per segment (time x KM level,
     :func:`reconstruct.plan.censoring_density`); segment lengths for a plan without them."""
-    if plan.seg_weight is not None:
-        return plan.seg_weight[segs]
+    w = getattr(plan, "seg_weight", None)
+    if w is not None:
+        return w[segs]
     return plan.seg_end[segs] - plan.seg_start[segs]
 
 

@@ -276,8 +276,10 @@ def run(args) -> int:
         auto_arms = True
     if args.arm_at:
         from digitize.colors import ink_colour_at
+        from digitize.jpeg import analysis_image
 
-        specs = apply_arm_at(specs, args.arm_at, lambda x, y: ink_colour_at(image, (x, y))[0])
+        seen = analysis_image(image)   # the colours the tracer will read (a JPEG's restored)
+        specs = apply_arm_at(specs, args.arm_at, lambda x, y: ink_colour_at(seen, (x, y))[0])
     risk = read_risk_csv(args.risk_table) if args.risk_table else None
     if risk is None and det is not None and getattr(det, "risk_table", None) is not None:
         risk = det.risk_table

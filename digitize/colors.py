@@ -25,6 +25,13 @@ EDGE_REACH = 2
 #: curves 0.4-0.8 at 72-200 dpi; the anti-aliased pieces of thin black dotted lines 0.1-0.15)
 SHARP_SHARE = 0.3
 SHARP_DE = 1.5
+#: ... widened by this many Delta E per unit of JPEG ringing above RINGING_FREE (digitize.jpeg.
+#: ringing: lossless figures 0-0.09, JPEG quality 75 0.18-0.45), up to SHARP_DE_MAX: compression
+#: noise spreads a grey curve's one colour over several units (a #7F7F7F arm at 72 dpi as JPEG:
+#: 0.19 of its pixels within 1.5, 0.35 within 3)
+RINGING_FREE = 0.1
+RINGING_GAIN = 10.0
+SHARP_DE_MAX = 4.0
 #: ... and that commonest colour lies within this Delta E of the paper->colour blend line
 SHARP_BLEND_DE = 5.0
 #: ... and less than this share of them lies within DOT_GAP pixels of the colour's strokes
@@ -57,18 +64,18 @@ def shaded_paper(rgb: np.ndarray, bg_lab: np.ndarray, size: int) -> tuple[np.nda
     return np.linalg.norm(closed_lab - bg_lab, axis=2) > BAND_DE, closed_lab
 
 
-def _own_colour_share(lab_px: np.ndarray) -> tuple[float, np.ndarray]:
-    """(share of pixels (Lab rows) within :data:`SHARP_DE` of their commonest colour (2-unit
-    Lab bins), which pixels those are): high for pixels drawn in one colour, low for blends
-    at every coverage."""
+def _own_colour_share(lab_px: np.ndarray, sharp_de: float = SHARP_DE) -> tuple[float, np.ndarray]:
+    """(share of pixels (Lab rows) within ``sharp_de`` of their commonest colour (2-unit Lab
+    bins), which pixels those are): high for pixels drawn in one colour, low for blends at
+    every coverage."""
     q = np.round(lab_px / 2.0).astype(np.int64)
     _, inv, counts = np.unique(q, axis=0, return_inverse=True, return_counts=True)
     mode = lab_px[inv.ravel() == int(np.argmax(counts))].mean(axis=0)
-    at_mode = np.linalg.norm(lab_px - mode, axis=1) <= SHARP_DE
+    at_mode = np.linalg.norm(lab_px - mode, axis=1) <= sharp_de
     return float(np.mean(at_mode)), at_mode
 
 
-def _blend_distance(lab_px: np.ndarray, rgb_px: np.ndarray, colour: np.ndarray, bg: np.ndarray
+def blend_distances(lab_px: np.ndarray, rgb_px: np.ndarray, colour: np.ndarray, bg: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:
     """(Delta E to the nearest paper->colour blend, coverage) for pixel rows (N, 3)."""
     v = colour - bg
@@ -123,6 +130,10 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
     ys, xs = np.nonzero(ink)
     if ys.size == 0:
         return []
+    from digitize.jpeg import ringing
+
+    ring = ringing(crop)
+    sharp_de = min(SHARP_DE_MAX, SHARP_DE + RINGING_GAIN * max(0.0, ring - RINGING_FREE))
     pl = lab[ys, xs].astype(np.float64)
     pr = crop[ys, xs].astype(np.float64)
     alive = np.ones(ys.size, bool)
@@ -151,14 +162,14 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
         # black curve was found first: blends apart from the colour's own strokes stay when
         # they are mostly one colour (a curve's fully covered core), not the even spread of
         # coverages a thin line's anti-aliased pieces take
-        dist, a = _blend_distance(pl[sel_alive], pr[sel_alive], colour, bg)
+        dist, a = blend_distances(pl[sel_alive], pr[sel_alive], colour, bg)
         is_blend = (dist < CLUSTER_RADIUS) & (a > 0.2)
         own = np.zeros((ch, cw), np.uint8)
         own[ys[members], xs[members]] = 1
         own = cv2.dilate(own, np.ones((2 * EDGE_REACH + 1, 2 * EDGE_REACH + 1), np.uint8)) > 0
         far = is_blend & ~own[ys[sel_alive], xs[sel_alive]]
         if np.count_nonzero(far) >= min_pixels:
-            share, at_mode = _own_colour_share(pl[sel_alive[far]])
+            share, at_mode = _own_colour_share(pl[sel_alive[far]], sharp_de)
             # (the commonest colour a true blend of this one: not a grey rule near a red's blends;
             # mostly away from the colour's strokes: a dotted line's pale dots, one sub-pixel
             # position alike, lie a dot's gap from its fully covered ones)
@@ -196,7 +207,7 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
         found.append(rgb)
         masks.append(m)
     found, masks = drop_seen_through_bands(crop, lab, bg, found, masks)
-    return merge_stroke_tints(found, masks, bg)
+    return merge_stroke_tints(found, masks, bg, jpeg=ring > RINGING_FREE)
 
 
 #: a colour is another's seen through bands when this share of its pixels is so explained
@@ -331,7 +342,25 @@ TINT_TOUCH_SHARE = 0.9
 TINT_NEAR_SHARE = 0.5
 
 
-def merge_stroke_tints(colours: list, masks: list, bg) -> list:
+def _blends(full, bgf: np.ndarray, jpeg: bool) -> np.ndarray:
+    """Lab (N, 3) of the colours a stroke of ``full`` (RGB) takes on paper ``bgf``: its blends
+    with the paper at coverage 0.3-1, and in a JPEG also those blends with their chroma cut to
+    40-100 %: subsampling takes a thin line's colour into the paper beside it and keeps its
+    brightness (digitize.jpeg), so parts of one curve read duller than others."""
+    from digitize.jpeg import TO_YCC, FROM_YCC
+
+    a = np.linspace(0.3, 1.0, 15)
+    v = np.asarray(full, float) - bgf
+    if not jpeg:
+        return rgb_to_lab(bgf[None] + a[:, None] * v[None])
+    dy = TO_YCC.astype(float) @ v
+    keep = np.linspace(0.4, 1.0, 7)
+    steps = np.array([[ai * dy[0], ai * b * dy[1], ai * b * dy[2]] for ai in a for b in keep])
+    rgb = bgf[None] + steps @ FROM_YCC.astype(float).T
+    return rgb_to_lab(np.clip(rgb, 0, 255))
+
+
+def merge_stroke_tints(colours: list, masks: list, bg, jpeg: bool = False) -> list:
     """Drop colours that are only the anti-aliased tint of another found colour's strokes.
 
     General property: a line about 1-2 px wide (72-100 dpi figures, lwd 1-1.5) has no fully
@@ -342,7 +371,8 @@ def merge_stroke_tints(colours: list, masks: list, bg) -> list:
     pixels in pieces that touch the fuller colour's ink (drops and ticks hang off the curve's
     horizontal runs) and (c) mostly lies within 3 px of that ink. A separate paler curve (grey
     beside black, light beside dark blue) fails (c): it touches the other curve only where they
-    start together or cross. ``masks``: each colour's ink (bool, plot crop); ``bg``: paper RGB.
+    start together or cross. ``masks``: each colour's ink (bool, plot crop); ``bg``: paper RGB;
+    ``jpeg``: the figure rings like a JPEG (duller tints count too, :func:`_blends`).
     """
     import cv2
 
@@ -358,9 +388,7 @@ def merge_stroke_tints(colours: list, masks: list, bg) -> list:
         for j, full in enumerate(colours):
             if i == j or j in drop or np.linalg.norm(lab[j] - bg_lab) < np.linalg.norm(lab[i] - bg_lab) + 5:
                 continue
-            v = np.asarray(full, float) - bgf
-            a = np.clip(np.linspace(0.3, 1.0, 15), 0, 1)
-            blends = rgb_to_lab(bgf[None] + a[:, None] * v[None])
+            blends = _blends(full, bgf, jpeg)
             if np.min(np.linalg.norm(blends - lab[i], axis=1)) > TINT_BLEND_DE:
                 continue
             pm, fm = masks[i], masks[j]

@@ -182,9 +182,10 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
     progress: optional callable(fraction 0-1).
     Arms whose colour is not found come back empty with a warning (never an exception).
     """
+    from digitize.jpeg import analysis_image
     from digitize.plotarea import default_plot_area
 
-    img = _validate_image(image)
+    img = analysis_image(_validate_image(image))
     if not arms:
         raise KMReconError("no arms to extract: give at least one arm colour")
     names = [a.name for a in arms]

@@ -76,9 +76,10 @@ def run_pipeline(
     matched to arms by name. An arm whose colour is not found raises :class:`KMReconError`
     naming it (nothing to reconstruct from). progress: callable(fraction 0-1).
     """
+    from digitize.jpeg import analysis_image
     from digitize.plotarea import default_plot_area
 
-    img = np.asarray(image)
+    img = analysis_image(np.asarray(image))
     if plot_area is None:
         plot_area = default_plot_area(img, calibration)
     plot_area = tuple(int(v) for v in plot_area)

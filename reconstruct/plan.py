@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import gammaln
 
 from reconstruct.arm import ArmInput
 
@@ -65,6 +66,12 @@ class Plan:
     #: per segment, its share of an interval's unmarked censorings before normalising
     #: (:func:`censoring_density`: length x KM level)
     seg_weight: np.ndarray | None = None
+    #: per node, log of the expected events in one drop's time resolution there (a drop of a
+    #: traced curve; :func:`set_tie_prior`), NaN where events at one drop cost nothing extra;
+    #: None: no tie prior (exact or clicked coordinates)
+    tie_log_mu: np.ndarray | None = None
+    #: per node, the least of log d! - d log mu over d >= 1 (the tie cost's zero)
+    tie_min: np.ndarray | None = None
 
 
 #: spread an interval's unmarked censorings in proportion to time x KM level (True) or to
@@ -123,6 +130,9 @@ def build_plan(arm: ArmInput, n_start: float, free_start: bool, twin_tol: float 
     drops on the other side of risk times near drops (:func:`twin_drops`)."""
     curve = arm.curve
     u, before, after = curve.steps()
+    if PLATEAU_MEAN and u.size > 1:
+        after = plateau_levels(curve, u, after, float(getattr(arm, "survival_sd", 0.0) or 0.0))
+        before = np.concatenate([before[:1], after[:-1]])
     t_end = curve.t_end
     rt, rn = arm.risk_times, arm.n_risk
     keep = rt > 0
@@ -230,6 +240,51 @@ def build_plan(arm: ArmInput, n_start: float, free_start: bool, twin_tol: float 
     return Plan(kind, times, bef, aft, tgt, seg_start, seg_end, marks, mark_times, expected, xmax, xmin, ref, half,
                 smoothed=curve.smoothed, mark_surplus=surplus, mark_spread=spread, mark_rel=mark_rel,
                 seg_weight=seg_weight)
+
+
+#: read each plateau's level from both its corners (:func:`plateau_levels`), not from the
+#: corner at the bottom of the drop entering it alone
+PLATEAU_MEAN = True
+#: two readings of one plateau differ by at most this many corner survival sd (pixel rows
+#: quantised after +-0.5 px jitter differ by at most a row: 2.4 sd)
+PLATEAU_PAIR_SD = 2.5
+
+
+def plateau_levels(curve, u: np.ndarray, after: np.ndarray, survival_sd: float) -> np.ndarray:
+    """Per drop at times ``u`` (levels ``after`` it, from ``curve.steps()``), the level of the
+    plateau after it read from both its corners: the bottom corner of the drop entering it and
+    the top corner of the next drop, leaving it.
+
+    Each digitized corner is its own reading of the plateau's level (a click, a pixel-quantised
+    point); the step function keeps only the bottom one (the lowest point at its time), so the
+    top one, where it lies below it, was lost -- and where it lay above, isotonic regression
+    already pooled the two: the level kept was biased up. The mean of both is the plateau's
+    best reading. A traced curve gives both corners the plateau's one level (digitize.steps.
+    step_corners): there this is that level. Where the next drop has no top corner of its own
+    (a single point at its time: a slope read as a step), or its highest point lies further
+    below than two readings of one level differ (PLATEAU_PAIR_SD corner sd ``survival_sd``:
+    that point is a lower corner of drops merged in one column, whose top corner was read a
+    column earlier), the bottom corner alone; without a corner uncertainty (exact or clicked
+    coordinates taken as exact) the bottom corner alone."""
+    out = np.asarray(after, float).copy()
+    if u.size < 2 or not survival_sd > 0:
+        return out
+    t, s = np.asarray(curve.time, float), np.asarray(curve.survival, float)
+    uniq, idx, cnt = np.unique(t, return_index=True, return_counts=True)
+    top = np.maximum.reduceat(s, idx)
+    pos = np.clip(np.searchsorted(uniq, u[1:]), 0, uniq.size - 1)
+    ok = (uniq[pos] == u[1:]) & (cnt[pos] >= 2) & (top[pos] <= after[:-1]) & (top[pos] > after[1:]) \
+        & (after[:-1] > 0) & (after[:-1] - top[pos] <= PLATEAU_PAIR_SD * survival_sd)
+    out[:-1] = np.where(ok, 0.5 * (after[:-1] + top[pos]), after[:-1])
+    return out
+    drops = np.flatnonzero(kind == 0)
+    # for each drop, the next real drop after it
+    j = np.searchsorted(real, drops, side="right")
+    has = j < real.size
+    nxt = real[np.minimum(j, real.size - 1)]
+    ok = has & (after[drops] > 0)
+    out[drops[ok]] = 0.5 * (after[drops[ok]] + before[nxt[ok]])
+    return out
 
 
 def mark_weights(plan: Plan, noise: float, hard: float, soft: float) -> np.ndarray:
@@ -345,6 +400,82 @@ def pin_exact(plan: Plan, band: int = 3) -> None:
     plan.expected[seg[ok]] = extra
     plan.xmax[seg[ok]] = np.maximum(plan.xmax[seg[ok]], np.ceil(extra + 2))
     plan.xmin[seg[ok]] = np.minimum(plan.xmin[seg[ok]], censoring_floor(extra))
+
+
+#: weight of the tie prior (:func:`tie_cost`, -2 log likelihood units); 0 switches it off
+TIE_WEIGHT = 1.0
+#: drops either side of drop k (in time order) over which its occupancy is read
+TIE_WINDOW = 4
+#: a traced drop's time resolution (events closer show as one drop): the TIE_GAP_QUANTILE of
+#: the gaps between consecutive drops (one pixel column on a trace), within TIE_RESOLUTION_SD
+#: corner time sd
+TIE_RESOLUTION_SD = (1.0, 3.0)
+TIE_GAP_QUANTILE = 0.1
+#: no tie prior where the share of resolution cells holding a drop exceeds this: where events
+#: are dense the share says little about how many each drop holds (the cell's width, over-
+#: dispersed rates), and two events in one column are common anyway (mu > 0.36 at 0.3)
+TIE_MAX_SHARE = 0.3
+
+
+def set_tie_prior(plan: Plan, time_sd: float, near_risk: float = 0.0) -> None:
+    """Set the tie prior of ``plan``'s drops (:func:`tie_cost`) for a traced curve whose drop
+    times have standard uncertainty ``time_sd`` (x-axis units).
+
+    Event times are continuous (days at least): two patients' events fall within one drop's
+    time resolution w (the closest drops' spacing: a pixel column) only as often as a
+    Poisson count with the local event rate allows. That rate is read off the trace itself, not
+    off the numbers at risk: where a share p of the resolution cells around drop k
+    (:data:`TIE_WINDOW` drops either side) holds a drop, the cells' events are Poisson with
+    mean mu = -log(1 - p). Heights (1 - d / n) cannot tell one event at n from two at 2n, and
+    the levels neither; the density of drops can: a sparse stretch of single steps is single
+    events (n = S / height), so the patients there were at risk in that number, not twice it,
+    and the censorings that took the rest happened before (R-drawn figures: late drops read as
+    two events each, censorings of a risk interval pushed after them). Drops within
+    ``near_risk`` (x-axis units) of a risk-table time get none (their events may be split
+    across it, :func:`twin_drops`), nor do drops of height 0 (twins) or to 0."""
+    K = plan.kind.size
+    plan.tie_log_mu = np.full(K, np.nan)
+    plan.tie_min = np.zeros(K)
+    if TIE_WEIGHT <= 0 or not time_sd > 0:
+        return
+    drops = np.flatnonzero((plan.kind == 0) & (plan.after > 0) & (plan.after < plan.before))
+    if drops.size < 2:
+        return
+    t = plan.time[drops]
+    gaps = np.diff(t)
+    gaps = gaps[gaps > 0]
+    w = float(np.quantile(gaps, TIE_GAP_QUANTILE)) if gaps.size else time_sd
+    w = float(np.clip(w, TIE_RESOLUTION_SD[0] * time_sd, TIE_RESOLUTION_SD[1] * time_sd))
+    i = np.arange(drops.size)
+    a = np.maximum(i - TIE_WINDOW, 0)
+    b = np.minimum(i + TIE_WINDOW, drops.size - 1)
+    share = (b - a + 1) * w / (t[b] - t[a] + w)
+    mu = np.where(share <= TIE_MAX_SHARE, -np.log1p(-np.clip(share, 1e-6, TIE_MAX_SHARE)), np.nan)
+    risk = plan.time[plan.kind == 1]
+    if risk.size and near_risk > 0:
+        j = np.searchsorted(risk, t)
+        dist = np.minimum(np.abs(t - risk[np.clip(j - 1, 0, risk.size - 1)]),
+                          np.abs(risk[np.clip(j, 0, risk.size - 1)] - t))
+        mu = np.where(dist <= near_risk, np.nan, mu)
+    lm = np.log(mu)
+    mode = np.maximum(np.floor(np.nan_to_num(mu, nan=1.0)), 1.0)
+    plan.tie_log_mu[drops] = lm
+    plan.tie_min[drops] = np.nan_to_num(gammaln(mode + 1.0) - mode * lm)
+
+
+def tie_cost(plan: Plan, g, d) -> np.ndarray:
+    """Cost of ``d`` events at drop node(s) ``g`` (broadcast): TIE_WEIGHT x -2 log of the
+    Poisson probability of d events in the drop's resolution cell (mean mu, :func:`set_tie_prior`),
+    relative to its likeliest count >= 1; 0 for d = 0 (a traced drop of noise) and where no
+    prior is set."""
+    d = np.asarray(d)
+    if plan.tie_log_mu is None:
+        return np.zeros(np.broadcast(np.asarray(g), d).shape)
+    lm = plan.tie_log_mu[g]
+    ok = np.isfinite(lm) & (d >= 1)
+    ds = np.maximum(d, 1).astype(float)
+    v = gammaln(ds + 1.0) - ds * np.nan_to_num(lm) - plan.tie_min[g]
+    return np.where(ok, 2.0 * TIE_WEIGHT * v, 0.0)
 
 
 def km_levels(plan: Plan, d, c, n_start) -> tuple[np.ndarray, np.ndarray]:

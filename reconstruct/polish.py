@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reconstruct.plan import Plan
+from reconstruct.plan import Plan, tie_cost
 
 #: a traced plateau's level: within a drop's stroke (plateaus up to about PLATEAU_STROKE
 #: corner time sd long: a line lw pixels wide reads halfway down its drops' columns) it is
@@ -107,7 +107,8 @@ def level_cost(plan: Plan, d, c, n_start, weights, inv_var, pen) -> float:
     s = np.cumprod(f)
     a = np.where(drop, plan.after, 0.0)
     level = float(np.sum(weights * (s - a) ** 2)) * inv_var
-    return level + float(np.sum(pen(np.arange(c.size), c)))
+    ties = float(np.sum(tie_cost(plan, np.arange(d.size), d))) if plan.tie_log_mu is not None else 0.0
+    return level + ties + float(np.sum(pen(np.arange(c.size), c)))
 
 
 def _event_change(d, c, g: int, sgn: int, side: str) -> None:
@@ -195,6 +196,9 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
             return P, acc + np.where(alive, (P * P - 1.0) * ws2[m] - 2.0 * (P - 1.0) * wsa[m], 0.0)
 
         cand_gain, cand_apply, cand_range = [], [], []
+        # tie prior change of one event more / fewer at each node (:func:`tie_cost`)
+        tie_now = tie_cost(plan, g_idx, d)
+        tie_d = {sg: tie_cost(plan, g_idx, np.maximum(d + sg, 0)) - tie_now for sg in (1, -1)}
         ok_f = drop & (f > 0)
         # penalty change of one censoring more / fewer in each segment (0 .. K)
         base_pen = pen_at(seg_idx, c)
@@ -269,7 +273,7 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
                             e_ = ee[gi]
                             Pe = P[gi] * rho_e[e_]
                             dl = d_level(Pe, A[e_], B[e_], acc[gi])
-                            cand_gain.append(dl + pen_h[gi])
+                            cand_gain.append(dl + pen_h[gi] + tie_d[sgn][e_])
                             cand_apply.append(lambda i, h_=gi, e__=e_, s_=sgn: ("m", int(h_[i]), int(e__[i]), s_))
                             cand_range.append((gi, e_ + 1))
                     alive &= inside & ok_n[ee]
@@ -293,7 +297,7 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
                             h_ = hh[gi]
                             tail_A, tail_B = tail(h_)
                             dl = d_level(P[gi], tail_A, tail_B, acc[gi])
-                            cand_gain.append(dl + pen_h[h_])
+                            cand_gain.append(dl + pen_h[h_] + tie_d[sgn][gi])
                             cand_apply.append(lambda i, h__=h_, e_=gi, s_=sgn: ("m", int(h__[i]), int(e_[i]), s_))
                             cand_range.append((gi, h_))
                     m = np.minimum(g_idx + k, K - 1)
@@ -318,7 +322,8 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
                 rg = (1.0 - dg / nn[gi]) / f[gi]
                 rh = (1.0 - dh / n_h) / f[gi + 1]
                 dl = (d_level(rg, A[gi] - A1[gi], B[gi] - B1[gi]) + d_level(rg * rh, A1[gi], B1[gi]))
-                cand_gain.append(dl)
+                dt = (tie_cost(plan, gi, dg) + tie_cost(plan, gi + 1, dh) - tie_now[gi] - tie_now[gi + 1])
+                cand_gain.append(dl + dt)
                 cand_apply.append(lambda i, g_=gi, st=step: ("e", int(g_[i]), st))
                 cand_range.append((gi, gi + 2))
         # one event more (s = 1) or fewer (s = -1) at a drop, compensated by one censoring
@@ -331,12 +336,14 @@ def polish_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_va
             ok = ok_f & (d_new >= 0) & (d_new <= n) & (c_after >= floor_c[g_idx + 1])
             rho = (1.0 - d_new / nn) / np.where(f > 0, f, 1.0)
             dp = (pen_down if sgn == 1 else pen_up)[g_idx + 1]
+            dp = dp + tie_d[sgn]
             opts[(sgn, "a")] = (ok, rho, dp)
             c_before = c[g_idx] - sgn
             n_new = n + sgn
             ok = ok_f & (d_new >= 0) & (d_new <= n_new) & (c_before >= floor_c[g_idx]) & (n_new >= 1)
             rho = (1.0 - d_new / np.maximum(n_new, 1)) / np.where(f > 0, f, 1.0)
             dp = (pen_down if sgn == 1 else pen_up)[g_idx]
+            dp = dp + tie_d[sgn]
             opts[(sgn, "b")] = (ok, rho, dp)
         # 3) one event more or fewer at a drop (D not given)
         if not keep_events:
@@ -535,6 +542,8 @@ def band_levels(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int, inv_var:
         c2 = cst[Q]
         if plan.kind[g] == 0 and w[g] > 0:
             c2 = c2 + w[g] * inv_var * (S2 - plan.after[g]) ** 2
+        if plan.kind[g] == 0 and plan.tie_log_mu is not None:
+            c2 = c2 + tie_cost(plan, g, dd)
         m2 = nq - dd
         ok = (m2 >= need[g + 1]) & (c2 < bound)
         if not ok.all():

@@ -240,3 +240,20 @@ def test_jpeg_two_digit_labels_read_upwards_stay_one_label(tmp_path):
         got = det.calibration.to_data(px, py)[1][0]
         assert abs(got - s_true) < 0.01, (s_true, got)
     assert sorted(a.name for a in det.arms) == sorted(spec.names)
+
+
+@needs_r
+def test_row_swatches_of_a_table_without_row_names_stay_labels(tmp_path):
+    """Seed-0 figure 13 (survminer, tables.y.text = FALSE: each risk-table row labelled by a
+    short line in its arm's colour, read as '1'): the rule that a key read as a number is no
+    cell applies right of the y axis only, so the rows still pair with the arms by colour
+    (no 'matched by order' to review)."""
+    from digitize.auto.detect import detect_figure
+    from simulate.rfigures import render_r_figures
+
+    ipd, spec = _set_figure(0, 13)
+    assert spec.engine == "survminer" and not spec.tables_y_text and spec.risk_table
+    (fig,) = render_r_figures([(ipd, spec)], tmp_path)
+    det = detect_figure(fig.load_image())
+    assert not any("by order" in r["reason"] for r in det.review_items), det.review_items
+    assert sorted(det.risk_table.n_risk) == sorted(spec.names)

@@ -865,9 +865,11 @@ def detect_figure(image: np.ndarray, progress=None) -> FigureDetection:
     for t in below:
         # a legend key under the plot ('-+-', a line with a marker) reads as '1' or '-' - the
         # number of a phantom risk-table row: a straight run across a token far wider than the
-        # digits read (a digit is about 0.6 text heights wide; '2' has a base as wide as itself)
+        # digits read (a digit is about 0.6 text heights wide; '2' has a base as wide as itself).
+        # Left of the y axis such a key is a risk-table row's label (survminer without row
+        # names) and keeps its reading for the table reader.
         if (t.text and cell_number(t.text) is not None and is_swatch(ink, t, th)
-                and t.w > (0.75 * len(t.text.strip()) + 0.5) * th):
+                and t.w > (0.75 * len(t.text.strip()) + 0.5) * th and t.bbox[0] > float(ya.at(t.cy))):
             t.text, t.score = "", 0.0
     det.details["ocr"] = [{"text": t.text, "score": round(t.score, 3), "bbox": list(t.bbox)}
                           for t in todo]

@@ -257,3 +257,23 @@ def test_row_swatches_of_a_table_without_row_names_stay_labels(tmp_path):
     det = detect_figure(fig.load_image())
     assert not any("by order" in r["reason"] for r in det.review_items), det.review_items
     assert sorted(det.risk_table.n_risk) == sorted(spec.names)
+
+
+def test_a_name_takes_the_pure_colour_not_a_bleed_between_two_curves():
+    """Synthetic zero-click figure 14 (seed 0; 80 dpi, JPEG 76, red/orange/blue arms): where
+    the blue and red lines run close they bleed into purple (#483D6F), and the legend's
+    'Combination' key matched the purple, leaving the true blue an unnamed extra arm. A
+    matched colour lying between an unclaimed colour and another arm's gives way to it."""
+    from digitize.auto.detect import detect_figure
+    from simulate.figure import generate_set
+
+    for i, fig in enumerate(generate_set(40, seed=0, tiers=("clean", "typical", "hard"))):
+        if i == 14:
+            break
+    assert fig.style.jpeg_quality is not None
+    det = detect_figure(fig.image)
+    truth = {a: fig.truth.colors[a] for a in fig.truth.arms}
+    assert sorted(a.name for a in det.arms) == sorted(truth), [(a.name, a.rgb) for a in det.arms]
+    for a in det.arms:   # each name on the curve nearest its drawn colour
+        near = min(truth, key=lambda n: _delta_e(a.rgb, truth[n]))
+        assert near == a.name, (a.name, a.rgb, truth)

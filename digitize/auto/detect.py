@@ -1144,17 +1144,27 @@ def _beside_free_curve(e: NamedColour, colours, used: set, image, pa) -> int | N
     return free[next(iter(m))] if m else None
 
 
+def _mix_distance(rgb, a, b) -> float:
+    """ΔE from ``rgb`` to the nearest mix of colours ``a`` and ``b`` (linear in RGB, 15-85 % of
+    the way from one to the other)."""
+    c, a, b = (np.asarray(v, float) for v in (rgb, a, b))
+    d = b - a
+    t = float(np.clip((c - a) @ d / max(float(d @ d), 1e-9), 0.15, 0.85))
+    return delta_e(c, a + t * d)
+
+
+def _between(rgb, a, b, max_de: float = 8.0) -> bool:
+    """Whether ``rgb`` is a mix of colours ``a`` and ``b`` within ``max_de`` ΔE."""
+    return _mix_distance(rgb, a, b) < max_de
+
+
 def _mix_of(rgb, arms, max_de: float = 8.0) -> tuple[str, str] | None:
     """Names of two arms whose colours mix (linearly, in RGB) into ``rgb`` within ``max_de``
     ΔE, or None. Only unnamed extra colours are tested: a printed name outranks this."""
-    c = np.asarray(rgb, float)
     best, pair = max_de, None
     for i in range(len(arms)):
         for j in range(i + 1, len(arms)):
-            a, b = np.asarray(arms[i].rgb, float), np.asarray(arms[j].rgb, float)
-            d = b - a
-            t = float(np.clip((c - a) @ d / max(float(d @ d), 1e-9), 0.15, 0.85))
-            de = delta_e(c, a + t * d)
+            de = _mix_distance(rgb, arms[i].rgb, arms[j].rgb)
             if de < best:
                 best, pair = de, (arms[i].name, arms[j].name)
     return pair
@@ -1466,6 +1476,16 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
             for u in range(len(colours)):
                 if (u not in m and blend_distance(colours[u], colours[i], bg) <= 10
                         and delta_e(colours[u], bg) > delta_e(colours[i], bg) + 10):
+                    m[u] = m.pop(i)
+                    break
+        # a matched colour lying between an unclaimed colour and another matched one (in RGB:
+        # two lines bled into each other where they run close, purple between a red and a blue
+        # curve in a JPEG) gives way to the unclaimed, purer colour
+        for i in list(m):
+            for u in range(len(colours)):
+                if u in m or not _chromatic(colours[u]):
+                    continue
+                if any(_between(colours[i], colours[u], colours[j]) for j in m if j != i):
                     m[u] = m.pop(i)
                     break
         by_entry = {id(e): i for i, e in m.items()}

@@ -261,6 +261,11 @@ def run(args) -> int:
     from_bitmap = image is not None          # an image embedded in a PDF, at its own pixels
     if image is None:
         image = load_image(figure, page=page, dpi=args.dpi)
+    from digitize.jpeg import analysis_image
+
+    # the pixels the digitizer reads (a JPEG's colour restored), once: detection and tracing
+    # then find nothing left to restore (each would otherwise restore the file's pixels again)
+    image = analysis_image(image)
     cal, det = _calibration(args, image, warnings)
     if from_bitmap and det is not None:
         det.details.update(source="bitmap", page=page, panel=args.panel or 1)
@@ -276,10 +281,9 @@ def run(args) -> int:
         auto_arms = True
     if args.arm_at:
         from digitize.colors import ink_colour_at
-        from digitize.jpeg import analysis_image
 
-        seen = analysis_image(image)   # the colours the tracer will read (a JPEG's restored)
-        specs = apply_arm_at(specs, args.arm_at, lambda x, y: ink_colour_at(seen, (x, y))[0])
+        # the colours the tracer will read (a JPEG's restored)
+        specs = apply_arm_at(specs, args.arm_at, lambda x, y: ink_colour_at(image, (x, y))[0])
     risk = read_risk_csv(args.risk_table) if args.risk_table else None
     if risk is None and det is not None and getattr(det, "risk_table", None) is not None:
         risk = det.risk_table

@@ -22,6 +22,8 @@ left untouched (:func:`chroma_subsampled`). Pure functions on RGB uint8 arrays (
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 #: chroma's second-to-first difference ratio over luma's below this: chroma was subsampled and
@@ -119,13 +121,34 @@ def restore_chroma(rgb: np.ndarray) -> np.ndarray:
     return _rgb(ycc)
 
 
+#: the arrays :func:`analysis_image` restored (weakly held): given one back (or a view of one,
+#: a panel's crop), it is returned as it is. The test for subsampling is no test for "already
+#: restored" (a restored figure can still read as blurry-coloured), and detection and tracing
+#: each ask for the analysis image of what the command line or the app hands them
+_RESTORED: "weakref.WeakValueDictionary[int, np.ndarray]" = weakref.WeakValueDictionary()
+
+
+def _restored(img: np.ndarray) -> bool:
+    """Whether ``img`` is (a view of) an array :func:`analysis_image` restored."""
+    base = img
+    while base is not None:
+        if _RESTORED.get(id(base)) is base:
+            return True
+        base = base.base if isinstance(base, np.ndarray) else None
+    return False
+
+
 def analysis_image(rgb: np.ndarray) -> np.ndarray:
     """The image the digitizer reads: chroma restored when it was subsampled, else ``rgb``
-    itself (no copy)."""
+    itself (no copy); an image this function restored comes back as it is."""
     img = np.asarray(rgb)
-    if img.ndim != 3 or img.shape[2] != 3 or min(img.shape[:2]) < 2 * PAPER_SIZE:
+    if img.ndim != 3 or img.shape[2] != 3 or min(img.shape[:2]) < 2 * PAPER_SIZE or _restored(img):
         return img
-    return restore_chroma(img) if chroma_subsampled(img) else img
+    if not chroma_subsampled(img):
+        return img
+    out = restore_chroma(img)
+    _RESTORED[id(out)] = out
+    return out
 
 
 #: ink for :func:`ringing`: luma this far (8-bit units) from its paper

@@ -226,6 +226,25 @@ def thin_part(ink: np.ndarray, thick: np.ndarray, line_width: float) -> np.ndarr
     return np.asarray(ink, bool) & ~near
 
 
+def with_weak_ink(ink: np.ndarray, weak: np.ndarray) -> np.ndarray:
+    """``ink`` (bool map) grown by hysteresis: the 8-connected pieces of ``weak`` ink (pixels
+    at least half covered by the colour) that hold some of ``ink``.
+
+    General property: a thin solid line's core dips in darkness over stretches where it falls
+    between two pixel rows (anti-aliasing halves it) and compression lightens it further (JPEG's
+    quantised luma), so strict ink breaks it into short pieces that read as dashes; the half-
+    covered pixels keep it whole. A dash gap's middle is not half covered, and weak specks
+    touching no strict ink (ringing) are dropped."""
+    import cv2
+
+    w = np.asarray(weak, bool) | np.asarray(ink, bool)
+    n, labels = cv2.connectedComponents(w.astype(np.uint8), connectivity=8)
+    keep = np.zeros(n, bool)
+    keep[np.unique(labels[np.asarray(ink, bool)])] = True
+    keep[0] = False
+    return keep[labels]
+
+
 def gaps_filled(ink: np.ndarray, gap: int) -> np.ndarray:
     """Bool map of the pixels in a dashed/dotted line's gaps: closing of ``ink`` along rows and
     along columns over ``gap`` pixels, minus the ink (for the tracer these are the line's
@@ -459,6 +478,16 @@ def styles_for_arms(image, plot_area, arms: list, legend_boxes: dict | None = No
             continue
         lw = line_width_guess(ink.astype(np.float32))
         found = propose_styles(ink, lw)
+        if "solid" not in found:
+            # no solid stroke in strict ink: a thin solid line broken where its core is
+            # lightened (with_weak_ink) is whole again with its half-covered pixels. Only then:
+            # where a solid line is read, those pixels would join stacked dashes and dots
+            # (nine black limits and estimates at 200 dpi) into longer pieces
+            v = rgb_to_lab(np.array([rep.rgb], float))[0] - paper
+            cover = ((lab - paper) @ v) / max(float(v @ v), 1e-6)
+            whole = propose_styles(with_weak_ink(ink, off_paper & (cover >= 0.5) & (nearest == k)), lw)
+            if "solid" in whole:
+                found = whole
         # black-and-white figures tell curves apart by style; a coloured curve's chains of
         # short pieces are its own dashes (its style needs no arm of its own)
         if len(members) < 2 and (len(found) < 2 or not is_neutral(rep.rgb) or not add_unnamed):

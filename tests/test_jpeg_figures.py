@@ -277,3 +277,93 @@ def test_a_name_takes_the_pure_colour_not_a_bleed_between_two_curves():
     for a in det.arms:   # each name on the curve nearest its drawn colour
         near = min(truth, key=lambda n: _delta_e(a.rgb, truth[n]))
         assert near == a.name, (a.name, a.rgb, truth)
+
+
+@needs_r
+def test_jpeg_black_arms_told_apart_by_their_keys_styles_get_no_third_arm(tmp_path):
+    """Seed-1 figure 3 (base R, 96 dpi, two black arms lty 1 and 2, legend keys showing the
+    styles, risk table naming both) as JPEG: both arms read as the same restored black, so the
+    'one ink' step had nothing to merge and said so by returning False - and a third style read
+    in the broken-up dashes was added as an unnamed 'Arm 3'. Keys and table rows name every
+    curve of that ink: two arms, each in its key's style."""
+    from digitize.auto.detect import detect_figure
+
+    fig, spec, img = _r_jpeg(tmp_path, 1, 3)
+    assert spec.engine == "base" and spec.colours == ["#000000", "#000000"] and spec.res == 96
+    det = detect_figure(img)
+    assert sorted(a.name for a in det.arms) == sorted(spec.names), [(a.name, a.style) for a in det.arms]
+    style = {a.name: a.style for a in det.arms}
+    assert [style[n] for n in spec.names] == ["solid", "dashed"]
+
+
+@needs_r
+def test_jpeg_thin_solid_black_line_stays_one_stroke(tmp_path):
+    """Seed-1 figure 29 (base R, 96 dpi, two black arms lty 1 and 2, no legend, rows named
+    'Arm A', 'Arm B'): as JPEG the 1-px solid line's core is lightened where it falls between
+    pixel rows, strict ink broke it into short pieces, no solid line was read and the styles
+    went to the arms the wrong way round. Half-covered pixels joined to strict ink keep it whole:
+    Arm A (R's first line type) is solid."""
+    from digitize.auto.detect import detect_figure
+
+    fig, spec, img = _r_jpeg(tmp_path, 1, 29)
+    assert spec.engine == "base" and spec.legend == "none" and spec.linetypes[:2] == [1, 2]
+    det = detect_figure(img)
+    style = {a.name: a.style for a in det.arms}
+    assert style == {spec.names[0]: "solid", spec.names[1]: "dashed"}, style
+
+
+@needs_r
+def test_jpeg_names_read_twice_keep_the_surer_reading(tmp_path):
+    """An arm's name is printed twice (legend or curve label, and its risk-table row); JPEG
+    misreads one copy. Seed-0 figure 10 (survminer, legend on top, rows 'Arm A -', 'Arm B -'):
+    the row's tick read as a letter ('Arm BH', score 0.59) was taken as the legend's 'Arm B'
+    spelled in full. Seed-0 figure 24 (base R, names written beside the curves and on the
+    rows): the label read 'Fiacebo' (0.96) kept its misreading though the row read 'Placebo'
+    (1.00)."""
+    from digitize.auto.detect import detect_figure
+
+    for k in (10, 24):
+        fig, spec, img = _r_jpeg(tmp_path / str(k), 0, k)
+        det = detect_figure(img)
+        assert sorted(a.name for a in det.arms) == sorted(spec.names), (k, [a.name for a in det.arms])
+
+
+@needs_r
+def test_jpeg_black_legend_words_over_coloured_curves_are_read(tmp_path):
+    """Seed-2 figure 4 (base R, 200 dpi, three coloured arms with confidence limits, legend
+    top left drawn over the curves): as JPEG, specks of the curves washed to low chroma glued
+    to the black letters and only 'Arm C' was read; two arms stayed unnamed. Black text is
+    read from its dark strokes: all three names."""
+    from digitize.auto.detect import detect_figure
+
+    fig, spec, img = _r_jpeg(tmp_path, 2, 4)
+    assert spec.engine == "base" and spec.legend == "topleft" and spec.conf_int
+    det = detect_figure(img)
+    assert sorted(a.name for a in det.arms) == sorted(spec.names), [(a.name, a.rgb) for a in det.arms]
+
+
+def test_the_command_line_restores_a_jpeg_once(tmp_path, monkeypatch):
+    """`kmrecon extract` on a JPEG: detection and tracing read the same restored pixels, so the
+    colour is restored once (it was restored by each, 0.05-0.2 s apiece), and the figure's
+    arms still come back."""
+    import json
+
+    from PIL import Image
+
+    import digitize.jpeg as jpeg
+    from kmrecon.cli import main
+    from simulate.figure import generate_set
+
+    for i, fig in enumerate(generate_set(40, seed=0, tiers=("clean", "typical", "hard"))):
+        if i == 14:
+            break
+    path = tmp_path / "figure.jpg"
+    Image.fromarray(fig.image).save(path, "JPEG", quality=90)
+    calls = []
+    real = jpeg.restore_chroma
+    monkeypatch.setattr(jpeg, "restore_chroma", lambda rgb: calls.append(1) or real(rgb))
+    rc = main(["extract", str(path), "--out", str(tmp_path / "ipd.csv")])
+    assert rc in (0, 3)
+    assert len(calls) == 1
+    side = json.loads((tmp_path / "ipd.json").read_text())
+    assert sorted(a["name"] for a in side["arms"]) == sorted(fig.truth.arms)

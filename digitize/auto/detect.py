@@ -208,7 +208,11 @@ def _words_over_curves(img: np.ndarray, ink: np.ndarray, exclude: np.ndarray, pa
     coloured = glued & inside & (chroma >= TEXT_CHROMA)
     if np.count_nonzero(coloured) < 20 * th:   # no coloured curve: nothing to take apart
         return [], none
-    found, _ = find_tokens(glued & inside & (chroma < TEXT_CHROMA), exclude, text_height=th)
+    # black text: neutral and darker than halfway to black (its strokes' cores); the paper
+    # showing between dense coloured curves and JPEG's washed specks there are lighter
+    luma = rgb[..., :3] @ np.array([0.299, 0.587, 0.114])
+    dark = luma < 0.5 * float(np.asarray(bg_rgb, float)[:3] @ np.array([0.299, 0.587, 0.114]))
+    found, _ = find_tokens(glued & inside & (chroma < TEXT_CHROMA) & dark, exclude, text_height=th)
     taken = [t.bbox for t in tokens]
     found = [t for t in found if 0.45 * th <= t.h <= 2.5 * th and t.w <= 0.5 * W
              and not any(b[0] < t.bbox[2] and t.bbox[0] < b[2] and b[1] < t.bbox[3] and t.bbox[1] < b[3]
@@ -347,7 +351,8 @@ def _one_ink_for_styled_keys(det: FigureDetection, legend, warnings: list[str]) 
     different line styles and their greys lie within Delta E 25 of each other, line style is
     what tells them apart: they all take the darkest grey (the fullest coverage), so the style
     reading (digitize.linestyle) splits that ink among them by their keys' styles. True when
-    it did so."""
+    it did so, or when they were read in that one ink already (a JPEG's restored colour): either
+    way the keys' styles name every curve of the ink."""
     from digitize.inkmask import is_neutral  # noqa: PLC0415
 
     keys = {e.name: e.key for e in legend if e.key}
@@ -367,7 +372,7 @@ def _one_ink_for_styled_keys(det: FigureDetection, legend, warnings: list[str]) 
             det.review[:] = [r for r in det.review if r["reason"] not in gone]
             det.warnings[:] = [w for w in det.warnings if w not in gone]
     if all(tuple(a.rgb) == tuple(darkest) for a in group):
-        return False
+        return True
     names = {a.name for a in group}
     det.arms = [_replace(a, rgb=tuple(darkest)) if a.name in names else a for a in det.arms]
     warnings.append("arms: " + ", ".join(f"'{n}'" for n in sorted(names)) + " are drawn in one black "
@@ -1111,6 +1116,20 @@ def _lost_end_letters(part: str, full: str) -> bool:
     return len(a) >= 3 and 1 <= len(b) - len(a) <= 3 and (b.startswith(a) or b.endswith(a))
 
 
+def _misread_twice(entry, full: str, full_score: float) -> bool:
+    """True when ``entry`` (a legend or curve label) and a table row's label ``full`` read with
+    OCR score ``full_score`` are one name read twice, the row's reading the surer: as long
+    within a character (no spaces), at least 0.7 alike, the row's score higher.
+
+    General property: an arm's name printed twice (legend or curve label, and its risk-table
+    row) is one string; JPEG ringing or a crossing line misreads one copy a glyph or two
+    ('Fiacebo' for 'Placebo', 'Arm BH' for 'Arm B') and the recogniser is less sure of it."""
+    a = re.sub(r"\s+", "", entry.name.lower())
+    b = re.sub(r"\s+", "", full.lower())
+    return (a != b and abs(len(a) - len(b)) <= 1 and similar(entry.name, full) >= 0.7
+            and full_score > float(entry.score))
+
+
 def _is_name(word: str) -> bool:
     """A word that can start an arm's name: wordy, or three or more letters and no digit
     ('Obs', which digit-fixing OCR rules would read as 0-6-5)."""
@@ -1422,8 +1441,13 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
                     claimed.add(int(j))
                     # an entry read cut short ('Surgery' of 'Surgery alone': its last word
                     # crossed by a curve or set apart) takes its row's fuller name
+                    # (unless the row's reading is much less sure: 'Arm BH', a tick mark read as a
+                    # letter, is no fuller name of the legend's 'Arm B')
                     full = clean_name(labelled_rows[j].label)[0]
-                    if abbreviates(entries[i].name, full) or _lost_end_letters(entries[i].name, full):
+                    sure = labelled_rows[j].label_score
+                    if (abbreviates(entries[i].name, full) or _lost_end_letters(entries[i].name, full)) \
+                            and sure + 0.1 >= float(entries[i].score) \
+                            or _misread_twice(entries[i], full, sure):
                         entries[i].name = full
         for k, r in enumerate(labelled_rows):
             nm = clean_name(r.label)[0]

@@ -26,6 +26,7 @@ class TableRow:
     cells: list[Token | None]
     cy: float
     censored: np.ndarray | None = None      # "410 (12)" cells: the bracketed numbers censored
+    label_score: float = 1.0                # OCR score of the label (its least sure word)
 
 
 @dataclass
@@ -642,7 +643,8 @@ def read_table(rows: list[list[Token]], value_at, tick_values: np.ndarray, tick_
                 warnings.append(f"risk table: row '{name}' at time {times[j]:g}: no number read between "
                                 "its neighbours; type the printed number")
         out_rows.append(TableRow(label, rgb, counts, cells, float(np.mean([t.cy for t in nums])),
-                                 censored if np.isfinite(censored).any() else None))
+                                 censored if np.isfinite(censored).any() else None,
+                                 min((t.score for t in labels), default=1.0)))
     scores = [t.score for r in out_rows for t in r.cells if t is not None]
     conf = float(np.clip(min(scores, default=0.0), 0, 1))
     conf = min(conf, 1.0 - 0.25 * n_flag)

@@ -386,7 +386,12 @@ def merge_stroke_tints(colours: list, masks: list, bg, jpeg: bool = False) -> li
     drop: set[int] = set()
     for i, pale in enumerate(colours):
         for j, full in enumerate(colours):
-            if i == j or j in drop or np.linalg.norm(lab[j] - bg_lab) < np.linalg.norm(lab[i] - bg_lab) + 5:
+            if i == j or j in drop:
+                continue
+            # the fuller colour lies farther from the paper; in a JPEG it may instead be as dark
+            # and more saturated (the tint is the line's own colour with chroma lost)
+            farther = np.linalg.norm(lab[j] - bg_lab) >= np.linalg.norm(lab[i] - bg_lab) + 5
+            if not farther and not (jpeg and np.hypot(*lab[j][1:]) >= np.hypot(*lab[i][1:]) + 5):
                 continue
             blends = _blends(full, bgf, jpeg)
             if np.min(np.linalg.norm(blends - lab[i], axis=1)) > TINT_BLEND_DE:

@@ -367,3 +367,18 @@ def test_the_command_line_restores_a_jpeg_once(tmp_path, monkeypatch):
     assert len(calls) == 1
     side = json.loads((tmp_path / "ipd.json").read_text())
     assert sorted(a["name"] for a in side["arms"]) == sorted(fig.truth.arms)
+
+
+@needs_r
+def test_jpeg_dense_marks_washed_duller_stay_their_curves(tmp_path):
+    """Seed-2 figure 23 (base R, 200 dpi, two arms with confidence limits, dense '|' marks) as
+    JPEG: the blue arm's ribbons of marks read #206583, as dark as the blue (#0C6BA6) and only
+    duller. A tint was merged into its curve only when lighter (nearer the paper), so this one
+    was kept as a third, unnamed arm. In a JPEG the fuller colour may be as dark and more
+    saturated."""
+    from digitize.auto.detect import detect_figure
+
+    fig, spec, img = _r_jpeg(tmp_path, 2, 23)
+    assert spec.engine == "base" and spec.conf_int and spec.res == 200
+    det = detect_figure(img)
+    assert sorted(a.name for a in det.arms) == sorted(spec.names), [(a.name, a.rgb) for a in det.arms]

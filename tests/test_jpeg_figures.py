@@ -382,3 +382,18 @@ def test_jpeg_dense_marks_washed_duller_stay_their_curves(tmp_path):
     assert spec.engine == "base" and spec.conf_int and spec.res == 200
     det = detect_figure(img)
     assert sorted(a.name for a in det.arms) == sorted(spec.names), [(a.name, a.rgb) for a in det.arms]
+
+
+@needs_r
+def test_jpeg_blend_of_two_thin_lines_and_paper_is_no_arm(tmp_path):
+    """Seed-2 figure 0 (base R, 72 dpi, blue and yellow arms with confidence limits, 0.75-px
+    lines) as JPEG: where the lines run close they blend with each other and with the paper
+    between them (#B8C4A6, lighter than any mix of the two inks alone) and were kept as unnamed
+    arms. Such a colour is a mix, flagged for review, not an arm; both arms keep their names."""
+    from digitize.auto.detect import detect_figure
+
+    fig, spec, img = _r_jpeg(tmp_path, 2, 0)
+    assert spec.engine == "base" and spec.conf_int and spec.res == 72
+    det = detect_figure(img)
+    assert sorted(a.name for a in det.arms) == sorted(spec.names), [(a.name, a.rgb) for a in det.arms]
+    assert any("looks like a mix" in r["reason"] for r in det.review)

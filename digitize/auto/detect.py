@@ -1163,13 +1163,25 @@ def _beside_free_curve(e: NamedColour, colours, used: set, image, pa) -> int | N
     return free[next(iter(m))] if m else None
 
 
-def _mix_distance(rgb, a, b) -> float:
+def _mix_distance(rgb, a, b, paper=None) -> float:
     """ΔE from ``rgb`` to the nearest mix of colours ``a`` and ``b`` (linear in RGB, 15-85 % of
-    the way from one to the other)."""
+    the way from one to the other); with ``paper``, also the mixes holding paper besides at
+    least 15 % of each: two thin lines running close (0.75 px at 72 dpi) blend with each other
+    and with the paper between them, lighter than either's pure mix."""
     c, a, b = (np.asarray(v, float) for v in (rgb, a, b))
     d = b - a
     t = float(np.clip((c - a) @ d / max(float(d @ d), 1e-9), 0.15, 0.85))
-    return delta_e(c, a + t * d)
+    best = delta_e(c, a + t * d)
+    if paper is not None:
+        w = np.linspace(0.15, 0.85, 29)
+        al, be = (v.ravel() for v in np.meshgrid(w, w))
+        ok = al + be <= 1.0
+        p = np.asarray(paper, float)
+        mixes = al[ok, None] * a + be[ok, None] * b + (1.0 - al[ok] - be[ok])[:, None] * p
+        from digitize.inkmask import rgb_to_lab  # noqa: PLC0415
+
+        best = min(best, float(np.min(np.linalg.norm(rgb_to_lab(mixes) - rgb_to_lab(c[None])[0], axis=1))))
+    return best
 
 
 def _between(rgb, a, b, max_de: float = 8.0) -> bool:
@@ -1177,13 +1189,14 @@ def _between(rgb, a, b, max_de: float = 8.0) -> bool:
     return _mix_distance(rgb, a, b) < max_de
 
 
-def _mix_of(rgb, arms, max_de: float = 8.0) -> tuple[str, str] | None:
-    """Names of two arms whose colours mix (linearly, in RGB) into ``rgb`` within ``max_de``
-    ΔE, or None. Only unnamed extra colours are tested: a printed name outranks this."""
+def _mix_of(rgb, arms, max_de: float = 8.0, paper=None) -> tuple[str, str] | None:
+    """Names of two arms whose colours mix (linearly, in RGB; with ``paper`` too) into ``rgb``
+    within ``max_de`` ΔE, or None. Only unnamed extra colours are tested: a printed name
+    outranks this."""
     best, pair = max_de, None
     for i in range(len(arms)):
         for j in range(i + 1, len(arms)):
-            de = _mix_distance(rgb, arms[i].rgb, arms[j].rgb)
+            de = _mix_distance(rgb, arms[i].rgb, arms[j].rgb, paper)
             if de < best:
                 best, pair = de, (arms[i].name, arms[j].name)
     return pair
@@ -1592,7 +1605,7 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
                                 "(a confidence band); not an arm")
                 n_bands += 1
                 continue
-            mix = _mix_of(c, arms)
+            mix = _mix_of(c, arms, paper=bg)
             if mix is not None:
                 # JPEG and anti-aliasing smear two lines into each other where they run close;
                 # the blend is no curve of its own - but say so, in case it is one

@@ -389,35 +389,49 @@ def r_assisted(fig) -> dict:
     return s
 
 
-def jpeg_copies(figs: list, quality: int) -> list:
-    """The R figures with their PNG re-encoded as JPEG of ``quality`` (1-95) and decoded back,
-    in a sibling folder of the cache (truth unchanged): the blocking and colour bleeding of a
-    screenshot saved as JPEG, which users bring more often than clean PNGs."""
+def _jpeg_copy(src: Path, dst: Path, quality: int) -> Path:
+    """``src`` (a figure's folder) copied to ``dst`` with its figure.png re-encoded as JPEG of
+    ``quality`` (1-95, Pillow's 4:2:0) and decoded back (kept as PNG: no second loss); made
+    once. Returns ``dst``."""
     import io
     import shutil
 
     from PIL import Image
 
-    from simulate.rfigures import load_r_figure
-
     if not 1 <= quality <= 95:
         raise SystemExit(f"--jpeg: quality must be 1-95, not {quality}")
+    png = dst / "figure.png"
+    if not png.exists():
+        shutil.copytree(src, dst, dirs_exist_ok=True)
+        buf = io.BytesIO()
+        Image.open(src / "figure.png").convert("RGB").save(buf, "JPEG", quality=quality)
+        buf.seek(0)
+        Image.open(buf).save(png)
+    return dst
+
+
+def jpeg_copies(figs: list, quality: int) -> list:
+    """The R figures with their PNG re-encoded as JPEG of ``quality`` (1-95) and decoded back,
+    in a sibling folder of the cache (truth unchanged): the blocking and colour bleeding of a
+    screenshot saved as JPEG, which users bring more often than clean PNGs."""
+    from simulate.rfigures import load_r_figure
+
     out = []
     for f in figs:
         if f.truth.spec.device != "png":   # a vector page is no screenshot
             out.append(f)
             continue
         src = Path(f.directory)
-        dst = src.parent.parent / f"jpeg{quality}" / src.parent.name / src.name
-        png = dst / "figure.png"
-        if not png.exists():
-            shutil.copytree(src, dst, dirs_exist_ok=True)
-            buf = io.BytesIO()
-            Image.open(src / "figure.png").convert("RGB").save(buf, "JPEG", quality=quality)
-            buf.seek(0)
-            Image.open(buf).save(png)
-        out.append(load_r_figure(dst))
+        out.append(load_r_figure(_jpeg_copy(src, src.parent.parent / f"jpeg{quality}" / src.parent.name / src.name,
+                                            quality)))
     return out
+
+
+def real_jpeg_copies(cases: list[Path], quality: int) -> list[Path]:
+    """The published figures re-saved as JPEG of ``quality`` (a screenshot of a screenshot: two
+    of them were JPEGs already), in a sibling folder of the built figures (kept out of the
+    repository like them), references and calibrations unchanged."""
+    return [_jpeg_copy(c, c.parent.parent / f"{c.parent.name}_jpeg{quality}" / c.name, quality) for c in cases]
 
 
 def _desc(spec) -> str:
@@ -480,7 +494,8 @@ def main(argv=None) -> int:
     ap.add_argument("--r-engine", choices=["survminer", "base"], help="only this R engine")
     ap.add_argument("--r-cache", type=Path, default=Path(tempfile.gettempdir()) / "kmrecon_rfigures")
     ap.add_argument("--jpeg", type=int, metavar="Q", default=None,
-                    help="read the R figures re-encoded as JPEG of quality Q (screenshots as users bring them)")
+                    help="read the figures (published and R) re-encoded as JPEG of quality Q (screenshots as "
+                         "users bring them)")
     ap.add_argument("-v", "--verbose", action="store_true", help="one line per figure")
     args = ap.parse_args(argv)
     try:  # a runaway allocation becomes a MemoryError for one figure, not an OOM kill
@@ -498,7 +513,10 @@ def main(argv=None) -> int:
             cases = sorted(p for p in real.iterdir() if (p / "reference.json").exists())
             if args.cases:
                 cases = [c for c in cases if any(k in c.name for k in args.cases)]
-            print(f"real published figures: {len(cases)} in {real}")
+            if args.jpeg is not None:
+                cases = real_jpeg_copies(cases, args.jpeg)
+            print(f"real published figures: {len(cases)} in {real}"
+                  + (f", re-encoded as JPEG quality {args.jpeg}" if args.jpeg is not None else ""))
             for mode in args.modes:
                 rows = []
                 for c in cases:

@@ -397,3 +397,39 @@ def test_jpeg_blend_of_two_thin_lines_and_paper_is_no_arm(tmp_path):
     det = detect_figure(img)
     assert sorted(a.name for a in det.arms) == sorted(spec.names), [(a.name, a.rgb) for a in det.arms]
     assert any("looks like a mix" in r["reason"] for r in det.review)
+
+
+def test_jpeg_row_tick_spread_over_three_rows_is_no_letter():
+    """A risk-table row label touching the table's y axis with survminer's tick after it
+    ('Surgery + chemo -', 96 dpi, text 9 px high): as JPEG the 1-px tick spreads over three
+    rows (seed-2 R figure 26 read it as a letter: 'Surgery + chemof'). The label ends before
+    it; a lower-case letter there (half a text height tall) stays."""
+    from digitize.auto.detect import _without_row_tick
+    from digitize.auto.text import Token
+
+    th = 9.0
+    ink = np.zeros((30, 140), bool)
+    ink[10:19, 20:100] = True              # the glyphs of the label, 9 px high
+    ink[10:19, 24:26] = False              # (gaps between letters)
+    ink[13:16, 103:106] = True             # the tick: 3 px long, 3 rows (a 1-px stroke as JPEG)
+    tok = Token((20, 10, 106, 19), 12, "Surgery + chemof", 0.9)
+    cut = _without_row_tick(tok, ink, axis_x=106.5, th=th)
+    assert cut.bbox[2] == 100
+    ink[13:16, 103:106] = False
+    ink[12:18, 103:107] = True             # an 'o': six rows
+    tok = Token((20, 10, 107, 19), 12, "Surgery + chemo", 0.9)
+    assert _without_row_tick(tok, ink, axis_x=107.5, th=th) is tok
+
+
+@needs_r
+def test_jpeg_colour_fringe_on_a_grey_panel_is_no_arm(tmp_path):
+    """Seed-2 figure 11 (survminer theme_grey, 200 dpi, three arms) as JPEG: beside the orange
+    line the compression overshoots its chroma onto the grey panel at the panel's brightness
+    (#FFE5B3 on #EBEBEB), which was kept as a fourth, unnamed arm. A colour as light as the
+    plot's paper is no ink: flagged, not an arm."""
+    from digitize.auto.detect import detect_figure
+
+    fig, spec, img = _r_jpeg(tmp_path, 2, 11)
+    assert spec.theme == "grey" and len(spec.names) == 3
+    det = detect_figure(img)
+    assert sorted(a.name for a in det.arms) == sorted(spec.names), [(a.name, a.rgb) for a in det.arms]

@@ -651,9 +651,10 @@ def _without_row_tick(t: Token, ink: np.ndarray, axis_x: float, th: float) -> To
     a few pixels from its last letter. At 72-200 dpi the two join one token and OCR reads the
     tick as a letter ('Levt', 'Arm A H', 'B1'), so the row's name matches no legend entry. A
     token ending within a text height of the y axis (``axis_x``, pixels) whose last piece,
-    apart from the rest by an empty column, is such a stroke (at most 0.25 text heights and
-    2 px tall, at most a text height long, centred within 0.3 text heights of the token's
-    middle) ends before that piece. Other tokens are returned as they are."""
+    apart from the rest by an empty column, is such a stroke (at most 0.34 text heights and
+    3 px tall - JPEG spreads a 1-px tick over three rows -, at most a text height long, centred
+    within 0.3 text heights of the token's middle; a lower-case letter is half a text height
+    tall) ends before that piece. Other tokens are returned as they are."""
     x0, y0, x1, y1 = t.bbox
     if not (axis_x - 1.2 * th <= x1 <= axis_x + 1) or x1 - x0 < 1.5 * th:
         return t
@@ -667,7 +668,7 @@ def _without_row_tick(t: Token, ink: np.ndarray, axis_x: float, th: float) -> To
     g = int(gaps[-1])                       # the last empty column: the piece starts after it
     piece = sub[:, g + 1:]
     rows = np.flatnonzero(piece.any(axis=1))
-    if (piece.shape[1] > th or rows[-1] - rows[0] + 1 > max(2.0, 0.25 * th)
+    if (piece.shape[1] > th or rows[-1] - rows[0] + 1 > max(3.0, 0.34 * th)
             or abs(y0 + 0.5 * (rows[0] + rows[-1]) - 0.5 * (y0 + y1 - 1)) > 0.3 * th):
         return t
     keep = np.flatnonzero(inked[:g + 1])
@@ -1234,6 +1235,38 @@ def _has_drops(image, pa, rgb, exclude=None, others=()) -> bool:
     return int((v.any(axis=0)).sum()) >= 3
 
 
+#: a channel brighter than the plot's paper by more than this (8-bit units) is no ink on it:
+#: drawn lines darken every channel
+FRINGE_OVER = 12.0
+
+
+def _jpeg_fringe(image, pa, rgb) -> bool:
+    """Whether ``rgb`` is a JPEG colour fringe in the plot area: a chromatic colour with a
+    channel brighter than the plot's paper, no brighter overall, in a figure that rings like a
+    JPEG (digitize.jpeg.ringing).
+
+    General property: ink on paper darkens every channel, so no blend of a curve with the paper
+    exceeds the paper anywhere; compression overshoots a saturated line's chroma onto the paper
+    beside it (#FFE5B3 and #FFC1BD beside orange and red lines on theme_grey's #EBEBEB panel).
+    Restoring the subsampled chroma clears that on white paper (nothing exceeds 255), not
+    always on a grey panel. (Light curves on a dark panel are brighter overall: not fringes.)"""
+    from digitize.colors import RINGING_FREE  # noqa: PLC0415
+    from digitize.inkmask import background_color  # noqa: PLC0415
+    from digitize.jpeg import ringing  # noqa: PLC0415
+
+    if pa is None or not _chromatic(rgb):
+        return False
+    x0, y0, x1, y1 = (int(v) for v in pa)
+    crop = np.ascontiguousarray(image[y0 + 2:y1 - 1, x0 + 2:x1 - 1, :3])
+    if crop.size == 0:
+        return False
+    luma = np.array([0.299, 0.587, 0.114])
+    paper = np.asarray(background_color(crop), float)
+    c = np.asarray(rgb, float)
+    return float(np.max(c - paper)) > FRINGE_OVER and float(c @ luma) <= float(paper @ luma) \
+        and ringing(crop) > RINGING_FREE
+
+
 def _free_name(arms) -> str:
     """The first 'Arm k' not yet taken."""
     taken = {a.name for a in arms}
@@ -1603,6 +1636,12 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
             if band_of:
                 warnings.append(f"arms: colour {hx} is a paler shade of '{band_of[0].name}' "
                                 "(a confidence band); not an arm")
+                n_bands += 1
+                continue
+            if _jpeg_fringe(image, det.plot_area, c):
+                det.flag("arms", f"arms: colour {hx} found in the plot is brighter than the plot's paper in a "
+                         "channel (a JPEG colour fringe beside a line) and was not taken as an arm; if it is "
+                         "a curve of its own, add it")
                 n_bands += 1
                 continue
             mix = _mix_of(c, arms, paper=bg)

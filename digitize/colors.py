@@ -200,6 +200,8 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
             continue
         if _fill_colour(lab, solid, rgb_to_lab(colour[None])[0], size):
             continue
+        if ring > RINGING_FREE and jpeg_fringe(colour, bg):
+            continue
         rgb = tuple(int(round(v)) for v in colour)
         if any(np.linalg.norm(rgb_to_lab(np.array([rgb], float))[0] - rgb_to_lab(np.array([f], float))[0])
                < 10.0 for f in found):
@@ -358,6 +360,36 @@ def _blends(full, bgf: np.ndarray, jpeg: bool) -> np.ndarray:
     steps = np.array([[ai * dy[0], ai * b * dy[1], ai * b * dy[2]] for ai in a for b in keep])
     rgb = bgf[None] + steps @ FROM_YCC.astype(float).T
     return rgb_to_lab(np.clip(rgb, 0, 255))
+
+
+#: a channel brighter than the paper by more than this (8-bit units) is no ink on it: drawn
+#: lines darken every channel
+FRINGE_OVER = 12.0
+#: ... nor is a colour whose luma lies within this of the paper's: a visible curve darkens its
+#: paper more (a pale band over grey is 15+ darker)
+FRINGE_LUMA = 8.0
+
+
+def jpeg_fringe(rgb, paper) -> bool:
+    """Whether ``rgb`` (found in a figure that rings like a JPEG) is a colour fringe, not ink on
+    ``paper`` (RGB): chromatic, no brighter than the paper overall, but brighter in a channel
+    or nearly as light (luma within :data:`FRINGE_LUMA`).
+
+    General property: ink on paper darkens every channel, and a visible curve darkens it
+    clearly; compression overshoots a saturated line's chroma onto the paper beside it at the
+    paper's brightness (#FFE5B3 and #FFC1BD beside orange and red lines on theme_grey's #EBEBEB
+    panel; #FFFECA beside a yellow line on white). Restoring the subsampled chroma
+    (digitize.jpeg) clears most of that, not all: on white paper the decoder clipped part of the
+    spread, on a grey panel the overshoot stays. (Light curves on a dark panel are brighter
+    overall: not fringes.)"""
+    from digitize.inkmask import is_neutral
+
+    c, p = np.asarray(rgb, float), np.asarray(paper, float)
+    if is_neutral(tuple(int(v) for v in c), 12.0):
+        return False
+    luma = np.array([0.299, 0.587, 0.114])
+    darker = float(p @ luma) - float(c @ luma)
+    return darker >= 0.0 and (float(np.max(c - p)) > FRINGE_OVER or darker < FRINGE_LUMA)
 
 
 def merge_stroke_tints(colours: list, masks: list, bg, jpeg: bool = False) -> list:

@@ -433,3 +433,50 @@ def test_jpeg_colour_fringe_on_a_grey_panel_is_no_arm(tmp_path):
     assert spec.theme == "grey" and len(spec.names) == 3
     det = detect_figure(img)
     assert sorted(a.name for a in det.arms) == sorted(spec.names), [(a.name, a.rgb) for a in det.arms]
+
+
+def test_a_colour_brighter_than_its_paper_is_a_fringe_not_ink():
+    """digitize.colors.jpeg_fringe: ink darkens every channel of its paper, and a visible curve
+    darkens it clearly. The fringes JPEG leaves beside saturated lines are no ink; curves,
+    pale bands and light curves on a dark panel are."""
+    from digitize.colors import jpeg_fringe
+
+    white, grey, dark = (255, 255, 255), (235, 235, 235), (60, 60, 60)
+    assert jpeg_fringe((255, 229, 179), grey)          # beside an orange line on theme_grey
+    assert jpeg_fringe((255, 193, 189), grey)          # beside a red one
+    assert jpeg_fringe((255, 254, 202), white)         # beside a yellow line on white (7 luma down)
+    assert not jpeg_fringe((239, 192, 0), white)       # a yellow curve
+    assert not jpeg_fringe((255, 243, 192), white)     # a pale yellow band (15 luma down)
+    assert not jpeg_fringe((232, 215, 196), grey)      # an orange band over the grey panel
+    assert not jpeg_fringe((248, 118, 109), dark)      # a light curve on a dark panel
+    assert not jpeg_fringe((250, 250, 250), white)     # no colour: not judged here
+
+
+def test_names_pair_with_curves_by_order_past_a_tables_rules():
+    """A published figure with a small table inside the plot (javelin gastric 100: black rules)
+    and rows named in black under it, no legend: the rules are a third 'curve colour', and
+    names were paired by order only when names and colours were as many - so neither arm was
+    named ('no colour found'). Colours that draw no drops are no curves to pair with."""
+    import sys
+
+    from digitize.auto import detect_figure
+    from digitize.auto.legend import delta_e
+    from simulate.figure import render_figure
+    from simulate.styles import FigureStyle
+
+    sys.path.insert(0, ".")
+    from tests.test_auto_figures import _ipd
+
+    names = ("Avelumab", "Chemotherapy")
+    style = FigureStyle(dpi=100, arm_names=names, colors=("#647F9C", "#74373F"), legend_loc=None,
+                        risk_table=True, risk_label_colored=False, censor_mark="|", height_in=5.0)
+    fig = render_figure(_ipd(names, 3, medians=(10.0, 8.0)), style)
+    img = fig.image.copy()
+    for y in (60, 90, 120, 150):            # the inset table's rules, clear of the curves
+        img[y:y + 1, 380:570] = 0
+    det = detect_figure(img)
+    assert sorted(a.name for a in det.arms) == sorted(names), det.review
+    for a in det.arms:
+        d = {n: delta_e(a.rgb, rgb) for n, rgb in fig.truth.colors.items()}
+        assert min(d, key=d.get) == a.name
+    assert any("by order" in r["reason"] for r in det.review)   # a guess, said so

@@ -1235,38 +1235,6 @@ def _has_drops(image, pa, rgb, exclude=None, others=()) -> bool:
     return int((v.any(axis=0)).sum()) >= 3
 
 
-#: a channel brighter than the plot's paper by more than this (8-bit units) is no ink on it:
-#: drawn lines darken every channel
-FRINGE_OVER = 12.0
-
-
-def _jpeg_fringe(image, pa, rgb) -> bool:
-    """Whether ``rgb`` is a JPEG colour fringe in the plot area: a chromatic colour with a
-    channel brighter than the plot's paper, no brighter overall, in a figure that rings like a
-    JPEG (digitize.jpeg.ringing).
-
-    General property: ink on paper darkens every channel, so no blend of a curve with the paper
-    exceeds the paper anywhere; compression overshoots a saturated line's chroma onto the paper
-    beside it (#FFE5B3 and #FFC1BD beside orange and red lines on theme_grey's #EBEBEB panel).
-    Restoring the subsampled chroma clears that on white paper (nothing exceeds 255), not
-    always on a grey panel. (Light curves on a dark panel are brighter overall: not fringes.)"""
-    from digitize.colors import RINGING_FREE  # noqa: PLC0415
-    from digitize.inkmask import background_color  # noqa: PLC0415
-    from digitize.jpeg import ringing  # noqa: PLC0415
-
-    if pa is None or not _chromatic(rgb):
-        return False
-    x0, y0, x1, y1 = (int(v) for v in pa)
-    crop = np.ascontiguousarray(image[y0 + 2:y1 - 1, x0 + 2:x1 - 1, :3])
-    if crop.size == 0:
-        return False
-    luma = np.array([0.299, 0.587, 0.114])
-    paper = np.asarray(background_color(crop), float)
-    c = np.asarray(rgb, float)
-    return float(np.max(c - paper)) > FRINGE_OVER and float(c @ luma) <= float(paper @ luma) \
-        and ringing(crop) > RINGING_FREE
-
-
 def _free_name(arms) -> str:
     """The first 'Arm k' not yet taken."""
     taken = {a.name for a in arms}
@@ -1570,6 +1538,12 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
         if shared:
             warnings.append(f"arms: {len(entries)} printed arm names share one curve colour; told apart "
                             "by line style")
+        # colours that draw no drops (a table's rules, a frame) are no curves to pair names with
+        # by order: a black rule beside two coloured curves must not stop two names taking them
+        rules: set[int] = set()
+        if len(entries) < len(colours) and any(e.rgb is None for e in entries):
+            rules = {i for i in range(len(colours)) if i not in used and not _has_drops(
+                image, det.plot_area, colours[i], exclude, [c for j, c in enumerate(colours) if j != i])}
         for k, e in enumerate(entries):
             if id(e) in by_entry:
                 # both are the line's colour diluted by the paper (anti-aliasing, JPEG); the
@@ -1606,7 +1580,7 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
                 if colours:
                     det.flag("arms", _took_colour(e.name, source))
             else:
-                free = [i for i in range(len(colours)) if i not in used]
+                free = [i for i in range(len(colours)) if i not in used and i not in rules]
                 # the text written beside a curve names it
                 lab = [i for i in free if i in by_label and similar(by_label[i], e.name) >= 0.75]
                 if lab:
@@ -1615,7 +1589,7 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
                 elif shared:
                     used.add(0)
                     arms.append(ArmSpec(e.name, tuple(colours[0])))
-                elif free and len(entries) == len(colours):
+                elif free and len(entries) == len(colours) - len(rules):
                     used.add(free[0])
                     n_guess += 2
                     arms.append(ArmSpec(e.name, tuple(colours[free[0]])))
@@ -1636,12 +1610,6 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
             if band_of:
                 warnings.append(f"arms: colour {hx} is a paler shade of '{band_of[0].name}' "
                                 "(a confidence band); not an arm")
-                n_bands += 1
-                continue
-            if _jpeg_fringe(image, det.plot_area, c):
-                det.flag("arms", f"arms: colour {hx} found in the plot is brighter than the plot's paper in a "
-                         "channel (a JPEG colour fringe beside a line) and was not taken as an arm; if it is "
-                         "a curve of its own, add it")
                 n_bands += 1
                 continue
             mix = _mix_of(c, arms, paper=bg)

@@ -480,3 +480,19 @@ def test_names_pair_with_curves_by_order_past_a_tables_rules():
         d = {n: delta_e(a.rgb, rgb) for n, rgb in fig.truth.colors.items()}
         assert min(d, key=d.get) == a.name
     assert any("by order" in r["reason"] for r in det.review)   # a guess, said so
+
+
+def test_a_row_name_cut_short_is_no_surer_reading():
+    """One name read twice keeps the surer reading ('Fiacebo' 0.96 on the curve, 'Placebo' 1.00
+    on the row), but a row read with a letter cut off ('Contro' beside survminer's tick, R seed
+    0 figure 19) is no better reading of the legend's 'Control', however sure."""
+    from digitize.auto.detect import _misread_twice
+    from digitize.auto.legend import NamedColour
+
+    def entry(name, score):
+        return NamedColour(name, (0, 0, 0), "legend", (0, 0, 1, 1), score)
+
+    assert _misread_twice(entry("Fiacebo", 0.96), "Placebo", 1.0)
+    assert not _misread_twice(entry("Placebo", 1.0), "Fiacebo", 0.96)
+    assert not _misread_twice(entry("Control", 0.99), "Contro", 1.0)
+    assert not _misread_twice(entry("Experimental", 0.99), "Experimenta", 1.0)

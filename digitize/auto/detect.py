@@ -1127,8 +1127,10 @@ def _misread_twice(entry, full: str, full_score: float) -> bool:
     ('Fiacebo' for 'Placebo', 'Arm BH' for 'Arm B') and the recogniser is less sure of it."""
     a = re.sub(r"\s+", "", entry.name.lower())
     b = re.sub(r"\s+", "", full.lower())
+    # (a row read with its last letter cut off - 'Contro' for the legend's 'Control' - is no
+    # surer reading of the name, however sure of what it read)
     return (a != b and abs(len(a) - len(b)) <= 1 and similar(entry.name, full) >= 0.7
-            and full_score > float(entry.score))
+            and full_score > float(entry.score) and not _lost_end_letters(full, entry.name))
 
 
 def _is_name(word: str) -> bool:

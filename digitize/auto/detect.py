@@ -1171,6 +1171,8 @@ def _mix_distance(rgb, a, b, paper=None) -> float:
     the way from one to the other); with ``paper``, also the mixes holding paper besides at
     least 15 % of each: two thin lines running close (0.75 px at 72 dpi) blend with each other
     and with the paper between them, lighter than either's pure mix."""
+    from digitize.inkmask import rgb_to_lab  # noqa: PLC0415
+
     c, a, b = (np.asarray(v, float) for v in (rgb, a, b))
     d = b - a
     t = float(np.clip((c - a) @ d / max(float(d @ d), 1e-9), 0.15, 0.85))
@@ -1179,10 +1181,7 @@ def _mix_distance(rgb, a, b, paper=None) -> float:
         w = np.linspace(0.15, 0.85, 29)
         al, be = (v.ravel() for v in np.meshgrid(w, w))
         ok = al + be <= 1.0
-        p = np.asarray(paper, float)
-        mixes = al[ok, None] * a + be[ok, None] * b + (1.0 - al[ok] - be[ok])[:, None] * p
-        from digitize.inkmask import rgb_to_lab  # noqa: PLC0415
-
+        mixes = al[ok, None] * a + be[ok, None] * b + (1.0 - al[ok] - be[ok])[:, None] * np.asarray(paper, float)
         best = min(best, float(np.min(np.linalg.norm(rgb_to_lab(mixes) - rgb_to_lab(c[None])[0], axis=1))))
     return best
 

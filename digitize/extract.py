@@ -478,13 +478,17 @@ def _style_group(k: int, specs: list[ArmSpec], run_group, offset,
                 shared = maps["solid"] & ~solid_band & ~solid_limits
             own = own | shared
         res = run_group(k, (s, styles[i], own, ink, cuts.get(i), limit_share(i)))
-        if styles[i] not in SOLID_LIKE and calibration is not None and len(specs) == 2:
-            # two curves of one colour: a hidden stretch of one is hidden by the other (with a
-            # third it could be either)
+        if styles[i] not in SOLID_LIKE and calibration is not None and len(specs) >= 2:
+            # two curves of one colour: a hidden stretch of one is hidden by the other; with a
+            # third it could be any curve traced before: the one passing nearest where the
+            # arm's trace begins
             from digitize.linestyle import hidden_start_along
 
-            solids = [out[j] for j in order_ if styles[j] == "solid" and out[j] is not None]
-            res = hidden_start_along(res, solids, calibration, lw)
+            if len(specs) == 2:
+                solids = [out[j] for j in order_ if styles[j] == "solid" and out[j] is not None]
+            else:
+                solids = [out[j] for j in order_ if j != i and out[j] is not None]
+            res = hidden_start_along(res, solids, calibration, lw, nearest=len(specs) > 2)
         res.warnings[:0] = notes[i]
         return res
 

@@ -314,7 +314,8 @@ def extract_arms(image, calibration: Calibration, arms: list[ArmSpec], *, mask: 
         # limits: None (not looked for), else the share of the arm's columns the stacking must
         # hold (_style_group); judged with the style's dash gaps bridged
         lim = dict(limits=limits is not None, limit_gap=gap,
-                   limit_share=MIN_TRIPLE_SHARE if limits is None else limits)
+                   limit_share=MIN_TRIPLE_SHARE if limits is None else limits,
+                   hidden_by=other if style not in SOLID_LIKE else None)
         res = _extract_one(spec, k, tol, *args, **lim)
         if spec.tolerance is None and (res.confidence < WIDEN_BELOW or res.empty):
             wider = _extract_one(spec, k, tol * 1.6, *args, **lim)
@@ -478,13 +479,17 @@ def _style_group(k: int, specs: list[ArmSpec], run_group, offset,
                 shared = maps["solid"] & ~solid_band & ~solid_limits
             own = own | shared
         res = run_group(k, (s, styles[i], own, ink, cuts.get(i), limit_share(i)))
-        if styles[i] not in SOLID_LIKE and calibration is not None and len(specs) == 2:
-            # two curves of one colour: a hidden stretch of one is hidden by the other (with a
-            # third it could be either)
+        if styles[i] not in SOLID_LIKE and calibration is not None and len(specs) >= 2:
+            # two curves of one colour: a hidden stretch of one is hidden by the other; with a
+            # third it could be any curve traced before: the one passing nearest where the
+            # arm's trace begins
             from digitize.linestyle import hidden_start_along
 
-            solids = [out[j] for j in order_ if styles[j] == "solid" and out[j] is not None]
-            res = hidden_start_along(res, solids, calibration, lw)
+            if len(specs) == 2:
+                solids = [out[j] for j in order_ if styles[j] == "solid" and out[j] is not None]
+            else:
+                solids = [out[j] for j in order_ if j != i and out[j] is not None]
+            res = hidden_start_along(res, solids, calibration, lw, nearest=len(specs) > 2)
         res.warnings[:0] = notes[i]
         return res
 
@@ -1045,12 +1050,14 @@ def _other_ink(k: int, cov: np.ndarray, nearest: np.ndarray) -> np.ndarray:
 def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, owners: PixelOwners, ignore, empty,
                  cal: Calibration, offset: tuple[int, int], frame, start_col: int,
                  extra: np.ndarray | None = None, limits: bool = True, limit_gap: int = 0,
-                 limit_share: float = MIN_TRIPLE_SHARE) -> ExtractedArm:
+                 limit_share: float = MIN_TRIPLE_SHARE, hidden_by: np.ndarray | None = None) -> ExtractedArm:
     """One arm's trace, censor marks and step corners. ``limits``: leave out confidence-limit
     lines drawn in the arm's colour (digitize.cilines; False where several arms share the colour's
     ink: their stacked curves are not one estimate with its limits); ``limit_gap``: the dash gap
     (pixels) of a dashed/dotted arm's line, bridged when judging the stacking (0: solid);
-    ``limit_share``: cilines.limit_runs's min_share."""
+    ``limit_share``: cilines.limit_runs's min_share; ``hidden_by``: for a dashed/dotted arm
+    sharing its colour, the other curves' ink (crop bool map): a trace ending where its dashes
+    merge into that ink goes on along its own dashes beyond (:func:`_resume_after_hidden`)."""
     ch, cw = cov.shape[1:]
     x0, y0 = offset
     got = _arm_runs(spec, k, tol, pixels, cov, dist, owners, ignore, frame, extra)
@@ -1077,6 +1084,12 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, owners: P
         keep[idx] = True
         idx = (np.cumsum(keep) - 1)[idx]
         runs = runs.take(np.flatnonzero(keep))
+    if hidden_by is not None and idx.size:
+        for _ in range(RESUME_MAX):   # each meeting with the other curve ends the chain again
+            more = _resume_after_hidden(runs, idx, empty, lw, hidden_by, cw)
+            if more.size == idx.size:
+                break
+            idx = more
     # a drop starts at its plateau: a last column whose ink reaches well above it and on to the
     # x axis or the top of the plot is a vertical line the curve ends against (the right spine),
     # not the curve's last drop (a censor mark there reaches neither)
@@ -1151,6 +1164,46 @@ def _extract_one(spec: ArmSpec, k: int, tol: float, pixels, cov, dist, owners: P
     time_sd, survival_sd = corner_sd(cal, px, py, sd_px)
     return ExtractedArm(spec.name, spec.rgb, tt, ss, censor_times, np.column_stack([px, py]), censor_px,
                         confidence, warnings, censor_rel, time_sd, survival_sd, sd_px)
+
+
+#: a dashed/dotted trace is resumed (_resume_after_hidden) from its own dashes starting at most
+#: this share of the plot's width right of its end ...
+RESUME_REACH_SHARE = 0.1
+#: ... and covering at least this many line widths of columns; at most RESUME_MAX times
+RESUME_MIN_LW = 4.0
+RESUME_MAX = 8
+
+
+def _resume_after_hidden(runs: Runs, idx: np.ndarray, empty, lw: float, hidden_by: np.ndarray,
+                         cw: int) -> np.ndarray:
+    """A dashed/dotted arm's trace (``idx`` into ``runs``, its own style's ink) that ends where
+    its line runs into another curve of its colour: the dashes it draws while running together
+    with that curve, and those of its drops across it, merge into that curve's ink and are left
+    to it; the tracer's chain ends there, as a chain across bare dash gaps and a hidden drop
+    costs more than the few dashes until the next meeting earn (seen: a dotted arm's last 8
+    months after it met a solid one, read as held at its level to the end). The own dashes right
+    of the end, below or level with it (never rising), are traced on their own; they continue
+    the curve when their chain starts within RESUME_REACH_SHARE of the plot's width, covers at
+    least RESUME_MIN_LW line widths of columns, and the other curve's ink lies between the end
+    and that start (what hid the curve there). Returns the indices, continued or not."""
+    end = int(idx[-1])
+    ce, te = int(runs.col[end]), int(runs.top[end])
+    later = np.flatnonzero((runs.col > ce) & (runs.top >= te - lw))
+    if later.size == 0:
+        return idx
+    sub = later[trace_path(runs.take(later), empty, line_width=lw, max_gap=max(20, int(0.2 * cw)),
+                           start_col=ce + 1)]
+    if sub.size == 0:
+        return idx
+    c0 = int(runs.col[sub[0]])
+    if c0 - ce > max(20.0, RESUME_REACH_SHARE * cw) or (runs.col[sub[-1]] - c0 + 1) < RESUME_MIN_LW * lw:
+        return idx
+    if runs.cen[sub[0]] < runs.cen[end] - lw:
+        return idx
+    between = hidden_by[te:int(runs.bot[sub[0]]) + 1, ce:c0 + 1]
+    if not between.any():
+        return idx
+    return np.r_[idx, sub]
 
 
 #: a trace off the middle of three lines over this many columns (pixels) follows a limit there

@@ -564,7 +564,7 @@ def style_at_point(image, plot_area, rgb, point: tuple[float, float], styles: li
 
 
 
-def hidden_start_along(arm, solids: list, calibration, line_width: float):
+def hidden_start_along(arm, solids: list, calibration, line_width: float, nearest: bool = False):
     """A dashed or dotted arm (extract.ExtractedArm) whose trace begins well right of its
     curve's start (more than 3 line widths + 3 px) because its first stretch runs together with
     a solid curve of the same colour (their pieces merge into the solid line's strokes, left to
@@ -572,7 +572,10 @@ def hidden_start_along(arm, solids: list, calibration, line_width: float):
     between 1 and the arm's first traced level, rather than held at 1 until the first traced
     column (a stretch of drops read as one late drop). The solid arm is one whose trace starts
     with the arm's and reaches the row of the arm's first traced pixel (within 3 line widths +
-    3 px) or below left of it: where the arm left it. Returns the arm, changed or not (a
+    3 px) or below left of it: where the arm left it. ``nearest``: ``solids`` are all the
+    colour's other curves traced so far (three or more curves of one colour: the hidden stretch
+    could run under any of them): the one whose trace passes nearest the arm's first traced
+    pixel, within 3 line widths + 3 px, is the one it left. Returns the arm, changed or not (a
     warning says so)."""
     import dataclasses
 
@@ -590,11 +593,19 @@ def hidden_start_along(arm, solids: list, calibration, line_width: float):
     if below.size == 0:
         return arm
     t_f, s_b = float(arm.time[below[0]]), float(arm.survival[below[0]])
+    solids = [sol for sol in solids if not sol.empty and sol.trace_px.shape[0] > 0]
+    if nearest:
+        # on a steep start the curves part quickly: the distance is taken in the image plane,
+        # not along the column
+        gap = [float(np.hypot(sol.trace_px[:, 0] - fx, sol.trace_px[:, 1] - fy).min()) for sol in solids]
+        solids = [solids[j] for j in np.argsort(gap, kind="stable") if gap[j] <= near]
     for sol in solids:
-        if sol.empty or sol.trace_px.shape[0] == 0:
-            continue
         cols, rows = sol.trace_px[:, 0], sol.trace_px[:, 1]
-        if cols.min() > x_start + near or not np.any((cols <= fx) & (rows >= fy - near)):
+        if nearest:
+            # its corners start with the arm's (its own hidden start already taken along another)
+            if float(sol.time[0]) > float(arm.time[0]) + 1e-9:
+                continue
+        elif cols.min() > x_start + near or not np.any((cols <= fx) & (rows >= fy - near)):
             continue
         pre = sol.time < t_f
         if not pre.any():

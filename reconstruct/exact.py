@@ -745,12 +745,6 @@ def _spread_times(start: float, end: float, count: int, closed_end: bool) -> np.
 #: looked for (:func:`event_times`): a drop drawn with a line lw pixels wide spreads over about
 #: lw + 1 pixel columns, and time sd is sqrt(1/12 + (lw/4)^2) pixels
 EVENT_WINDOW_SD = 4.0
-#: time the events of a drop at the centre of the traced staircase between the window's own
-#: top and bottom levels (not between the reconstructed levels), :func:`event_times`. Isolated
-#: drops (no other true drop within 10 time sd; R-drawn figures seed 1, first 25, assisted):
-#: rms error of the event time 0.87 -> 0.84 time sd; bench_reconstruct pixel setting (isolated
-#: drops of arms <= 120 patients): 0.358 -> 0.343 pixel columns
-EVENT_TIME_TRACED = True
 
 
 def event_times(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int,
@@ -760,14 +754,10 @@ def event_times(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int,
     A traced drop is not one vertical edge: a line lw pixels wide makes the columns inside the
     drop's stroke read about halfway down (the centre of the ink), so the trace shows a staircase
     of part-drops over 2-3 columns, and its corners are up to a pixel off the true time (the
-    solver puts the events on one of them). A step from level R_b to R_a at time tau has the
-    same area as the traced curve S over a window [lo, hi] around the node when
+    solver puts the events on one of them). A step from the reconstructed level R_b to R_a at
+    time tau has the same area as the traced curve S over a window [lo, hi] around the node when
     tau = lo + integral of clip((S - R_a) / (R_b - R_a), 0, 1) dt: the centre of the traced
-    staircase, exact for a clean edge. R_b and R_a are the traced levels at the window's ends
-    (:data:`EVENT_TIME_TRACED`; the reconstructed levels where the window holds less than half
-    the reconstructed drop): the reconstructed levels are whole-patient fractions, off the
-    traced pixel rows by the levels' noise, which moved tau by up to the window's width times
-    that noise over the drop's height. The window is EVENT_WINDOW_SD time sd either side of the
+    staircase, exact for a clean edge. The window is EVENT_WINDOW_SD time sd either side of the
     node, cut halfway to the neighbouring nodes that carry events; tau is then kept between the
     risk-table times and the censorings around the node, so every number at risk is unchanged.
     Nodes without a time uncertainty (``plan.time_sd`` 0: exact or clicked coordinates) keep
@@ -812,11 +802,6 @@ def event_times(plan: Plan, d: np.ndarray, c: np.ndarray, n_start: int,
         pos = np.searchsorted(u, lo, side="right") - 1
         first = float(lev[pos]) if pos >= 0 else 1.0
         levels = np.concatenate([[first], lev[inside]])
-        if EVENT_TIME_TRACED and levels[0] - levels[-1] > 0.5 * (r_b - r_a):
-            # the traced staircase's own top and bottom: the reconstructed levels differ from
-            # the traced ones by the levels' noise, which moved tau by up to the window's
-            # width times that noise over the drop's height
-            r_b, r_a = float(levels[0]), float(levels[-1])
         frac = np.clip((levels - r_a) / (r_b - r_a), 0.0, 1.0)
         tau = lo + float(np.sum(frac * np.diff(edges)))
         tau = min(max(tau, floor), ceil)

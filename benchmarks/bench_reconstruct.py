@@ -62,9 +62,10 @@ def simulate_pair(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
 
 
 def arm_input(name: str, ipd: pd.DataFrame, setting: str, rng: np.random.Generator | None = None,
-              uncertainty: bool = True) -> ArmData:
+              uncertainty: bool = True, extra: dict | None = None) -> ArmData:
     """One arm's reconstruction input in ``setting``; the noisy settings pass the digitizing
-    uncertainty (time_sd, survival_sd) as the digitize stage does, unless ``uncertainty`` is off."""
+    uncertainty (time_sd, survival_sd) as the digitize stage does, unless ``uncertainty`` is off.
+    ``extra`` (pixel trace) receives "drop_time": each true drop's traced time."""
     t, s = km_corners(ipd["time"], ipd["event"])
     sd = {}
     if setting == "risk, noisy clicks":
@@ -72,6 +73,9 @@ def arm_input(name: str, ipd: pd.DataFrame, setting: str, rng: np.random.Generat
         sd = {"time_sd": 0.05, "survival_sd": 0.002}
     elif setting == "risk, pixel trace":
         t, s = pixel_trace(t, s, float(ipd["time"].max()), rng or np.random.default_rng(0), sd_out=sd)
+    drop_time = sd.pop("drop_time", None)
+    if extra is not None and drop_time is not None:
+        extra["drop_time"] = drop_time
     t_end = float(ipd["time"].max())
     rt = np.arange(0.0, t_end + 1e-9, 6.0)
     nr = number_at_risk(ipd["time"], rt)
@@ -113,11 +117,17 @@ def pixel_trace(t, s, t_max, rng, height_px: int = 400, drop_missing: float = 0.
     keep = np.ones(t.size, bool)
     keep[lost] = keep[lost - 1] = False
     keep[0] = True
+    t_drop = t[pairs]
     t, s = t[keep], s[keep]
     tx = np.rint(t / x_max * width + rng.uniform(-0.5, 0.5, t.size)) * x_max / width
     sy = np.rint(s * height_px + rng.uniform(-0.5, 0.5, s.size)) / height_px
     tx[0], sy[0] = 0.0, 1.0
     if sd_out is not None:
+        # each true drop's time as traced: the mean of its two corners' columns (lost drops keep
+        # their true time), for :func:`quantisation_floor`
+        idx = np.cumsum(keep) - 1
+        mean_col = 0.5 * (tx[idx[pairs - 1]] + tx[idx[pairs]])
+        sd_out["drop_time"] = np.where(np.isin(pairs, lost), t_drop, mean_col)
         # +-0.5 px uniform jitter, then rounding to the pixel: sd sqrt(2 / 12) px per coordinate
         sd_px = float(np.sqrt(2.0 / 12.0))
         sd_out.update(time_sd=sd_px * x_max / width, survival_sd=sd_px / height_px)
@@ -183,6 +193,22 @@ def jitter_floor(ipd: pd.DataFrame, clicked_time: np.ndarray) -> float:
     return float(np.max(np.abs(at(tt, grid) - at(moved, grid))))
 
 
+def quantisation_floor(ipd: pd.DataFrame, truth, drop_time: np.ndarray) -> float:
+    """IAE against the true KM of an oracle in the "pixel trace" setting: the true KM (true
+    levels and event counts) with each drop moved to the mean time of its two traced corners
+    (pixel columns). No reconstruction times drops better than its input's columns, so this is
+    the part of the IAE that time quantisation alone leaves."""
+    tt, ss = km_steps(ipd["time"].to_numpy(float), ipd["event"].to_numpy(int))
+    moved = np.maximum.accumulate(np.asarray(drop_time, float))
+    t_end = truth.t_end
+    grid = np.unique(np.concatenate([truth.time, moved, [0.0, t_end]]))
+    grid = grid[grid <= t_end]
+    i = np.searchsorted(moved, grid, side="right") - 1
+    oracle = np.where(i >= 0, ss[np.maximum(i, 0)], 1.0)
+    diff = np.abs(truth.evaluate(grid) - oracle)
+    return float(np.sum(diff[:-1] * np.diff(grid)) / t_end) if t_end > 0 else 0.0
+
+
 def log_hr(frame: pd.DataFrame) -> float:
     from lifelines import CoxPHFitter
 
@@ -206,7 +232,8 @@ def run(n_pairs: int, seed: int, settings=SETTINGS) -> pd.DataFrame:
             # digitizing noise from its own stream, so the simulated pairs do not depend on
             # which settings run
             noise = np.random.default_rng([seed, p, SETTINGS.index(setting)])
-            arms = [arm_input(a, ipd, setting, noise) for a, ipd in pair.items()]
+            extras = {a: {} for a in pair}
+            arms = [arm_input(a, ipd, setting, noise, extra=extras[a]) for a, ipd in pair.items()]
             for method in METHODS:
                 t_rec = time.perf_counter()
                 rec = reconstruct(arms, method=method)
@@ -225,7 +252,10 @@ def run(n_pairs: int, seed: int, settings=SETTINGS) -> pd.DataFrame:
                                if diag.median is not None and true_med is not None else np.nan)
                     floor = (jitter_floor(ipd, arms[[x.name for x in arms].index(a)].time)
                              if setting == "risk, noisy clicks" else np.nan)
+                    q_floor = (quantisation_floor(ipd, true_curve[a], extras[a]["drop_time"])
+                               if "drop_time" in extras[a] else np.nan)
                     rows.append(dict(pair=p, setting=setting, method=method, arm=a, n=len(ipd), floor=floor,
+                                     q_floor=q_floor,
                                      iae=iae, trace_iae=trace_iae, max_dev=max_dev, off_edge=off_edge,
                                      ev_err=abs(diag.events - int(ipd["event"].sum())),
                                      d_loghr=d_hr, med_err=med_err, risk_ok=diag.risk_matched,
@@ -366,6 +396,10 @@ def main(argv=None) -> None:
     if fl.notna().any():
         print(f"time-jitter floor of max|dS| in 'risk, noisy clicks' (true KM, drops moved to the mean "
               f"time of their clicked corners): median {fl.median():.4f} p90 {fl.quantile(0.9):.4f}")
+    qf = res.loc[(res.setting == "risk, pixel trace") & (res.method == "default"), "q_floor"]
+    if qf.notna().any():
+        print(f"time-quantisation floor of IAE in 'risk, pixel trace' (true KM, each drop at the mean time of its "
+              f"two traced corners' pixel columns): median {qf.median():.4f} p90 {qf.quantile(0.9):.4f}")
     if args.settings:
         return
     big = time_big_arm()

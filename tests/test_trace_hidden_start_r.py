@@ -10,19 +10,7 @@ import pytest
 
 from digitize.calibrate import Calibration
 from digitize.extract import ArmSpec, extract_arms
-
-
-def _r_set_figure(seed: int, k: int, root):
-    """Figure ``k`` of simulate.rfigures.r_figure_set(n, seed) (any n > k), drawn alone: the
-    set's random stream replayed up to it."""
-    from simulate.rfigures import random_rspec, render_r_figures, simulate_trial
-
-    rng = np.random.default_rng(seed)
-    for _ in range(k + 1):
-        spec = random_rspec(rng)
-        crossing = bool(rng.random() < 0.25)
-        ipd = simulate_trial(rng, spec.names, crossing)
-    return render_r_figures([(ipd, spec)], root)[0]
+from tests.test_ci_lines import _r_set_figure
 
 
 def _window_error(arm, truth_km, t0: float, t1: float) -> float:

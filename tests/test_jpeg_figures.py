@@ -496,3 +496,18 @@ def test_a_row_name_cut_short_is_no_surer_reading():
     assert not _misread_twice(entry("Placebo", 1.0), "Fiacebo", 0.96)
     assert not _misread_twice(entry("Control", 0.99), "Contro", 1.0)
     assert not _misread_twice(entry("Experimental", 0.99), "Experimenta", 1.0)
+
+
+def test_a_fuller_row_name_unless_markedly_less_sure():
+    """A legend entry read cut short takes its row's fuller name ('Stage' -> 'Stage III', the
+    row read at 0.89; synthetic zero-click figure 20), but a row whose tick was read as a
+    letter at 0.59 ('Arm BH', R seed-0 figure 10 as JPEG) does not rename the legend's 'Arm B'."""
+    from digitize.auto.detect import _fuller_name
+    from digitize.auto.legend import NamedColour
+
+    def entry(name, score):
+        return NamedColour(name, (0, 0, 0), "legend", (0, 0, 1, 1), score)
+
+    assert _fuller_name(entry("Stage", 0.997), "Stage III", 0.888)
+    assert _fuller_name(entry("Surgery", 1.0), "Surgery alone", 0.99)
+    assert not _fuller_name(entry("Arm B", 1.0), "Arm BH", 0.594)

@@ -1117,6 +1117,20 @@ def _lost_end_letters(part: str, full: str) -> bool:
     return len(a) >= 3 and 1 <= len(b) - len(a) <= 3 and (b.startswith(a) or b.endswith(a))
 
 
+#: a row's reading this much less sure than a legend entry's is no fuller name of it
+FULLER_SCORE_MARGIN = 0.2
+
+
+def _fuller_name(entry, full: str, full_score: float) -> bool:
+    """True when a table row's label ``full`` (OCR score ``full_score``) is the fuller form of
+    the legend entry ``entry`` read cut short ('Surgery' of 'Surgery alone', 'Stage' of 'Stage
+    III' at 0.89: a last word crossed by a curve or set apart; 'rm B' of 'Arm B'), unless the
+    row's reading is markedly less sure (:data:`FULLER_SCORE_MARGIN` below the entry's): 'Arm
+    BH' at 0.59, survminer's tick read as a letter, is no fuller name of the legend's 'Arm B'."""
+    return (abbreviates(entry.name, full) or _lost_end_letters(entry.name, full)) \
+        and full_score + FULLER_SCORE_MARGIN >= float(entry.score)
+
+
 def _misread_twice(entry, full: str, full_score: float) -> bool:
     """True when ``entry`` (a legend or curve label) and a table row's label ``full`` read with
     OCR score ``full_score`` are one name read twice, the row's reading the surer: as long
@@ -1456,13 +1470,9 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
                     claimed.add(int(j))
                     # an entry read cut short ('Surgery' of 'Surgery alone': its last word
                     # crossed by a curve or set apart) takes its row's fuller name
-                    # (unless the row's reading is much less sure: 'Arm BH', a tick mark read as a
-                    # letter, is no fuller name of the legend's 'Arm B')
                     full = clean_name(labelled_rows[j].label)[0]
-                    sure = labelled_rows[j].label_score
-                    if (abbreviates(entries[i].name, full) or _lost_end_letters(entries[i].name, full)) \
-                            and sure + 0.1 >= float(entries[i].score) \
-                            or _misread_twice(entries[i], full, sure):
+                    if _fuller_name(entries[i], full, labelled_rows[j].label_score) \
+                            or _misread_twice(entries[i], full, labelled_rows[j].label_score):
                         entries[i].name = full
         for k, r in enumerate(labelled_rows):
             nm = clean_name(r.label)[0]

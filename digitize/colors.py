@@ -133,6 +133,7 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
     from digitize.jpeg import ringing
 
     ring = ringing(crop)
+    jpeg = ring > RINGING_FREE
     sharp_de = min(SHARP_DE_MAX, SHARP_DE + RINGING_GAIN * max(0.0, ring - RINGING_FREE))
     pl = lab[ys, xs].astype(np.float64)
     pr = crop[ys, xs].astype(np.float64)
@@ -200,7 +201,7 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
             continue
         if _fill_colour(lab, solid, rgb_to_lab(colour[None])[0], size):
             continue
-        if ring > RINGING_FREE and jpeg_fringe(colour, bg):
+        if jpeg and jpeg_fringe(colour, bg):
             continue
         rgb = tuple(int(round(v)) for v in colour)
         if any(np.linalg.norm(rgb_to_lab(np.array([rgb], float))[0] - rgb_to_lab(np.array([f], float))[0])
@@ -209,7 +210,7 @@ def find_arm_colors(image, plot_area: tuple[int, int, int, int], max_arms: int =
         found.append(rgb)
         masks.append(m)
     found, masks = drop_seen_through_bands(crop, lab, bg, found, masks)
-    return merge_stroke_tints(found, masks, bg, jpeg=ring > RINGING_FREE)
+    return merge_stroke_tints(found, masks, bg, jpeg=jpeg)
 
 
 #: a colour is another's seen through bands when this share of its pixels is so explained
@@ -382,13 +383,12 @@ def jpeg_fringe(rgb, paper) -> bool:
     (digitize.jpeg) clears most of that, not all: on white paper the decoder clipped part of the
     spread, on a grey panel the overshoot stays. (Light curves on a dark panel are brighter
     overall: not fringes.)"""
-    from digitize.inkmask import is_neutral
+    from digitize.inkmask import LUMA, is_neutral
 
     c, p = np.asarray(rgb, float), np.asarray(paper, float)
     if is_neutral(tuple(int(v) for v in c), 12.0):
         return False
-    luma = np.array([0.299, 0.587, 0.114])
-    darker = float(p @ luma) - float(c @ luma)
+    darker = float(p @ LUMA) - float(c @ LUMA)
     return darker >= 0.0 and (float(np.max(c - p)) > FRINGE_OVER or darker < FRINGE_LUMA)
 
 

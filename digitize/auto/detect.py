@@ -210,8 +210,9 @@ def _words_over_curves(img: np.ndarray, ink: np.ndarray, exclude: np.ndarray, pa
         return [], none
     # black text: neutral and darker than halfway to black (its strokes' cores); the paper
     # showing between dense coloured curves and JPEG's washed specks there are lighter
-    luma = rgb[..., :3] @ np.array([0.299, 0.587, 0.114])
-    dark = luma < 0.5 * float(np.asarray(bg_rgb, float)[:3] @ np.array([0.299, 0.587, 0.114]))
+    from digitize.inkmask import LUMA  # noqa: PLC0415
+
+    dark = rgb[..., :3] @ LUMA < 0.5 * float(np.asarray(bg_rgb, float)[:3] @ LUMA)
     found, _ = find_tokens(glued & inside & (chroma < TEXT_CHROMA) & dark, exclude, text_height=th)
     taken = [t.bbox for t in tokens]
     found = [t for t in found if 0.45 * th <= t.h <= 2.5 * th and t.w <= 0.5 * W

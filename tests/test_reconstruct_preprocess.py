@@ -112,3 +112,36 @@ def test_reconstruction_terminates_and_never_goes_negative(arm, method):
     if arm.n_total is not None and method == "default":
         assert len(ipd) == arm.n_total
     assert np.isfinite(diag.iae) and diag.max_abs_dev >= 0
+
+
+def test_a_drop_edge_read_slanted_either_way_is_timed_at_its_corners_mean():
+    """The two corners of one drop read a column apart (hand clicks, pixel traces): bottom
+    right of the top or left of it, the drop is at their mean time, not at the right end."""
+    for bottom in (40.3, 39.7):
+        curve = preprocess_curve([0, 20, 40.0, bottom, 70], [1.0, 0.9, 0.9, 0.8, 0.8])
+        u, before, after = curve.steps()
+        np.testing.assert_allclose(u, [20.0, 0.5 * (40.0 + bottom)])
+        np.testing.assert_allclose(after, [0.9, 0.8])
+    # clicks along a steep stretch are no edge: each still a step at its right end
+    curve = preprocess_curve([0, 20, 40.0, 40.3, 40.6, 40.9, 70], [1.0, 0.9, 0.9, 0.88, 0.86, 0.84, 0.84])
+    np.testing.assert_allclose(curve.steps()[0], [20.0, 40.3, 40.6, 40.9])
+
+
+def test_drops_of_a_pixel_trace_are_timed_without_bias():
+    """Corners quantised to pixel columns after independent +-0.5 px jitter: half the edges
+    come out slanted, as many bottom-right as bottom-left of their tops. Read at the right end,
+    the bottom-right ones were half a column late (+0.07-0.08 column over all drops, and in
+    bench_reconstruct's pixel setting the KM above its time-quantisation oracle in 92 % of
+    arms); now the mean error is nil within its sampling error (0.01 column over 2000 drops)."""
+    rng = np.random.default_rng(5)
+    cols = np.cumsum(rng.uniform(3.0, 6.0, 2000))           # true drop times, pixel columns
+    levels = 1.0 - np.cumsum(rng.integers(1, 4, 2000)) / 5000.0   # 1-3 px drops, 5000 px high
+    t = np.r_[0.0, np.repeat(cols, 2), cols[-1] + 10]
+    s = np.r_[1.0, np.column_stack([np.r_[1.0, levels[:-1]], levels]).ravel(), levels[-1]]
+    tx = np.rint(t + rng.uniform(-0.5, 0.5, t.size))
+    sy = np.rint(s * 5000 + rng.uniform(-0.5, 0.5, s.size)) / 5000
+    tx[0], sy[0] = 0.0, 1.0
+    u, _, _ = preprocess_curve(tx, sy).steps()
+    assert u.size == cols.size
+    err = u - cols
+    assert abs(err.mean()) < 0.03

@@ -23,7 +23,9 @@ Pixel convention as in ``simulate.figure``: x right, y down, pixel centres at in
 PDF, the pixels of its figure page rendered at ``res`` dpi (pypdfium2 scale ``res/72``).
 
 R is a benchmark-only dependency (Debian: r-base-core r-cran-survival r-cran-survminer
-r-cran-ggplot2): :func:`r_available` says whether it is there; tests that need it skip without.
+r-cran-ggplot2, and fonts-liberation: without it R's Helvetica falls back to the wider DejaVu
+Sans, and squeezed tables and legends differ from those the R tests were written on; 6 of them
+failed so): :func:`r_available` says whether it is there; tests that need it skip without.
 """
 from __future__ import annotations
 

@@ -23,9 +23,10 @@ Pixel convention as in ``simulate.figure``: x right, y down, pixel centres at in
 PDF, the pixels of its figure page rendered at ``res`` dpi (pypdfium2 scale ``res/72``).
 
 R is a benchmark-only dependency (Debian: r-base-core r-cran-survival r-cran-survminer
-r-cran-ggplot2, and fonts-liberation: without it R's Helvetica falls back to the wider DejaVu
-Sans, and squeezed tables and legends differ from those the R tests were written on; 6 of them
-failed so): :func:`r_available` says whether it is there; tests that need it skip without.
+r-cran-ggplot2, and fonts-liberation for R's Helvetica; without it the text is in the wider DejaVu
+Sans. The R tests were written on figures drawn on earlier machines, and their squeezed tables and
+legends depend on the font: on a fresh Debian machine 6 failed with DejaVu Sans, 2 others with
+Liberation Sans): :func:`r_available` says whether it is there; tests that need it skip without.
 """
 from __future__ import annotations
 

@@ -65,8 +65,6 @@ def test_a_separate_paler_curve_of_the_same_hue_stays_an_arm():
     assert min(_lab_de(f, (127, 127, 127)) for f in found) < 8.0, found
 
 
-@pytest.mark.skipif(not __import__("simulate.rfigures", fromlist=["r_available"]).r_available(),
-                    reason="Rscript with survival + survminer not installed")
 def _seed1_figure3():
     """The IPD and spec of figure 3 of the R set of seed 1 (simulate.rfigures.r_figure_set):
     two black arms, solid and dashed, lwd 1.5 at 96 dpi, legend right, '+' marks."""
@@ -79,6 +77,8 @@ def _seed1_figure3():
     return ipd, spec
 
 
+@pytest.mark.skipif(not __import__("simulate.rfigures", fromlist=["r_available"]).r_available(),
+                    reason="Rscript with survival + survminer not installed")
 @pytest.mark.parametrize("case", ["three_72dpi", "two_96dpi"])
 def test_black_arms_in_line_styles_at_low_dpi(tmp_path, case):
     """Base R at 72-96 dpi, black arms drawn solid/dashed/dotted with a legend and a risk table:

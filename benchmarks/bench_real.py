@@ -535,7 +535,7 @@ def main(argv=None) -> int:
 
         if not r_available():
             print("R-rendered figures: skipped (Rscript with survival + survminer not found; "
-                  "Debian: r-base-core r-cran-survival r-cran-survminer r-cran-ggplot2 fonts-liberation)")
+                  "Debian: r-base-core r-cran-survival r-cran-survminer r-cran-ggplot2 fonts-urw-base35)")
         else:
             try:
                 figs = r_figure_set(args.r_n, args.r_seed, args.r_cache, engine=args.r_engine)

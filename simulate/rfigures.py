@@ -23,10 +23,11 @@ Pixel convention as in ``simulate.figure``: x right, y down, pixel centres at in
 PDF, the pixels of its figure page rendered at ``res`` dpi (pypdfium2 scale ``res/72``).
 
 R is a benchmark-only dependency (Debian: r-base-core r-cran-survival r-cran-survminer
-r-cran-ggplot2, and fonts-liberation for R's Helvetica; without it the text is in the wider DejaVu
-Sans. The R tests were written on figures drawn on earlier machines, and their squeezed tables and
-legends depend on the font: on a fresh Debian machine 6 failed with DejaVu Sans, 2 others with
-Liberation Sans): :func:`r_available` says whether it is there; tests that need it skip without.
+r-cran-ggplot2): :func:`r_available` says whether it is there; tests that need it skip without.
+Install fonts-urw-base35 with it: fontconfig then gives R's Helvetica its Nimbus Sans, the font
+the R tests and benchmark sets were made with. Squeezed tables and legends depend on the font:
+on a fresh Debian machine without it (DejaVu Sans, wider) 6 R tests failed, and with Liberation
+Sans alone (fonts-liberation) 2 others.
 """
 from __future__ import annotations
 
@@ -381,7 +382,8 @@ def render_r_figures(jobs: list[tuple[pd.DataFrame, RSpec]], root, timeout: floa
     """
     exe = shutil.which("Rscript")
     if not exe:
-        raise RUnavailable("Rscript not found (Debian: r-base-core r-cran-survival r-cran-survminer)")
+        raise RUnavailable("Rscript not found (Debian: r-base-core r-cran-survival r-cran-survminer "
+                           "r-cran-ggplot2 fonts-urw-base35)")
     bad = sorted({s.device for _, s in jobs} - set(DEVICES))
     if bad:
         raise ValueError(f"RSpec.device must be one of {DEVICES}, not {bad}")

@@ -471,7 +471,8 @@ def summarise_r(rows: list[dict], mode: str) -> None:
               f"reconstruction IAE median {np.median(rec):.4f}; reconstruction below the trace in "
               f"{100 * np.mean(rec < trc):.0f} % of {rec.size} arms")
     print(f"    IAE median {q(iaes, 50):.4f} p90 {q(iaes, 90):.4f}; events error median {q(evs, 50):.2f} % "
-          f"max {max(evs) if evs else float('nan'):.1f} % (arms > 5 %: {sum(e > 5 for e in evs)}); "
+          f"max {max(evs) if evs else float('nan'):.1f} % "
+          f"(arms > 3 %: {sum(e > 3 for e in evs)}, > 5 %: {sum(e > 5 for e in evs)}); "
           f"|dlogHR| median {q(hrs, 50):.4f}; seconds median {np.median(secs):.1f} max {max(secs):.1f}")
     if mode == "auto":
         cells = sum(r.get("cells_ok", 0) for r in rows), sum(r.get("cells", 0) for r in rows)

@@ -22,7 +22,7 @@ from digitize.auto import ocr
 from digitize.auto.axes import Frame, find_frame, find_ticks, ink_masks
 from digitize.auto.legend import (NamedColour, abbreviates, blend_distance, clean_name, delta_e,
                                   harmonise_names, is_swatch, key_style, leading_swatch, match_names,
-                                  merge_phrases, refine_colour, similar, split_at_swatches,
+                                  merge_phrases, refine_colour, similar, split_at_swatches, squashed,
                                   swatch_colour)
 from digitize.auto.risktable import CellPixels, TableRead, cell_number, read_table
 from digitize.auto.text import (Token, attach_units, find_tokens, ink_colour, is_wordy, keep_colour, merge_boxes,
@@ -1113,8 +1113,7 @@ def _lost_end_letters(part: str, full: str) -> bool:
     General property: a curve crossing a legend name joins the letter it crosses, which is
     then no text: the entry reads 'rm B' for 'Arm B' when a curve runs through the 'A'. Paired
     one to one with the risk-table row that prints the whole name, the entry takes it."""
-    a = re.sub(r"\s+", "", part.lower())
-    b = re.sub(r"\s+", "", full.lower())
+    a, b = squashed(part), squashed(full)
     return len(a) >= 3 and 1 <= len(b) - len(a) <= 3 and (b.startswith(a) or b.endswith(a))
 
 
@@ -1140,8 +1139,7 @@ def _misread_twice(entry, full: str, full_score: float) -> bool:
     General property: an arm's name printed twice (legend or curve label, and its risk-table
     row) is one string; JPEG ringing or a crossing line misreads one copy a glyph or two
     ('Fiacebo' for 'Placebo', 'Arm BH' for 'Arm B') and the recogniser is less sure of it."""
-    a = re.sub(r"\s+", "", entry.name.lower())
-    b = re.sub(r"\s+", "", full.lower())
+    a, b = squashed(entry.name), squashed(full)
     # (a row read with its last letter cut off - 'Contro' for the legend's 'Control' - is no
     # surer reading of the name, however sure of what it read)
     return (a != b and abs(len(a) - len(b)) <= 1 and similar(entry.name, full) >= 0.7
@@ -1219,13 +1217,20 @@ def _mix_of(rgb, arms, max_de: float = 8.0, paper=None) -> tuple[str, str] | Non
     return pair
 
 
-def _has_drops(image, pa, rgb, exclude=None, others=()) -> bool:
+def _drops_crop(image, pa) -> np.ndarray:
+    """The plot area :func:`_has_drops` reads (inside its frame lines), RGB as float."""
+    x0, y0, x1, y1 = (int(v) for v in pa)
+    return image[y0 + 2:y1 - 1, x0 + 2:x1 - 1, :3].astype(float)
+
+
+def _has_drops(image, pa, rgb, exclude=None, others=(), lab=None) -> bool:
     """Whether ink of colour ``rgb`` in the plot area has vertical segments (a KM curve's drops
     or censor ticks) in at least three columns; ruled lines of an inset table have none. For a
     neutral ``rgb`` (rules and frames are black or grey), ink nearer a paper blend of one of
     the ``others`` (the arms' colours) is theirs: a grey rule's colour is near the pale
     anti-aliased, JPEG-dulled drops of coloured curves too, and a grey curve's own drops are
-    neutral, nearest its own blend whatever the others."""
+    neutral, nearest its own blend whatever the others. ``lab``: :func:`_drops_crop` in Lab,
+    when the caller asks about several colours (converted once, about 50 ms a megapixel)."""
     import cv2  # noqa: PLC0415
 
     from digitize.colors import blend_distances  # noqa: PLC0415
@@ -1234,10 +1239,10 @@ def _has_drops(image, pa, rgb, exclude=None, others=()) -> bool:
     if pa is None:
         return True
     x0, y0, x1, y1 = (int(v) for v in pa)
-    sub = image[y0 + 2:y1 - 1, x0 + 2:x1 - 1, :3].astype(float)
+    sub = _drops_crop(image, pa)
     if sub.size == 0:
         return True
-    lab = rgb_to_lab(sub)
+    lab = rgb_to_lab(sub) if lab is None else lab
     m = np.linalg.norm(lab - rgb_to_lab(np.asarray(rgb, float)), axis=2) <= 20
     if others and not _chromatic(rgb):
         bg = np.asarray(_background(image), float)
@@ -1425,6 +1430,17 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
     """
     conf = det.confidence
     rows = table.rows if table is not None else []
+    plot_lab = None
+
+    def has_drops(rgb, others) -> bool:
+        """_has_drops on this figure, its plot area converted to Lab once for every colour."""
+        nonlocal plot_lab
+        if plot_lab is None and det.plot_area is not None:
+            from digitize.inkmask import rgb_to_lab  # noqa: PLC0415
+
+            plot_lab = rgb_to_lab(_drops_crop(image, det.plot_area))
+        return _has_drops(image, det.plot_area, rgb, exclude, others, lab=plot_lab)
+
     by_label = {i: lab.name for i, lab in _match_curve_labels(curve_labels, colours, image,
                                                                  det.plot_area, det.details).items()}
     labelled_rows = [r for r in rows if r.label]
@@ -1554,8 +1570,8 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
         # by order: a black rule beside two coloured curves must not stop two names taking them
         rules: set[int] = set()
         if len(entries) < len(colours) and any(e.rgb is None for e in entries):
-            rules = {i for i in range(len(colours)) if i not in used and not _has_drops(
-                image, det.plot_area, colours[i], exclude, [c for j, c in enumerate(colours) if j != i])}
+            rules = {i for i in range(len(colours)) if i not in used and not has_drops(
+                colours[i], [c for j, c in enumerate(colours) if j != i])}
         for k, e in enumerate(entries):
             if id(e) in by_entry:
                 # both are the line's colour diluted by the paper (anti-aliasing, JPEG); the
@@ -1633,7 +1649,7 @@ def _name_arms(det: FigureDetection, colours, legend: list[NamedColour], table: 
                          "is a curve of its own, add it")
                 n_bands += 1
                 continue
-            if not _has_drops(image, det.plot_area, c, exclude, [a.rgb for a in arms]):
+            if not has_drops(c, [a.rgb for a in arms]):
                 warnings.append(f"arms: colour {hx} draws only straight horizontal lines (rules, a "
                                 "frame); not an arm")
                 n_bands += 1

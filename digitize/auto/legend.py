@@ -390,14 +390,17 @@ def abbreviates(short: str, full: str) -> bool:
     return True
 
 
+def squashed(name: str) -> str:
+    """``name`` lower-cased without spaces: how names are compared (case and spaces ignored)."""
+    return re.sub(r"\s+", "", name.lower())
+
+
 def similar(a: str, b: str) -> float:
     """String similarity 0-1 ignoring case and spaces (for matching table rows to legend names);
     a name cut short (:func:`abbreviates`) scores 0.9."""
     if abbreviates(a, b) or abbreviates(b, a):
         return 0.9
-    a = re.sub(r"\s+", "", a.lower())
-    b = re.sub(r"\s+", "", b.lower())
-    return difflib.SequenceMatcher(None, a, b).ratio()
+    return difflib.SequenceMatcher(None, squashed(a), squashed(b)).ratio()
 
 
 def refine_colour(image: np.ndarray, plot_area, rgb, exclude: np.ndarray | None = None

@@ -129,9 +129,8 @@ def pixel_trace(t, s, t_max, rng, height_px: int = 400, drop_missing: float = 0.
         mean_col = 0.5 * (tx[idx[pairs - 1]] + tx[idx[pairs]])
         gone = np.isin(pairs, lost)
         kept = np.flatnonzero(~gone)
-        nxt = np.searchsorted(kept, np.arange(pairs.size))
-        later = np.where(nxt < kept.size, mean_col[kept[np.minimum(nxt, kept.size - 1)]] if kept.size else 0.0,
-                         float(tx[-1]))
+        # the next kept drop's time, or the last traced point's after the last kept drop
+        later = np.r_[mean_col[kept], tx[-1]][np.searchsorted(kept, np.arange(pairs.size))]
         sd_out["drop_time"] = np.where(gone, later, mean_col)
         # +-0.5 px uniform jitter, then rounding to the pixel: sd sqrt(2 / 12) px per coordinate
         sd_px = float(np.sqrt(2.0 / 12.0))

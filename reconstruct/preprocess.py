@@ -119,9 +119,9 @@ def _slanted_edges(t: np.ndarray, s: np.ndarray, edge: float, flat_tol: float) -
     i = np.arange(1, t.size - 2)
     alone = (t[i] > t[i - 1]) & (t[i + 1] > t[i]) & (t[i + 2] > t[i + 1])
     fall = s[i] - s[i + 1]
-    flat_before, flat_after = np.abs(s[i - 1] - s[i]), np.abs(s[i + 2] - s[i + 1])
+    flat = np.minimum(flat_tol, 0.999 * fall)   # what a plateau end may differ by
     ok = (alone & (t[i + 1] - t[i] <= edge) & (fall > 0)
-          & (flat_before <= np.minimum(flat_tol, 0.999 * fall)) & (flat_after <= np.minimum(flat_tol, 0.999 * fall)))
+          & (np.abs(s[i - 1] - s[i]) <= flat) & (np.abs(s[i + 2] - s[i + 1]) <= flat))
     return i[ok]
 
 
@@ -219,9 +219,7 @@ def preprocess_curve(time, survival, name: str = "") -> PreparedCurve:
         # pixel setting: the KM above its time-quantisation oracle in 92 % of arms). The bottom
         # corner moves to the corners' mean; the top stays, so a plateau read a pixel lower at
         # its end keeps that as its own small step, as before
-        mid = 0.5 * (t[slanted] + t[slanted + 1])
-        t = t.copy()
-        t[slanted + 1] = mid
+        t[slanted + 1] = 0.5 * (t[slanted] + t[slanted + 1])   # t is this function's own copy
         notes.append(f"timed {slanted.size} slanted drop edge(s) at the mean of their two corners")
         smoothed = True
     if np.any(np.diff(s) > 0):
